@@ -1,0 +1,17 @@
+export * from './algorithms.js';
+export * from './authorization.js';
+export { ERROR_CODES, PROBLEM_CONTENT_TYPE, PROBLEM_TYPE_BASE, WimseError, isWimseError, type WimseErrorCode, type WimseProblem } from './errors.js';
+export { tokenHash } from './hash.js';
+export * from './identifier.js';
+export type { ResolvedOptions, VerifierOptions } from './options.js';
+export type { ProofMethod, WimsePrincipal } from './principal.js';
+export type { ProofKey } from './proof-key.js';
+export { MemoryReplayStore, type MemoryReplayStoreOptions, type ReplayStore } from './replay.js';
+export { fieldValues, headersOf, type HeaderValue, type RequestHeaders, type WimseRequest } from './request.js';
+export * from './signer.js';
+export type { RemoteJwksOptions, TrustDomainConfig, TrustDomains } from './trust.js';
+export { createVerifier, type WimseVerifier } from './verifier.js';
+export * from './versions.js';
+export { WIT_TYP, issueWit, type IssueWitOptions, type VerifiedWit, type WitClaims } from './wit.js';
+export * from './workload-pattern.js';
+export { WPT_SCHEME, WPT_TYP, createWpt, type ContextTokens, type CreateWptOptions, type WptClaims } from './wpt.js';

@@ -1,0 +1,119 @@
+/**
+ * Verifier options: one typed object, validated eagerly with messages that name the option, so
+ * a misconfiguration fails at start-up rather than on the first request.
+ */
+import { DEFAULT_ALGORITHMS, isSupportedAlgorithm, type WimseAlgorithm } from './algorithms.js';
+import type { IdentifierOptions } from './identifier.js';
+import type { ProofMethod } from './principal.js';
+import { MemoryReplayStore, type ReplayStore } from './replay.js';
+import type { TrustDomains } from './trust.js';
+
+export interface VerifierOptions {
+  /** Issuer keys per trust domain. Only WITs whose `sub` is in one of these are accepted. */
+  trustDomains: TrustDomains;
+  /**
+   * The public base URL(s) this service is reached at, e.g. `https://orders.example.com`. WPT
+   * `aud` and signature `wimse-aud` must equal one of these joined with the request path.
+   */
+  audience: string | readonly string[];
+  /** Proofs accepted. Default `['wpt', 'http-sig']`. */
+  proofs?: readonly ProofMethod[];
+  /** Seconds of clock skew tolerated. Default 30. */
+  clockTolerance?: number;
+  /** Longest accepted WPT remaining lifetime `exp - now`, in seconds. Default 300. */
+  maxWptLifetime?: number;
+  /** Longest accepted WIT remaining lifetime, in seconds. Default 86 400. */
+  maxWitLifetime?: number;
+  /** Longest accepted token, in characters. Default 8192. */
+  maxTokenLength?: number;
+  /** Algorithms a WIT's `cnf.jwk.alg` may name. Default: every supported asymmetric algorithm. */
+  proofAlgorithms?: readonly WimseAlgorithm[];
+  /** Token-carrying fields (besides `Txn-Token`) that a WPT binds with `oth`, e.g. `['x-user-context']`. */
+  contextTokenHeaders?: readonly string[];
+  /** Where used `jti`s and nonces are remembered. Default: a bounded in-memory store. */
+  replayStore?: ReplayStore;
+  /** Verified-WIT cache. Default 10 000 entries for at most 300 s each (never past `exp`). */
+  witCache?: { maxEntries?: number; ttlSeconds?: number };
+  /** Workload Identifier rules. */
+  identifier?: IdentifierOptions;
+  /** Older wire formats, off by default. */
+  compat?: {
+    /** Accept wpt-01 proofs: `Workload-Proof-Token` field, `ath` bound to a bearer token. */
+    wpt01?: boolean;
+  };
+  /** Clock in ms, for tests. */
+  now?: () => number;
+}
+
+export interface ResolvedOptions {
+  readonly trustDomains: TrustDomains;
+  readonly audiences: readonly string[];
+  readonly proofs: ReadonlySet<ProofMethod>;
+  readonly clockTolerance: number;
+  readonly maxWptLifetime: number;
+  readonly maxWitLifetime: number;
+  readonly maxTokenLength: number;
+  readonly proofAlgorithms: readonly WimseAlgorithm[];
+  readonly contextTokenHeaders: readonly string[];
+  readonly replayStore: ReplayStore;
+  readonly witCache: { readonly maxEntries: number; readonly ttlMs: number };
+  readonly identifier: IdentifierOptions;
+  readonly compat: { readonly wpt01: boolean };
+  readonly now: () => number;
+}
+
+const PROOFS: readonly ProofMethod[] = ['wpt', 'http-sig', 'mtls'];
+
+/** Validates and fills in defaults. Throws `TypeError` naming the offending option. */
+export function resolveOptions(o: VerifierOptions): ResolvedOptions {
+  if (o === null || typeof o !== 'object') throw new TypeError('createVerifier: options object required');
+  const audiences = (typeof o.audience === 'string' ? [o.audience] : o.audience ?? []).map(audienceBase);
+  if (audiences.length === 0) throw new TypeError('audience: at least one public base URL of this service is required');
+  const proofs = o.proofs ?? ['wpt', 'http-sig'];
+  for (const p of proofs) if (!PROOFS.includes(p)) throw new TypeError(`proofs: unknown proof method ${JSON.stringify(p)}`);
+  if (proofs.length === 0) throw new TypeError('proofs: accept at least one proof method');
+  const proofAlgorithms = o.proofAlgorithms ?? DEFAULT_ALGORITHMS;
+  for (const a of proofAlgorithms) if (!isSupportedAlgorithm(a)) throw new TypeError(`proofAlgorithms: ${JSON.stringify(a)} is not an asymmetric JWS algorithm`);
+  const contextTokenHeaders = (o.contextTokenHeaders ?? []).map((h) => {
+    if (typeof h !== 'string' || !/^[!#$%&'*+.^_`|~0-9a-z-]+$/i.test(h)) throw new TypeError(`contextTokenHeaders: ${JSON.stringify(h)} is not a field name`);
+    return h.toLowerCase();
+  });
+  return {
+    trustDomains: o.trustDomains,
+    audiences,
+    proofs: new Set(proofs),
+    clockTolerance: nonNegative('clockTolerance', o.clockTolerance, 30),
+    maxWptLifetime: nonNegative('maxWptLifetime', o.maxWptLifetime, 300),
+    maxWitLifetime: nonNegative('maxWitLifetime', o.maxWitLifetime, 86_400),
+    maxTokenLength: nonNegative('maxTokenLength', o.maxTokenLength, 8192),
+    proofAlgorithms,
+    contextTokenHeaders,
+    replayStore: o.replayStore ?? new MemoryReplayStore(o.now === undefined ? {} : { now: o.now }),
+    witCache: {
+      maxEntries: nonNegative('witCache.maxEntries', o.witCache?.maxEntries, 10_000),
+      ttlMs: nonNegative('witCache.ttlSeconds', o.witCache?.ttlSeconds, 300) * 1000,
+    },
+    identifier: o.identifier ?? {},
+    compat: { wpt01: o.compat?.wpt01 === true },
+    now: o.now ?? Date.now,
+  };
+}
+
+// A base URL: http(s), no query, fragment or trailing slash; compared as a string prefix of the target URI.
+function audienceBase(value: unknown): string {
+  let url: URL;
+  try {
+    url = new URL(String(value));
+  } catch {
+    throw new TypeError(`audience: ${JSON.stringify(value)} is not an absolute URL`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new TypeError(`audience: ${JSON.stringify(value)} must be http(s)`);
+  if (url.search !== '' || url.hash !== '' || url.username !== '') throw new TypeError(`audience: ${JSON.stringify(value)} must not have query, fragment or user info`);
+  return url.href.replace(/\/+$/, '');
+}
+
+function nonNegative(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) throw new TypeError(`${name} must be a non-negative number`);
+  return value;
+}

@@ -1,0 +1,99 @@
+/**
+ * The single entry point every adapter calls: `createVerifier(options).verify(request)`.
+ * One request flows one way: find the proof → verify the WIT (cached) → verify the proof →
+ * principal, or a {@link WimseError}.
+ */
+import { WimseError } from './errors.js';
+import { resolveOptions, type ResolvedOptions, type VerifierOptions } from './options.js';
+import type { ProofMethod, WimsePrincipal } from './principal.js';
+import { singleField, type WimseRequest } from './request.js';
+import { createTrustAnchors } from './trust.js';
+import { createWitVerifier, type VerifiedWit } from './wit.js';
+import { presentedWpt, verifyWpt, type ContextTokens } from './wpt.js';
+
+/** Verifies requests against one configuration. */
+export interface WimseVerifier {
+  /** Authenticates a request, resolving to its principal or rejecting with a {@link WimseError}. */
+  verify(request: WimseRequest): Promise<WimsePrincipal>;
+  /** Proof methods this verifier accepts. */
+  readonly proofs: ReadonlySet<ProofMethod>;
+}
+
+/**
+ * Creates a verifier; options are validated now, so bad configuration throws at start-up.
+ *
+ * @example
+ * const verifier = createVerifier({
+ *   trustDomains: { 'example.org': { keys: 'https://id.example.org/.well-known/jwks.json' } },
+ *   audience: 'https://orders.example.org',
+ * })
+ * const principal = await verifier.verify({ method, path, headers })
+ */
+export function createVerifier(options: VerifierOptions): WimseVerifier {
+  const o = resolveOptions(options);
+  const verifyWit = createWitVerifier({
+    anchorFor: createTrustAnchors(o.trustDomains),
+    proofAlgorithms: o.proofAlgorithms,
+    clockTolerance: o.clockTolerance,
+    maxLifetime: o.maxWitLifetime,
+    maxLength: o.maxTokenLength,
+    identifier: o.identifier,
+    cache: o.witCache,
+    now: o.now,
+  });
+  const wptPolicy = {
+    audiences: o.audiences,
+    clockTolerance: o.clockTolerance,
+    maxLifetime: o.maxWptLifetime,
+    maxLength: o.maxTokenLength,
+    contextTokenHeaders: o.contextTokenHeaders,
+    replayStore: o.replayStore,
+    now: o.now,
+  };
+
+  async function verify(request: WimseRequest): Promise<WimsePrincipal> {
+    try {
+      return await authenticate(request);
+    } catch (e) {
+      // Whatever went wrong, the adapter gets a WimseError: bad input never becomes a 500.
+      if (e instanceof WimseError) throw e;
+      throw new WimseError('request_invalid', 'Request could not be verified', { cause: e });
+    }
+  }
+
+  async function authenticate(request: WimseRequest): Promise<WimsePrincipal> {
+    const wpt = presentedWpt(request.headers, o.compat.wpt01);
+    const witToken = singleField(request.headers, 'workload-identity-token', 'wit_duplicate');
+    if (wpt === undefined) throw noProof(o, witToken !== undefined);
+    accepted(o, 'wpt');
+    // workload-creds §5.1.4 before the proof: the WIT must be valid first.
+    if (witToken === undefined) throw new WimseError('wit_missing', 'A WPT must come with a Workload-Identity-Token');
+    const wit = await verifyWit(witToken.trim());
+    const context = await verifyWpt(request, wpt, wit, wptPolicy);
+    return principal(wit, 'wpt', context);
+  }
+
+  return { verify, proofs: o.proofs };
+}
+
+function accepted(o: ResolvedOptions, method: ProofMethod): void {
+  if (!o.proofs.has(method)) throw new WimseError('proof_not_accepted', `This service does not accept ${method} proofs`);
+}
+
+// No proof at all: a 401 with the WPT challenge when WPTs are accepted (wpt-02 §2.1).
+function noProof(o: ResolvedOptions, hasWit: boolean): WimseError {
+  if (o.proofs.has('wpt')) return hasWit ? new WimseError('wpt_missing', 'Authorization: WPT is required') : new WimseError('credentials_missing');
+  if (o.proofs.has('http-sig')) return new WimseError('sig_missing', 'A WIMSE HTTP signature is required');
+  return new WimseError('mtls_missing', 'A client certificate is required');
+}
+
+function principal(wit: VerifiedWit, method: ProofMethod, context: ContextTokens): WimsePrincipal {
+  return Object.freeze({
+    workload: wit.id.value,
+    trustDomain: wit.id.trustDomain,
+    id: wit.id,
+    method,
+    wit: { header: wit.header, claims: wit.claims },
+    context,
+  });
+}

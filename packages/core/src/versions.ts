@@ -1,0 +1,19 @@
+/** The draft revisions this library implements, per binding. */
+export const DRAFT_VERSIONS = Object.freeze({
+  /** WIT: draft-ietf-wimse-workload-creds-02 (+ the §5.1.4 validation checklist of the editor's copy). */
+  workloadCreds: 'draft-ietf-wimse-workload-creds-02',
+  /** WPT: draft-ietf-wimse-wpt-02. */
+  wpt: 'draft-ietf-wimse-wpt-02',
+  /** HTTP Message Signatures: draft-ietf-wimse-http-signature-07. */
+  httpSignature: 'draft-ietf-wimse-http-signature-07',
+  /** mTLS with Workload Identity Certificates: draft-ietf-wimse-mutual-tls-02. */
+  mutualTls: 'draft-ietf-wimse-mutual-tls-02',
+  /** Workload Identifiers: draft-ietf-wimse-identifier-03. */
+  identifier: 'draft-ietf-wimse-identifier-03',
+} as const);
+
+/** Older wire formats available as explicit compatibility options. */
+export const COMPAT_VERSIONS = Object.freeze({
+  wpt: 'draft-ietf-wimse-wpt-01',
+  httpSignature: 'draft-ietf-wimse-http-signature-06',
+} as const);

@@ -1,0 +1,234 @@
+/**
+ * Workload Identity Token (draft-ietf-wimse-workload-creds-02 §5.1, validation per the §5.1.4
+ * checklist of the editor's copy that wpt-02 and http-signature-07 cite).
+ */
+import {
+  SignJWT,
+  decodeJwt,
+  decodeProtectedHeader,
+  jwtVerify,
+  type CryptoKey,
+  type JWK,
+  type JWTHeaderParameters,
+  type JWTPayload,
+  type JWTVerifyGetKey,
+  type KeyObject,
+} from 'jose';
+import { COMPACT_JWS_RE, hasPrivateMembers, isSupportedAlgorithm, keyMismatch, typMatches, type WimseAlgorithm } from './algorithms.js';
+import { WimseError } from './errors.js';
+import { ExpiringMap } from './expiring-map.js';
+import { tokenHash } from './hash.js';
+import { checkWorkloadIdentifier, parseWorkloadIdentifier, type IdentifierOptions, type WorkloadIdentifier } from './identifier.js';
+import { importProofKey, type ProofKey } from './proof-key.js';
+import type { TrustAnchor } from './trust.js';
+
+/** workload-creds-02 §5.1.1: the media type of a WIT, as `typ`. */
+export const WIT_TYP = 'wit+jwt';
+
+/** The claims of a verified WIT. */
+export interface WitClaims extends JWTPayload {
+  sub: string;
+  exp: number;
+  cnf: { jwk: JWK & { alg: string } };
+}
+
+/** A WIT whose signature, claims and confirmation key all passed validation. */
+export interface VerifiedWit {
+  /** The compact token exactly as received. Never log it. */
+  readonly token: string;
+  readonly header: JWTHeaderParameters;
+  readonly claims: WitClaims;
+  /** The validated `sub`. */
+  readonly id: WorkloadIdentifier;
+  /** `cnf.jwk`, imported. */
+  readonly proofKey: ProofKey;
+  /** `wth`: base64url(SHA-256(token)), computed once (wpt-02 §2). */
+  readonly hash: string;
+}
+
+export interface WitVerifierOptions {
+  /** Trust anchors for an identifier's trust domain, `undefined` when the domain is not trusted. */
+  anchorFor: (id: WorkloadIdentifier) => TrustAnchor | undefined;
+  /** Algorithms a `cnf.jwk.alg` may name. */
+  proofAlgorithms: readonly WimseAlgorithm[];
+  /** Seconds of clock skew tolerated on `exp`/`nbf`. */
+  clockTolerance: number;
+  /** Longest accepted remaining lifetime `exp - now`, in seconds ([post-02] §5.1: unreasonably long lifetimes SHOULD be rejected). */
+  maxLifetime: number;
+  /** Longest accepted WIT length in characters. */
+  maxLength: number;
+  identifier: IdentifierOptions;
+  /** Verified WITs kept for reuse, and for how long at most (never past their `exp`). */
+  cache: { maxEntries: number; ttlMs: number };
+  now: () => number;
+}
+
+/**
+ * Builds a WIT verifier that caches verified tokens (bounded, never past `exp`), so a repeat
+ * caller costs no WIT signature check and no key import.
+ */
+export function createWitVerifier(options: WitVerifierOptions): (token: string) => Promise<VerifiedWit> {
+  const cache = new ExpiringMap<string, VerifiedWit>(options.cache.maxEntries);
+  return async (token) => {
+    const now = options.now();
+    const hit = cache.get(token, now);
+    if (hit !== undefined) return hit;
+    const wit = await verifyWit(token, options);
+    if (options.cache.ttlMs > 0) cache.set(token, wit, Math.min(wit.claims.exp * 1000, now + options.cache.ttlMs), now);
+    return wit;
+  };
+}
+
+async function verifyWit(token: string, o: WitVerifierOptions): Promise<VerifiedWit> {
+  // §5.1.1 / step 1: one compact JWT.
+  if (token.length > o.maxLength) throw new WimseError('wit_too_large', `WIT longer than ${o.maxLength} characters`);
+  if (!COMPACT_JWS_RE.test(token)) throw new WimseError('wit_malformed', 'WIT is not a compact JWS');
+  let header: JWTHeaderParameters;
+  let unverified: JWTPayload;
+  try {
+    header = decodeProtectedHeader(token) as JWTHeaderParameters;
+    unverified = decodeJwt(token);
+  } catch (cause) {
+    throw new WimseError('wit_malformed', 'WIT header or claims are not JSON objects', { cause });
+  }
+  // Step 2: explicit typing.
+  if (!typMatches(header.typ, WIT_TYP)) throw new WimseError('wit_typ', `WIT typ must be ${WIT_TYP}`);
+  // Step 3: sub is one valid Workload Identifier; its authority is the trust domain.
+  const checked = checkWorkloadIdentifier(unverified.sub, o.identifier);
+  if (!checked.ok) throw new WimseError('wit_sub_invalid', `WIT sub: ${checked.reason}`);
+  // Step 4: anchors from local configuration for that trust domain, never from iss.
+  const anchor = o.anchorFor(checked.id);
+  if (anchor === undefined) throw new WimseError('wit_untrusted_domain', `Trust domain ${checked.id.trustDomain} is not trusted`);
+  // Step 5: asymmetric algorithm allowed for this domain.
+  if (!anchor.algorithms.includes(header.alg as WimseAlgorithm)) {
+    throw new WimseError('wit_alg', `WIT algorithm ${String(header.alg)} not allowed for ${anchor.name}`);
+  }
+  // Steps 6-8: key by kid, signature, exp/nbf with tolerance.
+  const now = o.now();
+  let claims: JWTPayload;
+  try {
+    ({ payload: claims } = await jwtVerify(token, guardedKey(anchor.getKey), {
+      algorithms: [...anchor.algorithms],
+      currentDate: new Date(now),
+      clockTolerance: o.clockTolerance,
+    }));
+  } catch (e) {
+    throw witError(e);
+  }
+  if (typeof claims.exp !== 'number') throw new WimseError('wit_claims', 'WIT exp is required');
+  if (claims.exp - now / 1000 > o.maxLifetime) throw new WimseError('wit_lifetime', `WIT expires more than ${o.maxLifetime}s from now`);
+  if (claims.sub !== checked.id.value) throw new WimseError('wit_sub_invalid', 'WIT sub changed during verification');
+  // Step 9: cnf.jwk with an allowed alg, public, of a matching key type.
+  const proofKey = await confirmationKey(claims, o.proofAlgorithms);
+  // Step 10: iss allow-list when the deployment configured one.
+  if (anchor.issuers !== undefined && (typeof claims.iss !== 'string' || !anchor.issuers.includes(claims.iss))) {
+    throw new WimseError('wit_iss', 'WIT issuer not allowed for this trust domain');
+  }
+  return Object.freeze({ token, header, claims: claims as WitClaims, id: checked.id, proofKey, hash: await tokenHash(token) });
+}
+
+async function confirmationKey(claims: JWTPayload, allowed: readonly WimseAlgorithm[]): Promise<ProofKey> {
+  const cnf = claims.cnf as { jwk?: unknown } | undefined;
+  const jwk = cnf?.jwk as JWK | undefined;
+  if (typeof cnf !== 'object' || cnf === null || typeof jwk !== 'object' || jwk === null || Array.isArray(jwk)) {
+    throw new WimseError('wit_cnf_invalid', 'WIT cnf.jwk is required');
+  }
+  const alg = jwk.alg;
+  if (!isSupportedAlgorithm(alg) || !allowed.includes(alg)) {
+    throw new WimseError('wit_cnf_invalid', 'WIT cnf.jwk.alg must name an allowed asymmetric algorithm');
+  }
+  if (hasPrivateMembers(jwk)) throw new WimseError('wit_cnf_invalid', 'WIT cnf.jwk must be a public key');
+  const mismatch = keyMismatch(jwk, alg);
+  if (mismatch !== undefined) throw new WimseError('wit_cnf_invalid', `WIT cnf.jwk: ${mismatch}`);
+  try {
+    return await importProofKey(jwk, alg);
+  } catch (cause) {
+    throw new WimseError('wit_cnf_invalid', 'WIT cnf.jwk is not a usable public key', { cause });
+  }
+}
+
+// Resolver failures: an unknown kid is the token's fault, anything else is ours (network, bad JWKS).
+function guardedKey(getKey: JWTVerifyGetKey): JWTVerifyGetKey {
+  return async (header, token) => {
+    try {
+      return await getKey(header, token);
+    } catch (e) {
+      if (e instanceof WimseError) throw e;
+      if (joseCode(e) === 'ERR_JWKS_NO_MATCHING_KEY') throw new WimseError('wit_key_unknown', 'No trusted key matches the WIT header');
+      // §3: without kid, policy must make the key unambiguous; several candidates are not.
+      if (joseCode(e) === 'ERR_JWKS_MULTIPLE_MATCHING_KEYS') throw new WimseError('wit_key_unknown', 'Several trusted keys match; the WIT needs a kid');
+      throw new WimseError('trust_unavailable', 'Trust anchors could not be loaded', { cause: e });
+    }
+  };
+}
+
+function witError(e: unknown): WimseError {
+  if (e instanceof WimseError) return e;
+  const reason = (e as { claim?: string }).claim;
+  switch (joseCode(e)) {
+    case 'ERR_JWT_EXPIRED':
+      return new WimseError('wit_expired', 'WIT expired', { cause: e });
+    case 'ERR_JWT_CLAIM_VALIDATION_FAILED':
+      return reason === 'nbf'
+        ? new WimseError('wit_not_yet_valid', 'WIT not yet valid', { cause: e })
+        : new WimseError('wit_claims', `WIT claim ${String(reason)} invalid`, { cause: e });
+    case 'ERR_JOSE_ALG_NOT_ALLOWED':
+      return new WimseError('wit_alg', 'WIT algorithm not allowed', { cause: e });
+    case 'ERR_JWS_INVALID':
+    case 'ERR_JWT_INVALID':
+      return new WimseError('wit_malformed', 'WIT is not a valid JWT', { cause: e });
+    default:
+      return new WimseError('wit_signature', 'WIT signature could not be verified with the trusted key', { cause: e });
+  }
+}
+
+/** The `code` of a jose error, if it is one. */
+export function joseCode(e: unknown): string | undefined {
+  return typeof e === 'object' && e !== null && typeof (e as { code?: unknown }).code === 'string' ? (e as { code: string }).code : undefined;
+}
+
+/** What an identity server needs to issue a WIT. */
+export interface IssueWitOptions {
+  /** The workload identifier, the WIT `sub`. */
+  sub: string;
+  /** The workload's public key; must carry `alg`, the algorithm its proofs will use. */
+  cnfJwk: JWK & { alg: string };
+  /** The issuer's private key and its algorithm. */
+  issuerKey: CryptoKey | KeyObject | JWK | Uint8Array;
+  alg: WimseAlgorithm;
+  /** `kid` of the issuer key, so verifiers can select it. */
+  kid?: string;
+  /** RECOMMENDED `iss` (workload-creds-01). */
+  iss?: string;
+  /** Lifetime in seconds. Default 3600 ("on the order of hours"). */
+  lifetime?: number;
+  /** Extra claims, e.g. collision-resistant private claims. */
+  claims?: Record<string, unknown>;
+  /** Clock in ms, for tests. */
+  now?: number;
+}
+
+/**
+ * Issues a WIT (for identity servers and tests).
+ *
+ * @example
+ * const wit = await issueWit({ sub: 'spiffe://example.org/api', cnfJwk: { ...publicJwk, alg: 'ES256' },
+ *   issuerKey, alg: 'ES256', kid: 'k1', iss: 'https://id.example.org' })
+ */
+export async function issueWit(options: IssueWitOptions): Promise<string> {
+  parseWorkloadIdentifier(options.sub);
+  const { cnfJwk } = options;
+  if (!isSupportedAlgorithm(cnfJwk.alg)) throw new TypeError('cnfJwk.alg must name an asymmetric JWS algorithm');
+  if (hasPrivateMembers(cnfJwk)) throw new TypeError('cnfJwk must be a public key');
+  const mismatch = keyMismatch(cnfJwk, cnfJwk.alg);
+  if (mismatch !== undefined) throw new TypeError(`cnfJwk: ${mismatch}`);
+  const now = Math.floor((options.now ?? Date.now()) / 1000);
+  const jwt = new SignJWT({ ...options.claims, cnf: { jwk: cnfJwk } })
+    .setProtectedHeader({ alg: options.alg, typ: WIT_TYP, ...(options.kid === undefined ? {} : { kid: options.kid }) })
+    .setSubject(options.sub)
+    .setIssuedAt(now)
+    .setExpirationTime(now + (options.lifetime ?? 3600))
+    .setJti(crypto.randomUUID());
+  if (options.iss !== undefined) jwt.setIssuer(options.iss);
+  return jwt.sign(options.issuerKey);
+}

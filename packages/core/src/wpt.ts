@@ -1,0 +1,225 @@
+/**
+ * Workload Proof Token (draft-ietf-wimse-wpt-02 §2), with the wpt-01 wire format
+ * (`Workload-Proof-Token` field, `ath`) as an explicit compatibility mode.
+ */
+import { SignJWT, base64url, compactVerify, decodeProtectedHeader, type CryptoKey, type JWK, type JWTPayload, type KeyObject } from 'jose';
+import { COMPACT_JWS_RE, typMatches, type WimseAlgorithm } from './algorithms.js';
+import { WimseError, type WimseErrorCode } from './errors.js';
+import { tokenHash } from './hash.js';
+import type { ProofKey } from './proof-key.js';
+import { checkReplay } from './replay.js';
+import type { ReplayStore } from './replay.js';
+import { fieldValues, singleField, type RequestHeaders, type WimseRequest } from './request.js';
+import type { VerifiedWit } from './wit.js';
+
+/** wpt-02 §4: the media type of a WPT, as `typ`. */
+export const WPT_TYP = 'wpt+jwt';
+/** wpt-02 §4: the HTTP authentication scheme. */
+export const WPT_SCHEME = 'WPT';
+
+/** The claims of a verified WPT. */
+export interface WptClaims extends JWTPayload {
+  aud: string;
+  exp: number;
+  jti: string;
+  wth: string;
+  tth?: string;
+  oth?: Record<string, string>;
+}
+
+/** Context tokens the proof covered: only these may be used for authorization (wpt-02 §2 step 11). */
+export interface ContextTokens {
+  /** The `Txn-Token` value, bound by `tth`. */
+  readonly txnToken?: string;
+  /** Other token-carrying fields bound by `oth`, by lower-case name. */
+  readonly other: Readonly<Record<string, string>>;
+  /** wpt-01 compatibility only: the access token in `Authorization: Bearer`, bound by `ath`. */
+  readonly accessToken?: string;
+}
+
+/** A WPT found in a request. */
+export interface PresentedWpt {
+  readonly token: string;
+  /** wpt-01 wire format (`Workload-Proof-Token` field). */
+  readonly legacy: boolean;
+  /** wpt-01: the bearer token riding in `Authorization`. */
+  readonly accessToken?: string;
+}
+
+// RFC 9110 §11.4: credentials = auth-scheme 1*SP token68.
+const WPT_AUTHORIZATION_RE = /^WPT +([A-Za-z0-9._~+/-]+=*)$/i;
+const BEARER_RE = /^Bearer +([A-Za-z0-9._~+/-]+=*)$/i;
+const MAX_JTI_LENGTH = 256;
+
+/**
+ * Finds the WPT of a request: `Authorization: WPT <jwt>` (wpt-02 §2 step 1), or with `wpt01`
+ * the `Workload-Proof-Token` field. `undefined` when the request carries none.
+ */
+export function presentedWpt(headers: RequestHeaders, wpt01: boolean): PresentedWpt | undefined {
+  const authorization = fieldValues(headers, 'authorization');
+  const current = authorization.map((v) => WPT_AUTHORIZATION_RE.exec(v.trim()));
+  if (current.some((m) => m !== null)) {
+    if (authorization.length > 1) throw new WimseError('wpt_duplicate', 'Exactly one Authorization field is allowed');
+    return { token: current[0]![1]!, legacy: false };
+  }
+  if (!wpt01) return undefined;
+  const legacy = singleField(headers, 'workload-proof-token', 'wpt_duplicate');
+  if (legacy === undefined) return undefined;
+  if (authorization.length > 1) throw new WimseError('wpt_duplicate', 'Exactly one Authorization field is allowed');
+  const bearer = authorization[0] === undefined ? undefined : BEARER_RE.exec(authorization[0].trim())?.[1];
+  return { token: legacy.trim(), legacy: true, ...(bearer === undefined ? {} : { accessToken: bearer }) };
+}
+
+/** Verifier settings for WPTs. */
+export interface WptPolicy {
+  /** Configured public base URLs of this service (no trailing slash). */
+  readonly audiences: readonly string[];
+  readonly clockTolerance: number;
+  /** Longest accepted `exp - now`, in seconds (step 7: "unreasonably far in the future"). */
+  readonly maxLifetime: number;
+  readonly maxLength: number;
+  /** Lower-case names of token-carrying fields bound by `oth`. */
+  readonly contextTokenHeaders: readonly string[];
+  readonly replayStore: ReplayStore;
+  readonly now: () => number;
+}
+
+/**
+ * wpt-02 §2 validation steps 2-11 for a WPT presented with an already verified WIT.
+ * Resolves to the context tokens the proof covered.
+ */
+export async function verifyWpt(request: WimseRequest, presented: PresentedWpt, wit: VerifiedWit, p: WptPolicy): Promise<ContextTokens> {
+  const claims = await verifyWptJws(presented.token, wit.proofKey, p.maxLength);
+  const now = p.now() / 1000;
+  // Step 6: aud is the target URI without query and fragment, authorities from configuration only.
+  if (typeof claims.aud !== 'string' || !expectedAudiences(p.audiences, request.path).includes(claims.aud)) {
+    throw new WimseError('wpt_aud', 'WPT aud is not the target URI of this request');
+  }
+  // Step 7: exp present, not passed, not unreasonably far.
+  if (typeof claims.exp !== 'number' || !Number.isFinite(claims.exp)) throw new WimseError('wpt_claims', 'WPT exp is required');
+  if (now > claims.exp + p.clockTolerance) throw new WimseError('wpt_expired', 'WPT expired');
+  if (claims.exp - now > p.maxLifetime + p.clockTolerance) {
+    throw new WimseError('wpt_exp_too_far', `WPT expires more than ${p.maxLifetime}s from now`);
+  }
+  // Step 8: wth binds the WIT sent with it.
+  if (claims.wth !== wit.hash) throw new WimseError('wpt_wth', claims.wth === undefined ? 'WPT wth is required' : 'WPT wth does not match the Workload-Identity-Token');
+  if (typeof claims.jti !== 'string' || claims.jti.length === 0 || claims.jti.length > MAX_JTI_LENGTH) {
+    throw new WimseError('wpt_claims', 'WPT jti is required');
+  }
+  // Steps 10-11: tth and oth bind the context tokens; wpt-01 ath binds the access token.
+  const context = await boundContextTokens(request.headers, claims, p.contextTokenHeaders);
+  if (presented.legacy) await checkAccessTokenHash(claims, presented.accessToken);
+  // Step 9, last so a rejected request never burns a jti.
+  await checkReplay(p.replayStore, `wpt:${claims.jti}`, (claims.exp + p.clockTolerance) * 1000, 'wpt_replay');
+  return presented.accessToken === undefined ? context : { ...context, accessToken: presented.accessToken };
+}
+
+// Steps 2-5: one well-formed JWT, alg string-equal to cnf.jwk.alg, signed by cnf.jwk, typ wpt+jwt.
+async function verifyWptJws(token: string, key: ProofKey, maxLength: number): Promise<Partial<WptClaims>> {
+  if (token.length > maxLength) throw new WimseError('wpt_too_large', `WPT longer than ${maxLength} characters`);
+  if (!COMPACT_JWS_RE.test(token)) throw new WimseError('wpt_malformed', 'WPT is not a compact JWS');
+  let alg: unknown;
+  try {
+    alg = decodeProtectedHeader(token).alg;
+  } catch (cause) {
+    throw new WimseError('wpt_malformed', 'WPT header is not a JSON object', { cause });
+  }
+  if (alg !== key.alg) throw new WimseError('wpt_alg_mismatch', `WPT alg must be ${key.alg}, the WIT cnf.jwk.alg`);
+  let verified: Awaited<ReturnType<typeof compactVerify>>;
+  try {
+    verified = await compactVerify(token, key.key, { algorithms: [key.alg] });
+  } catch (cause) {
+    throw new WimseError('wpt_signature', 'WPT signature does not verify with the WIT cnf key', { cause });
+  }
+  if (!typMatches(verified.protectedHeader.typ, WPT_TYP)) throw new WimseError('wpt_typ', `WPT typ must be ${WPT_TYP}`);
+  return parseClaims(verified.payload, 'wpt_malformed');
+}
+
+/** Parses a verified JWS payload as a JSON object. */
+export function parseClaims(payload: Uint8Array, code: WimseErrorCode): Record<string, unknown> {
+  let claims: unknown;
+  try {
+    claims = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(payload));
+  } catch (cause) {
+    throw new WimseError(code, 'Token claims are not JSON', { cause });
+  }
+  if (typeof claims !== 'object' || claims === null || Array.isArray(claims)) throw new WimseError(code, 'Token claims are not a JSON object');
+  return claims as Record<string, unknown>;
+}
+
+/** wpt-02 §2 step 6: the audiences a WPT for `path` may name. */
+export function expectedAudiences(bases: readonly string[], path: string): string[] {
+  if (!path.startsWith('/')) throw new WimseError('request_invalid', 'Request target must be in origin form');
+  const end = path.search(/[?#]/);
+  const pathOnly = end === -1 ? path : path.slice(0, end);
+  return bases.map((b) => b + pathOnly);
+}
+
+async function boundContextTokens(headers: RequestHeaders, claims: Partial<WptClaims>, names: readonly string[]): Promise<ContextTokens> {
+  const txnToken = singleField(headers, 'txn-token', 'wpt_tth');
+  if (txnToken === undefined ? claims.tth !== undefined : claims.tth !== (await tokenHash(txnToken))) {
+    throw new WimseError('wpt_tth', txnToken === undefined ? 'WPT tth given but no Txn-Token sent' : 'WPT tth does not match the Txn-Token');
+  }
+  const oth = claims.oth;
+  if (oth !== undefined && (typeof oth !== 'object' || oth === null || Array.isArray(oth))) throw new WimseError('wpt_oth', 'WPT oth must be an object');
+  const other: Record<string, string> = {};
+  for (const [name, hash] of Object.entries(oth ?? {})) {
+    if (!names.includes(name)) throw new WimseError('wpt_oth', `WPT oth member ${JSON.stringify(name)} is not understood`);
+    const value = singleField(headers, name, 'wpt_oth');
+    if (value === undefined) throw new WimseError('wpt_oth', `WPT oth names ${name} but the request has no such field`);
+    if (typeof hash !== 'string' || hash !== (await tokenHash(value.trim()))) throw new WimseError('wpt_oth', `WPT oth does not match ${name}`);
+    other[name] = value.trim();
+  }
+  for (const name of names) {
+    if (headers[name] !== undefined && !(name in other)) throw new WimseError('wpt_oth', `${name} is sent but not bound by WPT oth`);
+  }
+  return txnToken === undefined ? { other } : { txnToken, other };
+}
+
+// wpt-01 §2: ath binds the access token sent alongside the WPT.
+async function checkAccessTokenHash(claims: Record<string, unknown>, accessToken: string | undefined): Promise<void> {
+  if (accessToken === undefined) return;
+  if (claims.ath !== (await tokenHash(accessToken))) throw new WimseError('wpt_ath', 'WPT ath does not match the access token');
+}
+
+/** What a caller needs to make a WPT. */
+export interface CreateWptOptions {
+  /** The caller's WIT, exactly as it will be sent. */
+  wit: string;
+  /** The private key matching the WIT's `cnf.jwk`. */
+  key: CryptoKey | KeyObject | JWK | Uint8Array;
+  /** `cnf.jwk.alg` of the WIT. */
+  alg: WimseAlgorithm;
+  /** The target URI without query and fragment. */
+  aud: string;
+  /** Seconds until `exp`. Default 60. */
+  lifetime?: number;
+  txnToken?: string;
+  /** Other token-carrying fields to bind with `oth`, by name. */
+  otherTokens?: Readonly<Record<string, string>>;
+  /** Clock in ms, for tests. */
+  now?: number;
+}
+
+/**
+ * Creates a WPT for one request (wpt-02 §2).
+ *
+ * @example
+ * const wpt = await createWpt({ wit, key, alg: 'ES256', aud: 'https://svc.example.com/orders' })
+ * headers.set('authorization', `WPT ${wpt}`)
+ */
+export async function createWpt(o: CreateWptOptions): Promise<string> {
+  const claims: Record<string, unknown> = { aud: o.aud, wth: await tokenHash(o.wit) };
+  if (o.txnToken !== undefined) claims.tth = await tokenHash(o.txnToken);
+  if (o.otherTokens !== undefined && Object.keys(o.otherTokens).length > 0) {
+    const oth: Record<string, string> = {};
+    for (const [name, value] of Object.entries(o.otherTokens)) oth[name.toLowerCase()] = await tokenHash(value.trim());
+    claims.oth = oth;
+  }
+  const now = Math.floor((o.now ?? Date.now()) / 1000);
+  return new SignJWT(claims)
+    .setProtectedHeader({ alg: o.alg, typ: WPT_TYP })
+    .setExpirationTime(now + (o.lifetime ?? 60))
+    .setJti(base64url.encode(crypto.getRandomValues(new Uint8Array(16))))
+    .sign(o.key);
+}

@@ -1,0 +1,25 @@
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vitest/config';
+
+const src = (pkg: string) => fileURLToPath(new URL(`./packages/${pkg}/src/index.ts`, import.meta.url));
+
+// Tests import workspace packages from source, so a change in core is seen by every adapter test
+// without a rebuild; `pnpm test` still builds and type-checks everything first.
+export default defineConfig({
+  resolve: {
+    alias: {
+      '@wimse/core': src('core'),
+      '@wimse/express': src('express'),
+      '@wimse/fastify': src('fastify'),
+      '@wimse/hono': src('hono'),
+      '@wimse/nestjs': src('nestjs'),
+    },
+  },
+  test: {
+    include: ['packages/*/src/**/*.test.ts', 'packages/*/test/**/*.test.ts', 'test/**/*.test.ts', 'apps/*/test/**/*.test.ts'],
+    exclude: ['**/node_modules/**', '**/dist/**'],
+    reporters: ['default', ['json', { outputFile: '.vitest-results.json' }]],
+    testTimeout: 20_000,
+    hookTimeout: 60_000,
+  },
+});
