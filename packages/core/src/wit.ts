@@ -176,6 +176,7 @@ function witError(e: unknown): WimseError {
       return new WimseError('wit_alg', 'WIT algorithm not allowed', { cause: e });
     case 'ERR_JWS_INVALID':
     case 'ERR_JWT_INVALID':
+    case 'ERR_JOSE_NOT_SUPPORTED': // e.g. an unknown crit extension (RFC 7515 §4.1.11)
       return new WimseError('wit_malformed', 'WIT is not a valid JWT', { cause: e });
     default:
       return new WimseError('wit_signature', 'WIT signature could not be verified with the trusted key', { cause: e });

@@ -2,11 +2,12 @@
  * Workload Proof Token (draft-ietf-wimse-wpt-02 §2), with the wpt-01 wire format
  * (`Workload-Proof-Token` field, `ath`) as an explicit compatibility mode.
  */
-import { SignJWT, base64url, compactVerify, decodeProtectedHeader, type CryptoKey, type JWK, type JWTPayload, type KeyObject } from 'jose';
+import { SignJWT, base64url, decodeProtectedHeader, type CryptoKey, type JWK, type JWTPayload, type KeyObject } from 'jose';
 import { COMPACT_JWS_RE, typMatches, type WimseAlgorithm } from './algorithms.js';
 import { WimseError, type WimseErrorCode } from './errors.js';
 import { tokenHash } from './hash.js';
 import type { ProofKey } from './proof-key.js';
+import { verifyProofJws, type VerifiedJws } from './proof-jws.js';
 import { checkReplay } from './replay.js';
 import type { ReplayStore } from './replay.js';
 import { fieldValues, singleField, type RequestHeaders, type WimseRequest } from './request.js';
@@ -118,16 +119,16 @@ export async function verifyWpt(request: WimseRequest, presented: PresentedWpt, 
 async function verifyWptJws(token: string, key: ProofKey, maxLength: number): Promise<Partial<WptClaims>> {
   if (token.length > maxLength) throw new WimseError('wpt_too_large', `WPT longer than ${maxLength} characters`);
   if (!COMPACT_JWS_RE.test(token)) throw new WimseError('wpt_malformed', 'WPT is not a compact JWS');
-  let alg: unknown;
+  let header: Record<string, unknown>;
   try {
-    alg = decodeProtectedHeader(token).alg;
+    header = decodeProtectedHeader(token);
   } catch (cause) {
     throw new WimseError('wpt_malformed', 'WPT header is not a JSON object', { cause });
   }
-  if (alg !== key.alg) throw new WimseError('wpt_alg_mismatch', `WPT alg must be ${key.alg}, the WIT cnf.jwk.alg`);
-  let verified: Awaited<ReturnType<typeof compactVerify>>;
+  if (header.alg !== key.alg) throw new WimseError('wpt_alg_mismatch', `WPT alg must be ${key.alg}, the WIT cnf.jwk.alg`);
+  let verified: VerifiedJws;
   try {
-    verified = await compactVerify(token, key.key, { algorithms: [key.alg] });
+    verified = await verifyProofJws(token, key, header);
   } catch (cause) {
     throw new WimseError('wpt_signature', 'WPT signature does not verify with the WIT cnf key', { cause });
   }
@@ -135,11 +136,13 @@ async function verifyWptJws(token: string, key: ProofKey, maxLength: number): Pr
   return parseClaims(verified.payload, 'wpt_malformed');
 }
 
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
 /** Parses a verified JWS payload as a JSON object. */
 export function parseClaims(payload: Uint8Array, code: WimseErrorCode): Record<string, unknown> {
   let claims: unknown;
   try {
-    claims = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(payload));
+    claims = JSON.parse(strictUtf8.decode(payload));
   } catch (cause) {
     throw new WimseError(code, 'Token claims are not JSON', { cause });
   }

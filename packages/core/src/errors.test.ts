@@ -1,0 +1,23 @@
+import { describe, expect, it } from 'vitest';
+import { ERROR_CODES, PROBLEM_TYPE_BASE, WimseError, isWimseError, type WimseErrorCode } from './errors.js';
+
+describe('WimseError', () => {
+  it.each(Object.keys(ERROR_CODES) as WimseErrorCode[])('%s renders an RFC 9457 problem', (code) => {
+    const e = new WimseError(code);
+    expect(e.problem).toEqual({ type: PROBLEM_TYPE_BASE + code, title: ERROR_CODES[code].title, status: e.status, detail: ERROR_CODES[code].title, code });
+    expect(e.status).toBeGreaterThanOrEqual(400);
+    // wpt-02 §2.1: a 401 carries the WPT challenge; nothing else does.
+    expect(e.headers['www-authenticate']).toBe(e.status === 401 ? 'WPT' : undefined);
+  });
+
+  it('keeps the cause and a custom detail', () => {
+    const cause = new Error('inner');
+    const e = new WimseError('wpt_aud', 'aud mismatch', { cause });
+    expect(e.cause).toBe(cause);
+    expect(e.problem.detail).toBe('aud mismatch');
+    expect(isWimseError(e)).toBe(true);
+    expect(isWimseError(e, 'wpt_aud')).toBe(true);
+    expect(isWimseError(e, 'wit_typ')).toBe(false);
+    expect(isWimseError(cause)).toBe(false);
+  });
+});

@@ -1,0 +1,53 @@
+import { describe, expect, it } from 'vitest';
+import { WimseError } from './errors.js';
+import { MemoryReplayStore, checkReplay, type ReplayStore } from './replay.js';
+
+describe('MemoryReplayStore', () => {
+  it('accepts a key once until it expires', () => {
+    let now = 1000;
+    const store = new MemoryReplayStore({ now: () => now });
+    expect(store.checkAndStore('a', 2000)).toBe(true);
+    expect(store.checkAndStore('a', 2000)).toBe(false);
+    now = 2000;
+    expect(store.checkAndStore('a', 3000)).toBe(true);
+  });
+
+  it('stays bounded under a flood of unique keys', () => {
+    const store = new MemoryReplayStore({ maxEntries: 1000, now: () => 0 });
+    for (let i = 0; i < 50_000; i++) store.checkAndStore(`k${i}`, 60_000);
+    expect(store.size).toBe(1000);
+    // The newest keys are still remembered.
+    expect(store.checkAndStore('k49999', 60_000)).toBe(false);
+  });
+
+  it('sweeps expired keys as new ones arrive', () => {
+    let now = 0;
+    const store = new MemoryReplayStore({ maxEntries: 100_000, now: () => now });
+    for (let i = 0; i < 1000; i++) store.checkAndStore(`old${i}`, 10);
+    now = 20;
+    for (let i = 0; i < 100; i++) store.checkAndStore(`new${i}`, 100);
+    expect(store.size).toBeLessThan(1000);
+  });
+});
+
+describe('checkReplay', () => {
+  it('throws the replay code for a seen key', async () => {
+    const store = new MemoryReplayStore();
+    await checkReplay(store, 'x', Date.now() + 1000, 'wpt_replay');
+    await expect(checkReplay(store, 'x', Date.now() + 1000, 'wpt_replay')).rejects.toMatchObject({ code: 'wpt_replay', status: 401 });
+  });
+
+  it('maps a failing shared store to 503, never to acceptance', async () => {
+    const broken: ReplayStore = { checkAndStore: () => Promise.reject(new Error('connection refused')) };
+    const e = await checkReplay(broken, 'x', 0, 'sig_replay').catch((err: unknown) => err);
+    expect(e).toBeInstanceOf(WimseError);
+    expect(e).toMatchObject({ code: 'replay_unavailable', status: 503 });
+  });
+
+  it('works with an async store', async () => {
+    const seen = new Set<string>();
+    const store: ReplayStore = { checkAndStore: async (k) => (seen.has(k) ? false : (seen.add(k), true)) };
+    await checkReplay(store, 'y', 0, 'sig_replay');
+    await expect(checkReplay(store, 'y', 0, 'sig_replay')).rejects.toMatchObject({ code: 'sig_replay', status: 400 });
+  });
+});
