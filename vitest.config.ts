@@ -8,6 +8,8 @@ const src = (pkg: string) => fileURLToPath(new URL(`./packages/${pkg}/src/index.
 export default defineConfig({
   resolve: {
     alias: {
+      // Subpaths before their package: an alias also matches `<key>/…`.
+      '@wimse/core/node': fileURLToPath(new URL('./packages/core/src/node.ts', import.meta.url)),
       '@wimse/core': src('core'),
       '@wimse/express': src('express'),
       '@wimse/fastify': src('fastify'),

@@ -1,1 +1,2 @@
-export {};
+export { run, USAGE } from './run.js';
+export { nodeIo, type CliIo } from './io.js';

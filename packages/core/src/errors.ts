@@ -76,13 +76,19 @@ export const ERROR_CODES = {
   digest_malformed: def(400, 'sig', 'Malformed Content-Digest'),
   digest_mismatch: def(400, 'sig', 'Content-Digest does not match the body'),
   // Mutual TLS (mutual-tls-02 §3.2)
-  mtls_missing: def(401, 'mtls', 'No client certificate'),
+  // 400, not 401: a 401 must carry a challenge and HTTP has no auth scheme for TLS client certificates.
+  mtls_missing: def(400, 'mtls', 'No client certificate'),
+  mtls_malformed: def(400, 'mtls', 'Client certificate malformed'),
   mtls_san: def(400, 'mtls', 'Client certificate must carry exactly one workload identifier URI SAN'),
   mtls_untrusted: def(400, 'mtls', 'Client certificate not issued by the trust domain'),
   mtls_expired: def(400, 'mtls', 'Client certificate expired'),
   mtls_not_yet_valid: def(400, 'mtls', 'Client certificate not yet valid'),
   mtls_usage: def(400, 'mtls', 'Client certificate not usable for client authentication'),
+  mtls_identifier: def(400, 'mtls', 'Client certificate workload identifier invalid'),
+  mtls_untrusted_domain: def(400, 'mtls', 'Client certificate trust domain not trusted'),
+  mtls_identity_mismatch: def(400, 'mtls', 'Application-layer workload differs from the client certificate'),
   mtls_proxy_header: def(400, 'mtls', 'Forwarded client certificate invalid'),
+  mtls_proxy_untrusted: def(400, 'mtls', 'Client-Cert from a peer that is not a trusted proxy'),
   // Generic
   request_invalid: def(400, 'request', 'Request malformed'),
   headers_too_large: def(400, 'request', 'Request headers too large'),

@@ -1,8 +1,32 @@
+export * from './adapter.js';
 export * from './algorithms.js';
 export * from './authorization.js';
+export * from './client.js';
 export { ERROR_CODES, PROBLEM_CONTENT_TYPE, PROBLEM_TYPE_BASE, WimseError, isWimseError, type WimseErrorCode, type WimseProblem } from './errors.js';
 export { tokenHash } from './hash.js';
+export {
+  DEFAULT_SIGNATURE_LIFETIME,
+  WIMSE_SIGNATURE_LABEL,
+  WIMSE_SIGNATURE_TAG,
+  createResponseVerifier,
+  signHttpRequest,
+  signHttpResponse,
+  type HttpSignatureInfo,
+  type ReceivedResponse,
+  type ResponseSigningCredentials,
+  type ResponseVerifier,
+  type ResponseVerifierOptions,
+  type SentRequest,
+  type SignHttpRequestOptions,
+  type SignHttpResponseOptions,
+  type VerifiedResponse,
+} from './http-signature/index.js';
+export { contentDigest, verifyContentDigest, type DigestAlgorithm } from './content-digest.js';
 export * from './identifier.js';
+export type { TrustedProxies } from './mtls/forwarded-cert.js';
+export type { MtlsOptions } from './mtls/mtls-policy.js';
+export type { TrustBundleSource, TrustBundles } from './mtls/trust-bundles.js';
+export type { WorkloadCertificateInfo } from './mtls/workload-certificate.js';
 export type { ResolvedOptions, VerifierOptions } from './options.js';
 export type { ProofMethod, WimsePrincipal } from './principal.js';
 export type { ProofKey } from './proof-key.js';

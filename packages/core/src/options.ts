@@ -4,6 +4,7 @@
  */
 import { DEFAULT_ALGORITHMS, isSupportedAlgorithm, type WimseAlgorithm } from './algorithms.js';
 import type { IdentifierOptions } from './identifier.js';
+import { createMtlsPolicy, type MtlsOptions, type MtlsPolicy } from './mtls/mtls-policy.js';
 import type { ProofMethod } from './principal.js';
 import { MemoryReplayStore, type ReplayStore } from './replay.js';
 import type { TrustDomains } from './trust.js';
@@ -22,6 +23,8 @@ export interface VerifierOptions {
   clockTolerance?: number;
   /** Longest accepted WPT remaining lifetime `exp - now`, in seconds. Default 300. */
   maxWptLifetime?: number;
+  /** Longest accepted HTTP signature lifetime `expires - created` (and age), in seconds. Default 600. */
+  maxSignatureLifetime?: number;
   /** Longest accepted WIT remaining lifetime, in seconds. Default 86 400. */
   maxWitLifetime?: number;
   /** Longest accepted token, in characters. Default 8192. */
@@ -36,10 +39,14 @@ export interface VerifierOptions {
   witCache?: { maxEntries?: number; ttlSeconds?: number };
   /** Workload Identifier rules. */
   identifier?: IdentifierOptions;
+  /** Mutual TLS with Workload Identity Certificates; required when `proofs` includes `'mtls'`. Needs Node's `X509Certificate`. */
+  mtls?: MtlsOptions;
   /** Older wire formats, off by default. */
   compat?: {
     /** Accept wpt-01 proofs: `Workload-Proof-Token` field, `ath` bound to a bearer token. */
     wpt01?: boolean;
+    /** Accept http-signature-06 signatures: `@request-target` instead of `@path` + `@query`. */
+    httpSignature06?: boolean;
   };
   /** Clock in ms, for tests. */
   now?: () => number;
@@ -51,6 +58,7 @@ export interface ResolvedOptions {
   readonly proofs: ReadonlySet<ProofMethod>;
   readonly clockTolerance: number;
   readonly maxWptLifetime: number;
+  readonly maxSignatureLifetime: number;
   readonly maxWitLifetime: number;
   readonly maxTokenLength: number;
   readonly proofAlgorithms: readonly WimseAlgorithm[];
@@ -58,7 +66,8 @@ export interface ResolvedOptions {
   readonly replayStore: ReplayStore;
   readonly witCache: { readonly maxEntries: number; readonly ttlMs: number };
   readonly identifier: IdentifierOptions;
-  readonly compat: { readonly wpt01: boolean };
+  readonly mtls: MtlsPolicy | undefined;
+  readonly compat: { readonly wpt01: boolean; readonly httpSignature06: boolean };
   readonly now: () => number;
 }
 
@@ -84,6 +93,7 @@ export function resolveOptions(o: VerifierOptions): ResolvedOptions {
     proofs: new Set(proofs),
     clockTolerance: nonNegative('clockTolerance', o.clockTolerance, 30),
     maxWptLifetime: nonNegative('maxWptLifetime', o.maxWptLifetime, 300),
+    maxSignatureLifetime: nonNegative('maxSignatureLifetime', o.maxSignatureLifetime, 600),
     maxWitLifetime: nonNegative('maxWitLifetime', o.maxWitLifetime, 86_400),
     maxTokenLength: nonNegative('maxTokenLength', o.maxTokenLength, 8192),
     proofAlgorithms,
@@ -94,9 +104,20 @@ export function resolveOptions(o: VerifierOptions): ResolvedOptions {
       ttlMs: nonNegative('witCache.ttlSeconds', o.witCache?.ttlSeconds, 300) * 1000,
     },
     identifier: o.identifier ?? {},
-    compat: { wpt01: o.compat?.wpt01 === true },
+    mtls: mtlsPolicy(o, proofs),
+    compat: { wpt01: o.compat?.wpt01 === true, httpSignature06: o.compat?.httpSignature06 === true },
     now: o.now ?? Date.now,
   };
+}
+
+// mutual-tls-02 §3.2: client certificates count only when 'mtls' is accepted, and then need CA bundles.
+function mtlsPolicy(o: VerifierOptions, proofs: readonly ProofMethod[]): MtlsPolicy | undefined {
+  if (!proofs.includes('mtls')) {
+    if (o.mtls !== undefined) throw new TypeError("mtls: set, but proofs does not include 'mtls'");
+    return undefined;
+  }
+  if (o.mtls === undefined) throw new TypeError("proofs includes 'mtls': mtls.trustBundles (a CA bundle per trust domain) is required");
+  return createMtlsPolicy(o.mtls, { identifier: o.identifier ?? {}, clockTolerance: o.clockTolerance ?? 30, now: o.now ?? Date.now });
 }
 
 // A base URL: http(s), no query, fragment or trailing slash; compared as a string prefix of the target URI.

@@ -1,6 +1,8 @@
 /** What a handler learns about an authenticated caller. */
 import type { JWTHeaderParameters } from 'jose';
+import type { HttpSignatureInfo } from './http-signature/request.js';
 import type { WorkloadIdentifier } from './identifier.js';
+import type { WorkloadCertificateInfo } from './mtls/workload-certificate.js';
 import type { WitClaims } from './wit.js';
 import type { ContextTokens } from './wpt.js';
 
@@ -21,4 +23,11 @@ export interface WimsePrincipal {
   readonly wit?: { readonly header: JWTHeaderParameters; readonly claims: WitClaims };
   /** Context tokens the proof covered; only these may inform authorization. */
   readonly context: ContextTokens;
+  /** The verified client certificate: always for `mtls`, and for a WPT/HTTP-Sig request that also came with one. */
+  readonly certificate?: WorkloadCertificateInfo;
+  /**
+   * For `http-sig`: the request signature's `nonce`, whether the client requires a signed response
+   * (`signResponse`), and the rest of what {@link signHttpResponse} needs to answer it.
+   */
+  readonly signature?: HttpSignatureInfo;
 }

@@ -23,6 +23,8 @@ export interface WimseRequest {
   readonly body?: Uint8Array | undefined;
   /** DER of the TLS client certificate and its chain (leaf first), when the connection had one. */
   readonly peerCertificates?: readonly Uint8Array[] | undefined;
+  /** IP address of the TCP peer (`socket.remoteAddress`); only consulted to believe RFC 9440 `Client-Cert` from a trusted proxy. */
+  readonly remoteAddress?: string | undefined;
 }
 
 /** Converts fetch `Headers` (Web-standard runtimes) into {@link RequestHeaders}. */

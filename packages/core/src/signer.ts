@@ -4,6 +4,7 @@
  */
 import { decodeJwt, importJWK, type CryptoKey, type JWK, type KeyObject } from 'jose';
 import { isSupportedAlgorithm, type WimseAlgorithm } from './algorithms.js';
+import { signHttpRequest } from './http-signature/sign.js';
 import { createWpt } from './wpt.js';
 
 export interface WorkloadCredentials {
@@ -26,6 +27,23 @@ export interface WptRequestOptions {
   now?: number;
 }
 
+/** What {@link WorkloadSigner.httpSigHeaders} signs (http-signature-07 §3). */
+export interface HttpSigRequestOptions {
+  method: string;
+  /** The full request URL: `@path`, `@query` and `wimse-aud` (without query) come from it. */
+  url: string | URL;
+  /** Headers the request will carry; `content-type`, `authorization`, `txn-token` among them are covered. */
+  headers?: Record<string, string>;
+  /** The request content, exactly as sent; adds a covered `content-digest`. */
+  body?: Uint8Array | string;
+  /** Require a signed response (`wimse-sign-response`); check it with `createResponseVerifier`. */
+  signResponse?: boolean;
+  /** Signature lifetime `expires - created`, in seconds. Default 60. */
+  lifetime?: number;
+  /** Clock in ms, for tests. */
+  now?: number;
+}
+
 /** Signs outgoing requests with one WIT. */
 export interface WorkloadSigner {
   /** `cnf.jwk.alg` of the WIT: the algorithm of every proof. */
@@ -35,6 +53,15 @@ export interface WorkloadSigner {
   readonly key: CryptoKey | KeyObject | Uint8Array;
   /** Headers for a WPT-authenticated request: `workload-identity-token`, `authorization` and any context tokens. */
   wptHeaders(options: WptRequestOptions): Promise<Record<string, string>>;
+  /**
+   * Headers for an HTTP-signature-authenticated request: `workload-identity-token`,
+   * `content-digest` when there is a body, `signature-input` and `signature` (label `wimse`).
+   *
+   * @example
+   * const added = await signer.httpSigHeaders({ method: 'POST', url, headers: { 'content-type': 'application/json' }, body })
+   * await fetch(url, { method: 'POST', body, headers: { 'content-type': 'application/json', ...added } })
+   */
+  httpSigHeaders(options: HttpSigRequestOptions): Promise<Record<string, string>>;
 }
 
 /**
@@ -70,6 +97,10 @@ export async function createWorkloadSigner(credentials: WorkloadCredentials): Pr
       if (o.txnToken !== undefined) headers['txn-token'] = o.txnToken;
       for (const [name, value] of Object.entries(o.contextTokens ?? {})) headers[name.toLowerCase()] = value;
       return headers;
+    },
+    async httpSigHeaders(o) {
+      if (key instanceof Uint8Array) throw new TypeError('HTTP signatures need an asymmetric private key');
+      return signHttpRequest({ ...o, wit, key, alg });
     },
   };
 }

@@ -4,6 +4,9 @@
  * principal, or a {@link WimseError}.
  */
 import { WimseError } from './errors.js';
+import { verifyRequestSignature, type HttpSignatureInfo } from './http-signature/request.js';
+import { findWimseSignature, hasSignatureFields, type PresentedSignature } from './http-signature/signature-params.js';
+import { mtlsPrincipal } from './mtls/mtls-policy.js';
 import { resolveOptions, type ResolvedOptions, type VerifierOptions } from './options.js';
 import type { ProofMethod, WimsePrincipal } from './principal.js';
 import { singleField, type WimseRequest } from './request.js';
@@ -15,6 +18,8 @@ import { presentedWpt, verifyWpt, type ContextTokens } from './wpt.js';
 export interface WimseVerifier {
   /** Authenticates a request, resolving to its principal or rejecting with a {@link WimseError}. */
   verify(request: WimseRequest): Promise<WimsePrincipal>;
+  /** Verifies a WIT alone (workload-creds-02 §5.1.4), e.g. for tooling. A WIT alone authenticates nothing. */
+  verifyWit(token: string): Promise<VerifiedWit>;
   /** Proof methods this verifier accepts. */
   readonly proofs: ReadonlySet<ProofMethod>;
 }
@@ -50,10 +55,24 @@ export function createVerifier(options: VerifierOptions): WimseVerifier {
     replayStore: o.replayStore,
     now: o.now,
   };
+  const sigPolicy = {
+    audiences: o.audiences,
+    clockTolerance: o.clockTolerance,
+    maxLifetime: o.maxSignatureLifetime,
+    contextTokenHeaders: o.contextTokenHeaders,
+    replayStore: o.replayStore,
+    compat06: o.compat.httpSignature06,
+    now: o.now,
+  };
 
   async function verify(request: WimseRequest): Promise<WimsePrincipal> {
     try {
-      return await authenticate(request);
+      // mutual-tls-02 §3.2: a presented client certificate is verified whenever mTLS is accepted;
+      // it authenticates alone only without an application-layer proof (rule in mtls/mtls-policy.ts).
+      const certificate = o.mtls?.certificate(request);
+      if (certificate !== undefined && !hasApplicationProof(o, request)) return mtlsPrincipal(certificate);
+      const authenticated = await authenticate(request);
+      return o.mtls === undefined ? authenticated : o.mtls.combine(authenticated, certificate);
     } catch (e) {
       // Whatever went wrong, the adapter gets a WimseError: bad input never becomes a 500.
       if (e instanceof WimseError) throw e;
@@ -63,17 +82,41 @@ export function createVerifier(options: VerifierOptions): WimseVerifier {
 
   async function authenticate(request: WimseRequest): Promise<WimsePrincipal> {
     const wpt = presentedWpt(request.headers, o.compat.wpt01);
+    const sig = presentedSignature(o, request);
+    // One proof per request: a WPT and a WIMSE signature together are ambiguous.
+    if (wpt !== undefined && sig !== undefined) throw new WimseError('credentials_ambiguous', 'Send either a WPT or a WIMSE HTTP signature, not both');
     const witToken = singleField(request.headers, 'workload-identity-token', 'wit_duplicate');
-    if (wpt === undefined) throw noProof(o, witToken !== undefined);
-    accepted(o, 'wpt');
+    if (wpt === undefined && sig === undefined) throw noProof(o, witToken !== undefined, hasSignatureFields(request.headers));
+    accepted(o, wpt !== undefined ? 'wpt' : 'http-sig');
     // workload-creds §5.1.4 before the proof: the WIT must be valid first.
-    if (witToken === undefined) throw new WimseError('wit_missing', 'A WPT must come with a Workload-Identity-Token');
+    if (witToken === undefined) throw new WimseError('wit_missing', 'A WIMSE proof must come with a Workload-Identity-Token');
     const wit = await verifyWit(witToken.trim());
-    const context = await verifyWpt(request, wpt, wit, wptPolicy);
+    if (sig !== undefined) {
+      // http-signature-07 §3: the signature after the WIT, with its cnf key.
+      const verified = await verifyRequestSignature(request, sig, wit, sigPolicy);
+      return principal(wit, 'http-sig', verified.context, verified.signature);
+    }
+    const context = await verifyWpt(request, wpt!, wit, wptPolicy);
     return principal(wit, 'wpt', context);
   }
 
-  return { verify, proofs: o.proofs };
+  return { verify, verifyWit, proofs: o.proofs };
+}
+
+// http-signature-07 §3: the WIMSE signature is found by its tag. Unparseable signature fields
+// only matter when signatures are accepted (they may belong to an intermediary otherwise).
+function presentedSignature(o: ResolvedOptions, request: WimseRequest): PresentedSignature | undefined {
+  if (!hasSignatureFields(request.headers)) return undefined;
+  try {
+    return findWimseSignature(request.headers);
+  } catch (e) {
+    if (o.proofs.has('http-sig')) throw e;
+    return undefined;
+  }
+}
+
+function hasApplicationProof(o: ResolvedOptions, request: WimseRequest): boolean {
+  return presentedWpt(request.headers, o.compat.wpt01) !== undefined || presentedSignature(o, request) !== undefined;
 }
 
 function accepted(o: ResolvedOptions, method: ProofMethod): void {
@@ -81,13 +124,15 @@ function accepted(o: ResolvedOptions, method: ProofMethod): void {
 }
 
 // No proof at all: a 401 with the WPT challenge when WPTs are accepted (wpt-02 §2.1).
-function noProof(o: ResolvedOptions, hasWit: boolean): WimseError {
+function noProof(o: ResolvedOptions, hasWit: boolean, hasSignature: boolean): WimseError {
+  // Signature fields without the WIMSE tag: the caller meant to sign, so say what is missing.
+  if (hasSignature && o.proofs.has('http-sig')) return new WimseError('sig_missing', 'No signature is tagged wimse-workload-to-workload');
   if (o.proofs.has('wpt')) return hasWit ? new WimseError('wpt_missing', 'Authorization: WPT is required') : new WimseError('credentials_missing');
   if (o.proofs.has('http-sig')) return new WimseError('sig_missing', 'A WIMSE HTTP signature is required');
   return new WimseError('mtls_missing', 'A client certificate is required');
 }
 
-function principal(wit: VerifiedWit, method: ProofMethod, context: ContextTokens): WimsePrincipal {
+function principal(wit: VerifiedWit, method: ProofMethod, context: ContextTokens, signature?: HttpSignatureInfo): WimsePrincipal {
   return Object.freeze({
     workload: wit.id.value,
     trustDomain: wit.id.trustDomain,
@@ -95,5 +140,6 @@ function principal(wit: VerifiedWit, method: ProofMethod, context: ContextTokens
     method,
     wit: { header: wit.header, claims: wit.claims },
     context,
+    ...(signature === undefined ? {} : { signature }),
   });
 }

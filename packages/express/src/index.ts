@@ -1,1 +1,2 @@
-export {};
+export { requireWorkload, wimse, type WimseExpressOptions } from './middleware.js';
+export type {} from './request.js';

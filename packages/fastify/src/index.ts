@@ -1,1 +1,1 @@
-export {};
+export { wimsePlugin, type WimseFastifyOptions, type WimseRouteConfig } from './plugin.js';

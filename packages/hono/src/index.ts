@@ -1,1 +1,1 @@
-export {};
+export { requireWorkload, wimse, type WimseEnv, type WimseHonoOptions } from './middleware.js';

@@ -1,0 +1,3 @@
+export * from './config.js';
+export * from './http.js';
+export * from './relay.js';

@@ -1,0 +1,65 @@
+/**
+ * `GET /relay?to=<base URL>`: call `<to>/whoami` as this service and return both identities.
+ * Several `to` values make a chain: `?to=B&to=C` calls `B/relay?to=C`, which calls `C/whoami`.
+ * Every target must be on the allow-list (no open relay). The caller's proof method and its
+ * Txn-Token, when it sent one, are carried on to the next hop.
+ */
+import { createWimseFetch, identityServerWitSource, type WimsePrincipal } from '@wimse/core';
+import type { DemoConfig } from './config.js';
+import { problem, type Problem } from './http.js';
+
+const MAX_HOPS = 4;
+
+export interface RelayResult {
+  status: number;
+  body: unknown;
+}
+
+export function createRelay(config: DemoConfig): (to: unknown, caller: WimsePrincipal) => Promise<RelayResult> {
+  const allowed = new Set(config.relayTargets.map((t) => originOf(t)).filter((o): o is string => o !== undefined));
+  const self = `spiffe://${config.trustDomain}/${config.workload}`;
+  // This service's own credentials: a WIT from the identity server, renewed before it expires.
+  const wimseFetch = createWimseFetch({ witSource: identityServerWitSource({ url: config.identityUrl, workload: config.workload }) });
+
+  return async (to, caller) => {
+    const targets = (Array.isArray(to) ? to : to === undefined ? [] : [to]).map(String);
+    const bad = check(targets, allowed);
+    if (bad !== undefined) return bad;
+    const [next, ...rest] = targets.map((t) => originOf(t)!);
+    const url = rest.length === 0 ? `${next}/whoami` : `${next}/relay?${rest.map((r) => `to=${encodeURIComponent(r)}`).join('&')}`;
+    let res: Response;
+    try {
+      res = await wimseFetch(url, {
+        signal: AbortSignal.timeout(10_000),
+        wimse: { proof: caller.method === 'http-sig' ? 'http-sig' : 'wpt', ...(caller.context.txnToken === undefined ? {} : { txnToken: caller.context.txnToken }) },
+      });
+    } catch (e) {
+      return problem(502, 'relay_upstream_unreachable', `Could not call ${next}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    const upstream = (await res.json().catch(() => null)) as { code?: unknown } | null;
+    if (!res.ok) return problem(502, 'relay_upstream_failed', `${next} answered ${res.status}${typeof upstream?.code === 'string' ? ` ${upstream.code}` : ''}`);
+    return { status: 200, body: { service: self, caller: caller.workload, method: caller.method, upstream } };
+  };
+}
+
+function check(targets: string[], allowed: ReadonlySet<string>): Problem | undefined {
+  if (targets.length === 0) return problem(400, 'relay_target_missing', 'Give the service to call: /relay?to=<base URL>');
+  if (targets.length > MAX_HOPS) return problem(400, 'relay_too_many_hops', `At most ${MAX_HOPS} hops`);
+  for (const t of targets) {
+    const origin = originOf(t);
+    if (origin === undefined) return problem(400, 'relay_target_invalid', `${JSON.stringify(t.slice(0, 100))} is not a base URL`);
+    if (!allowed.has(origin)) return problem(403, 'relay_target_not_allowed', `${origin} is not in WIMSE_RELAY_TARGETS`);
+  }
+  return undefined;
+}
+
+// A base URL is an http(s) origin with nothing after it but an optional '/'.
+function originOf(value: string): string | undefined {
+  try {
+    const url = new URL(value);
+    if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.pathname !== '/' || url.search || url.hash || url.username) return undefined;
+    return url.origin;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,68 @@
+/**
+ * `pnpm demo`: start the identity server and the four services, run the scripted client, print
+ * the table, stop everything; exit 0 only when every row is as expected.
+ * `pnpm demo --serve`: the same, then leave the services running for trying by hand.
+ */
+import { runRotation, runScenario, ROTATION_ENV, type Row } from './scenario.js';
+import { DEFAULT_PORTS, startStack, stopAllStarted, type Stack } from './stack.js';
+import { renderTable } from './table.js';
+
+const serve = process.argv.includes('--serve');
+const verbose = process.argv.includes('--verbose');
+
+let stack: Stack | undefined;
+let failed = 0;
+// Ctrl-C at any point stops whatever was started.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    console.log('\nStopping …');
+    void stopAllStarted().then(() => process.exit(signal === 'SIGINT' && !serve ? 130 : failed === 0 ? 0 : 1));
+  });
+}
+
+console.log('Starting the identity server and the Express, Fastify, Hono and NestJS services on 127.0.0.1 …');
+try {
+  stack = await startStack({ ports: DEFAULT_PORTS, serviceEnv: ROTATION_ENV, ...(verbose ? { log: (l) => console.log(`  ${l}`) } : {}) });
+} catch (e) {
+  console.error(`Could not start the demo: ${e instanceof Error ? e.message : String(e)}`);
+  process.exit(1);
+}
+
+let rows: Row[] = [];
+try {
+  rows = [...(await runScenario(stack)), ...(await runRotation(stack))];
+} finally {
+  if (!serve || rows.length === 0) await stack.stop();
+}
+
+console.log(`\n${renderTable(rows)}\n`);
+failed = rows.filter((r) => !r.ok).length;
+console.log(failed === 0 ? `All ${rows.length} checks as expected.` : `${failed} of ${rows.length} checks NOT as expected.`);
+
+if (!serve) process.exit(failed === 0 ? 0 : 1);
+
+const cli = 'node packages/cli/dist/bin.js';
+const as = (workload: string) => `${cli} request --identity ${stack.identityUrl} --workload ${workload}`;
+const { express, fastify, hono, nestjs } = stack.urls;
+console.log(`
+The services keep running (Ctrl-C stops them). Try, from the repository root:
+
+  # no credentials: 401 with WWW-Authenticate: WPT
+  curl -i ${express}/whoami
+  # as the workload "client", with a WPT, then with an HTTP signature over a body
+  ${as('client')} ${express}/whoami
+  ${as('client')} --proof http-sig -d '{"hello":"wimse"}' ${fastify}/echo
+  # /admin: 403 for client, 200 for admin
+  ${as('client')} -i ${hono}/admin
+  ${as('admin')} ${nestjs}/admin
+  # relay chains, the second with a Txn-Token, showing the signed request (-v)
+  ${as('client')} "${express}/relay?to=${fastify}&to=${hono}&to=${nestjs}"
+  ${as('client')} --proof http-sig --txn-token my-txn -v "${nestjs}/relay?to=${express}"
+  # the trust domain's keys, and a WIT checked against them
+  curl -s ${stack.identityUrl}/.well-known/jwks.json
+  ${as('client')} -v ${express}/whoami 2>&1 | sed -n 's/^> workload-identity-token: //p' > /tmp/client.wit
+  ${cli} inspect /tmp/client.wit --jwks ${stack.identityUrl}/.well-known/jwks.json
+  # rotate the issuer key; the old one stays published until retired
+  curl -s -X POST -H 'authorization: Bearer ${stack.adminToken}' ${stack.identityUrl}/admin/keys
+  curl -s -X DELETE -H 'authorization: Bearer ${stack.adminToken}' ${stack.identityUrl}/admin/keys/<old kid>
+`);

@@ -1,0 +1,179 @@
+/**
+ * The scripted client of `pnpm demo`: what a person would try against a trust domain, as table
+ * rows of expected versus observed outcomes. Shared by the demo command and its CI test.
+ */
+import { createWimseFetch, identityServerWitSource, type WimseFetch, type WimseFetchOptions } from '@wimse/core';
+import { SERVICES, type ServiceName, type Stack } from './stack.js';
+
+export interface Row {
+  service: string;
+  check: string;
+  proof: string;
+  expected: string;
+  got: string;
+  ok: boolean;
+}
+
+type Body = Record<string, unknown> | null;
+
+/** The checks each service gets, then the relay chains across all four. */
+export async function runScenario(stack: Stack): Promise<Row[]> {
+  const client = workloadFetch(stack, 'client');
+  const admin = workloadFetch(stack, 'admin');
+  const rows: Row[] = [];
+  for (const service of SERVICES) {
+    const base = stack.urls[service];
+    const at = (check: string, proof: string, expected: string, got: () => Promise<string>) => row(rows, service, check, proof, expected, got);
+
+    await at('GET /whoami', 'WPT', '200 client (wpt)', async () => {
+      const { status, body } = await call(client(`${base}/whoami`));
+      return status === 200 ? `200 ${short(body?.workload)} (${String(body?.method)})` : problemOf(status, body);
+    });
+
+    await at('POST /echo with a JSON body', 'HTTP-Sig', '200 body echoed', async () => {
+      const sent = { from: 'pnpm demo', service, n: 42 };
+      const { status, body } = await call(client(`${base}/echo`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(sent), wimse: { proof: 'http-sig' } }));
+      return status === 200 ? `200 ${JSON.stringify(body) === JSON.stringify(sent) ? 'body echoed' : 'different body'}` : problemOf(status, body);
+    });
+
+    await at('same request sent twice', 'WPT', '200, then 401 wpt_replay', async () => {
+      const headers = await (await client.signer()).wptHeaders({ url: `${base}/whoami` });
+      const first = await call(fetch(`${base}/whoami`, { headers }));
+      const second = await call(fetch(`${base}/whoami`, { headers }));
+      return `${first.status}, then ${problemOf(second.status, second.body)}`;
+    });
+
+    await at('GET /admin as client', 'WPT', '403 forbidden', async () => {
+      const { status, body } = await call(client(`${base}/admin`));
+      return problemOf(status, body);
+    });
+
+    await at('GET /admin as admin', 'WPT', '200 admin', async () => {
+      const { status, body } = await call(admin(`${base}/admin`));
+      return status === 200 && body?.admin === true ? `200 ${short(body.workload)}` : problemOf(status, body);
+    });
+
+    await at('body changed after signing', 'HTTP-Sig', '400 digest_mismatch', async () => {
+      const url = `${base}/echo`;
+      const signed = JSON.stringify({ amount: 10 });
+      const headers = { 'content-type': 'application/json' };
+      const added = await (await client.signer()).httpSigHeaders({ method: 'POST', url, headers, body: signed });
+      const { status, body } = await call(fetch(url, { method: 'POST', headers: { ...headers, ...added }, body: JSON.stringify({ amount: 10_000 }) }));
+      return problemOf(status, body);
+    });
+  }
+
+  const chain = SERVICES.map((s) => stack.urls[s]);
+  await row(rows, 'express→…→nestjs', 'relay chain', 'WPT', `200 ${chainPath(['client', ...SERVICES])}`, () => relayChain(client, chain, {}));
+  await row(rows, 'express→…→nestjs', 'relay chain with a Txn-Token', 'HTTP-Sig', `200 ${chainPath(['client', ...SERVICES])} +txn`, () =>
+    relayChain(client, chain, { proof: 'http-sig', txnToken: 'demo-txn-token' }),
+  );
+  return rows;
+}
+
+/**
+ * Key rotation while the services run: a new issuer key is published and used, WITs of the old
+ * key keep working until it is retired, then they are rejected, and clients that renew carry on.
+ * Needs services whose JWKS and WIT caches are off (or short): see `ROTATION_ENV`.
+ */
+export async function runRotation(stack: Stack): Promise<Row[]> {
+  const rows: Row[] = [];
+  const all = 'all four';
+  const bases = SERVICES.map((s) => stack.urls[s]);
+  const chain = bases;
+  // Credentials obtained before the rotation, signed by the first key.
+  const pinned = workloadFetch(stack, 'client', { retryOnWitRejection: false });
+  const renewing = workloadFetch(stack, 'client');
+  await pinned.signer();
+  await renewing.signer();
+  await relayChain(renewing, chain, {}); // the services now hold WITs of the first key too
+  const [oldKid] = await kids(stack);
+
+  await row(rows, 'identity server', 'rotate: publish and sign with a new key', '-', '201, 2 keys published', async () => {
+    const res = await fetch(`${stack.identityUrl}/admin/keys`, { method: 'POST', headers: { authorization: `Bearer ${stack.adminToken}` } });
+    return `${res.status}, ${(await kids(stack)).length} keys published`;
+  });
+  await row(rows, all, 'WIT of the old key, during rotation', 'WPT', '200 ×4', () => statuses(pinned, bases));
+  const fresh = workloadFetch(stack, 'client');
+  await row(rows, all, 'WIT of the new key', 'WPT', '200 ×4', () => statuses(fresh, bases));
+  await row(rows, 'identity server', 'retire the old key', '-', '200, 1 key published', async () => {
+    const res = await fetch(`${stack.identityUrl}/admin/keys/${encodeURIComponent(oldKid ?? '')}`, { method: 'DELETE', headers: { authorization: `Bearer ${stack.adminToken}` } });
+    return `${res.status}, ${(await kids(stack)).length} key${(await kids(stack)).length === 1 ? '' : 's'} published`;
+  });
+  await row(rows, all, 'WIT of the retired key', 'WPT', '400 wit_key_unknown ×4', () => statuses(pinned, bases));
+  await row(rows, all, 'client that renews when its WIT is refused', 'WPT', '200 ×4', () => statuses(renewing, bases));
+  await row(rows, 'express→…→nestjs', 'relay chain (services renew too)', 'HTTP-Sig', `200 ${chainPath(['client', ...SERVICES])}`, () =>
+    relayChain(fresh, chain, { proof: 'http-sig' }),
+  );
+  return rows;
+}
+
+/** Service settings that make a retired key visible at once (no JWKS or WIT caching). */
+export const ROTATION_ENV = { WIMSE_JWKS_MAX_AGE_MS: '0', WIMSE_WIT_CACHE_SECONDS: '0' };
+
+function workloadFetch(stack: Stack, workload: string, extra: Partial<WimseFetchOptions> = {}): WimseFetch {
+  return createWimseFetch({ witSource: identityServerWitSource({ url: stack.identityUrl, workload }), ...extra });
+}
+
+async function row(rows: Row[], service: string, check: string, proof: string, expected: string, got: () => Promise<string>): Promise<void> {
+  let observed: string;
+  try {
+    observed = await got();
+  } catch (e) {
+    observed = `error: ${e instanceof Error ? e.message : String(e)}`;
+  }
+  rows.push({ service, check, proof, expected, got: observed, ok: observed === expected });
+}
+
+async function call(response: Promise<Response>): Promise<{ status: number; body: Body }> {
+  const res = await response;
+  const body = (await res.json().catch(() => null)) as Body;
+  return { status: res.status, body };
+}
+
+function problemOf(status: number, body: Body): string {
+  return typeof body?.code === 'string' ? `${status} ${body.code}` : String(status);
+}
+
+// spiffe://example.org/express-demo → express
+function short(id: unknown): string {
+  return String(id).replace(/^spiffe:\/\/[^/]+\//, '').replace(/-demo$/, '');
+}
+
+function chainPath(names: readonly string[]): string {
+  return names.join('→');
+}
+
+async function relayChain(f: WimseFetch, chain: string[], wimse: { proof?: 'wpt' | 'http-sig'; txnToken?: string }): Promise<string> {
+  const [first, ...rest] = chain;
+  const { status, body } = await call(f(`${first}/relay?${rest.map((r) => `to=${encodeURIComponent(r)}`).join('&')}`, { wimse }));
+  if (status !== 200) return problemOf(status, body);
+  // Walk the nested answers: each hop names its caller, and the last one is a /whoami.
+  const path = [short(body?.caller)];
+  let hop: Body = body;
+  while (hop !== null && hop.upstream !== undefined) {
+    if (short(hop.caller) !== path.at(-1)) return `200 but hop ${short(hop.service)} saw caller ${short(hop.caller)}`;
+    path.push(short(hop.service));
+    hop = hop.upstream as Body;
+  }
+  if (short(hop?.workload) !== path.at(-1)) return `200 but the last hop saw ${short(hop?.workload)}`;
+  path.push(short(hop?.service));
+  const methods = new Set([wimse.proof ?? 'wpt', String(hop?.method)]);
+  if (methods.size !== 1) return `200 but the last hop was called with ${String(hop?.method)}`;
+  return `200 ${chainPath(path)}${hop?.txnToken === true ? ' +txn' : ''}`;
+}
+
+async function kids(stack: Stack): Promise<string[]> {
+  const { keys } = (await (await fetch(`${stack.identityUrl}/.well-known/jwks.json`)).json()) as { keys: { kid: string }[] };
+  return keys.map((k) => k.kid);
+}
+
+async function statuses(f: WimseFetch, bases: string[]): Promise<string> {
+  const got = await Promise.all(bases.map(async (b) => {
+    const { status, body } = await call(f(`${b}/whoami`));
+    return status === 200 ? '200' : problemOf(status, body);
+  }));
+  return new Set(got).size === 1 ? `${got[0]} ×${got.length}` : got.join(', ');
+}
+
+export type { ServiceName };

@@ -1,0 +1,46 @@
+/** The environment handling of the demo contract, shared by the four demo services (@wimse/demo-kit). */
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_RELAY_TARGETS, configFromEnv } from '../../demo-kit/src/config.js';
+
+describe('configFromEnv (the demo contract)', () => {
+  it('defaults: example.org, the identity server JWKS, audience from the port, the four demo URLs', () => {
+    const c = configFromEnv({}, { workload: 'express-demo', port: 3001 });
+    expect(c).toMatchObject({ workload: 'express-demo', port: 3001, trustDomain: 'example.org', audience: 'http://127.0.0.1:3001', identityUrl: 'http://127.0.0.1:3000' });
+    expect(c.relayTargets).toEqual(DEFAULT_RELAY_TARGETS);
+    expect(c.wimse).toMatchObject({ audience: 'http://127.0.0.1:3001', proofs: ['wpt', 'http-sig'] });
+    expect(c.wimse.trustDomains['example.org']).toMatchObject({ keys: 'http://127.0.0.1:3000/.well-known/jwks.json', remote: {} });
+    expect(c.wimse.witCache).toBeUndefined();
+  });
+
+  it('honours every variable', () => {
+    const c = configFromEnv(
+      {
+        PORT: '4001',
+        WIMSE_TRUST_DOMAIN: 'corp.test',
+        WIMSE_AUDIENCE: 'https://api.corp.test',
+        WIMSE_IDENTITY_URL: 'http://id.corp.test/',
+        WIMSE_JWKS: 'https://keys.corp.test/jwks.json',
+        WIMSE_RELAY_TARGETS: 'http://a.test, http://b.test',
+        WIMSE_WORKLOAD: 'orders',
+        WIMSE_JWKS_MAX_AGE_MS: '0',
+        WIMSE_JWKS_COOLDOWN_MS: '500',
+        WIMSE_WIT_CACHE_SECONDS: '0',
+      },
+      { workload: 'express-demo', port: 3001 },
+    );
+    expect(c).toMatchObject({ port: 4001, workload: 'orders', trustDomain: 'corp.test', audience: 'https://api.corp.test', identityUrl: 'http://id.corp.test' });
+    expect(c.relayTargets).toEqual(['http://a.test', 'http://b.test']);
+    expect(c.wimse.trustDomains['corp.test']).toMatchObject({ keys: 'https://keys.corp.test/jwks.json', remote: { cacheMaxAgeMs: 0, cooldownMs: 500 } });
+    expect(c.wimse.witCache).toEqual({ ttlSeconds: 0 });
+  });
+
+  it('reads WIMSE_JWKS from a file path', () => {
+    const path = new URL('../../../packages/core/src/__fixtures__/keys-wit-wpt-examples.json', import.meta.url);
+    const keys = configFromEnv({ WIMSE_JWKS: path.pathname }, { workload: 'x', port: 1 }).wimse.trustDomains['example.org']!.keys;
+    expect(typeof keys).toBe('object');
+  });
+
+  it.each([['PORT', 'abc'], ['WIMSE_WIT_CACHE_SECONDS', '-1']])('refuses %s=%s with a message naming it', (name, value) => {
+    expect(() => configFromEnv({ [name]: value }, { workload: 'x', port: 1 })).toThrow(name);
+  });
+});

@@ -1,0 +1,25 @@
+/** Environment → configuration. Every variable is optional; defaults match the demo contract. */
+import type { IdentityServerConfig } from './server.js';
+
+export const DEFAULT_WORKLOADS = ['express-demo', 'fastify-demo', 'hono-demo', 'nestjs-demo', 'admin', 'client'];
+
+export function configFromEnv(env: NodeJS.ProcessEnv): IdentityServerConfig & { port: number; host: string } {
+  const port = integer(env.PORT, 3000, 'PORT');
+  const host = env.HOST ?? '127.0.0.1';
+  return {
+    port,
+    host,
+    trustDomain: env.WIMSE_TRUST_DOMAIN ?? 'example.org',
+    issuer: env.IDENTITY_ISSUER ?? `http://${host}:${port}`,
+    workloads: env.IDENTITY_WORKLOADS ? env.IDENTITY_WORKLOADS.split(',').map((s) => s.trim()).filter(Boolean) : DEFAULT_WORKLOADS,
+    witLifetime: integer(env.IDENTITY_WIT_LIFETIME, 3600, 'IDENTITY_WIT_LIFETIME'),
+    adminToken: env.IDENTITY_ADMIN_TOKEN,
+  };
+}
+
+function integer(value: string | undefined, fallback: number, name: string): number {
+  if (value === undefined || value === '') return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer, got ${JSON.stringify(value)}`);
+  return n;
+}

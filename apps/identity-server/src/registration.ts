@@ -1,0 +1,52 @@
+/**
+ * Demo-grade registration: a workload names itself and sends its public key; if the name is on
+ * the allow-list it gets a WIT for `spiffe://<trust domain>/<name>` bound to that key.
+ *
+ * This proves nothing about the caller. Real issuance attests the workload first (SPIFFE/SPIRE
+ * node and workload attestation, a cloud instance identity, a Kubernetes service account token).
+ */
+import { createPublicKey } from 'node:crypto';
+import { hasPrivateMembers, isSupportedAlgorithm, keyMismatch, type WimseAlgorithm } from '@wimse/core';
+import type { JWK } from 'jose';
+import { Problem } from './problem.js';
+
+export interface Registration {
+  workload: string;
+  /** The confirmation key for the WIT: public members only, plus `alg`. */
+  cnfJwk: JWK & { alg: WimseAlgorithm };
+}
+
+const NAME_RE = /^[a-z0-9][a-z0-9._-]{0,62}$/;
+const MIN_RSA_BITS = 2048;
+
+/** Validates a `POST /wit` body. Throws a {@link Problem} naming what is wrong. */
+export function parseRegistration(body: unknown, allowed: ReadonlySet<string>): Registration {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new Problem('json_invalid', 'Send {"workload": "<name>", "jwk": {<public JWK with alg>}}');
+  const { workload, jwk } = body as { workload?: unknown; jwk?: unknown };
+  if (typeof workload !== 'string' || !NAME_RE.test(workload)) throw new Problem('workload_invalid', 'workload must be a short lower-case name, e.g. "express-demo"');
+  if (!allowed.has(workload)) throw new Problem('workload_unknown', `Workload "${workload}" is not on this identity server's allow-list`);
+  return { workload, cnfJwk: publicKey(jwk) };
+}
+
+function publicKey(jwk: unknown): JWK & { alg: WimseAlgorithm } {
+  if (typeof jwk !== 'object' || jwk === null || Array.isArray(jwk)) throw new Problem('jwk_invalid', 'jwk must be a JSON Web Key object');
+  // Refuse rather than strip: a caller that sent its private key must learn that it leaked it.
+  if (hasPrivateMembers(jwk)) throw new Problem('jwk_private', 'jwk carries private key material; send only the public key (and replace this key pair)');
+  const { alg } = jwk as { alg?: unknown };
+  if (!isSupportedAlgorithm(alg)) throw new Problem('jwk_alg', 'jwk.alg must be one of the supported asymmetric algorithms, e.g. ES256');
+  const mismatch = keyMismatch(jwk as JWK, alg);
+  if (mismatch !== undefined) throw new Problem('jwk_invalid', `jwk: ${mismatch}`);
+  let exported: JWK;
+  try {
+    const key = createPublicKey({ key: jwk as import('node:crypto').JsonWebKey, format: 'jwk' });
+    if (key.asymmetricKeyType === 'rsa' && (key.asymmetricKeyDetails?.modulusLength ?? 0) < MIN_RSA_BITS) {
+      throw new Problem('jwk_invalid', `RSA keys must have at least ${MIN_RSA_BITS} bits`);
+    }
+    exported = key.export({ format: 'jwk' }) as JWK;
+  } catch (e) {
+    if (e instanceof Problem) throw e;
+    throw new Problem('jwk_invalid', 'jwk could not be imported as a public key');
+  }
+  // Only the members that define the key, so nothing the caller made up lands in the WIT.
+  return { ...exported, alg };
+}

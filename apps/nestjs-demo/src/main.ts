@@ -1,0 +1,20 @@
+/** `pnpm --dir apps/nestjs-demo start` */
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { createAppModule } from './app.module.js';
+import { MAX_BODY_BYTES, configFromEnv } from '@wimse/demo-kit';
+import { ProblemFilter, bodyParserErrors } from './problem.filter.js';
+
+const config = configFromEnv(process.env, { workload: 'nestjs-demo', port: 3004 });
+// rawBody: the guard needs the exact bytes to check an HTTP signature's Content-Digest.
+const app = await NestFactory.create<NestExpressApplication>(createAppModule(config), { rawBody: true, logger: ['error', 'warn'] });
+app.useBodyParser('json', { limit: MAX_BODY_BYTES });
+// Other media types are parsed too, so their raw bytes are there to check a Content-Digest (echo then answers 415).
+app.useBodyParser('text', { limit: MAX_BODY_BYTES, type: () => true });
+// Body parser failures happen before routing: render them as problems too.
+app.use(bodyParserErrors);
+app.useGlobalFilters(new ProblemFilter());
+app.enableShutdownHooks();
+await app.listen(config.port, '127.0.0.1');
+console.log(`[nestjs-demo] ${config.audience} (spiffe://${config.trustDomain}/${config.workload})`);

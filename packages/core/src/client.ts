@@ -1,0 +1,279 @@
+/**
+ * The outbound client: a `fetch`-compatible function for a workload. It holds a proof key pair,
+ * obtains a WIT bound to it (workload-creds-02 §5.1: `cnf.jwk`) or reads both from elsewhere,
+ * renews them before the WIT expires, and authenticates every request with a WPT (wpt-02 §2) or an HTTP signature
+ * (http-signature-07 §3), optionally carrying a Txn-Token bound to the proof.
+ */
+import { calculateJwkThumbprint, decodeJwt, exportJWK, generateKeyPair, type JWK } from 'jose';
+import type { WimseAlgorithm } from './algorithms.js';
+import { createResponseVerifier, type ResponseVerifierOptions, type VerifiedResponse } from './http-signature/index.js';
+import { createWorkloadSigner, type WorkloadCredentials, type WorkloadSigner } from './signer.js';
+
+/** A WIT's public confirmation key, as sent to an identity server. */
+export type PublicProofJwk = Readonly<JWK & { alg: WimseAlgorithm }>;
+
+/**
+ * Where WITs come from: given the workload's new public key, resolve to a WIT whose `cnf.jwk` is
+ * that key. Platform-specific in production (SPIFFE Workload API, a cloud metadata service);
+ * {@link identityServerWitSource} speaks to this project's demo identity server.
+ */
+export type WitSource = (publicJwk: PublicProofJwk) => Promise<string>;
+
+/** The proofs an outbound request can carry. */
+export type OutboundProof = 'wpt' | 'http-sig';
+
+/** Per-call options, passed as `init.wimse`. */
+export interface WimseCallOptions {
+  /** Proof for this call; default: the client's `proof`. */
+  proof?: OutboundProof;
+  /** A Txn-Token to send, bound by the WPT `tth` or covered by the signature. */
+  txnToken?: string;
+  /** Other token-carrying fields to send and bind (WPT `oth`). */
+  contextTokens?: Readonly<Record<string, string>>;
+  /**
+   * Require the callee to sign its response (`wimse-sign-response`, HTTP signatures only). The
+   * client verifies a successful (< 400) response with `responseTrust`, rejecting with a
+   * `WimseError` when it fails; error responses come back unverified (`responder()` is undefined).
+   */
+  signResponse?: boolean;
+}
+
+/** `fetch`'s `RequestInit`, plus the WIMSE call options. */
+export interface WimseRequestInit extends RequestInit {
+  wimse?: WimseCallOptions;
+}
+
+export interface WimseFetchOptions {
+  /** Obtains a WIT for a key pair the client generates (and replaces at each renewal). */
+  witSource?: WitSource;
+  /**
+   * Or: WIT and private key managed elsewhere (files written by a SPIFFE helper, a secret store).
+   * Called again whenever the WIT is due for renewal. Give `witSource` or `credentials`, not both.
+   */
+  credentials?: () => WorkloadCredentials | Promise<WorkloadCredentials>;
+  /** Algorithm of the generated proof key pair (`witSource` only). Default `ES256`. */
+  alg?: WimseAlgorithm;
+  /** Default proof. Default `wpt`. */
+  proof?: OutboundProof;
+  /** Renew this many seconds before the WIT expires. Default: a fifth of its lifetime, at least 5 s. */
+  renewBefore?: number;
+  /**
+   * When a callee rejects the WIT itself (its issuer key was retired, or it expired early), get a
+   * new WIT and send the request once more. Safe: the callee rejected it before handling it. Default `true`.
+   */
+  retryOnWitRejection?: boolean;
+  /** Trust for verifying signed responses (http-signature-07 §3.5); required for `signResponse` calls. */
+  responseTrust?: ResponseVerifierOptions;
+  /** The underlying fetch. Default `globalThis.fetch`. */
+  fetch?: typeof globalThis.fetch;
+  /** Clock in ms, for tests. */
+  now?: () => number;
+}
+
+/** A `fetch` that authenticates as a workload. */
+export interface WimseFetch {
+  (input: RequestInfo | URL, init?: WimseRequestInit): Promise<Response>;
+  /** The signer for the current WIT, renewing it first when it is due. */
+  signer(): Promise<WorkloadSigner>;
+  /** Replaces key pair and WIT now. */
+  renew(): Promise<WorkloadSigner>;
+  /** The workload that signed `response`, for responses of `signResponse` calls; otherwise `undefined`. */
+  responder(response: Response): VerifiedResponse | undefined;
+}
+
+const NULL_BODY_STATUSES = new Set([101, 204, 205, 304]);
+
+// Problems that say "your WIT", not "your request": a fresh WIT may succeed.
+const WIT_REJECTIONS = new Set(['wit_key_unknown', 'wit_signature', 'wit_expired']);
+
+/**
+ * Creates a workload's `fetch`. Redirects are not followed unless `init.redirect` says so: a
+ * proof is bound to one target, and the WIT should not travel to another.
+ *
+ * @example
+ * const wimseFetch = createWimseFetch({
+ *   witSource: identityServerWitSource({ url: 'http://127.0.0.1:3000', workload: 'client' }),
+ * })
+ * const res = await wimseFetch('http://127.0.0.1:3001/echo', {
+ *   method: 'POST', body: JSON.stringify({ hi: 1 }), headers: { 'content-type': 'application/json' },
+ *   wimse: { proof: 'http-sig' },
+ * })
+ */
+export function createWimseFetch(options: WimseFetchOptions): WimseFetch {
+  if ((typeof options?.witSource === 'function') === (typeof options?.credentials === 'function')) {
+    throw new TypeError('createWimseFetch: give either a witSource or a credentials function');
+  }
+  const alg = options.alg ?? 'ES256';
+  const defaultProof = options.proof ?? 'wpt';
+  const fetchImpl = options.fetch ?? globalThis.fetch;
+  const now = options.now ?? Date.now;
+  const retry = options.retryOnWitRejection ?? true;
+  let current: { signer: WorkloadSigner; renewAt: number; exp: number } | undefined;
+  let pending: Promise<WorkloadSigner> | undefined;
+  const responses = options.responseTrust === undefined ? undefined : createResponseVerifier(options.responseTrust);
+  const responders = new WeakMap<Response, VerifiedResponse>();
+
+  function renew(): Promise<WorkloadSigner> {
+    pending ??= obtain().finally(() => {
+      pending = undefined;
+    });
+    return pending;
+  }
+
+  async function obtain(): Promise<WorkloadSigner> {
+    const credentials = options.witSource === undefined ? await options.credentials!() : await fromWitSource(options.witSource, alg);
+    const claims = decodeWitClaims(credentials.wit);
+    const signer = await createWorkloadSigner(credentials);
+    const exp = claims.exp * 1000;
+    const issued = typeof claims.iat === 'number' ? claims.iat * 1000 : now();
+    const before = options.renewBefore === undefined ? Math.max((exp - issued) / 5, 5000) : options.renewBefore * 1000;
+    current = { signer, exp, renewAt: exp - before };
+    return signer;
+  }
+
+  async function signer(): Promise<WorkloadSigner> {
+    const t = now();
+    if (current !== undefined && t < current.renewAt) return current.signer;
+    try {
+      return await renew();
+    } catch (e) {
+      // A renewal that fails while the WIT is still valid is not yet a reason to fail calls.
+      if (current !== undefined && t < current.exp - 1000) return current.signer;
+      throw e;
+    }
+  }
+
+  const wimseFetch = async (input: RequestInfo | URL, init?: WimseRequestInit): Promise<Response> => {
+    const { wimse: call = {}, ...rest } = init ?? {};
+    const request = new Request(input, rest);
+    const body = request.body === null ? undefined : new Uint8Array(await request.arrayBuffer());
+    const proof = call.proof ?? defaultProof;
+    const redirect = rest.redirect ?? 'manual';
+    if (call.signResponse && (proof !== 'http-sig' || responses === undefined)) {
+      throw new TypeError('signResponse needs the http-sig proof and a responseTrust to verify the response with');
+    }
+
+    const send = async (s: WorkloadSigner): Promise<Response> => {
+      const headers = new Headers(request.headers);
+      const proofHeaders =
+        proof === 'wpt'
+          ? await s.wptHeaders({
+              url: request.url,
+              ...(call.txnToken === undefined ? {} : { txnToken: call.txnToken }),
+              ...(call.contextTokens === undefined ? {} : { contextTokens: call.contextTokens }),
+            })
+          : await httpSignatureHeaders(s, request, headers, body, call);
+      for (const [name, value] of Object.entries(proofHeaders)) headers.set(name, value);
+      const response = await fetchImpl(request.url, { method: request.method, headers, body: body ?? null, redirect, signal: request.signal });
+      return call.signResponse && response.status < 400 ? verifiedResponse(headers, response) : response;
+    };
+
+    // http-signature-07 §3.5: the response must be signed by the callee, for this very request.
+    const verifiedResponse = async (sent: Headers, response: Response): Promise<Response> => {
+      const content = new Uint8Array(await response.arrayBuffer());
+      const responder = await responses!.verify({ method: request.method, url: request.url, headers: sent }, { status: response.status, headers: response.headers, body: content });
+      const copy = new Response(NULL_BODY_STATUSES.has(response.status) ? null : content, { status: response.status, statusText: response.statusText, headers: response.headers });
+      if (responder !== undefined) responders.set(copy, responder);
+      return copy;
+    };
+
+    const used = await signer();
+    const first = await send(used);
+    if (!retry || !(await rejectsWit(first))) return first;
+    await first.body?.cancel();
+    // Another call may have renewed meanwhile; renew only if the refused WIT is still the current one.
+    return send(current?.signer === used ? await renew() : await signer());
+  };
+  return Object.assign(wimseFetch, { signer, renew, responder: (response: Response) => responders.get(response) });
+}
+
+async function httpSignatureHeaders(
+  s: WorkloadSigner,
+  request: Request,
+  headers: Headers,
+  body: Uint8Array | undefined,
+  call: WimseCallOptions,
+): Promise<Record<string, string>> {
+  // Context tokens travel as fields the signature covers (http-signature-07 §3.1: txn-token when present).
+  if (call.txnToken !== undefined) headers.set('txn-token', call.txnToken);
+  for (const [name, value] of Object.entries(call.contextTokens ?? {})) headers.set(name, value);
+  const plain: Record<string, string> = {};
+  headers.forEach((value, name) => {
+    plain[name] = value;
+  });
+  return s.httpSigHeaders({
+    method: request.method,
+    url: request.url,
+    headers: plain,
+    ...(body === undefined ? {} : { body }),
+    ...(call.signResponse === undefined ? {} : { signResponse: call.signResponse }),
+  });
+}
+
+// A fresh key pair per WIT: a renewal also rotates the proof key.
+async function fromWitSource(witSource: WitSource, alg: WimseAlgorithm): Promise<WorkloadCredentials> {
+  const { publicKey, privateKey } = await generateKeyPair(alg, { extractable: true });
+  const publicJwk = { ...(await exportJWK(publicKey)), alg };
+  const wit = await witSource(publicJwk);
+  const cnf = (decodeWitClaims(wit).cnf as { jwk?: JWK } | undefined)?.jwk;
+  if (typeof cnf !== 'object' || cnf === null || (await calculateJwkThumbprint(cnf)) !== (await calculateJwkThumbprint(publicJwk))) {
+    throw new Error('The WIT received is not bound to the key that was sent');
+  }
+  return { wit, privateKey };
+}
+
+function decodeWitClaims(wit: string): { exp: number; iat?: number; cnf?: unknown } {
+  let claims: ReturnType<typeof decodeJwt>;
+  try {
+    claims = decodeJwt(wit);
+  } catch {
+    throw new Error('The WIT source did not return a JWT');
+  }
+  if (typeof claims.exp !== 'number') throw new Error('The WIT received has no exp');
+  return claims as { exp: number; iat?: number; cnf?: unknown };
+}
+
+async function rejectsWit(res: Response): Promise<boolean> {
+  if (res.status !== 400 && res.status !== 401) return false;
+  if (!(res.headers.get('content-type') ?? '').startsWith('application/problem+json')) return false;
+  try {
+    const { code } = (await res.clone().json()) as { code?: unknown };
+    return typeof code === 'string' && WIT_REJECTIONS.has(code);
+  } catch {
+    return false;
+  }
+}
+
+/** Options of {@link identityServerWitSource}. */
+export interface IdentityServerWitSourceOptions {
+  /** Base URL of the identity server, e.g. `http://127.0.0.1:3000`. */
+  url: string | URL;
+  /** The workload name to register, e.g. `express-demo`. */
+  workload: string;
+  fetch?: typeof globalThis.fetch;
+}
+
+/**
+ * A {@link WitSource} for the demo identity server (`apps/identity-server`): `POST <url>/wit` with
+ * `{ workload, jwk }`. Demo-grade: real issuance attests the workload (e.g. SPIFFE).
+ *
+ * @example
+ * const witSource = identityServerWitSource({ url: 'http://127.0.0.1:3000', workload: 'client' })
+ */
+export function identityServerWitSource(o: IdentityServerWitSourceOptions): WitSource {
+  const endpoint = new URL('wit', String(o.url).replace(/\/*$/, '/'));
+  const fetchImpl = o.fetch ?? globalThis.fetch;
+  return async (jwk) => {
+    const res = await fetchImpl(endpoint, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json' },
+      body: JSON.stringify({ workload: o.workload, jwk }),
+    });
+    const body = (await res.json().catch(() => ({}))) as { wit?: unknown; code?: unknown; detail?: unknown };
+    if (!res.ok || typeof body.wit !== 'string') {
+      const why = typeof body.code === 'string' ? `${body.code}: ${String(body.detail)}` : `HTTP ${res.status}`;
+      throw new Error(`Identity server refused a WIT for ${o.workload} (${why})`);
+    }
+    return body.wit;
+  };
+}

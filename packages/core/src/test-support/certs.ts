@@ -1,0 +1,118 @@
+/**
+ * A small certificate factory for tests: CAs per trust domain and Workload Identity Certificates
+ * with exactly the SANs, validity and extensions a case needs. Test-only (uses `@peculiar/x509`,
+ * a devDependency); production code reads certificates with Node's `X509Certificate` only.
+ */
+import { KeyObject, webcrypto } from 'node:crypto';
+import 'reflect-metadata';
+import * as x509 from '@peculiar/x509';
+
+x509.cryptoProvider.set(webcrypto as unknown as Crypto);
+
+const ALG = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
+const DAY = 86_400_000;
+
+/** A certificate with its key, as PEM and DER. */
+export interface TestCert {
+  /** PEM of this certificate only. */
+  readonly pem: string;
+  readonly der: Uint8Array;
+  /** PKCS#8 PEM of the private key. */
+  readonly keyPem: string;
+  readonly keys: CryptoKeyPair;
+  readonly cert: x509.X509Certificate;
+  /** DER chain as a TLS peer presents it: this certificate, then its intermediates (no root). */
+  readonly chain: readonly Uint8Array[];
+  /** PEM of {@link chain}: what `svid.pem` holds. */
+  readonly chainPem: string;
+}
+
+export interface CertOptions {
+  /** Subject common name. */
+  name?: string;
+  /** URI SANs, e.g. `['spiffe://example.org/api']`. */
+  uris?: readonly string[];
+  dns?: readonly string[];
+  ips?: readonly string[];
+  notBefore?: Date;
+  notAfter?: Date;
+  /** Default validity is this instant (ms) ± one day. Default `Date.now()`. */
+  at?: number;
+  /** Basic constraints cA. Default false for leaves, true for {@link createCa}. */
+  ca?: boolean;
+  /** Extended key usages (OIDs); `null` leaves the extension out. Default: clientAuth + serverAuth. */
+  eku?: readonly string[] | null;
+  /** Key usage flags; `null` leaves the extension out. */
+  keyUsage?: number | null;
+}
+
+export const EKU = { clientAuth: x509.ExtendedKeyUsage.clientAuth, serverAuth: x509.ExtendedKeyUsage.serverAuth, codeSigning: x509.ExtendedKeyUsage.codeSigning } as const;
+export const KEY_USAGE = x509.KeyUsageFlags;
+
+/** A self-signed root CA (or, with `parent`, an intermediate) for one trust domain. */
+export async function createCa(name: string, o: CertOptions & { parent?: TestCert } = {}): Promise<TestCert> {
+  const opts: CertOptions = { ca: true, eku: null, keyUsage: KEY_USAGE.keyCertSign | KEY_USAGE.cRLSign, uris: [], ...o, name };
+  return o.parent === undefined ? make(undefined, opts) : make(o.parent, opts);
+}
+
+/** A certificate issued by `issuer`. Defaults: a leaf valid from a day ago for a day, EKU clientAuth + serverAuth. */
+export async function issueCert(issuer: TestCert, o: CertOptions = {}): Promise<TestCert> {
+  return make(issuer, { keyUsage: KEY_USAGE.digitalSignature, ...o });
+}
+
+/** A self-signed certificate that is not a CA. */
+export async function selfSigned(o: CertOptions = {}): Promise<TestCert> {
+  return make(undefined, { keyUsage: KEY_USAGE.digitalSignature, ...o });
+}
+
+/** Concatenated PEM of several certificates (a bundle). */
+export function bundle(...certs: readonly TestCert[]): string {
+  return certs.map((c) => c.pem).join('');
+}
+
+async function make(issuer: TestCert | undefined, o: CertOptions): Promise<TestCert> {
+  const keys = (await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify'])) as CryptoKeyPair;
+  const now = o.at ?? Date.now();
+  const names: x509.JsonGeneralName[] = [
+    ...(o.uris ?? []).map((value) => ({ type: 'url' as const, value })),
+    ...(o.dns ?? []).map((value) => ({ type: 'dns' as const, value })),
+    ...(o.ips ?? []).map((value) => ({ type: 'ip' as const, value })),
+  ];
+  const extensions: x509.Extension[] = [new x509.BasicConstraintsExtension(o.ca === true, undefined, true)];
+  if (o.keyUsage !== null && o.keyUsage !== undefined) extensions.push(new x509.KeyUsagesExtension(o.keyUsage, true));
+  const eku = o.eku === undefined ? [EKU.clientAuth, EKU.serverAuth] : o.eku;
+  if (eku !== null) extensions.push(new x509.ExtendedKeyUsageExtension([...eku]));
+  if (names.length > 0) extensions.push(new x509.SubjectAlternativeNameExtension(names, true));
+  extensions.push(await x509.SubjectKeyIdentifierExtension.create(keys.publicKey));
+  if (issuer !== undefined) extensions.push(await x509.AuthorityKeyIdentifierExtension.create(issuer.keys.publicKey));
+  const subject = `CN=${o.name ?? 'workload'}`;
+  const cert = await x509.X509CertificateGenerator.create({
+    serialNumber: randomSerial(),
+    subject,
+    issuer: issuer === undefined ? subject : issuer.cert.subject,
+    notBefore: o.notBefore ?? new Date(now - DAY),
+    notAfter: o.notAfter ?? new Date(now + DAY),
+    signingAlgorithm: ALG,
+    publicKey: keys.publicKey,
+    signingKey: issuer === undefined ? keys.privateKey : issuer.keys.privateKey,
+    extensions,
+  });
+  const der = new Uint8Array(cert.rawData);
+  const pem = cert.toString('pem') + '\n';
+  // An issuer that is itself issued (an intermediate) travels with the chain; a root does not.
+  const issuerChain = issuer === undefined || isRoot(issuer) ? [] : issuer.chain;
+  const chain = [der, ...issuerChain];
+  const chainPem = pem + (issuer === undefined || isRoot(issuer) ? '' : issuer.chainPem);
+  const keyPem = KeyObject.from(keys.privateKey as unknown as webcrypto.CryptoKey).export({ type: 'pkcs8', format: 'pem' }).toString();
+  return { pem, der, keyPem, keys, cert, chain, chainPem };
+}
+
+function isRoot(c: TestCert): boolean {
+  return c.cert.subject === c.cert.issuer;
+}
+
+function randomSerial(): string {
+  const bytes = webcrypto.getRandomValues(new Uint8Array(12));
+  bytes[0] = (bytes[0] ?? 0) & 0x7f | 0x10; // positive, no leading zero
+  return Buffer.from(bytes).toString('hex');
+}

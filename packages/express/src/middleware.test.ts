@@ -1,0 +1,132 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import express, { type Request } from 'express';
+import express4 from 'express4';
+import { afterEach, beforeAll, describe, expect, expectTypeOf, it } from 'vitest';
+import { createWorkloadSigner, issueWit, type WimseAdapterOptions, type WimsePrincipal, type WorkloadSigner } from '@wimse/core';
+import { requireWorkload, wimse } from './index.js';
+
+const AUDIENCE = 'https://svc.example.org';
+let options: WimseAdapterOptions;
+let signer: WorkloadSigner;
+
+beforeAll(async () => {
+  const issuer = await keyPair();
+  const key = await keyPair();
+  const wit = await issueWit({ sub: 'spiffe://example.org/client', cnfJwk: { ...key.publicJwk, alg: 'ES256' }, issuerKey: issuer.privateKey, alg: 'ES256' });
+  signer = await createWorkloadSigner({ wit, privateKey: key.privateKey });
+  options = { trustDomains: { 'example.org': { keys: { ...issuer.publicJwk, alg: 'ES256' } } }, audience: AUDIENCE };
+});
+
+async function keyPair() {
+  const { privateKey, publicKey } = await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify']);
+  return { privateKey, publicJwk: (await crypto.subtle.exportKey('jwk', publicKey)) as Record<string, string> & { kty: string } };
+}
+
+let server: Server | undefined;
+afterEach(() => server?.close());
+async function listen(app: express.Express): Promise<string> {
+  server = createServer(app);
+  await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+async function signedPost(base: string, path: string, body: string) {
+  const headers = { 'content-type': 'application/json', ...(await signer.httpSigHeaders({ method: 'POST', url: AUDIENCE + path, headers: { 'content-type': 'application/json' }, body })) };
+  return fetch(base + path, { method: 'POST', headers, body });
+}
+
+describe.each([
+  ['Express 5', express],
+  ['Express 4', express4 as typeof express],
+])('%s', (_name, factory) => {
+  const echo = (req: Request, res: express.Response) => void res.json({ workload: req.wimse?.workload, body: req.body as unknown });
+
+  it('reads a signed body and hands it to express.json() mounted after it, beyond one stream chunk', async () => {
+    const app = factory();
+    app.use(wimse(options), factory.json({ limit: '1mb' }));
+    app.post('/echo', echo);
+    const big = JSON.stringify({ items: Array.from({ length: 20_000 }, (_, i) => `item-${i}`) });
+    expect(big.length).toBeGreaterThan(200_000);
+    const res = await signedPost(await listen(app), '/echo', big);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ workload: 'spiffe://example.org/client', body: JSON.parse(big) as unknown });
+  });
+
+  it('uses the bytes a parser kept in req.rawBody when the parser ran first', async () => {
+    const app = factory();
+    app.use(factory.json({ verify: (req, _res, buf) => void ((req as Request & { rawBody?: Buffer }).rawBody = buf) }), wimse(options));
+    app.post('/echo', echo);
+    const res = await signedPost(await listen(app), '/echo', '{"a":1}');
+    expect(await res.json()).toEqual({ workload: 'spiffe://example.org/client', body: { a: 1 } });
+  });
+
+  it('uses express.raw() bytes', async () => {
+    const app = factory();
+    app.use(factory.raw({ type: '*/*' }), wimse(options));
+    app.post('/echo', (req, res) => void res.json({ workload: req.wimse?.workload, length: (req.body as Buffer).length }));
+    const res = await signedPost(await listen(app), '/echo', '{"a":1}');
+    expect(await res.json()).toEqual({ workload: 'spiffe://example.org/client', length: 7 });
+  });
+
+  it('fails loudly (not as a digest mismatch) when a parser consumed the body without keeping it', async () => {
+    const app = factory();
+    app.use(factory.json(), wimse(options));
+    app.post('/echo', echo);
+    app.use((err: Error, _req: Request, res: express.Response, _next: express.NextFunction) => void res.status(500).send(err.message));
+    const res = await signedPost(await listen(app), '/echo', '{"a":1}');
+    expect(res.status).toBe(500);
+    expect(await res.text()).toMatch(/mount wimse\(\) before it/);
+  });
+
+  it('answers 413 body_too_large beyond maxBodyBytes', async () => {
+    const app = factory();
+    app.use(wimse({ ...options, maxBodyBytes: 10 }));
+    app.post('/echo', echo);
+    const res = await signedPost(await listen(app), '/echo', '{"a":"0123456789"}');
+    expect(res.status).toBe(413);
+    expect(await res.json()).toMatchObject({ code: 'body_too_large' });
+  });
+
+  it('answers 413 while streaming a chunked body beyond maxBodyBytes', async () => {
+    const app = factory();
+    app.use(wimse({ ...options, maxBodyBytes: 10 }));
+    app.post('/echo', echo);
+    const body = '{"a":"0123456789"}';
+    const headers = { 'content-type': 'application/json', ...(await signer.httpSigHeaders({ method: 'POST', url: `${AUDIENCE}/echo`, headers: { 'content-type': 'application/json' }, body })) };
+    const stream = new ReadableStream({ start: (c) => (c.enqueue(new TextEncoder().encode(body)), c.close()) });
+    const res = await fetch(`${await listen(app)}/echo`, { method: 'POST', headers, body: stream, duplex: 'half' } as RequestInit);
+    expect([res.status, ((await res.json()) as { code: string }).code]).toEqual([413, 'body_too_large']);
+  });
+
+  it('requireWorkload: 401 in optional mode without credentials, 403 for another workload', async () => {
+    const app = factory();
+    app.use(wimse({ ...options, optional: true }));
+    app.get('/admin', requireWorkload('spiffe://example.org/admin'), (_req, res) => void res.send('hi'));
+    const base = await listen(app);
+    const anonymous = await fetch(`${base}/admin`);
+    expect([anonymous.status, anonymous.headers.get('www-authenticate'), ((await anonymous.json()) as { code: string }).code]).toEqual([401, 'WPT', 'credentials_missing']);
+    const other = await fetch(`${base}/admin`, { headers: await signer.wptHeaders({ url: `${AUDIENCE}/admin` }) });
+    expect([other.status, other.headers.get('content-type'), ((await other.json()) as { code: string }).code]).toEqual([403, 'application/problem+json', 'forbidden']);
+  });
+
+  it('requireWorkload without wimse() before it rejects', async () => {
+    const app = factory();
+    app.get('/admin', requireWorkload('spiffe://example.org'), (_req, res) => void res.send('hi'));
+    expect((await fetch(`${await listen(app)}/admin`)).status).toBe(401);
+  });
+});
+
+describe('configuration', () => {
+  it('rejects bad options and patterns at start-up', () => {
+    expect(() => wimse({ ...options, audience: 'not a url' })).toThrow(/audience/);
+    expect(() => wimse({ ...options, allow: 'spiffe://example.org/a/../b' })).toThrow(TypeError);
+    expect(() => requireWorkload('https://example.org/x')).toThrow(/Invalid workload pattern/);
+  });
+});
+
+describe('types', () => {
+  it('req.wimse is an optional WimsePrincipal, without any', () => {
+    expectTypeOf<Request['wimse']>().toEqualTypeOf<WimsePrincipal | undefined>();
+    expectTypeOf(wimse).returns.toEqualTypeOf<express.RequestHandler>();
+  });
+});

@@ -1,0 +1,85 @@
+/**
+ * Express 4 and 5 glue: build the core's request view, call the shared handler, set `req.wimse`
+ * or send the core's error response. No protocol rule lives here.
+ */
+import type { ServerResponse } from 'node:http';
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import {
+  WimseError,
+  createAuthorizer,
+  connectionOf,
+  createWimseHandler,
+  problemResponse,
+  type WimseAdapterOptions,
+  type WimseErrorResponse,
+  type WimseHandler,
+  type WimseOutcome,
+  type WimseRequest,
+  type WorkloadPolicy,
+} from '@wimse/core';
+import { rawBody } from './raw-body.js';
+
+/** Options of {@link wimse}: the core verifier's plus `optional`, `allow`, `onError` and `maxBodyBytes`. */
+export type WimseExpressOptions = WimseAdapterOptions;
+
+// What requireWorkload needs from the wimse() that ran before it on the same request.
+const seen = new WeakMap<Request, { handler: WimseHandler; view: WimseRequest }>();
+
+/**
+ * Authenticates every request that reaches it and sets `req.wimse`; routes registered before it stay public.
+ *
+ * @example
+ * app.use(wimse({ trustDomains: { 'example.org': { keys: jwksUrl } }, audience: 'https://orders.example.org' }))
+ * app.get('/whoami', (req, res) => res.json({ workload: req.wimse?.workload }))
+ */
+export function wimse(options: WimseExpressOptions): RequestHandler {
+  const handler = createWimseHandler(options);
+  return (req, res, next) => {
+    authenticate(handler, req).then((outcome) => {
+      if (!outcome.ok) return send(res, outcome.response);
+      req.wimse = outcome.principal;
+      next();
+    }, next);
+  };
+}
+
+/**
+ * Lets only the given workloads through (403 otherwise; 401 when no workload was authenticated).
+ *
+ * @example
+ * app.get('/admin', requireWorkload('spiffe://example.org/admin'), handler)
+ */
+export function requireWorkload(policy: WorkloadPolicy): RequestHandler {
+  const check = createAuthorizer(policy);
+  return (req: Request, res: Response, next: NextFunction) => {
+    const state = seen.get(req);
+    if (state === undefined) return send(res, problemResponse(new WimseError('credentials_missing', 'requireWorkload() must follow wimse()')));
+    const outcome = state.handler.authorize(req.wimse, check, state.view);
+    if (!outcome.ok) return send(res, outcome.response);
+    next();
+  };
+}
+
+async function authenticate(handler: WimseHandler, req: Request): Promise<WimseOutcome> {
+  const headers = req.headersDistinct;
+  let body: Uint8Array | undefined;
+  if (handler.needsBody(headers)) {
+    try {
+      body = await rawBody(req, handler.maxBodyBytes);
+    } catch (e) {
+      return handler.reject(e instanceof WimseError ? e : new WimseError('request_invalid', 'Request body could not be read'));
+    }
+    // A set-up mistake, not bad input: say so loudly rather than fail every digest check.
+    if (body === undefined) throw new Error('wimse(): a body parser consumed the body first; mount wimse() before it or keep the bytes in req.rawBody');
+  }
+  const view: WimseRequest = { method: req.method, path: req.originalUrl, headers, body, ...connectionOf(req.socket) };
+  seen.set(req, { handler, view });
+  return handler.handle(view);
+}
+
+// Plain Node response calls, so Express 4 and 5 send byte-identical errors.
+function send(res: ServerResponse, r: WimseErrorResponse): void {
+  res.statusCode = r.status;
+  for (const [name, value] of Object.entries(r.headers)) res.setHeader(name, value);
+  res.end(r.body);
+}

@@ -1,0 +1,93 @@
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import { afterEach, beforeAll, describe, expect, expectTypeOf, it } from 'vitest';
+import { createWorkloadSigner, issueWit, type WimseAdapterOptions, type WimsePrincipal, type WorkloadSigner } from '@wimse/core';
+import { wimsePlugin } from './index.js';
+
+const AUDIENCE = 'https://svc.example.org';
+let options: WimseAdapterOptions;
+let client: WorkloadSigner;
+
+async function keyPair() {
+  const { privateKey, publicKey } = await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify']);
+  return { privateKey, publicJwk: { ...(await crypto.subtle.exportKey('jwk', publicKey)), alg: 'ES256' } as { kty: string; alg: string } };
+}
+
+beforeAll(async () => {
+  const issuer = await keyPair();
+  const key = await keyPair();
+  const wit = await issueWit({ sub: 'spiffe://example.org/client', cnfJwk: key.publicJwk, issuerKey: issuer.privateKey, alg: 'ES256' });
+  client = await createWorkloadSigner({ wit, privateKey: key.privateKey });
+  options = { trustDomains: { 'example.org': { keys: issuer.publicJwk } }, audience: AUDIENCE };
+});
+
+let app: FastifyInstance;
+afterEach(() => app.close());
+
+async function build(extra: Partial<WimseAdapterOptions> = {}) {
+  app = Fastify();
+  await app.register(wimsePlugin, { ...options, ...extra });
+  return app;
+}
+const signed = async (path: string, contentType: string, body: string) => ({
+  'content-type': contentType,
+  ...(await client.httpSigHeaders({ method: 'POST', url: AUDIENCE + path, headers: { 'content-type': contentType }, body })),
+});
+
+describe('wimsePlugin', () => {
+  it('copies a signed body in preParsing while custom and built-in content-type parsers still parse it', async () => {
+    await build();
+    app.addContentTypeParser('text/csv', { parseAs: 'string' }, (_req, body, done) => done(null, String(body).split(',')));
+    app.post('/echo', async (request) => ({ workload: request.wimse?.workload, body: request.body }));
+    const csv = await app.inject({ method: 'POST', url: '/echo', headers: await signed('/echo', 'text/csv', 'a,b,c'), payload: 'a,b,c' });
+    expect(csv.json()).toEqual({ workload: 'spiffe://example.org/client', body: ['a', 'b', 'c'] });
+    const json = await app.inject({ method: 'POST', url: '/echo', headers: await signed('/echo', 'application/json', '{"n":1}'), payload: '{"n":1}' });
+    expect(json.json()).toEqual({ workload: 'spiffe://example.org/client', body: { n: 1 } });
+  });
+
+  it('checks the digest over the exact bytes received', async () => {
+    await build();
+    app.post('/echo', async (request) => request.body);
+    const res = await app.inject({ method: 'POST', url: '/echo', headers: await signed('/echo', 'application/json', '{"n":1}'), payload: '{"n":2}' });
+    expect([res.statusCode, res.json<{ code: string }>().code]).toEqual([400, 'digest_mismatch']);
+  });
+
+  it('authenticates WPT requests in onRequest, before the body is parsed', async () => {
+    await build();
+    app.post('/echo', async (request) => request.body);
+    const res = await app.inject({ method: 'POST', url: '/echo', headers: { 'content-type': 'application/json' }, payload: '{not json' });
+    expect([res.statusCode, res.headers['www-authenticate'], String(res.headers['content-type']).split(';')[0], res.json<{ code: string }>().code]).toEqual([401, 'WPT', 'application/problem+json', 'credentials_missing']);
+  });
+
+  it('honours config.wimse: public, optional and allow', async () => {
+    await build();
+    app.get('/health', { config: { wimse: { public: true } } }, async (request) => ({ wimse: request.wimse ?? null }));
+    app.get('/feed', { config: { wimse: { optional: true } } }, async (request) => ({ wimse: request.wimse ?? null }));
+    app.get('/admin', { config: { wimse: { allow: 'spiffe://example.org/admin' } } }, async () => 'hi');
+    expect((await app.inject('/health')).json()).toEqual({ wimse: null });
+    expect((await app.inject('/feed')).json()).toEqual({ wimse: null });
+    const admin = await app.inject({ url: '/admin', headers: await client.wptHeaders({ url: `${AUDIENCE}/admin` }) });
+    expect([admin.statusCode, admin.json<{ code: string }>().code]).toEqual([403, 'forbidden']);
+  });
+
+  it('rejects a bad route pattern when the route is declared', async () => {
+    await build();
+    expect(() => app.get('/x', { config: { wimse: { allow: 'not-a-workload' } } }, async () => 'x')).toThrow(/Invalid workload pattern/);
+  });
+
+  it('rejects bad options when registered', async () => {
+    await expect(build({ audience: [] })).rejects.toThrow(/audience/);
+  });
+
+  it('lets the error hook reshape the response', async () => {
+    await build({ onError: (error) => ({ status: 418, headers: { 'content-type': 'text/plain' }, body: `no: ${error.code}` }) });
+    app.get('/x', async () => 'x');
+    const res = await app.inject('/x');
+    expect([res.statusCode, res.headers['content-type'], res.body]).toEqual([418, 'text/plain', 'no: credentials_missing']);
+  });
+});
+
+describe('types', () => {
+  it('request.wimse is a WimsePrincipal or undefined, without any', () => {
+    expectTypeOf<FastifyRequest['wimse']>().toEqualTypeOf<WimsePrincipal | undefined>();
+  });
+});

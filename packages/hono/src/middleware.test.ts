@@ -1,0 +1,84 @@
+import { readFileSync } from 'node:fs';
+import { Hono } from 'hono';
+import { beforeAll, describe, expect, expectTypeOf, it } from 'vitest';
+import { createWorkloadSigner, issueWit, type WimseAdapterOptions, type WimsePrincipal, type WorkloadSigner } from '@wimse/core';
+import { requireWorkload, wimse } from './index.js';
+
+// Requests go through app.request(): plain fetch Request/Response, as on Workers, Deno or Bun.
+const AUDIENCE = 'https://svc.example.org';
+let options: WimseAdapterOptions;
+let client: WorkloadSigner;
+
+async function keyPair() {
+  const { privateKey, publicKey } = await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify']);
+  return { privateKey, publicJwk: { ...(await crypto.subtle.exportKey('jwk', publicKey)), alg: 'ES256' } as { kty: string; alg: string } };
+}
+
+beforeAll(async () => {
+  const issuer = await keyPair();
+  const key = await keyPair();
+  const wit = await issueWit({ sub: 'spiffe://example.org/client', cnfJwk: key.publicJwk, issuerKey: issuer.privateKey, alg: 'ES256' });
+  client = await createWorkloadSigner({ wit, privateKey: key.privateKey });
+  options = { trustDomains: { 'example.org': { keys: issuer.publicJwk } }, audience: AUDIENCE };
+});
+
+const signedPost = async (app: { request(path: string, init: RequestInit): Response | Promise<Response> }, path: string, body: string, extra: Record<string, string> = {}) => {
+  const headers = { 'content-type': 'application/json', 'content-length': String(body.length) };
+  return app.request(path, { method: 'POST', body, headers: { ...headers, ...(await client.httpSigHeaders({ method: 'POST', url: AUDIENCE + path, headers: { 'content-type': 'application/json' }, body })), ...extra } });
+};
+
+describe('wimse', () => {
+  it('reads a signed body and leaves c.req.json() working', async () => {
+    const app = new Hono().use(wimse(options)).post('/echo', async (c) => c.json({ workload: c.get('wimse')?.workload, body: (await c.req.json()) as unknown }));
+    const res = await signedPost(app, '/echo', '{"n":1}');
+    expect(await res.json()).toEqual({ workload: 'spiffe://example.org/client', body: { n: 1 } });
+  });
+
+  it('rejects with the core problem: 401, WWW-Authenticate, problem+json', async () => {
+    const app = new Hono().use(wimse(options)).get('/x', (c) => c.text('x'));
+    const res = await app.request('/x');
+    expect([res.status, res.headers.get('www-authenticate'), res.headers.get('content-type')]).toEqual([401, 'WPT', 'application/problem+json']);
+    expect(await res.json()).toMatchObject({ code: 'credentials_missing', status: 401 });
+  });
+
+  it('answers 413 beyond maxBodyBytes, by Content-Length before reading', async () => {
+    const app = new Hono().use(wimse({ ...options, maxBodyBytes: 4 })).post('/echo', (c) => c.text('x'));
+    const res = await signedPost(app, '/echo', '{"n":1}');
+    expect([res.status, ((await res.json()) as { code: string }).code]).toEqual([413, 'body_too_large']);
+  });
+
+  it('optional mode and requireWorkload', async () => {
+    const app = new Hono()
+      .use(wimse({ ...options, optional: true }))
+      .get('/feed', (c) => c.json({ workload: c.get('wimse')?.workload ?? null }))
+      .get('/admin', requireWorkload('spiffe://example.org/admin'), (c) => c.text('hi'));
+    expect(await (await app.request('/feed')).json()).toEqual({ workload: null });
+    expect((await app.request('/admin')).status).toBe(401);
+    const other = await app.request('/admin', { headers: await client.wptHeaders({ url: `${AUDIENCE}/admin` }) });
+    expect([other.status, ((await other.json()) as { code: string }).code]).toEqual([403, 'forbidden']);
+  });
+
+  it('validates options when created', () => {
+    expect(() => wimse({ ...options, trustDomains: {} })).toThrow(/trustDomains/);
+    expect(() => requireWorkload('nope')).toThrow(/Invalid workload pattern/);
+  });
+
+  it('imports nothing from node: on the request path', () => {
+    expect(readFileSync(new URL('./middleware.ts', import.meta.url), 'utf8')).not.toMatch(/from ['"]node:/);
+  });
+});
+
+describe('types', () => {
+  it("c.get('wimse') is a WimsePrincipal or undefined, without any", async () => {
+    const app = new Hono().use(wimse({ ...options, optional: true })).get('/', (c) => {
+      expectTypeOf(c.get('wimse')).toEqualTypeOf<WimsePrincipal | undefined>();
+      expectTypeOf(c.var.wimse).toEqualTypeOf<WimsePrincipal | undefined>();
+      return c.text('ok');
+    });
+    new Hono().get('/', wimse(options), (c) => {
+      expectTypeOf(c.get('wimse')).toEqualTypeOf<WimsePrincipal | undefined>();
+      return c.text('ok');
+    });
+    expect((await app.request('/')).status).toBe(200);
+  });
+});

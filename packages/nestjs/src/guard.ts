@@ -1,0 +1,70 @@
+/**
+ * Nest glue: build the core's request view (Express or Fastify platform), call the shared handler,
+ * set `request.wimse` or throw the core's error response. No protocol rule lives here.
+ */
+import { Inject, Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import type { IncomingMessage } from 'node:http';
+import { connectionOf, type WimseHandler, type WimsePrincipal, type WimseRequest, type WimseRoute } from '@wimse/core';
+import { ALLOW_KEY, OPTIONAL_KEY, PUBLIC_KEY, WIMSE_HANDLER } from './constants.js';
+import { WimseHttpException } from './exception.js';
+
+/** The parts of an Express request or a Fastify request the guard reads. */
+export interface WimseHttpRequest {
+  method: string;
+  originalUrl?: string;
+  /** Fastify: the Node request. */
+  raw?: IncomingMessage;
+  /** Set by Nest with `NestFactory.create(AppModule, { rawBody: true })`. */
+  rawBody?: Buffer;
+  wimse?: WimsePrincipal | undefined;
+}
+
+/**
+ * Authenticates HTTP requests; use globally (`{ provide: APP_GUARD, useClass: WimseGuard }`) or
+ * with `@UseGuards(WimseGuard)`. Honours `@Public()`, `@OptionalWorkload()` and `@AllowWorkloads()`.
+ * Non-HTTP handlers are refused unless marked `@Public()`.
+ *
+ * @example
+ * @Module({ imports: [WimseModule.forRoot(options)], providers: [{ provide: APP_GUARD, useClass: WimseGuard }] })
+ */
+@Injectable()
+export class WimseGuard implements CanActivate {
+  constructor(
+    @Inject(WIMSE_HANDLER) protected readonly handler: WimseHandler,
+    @Inject(Reflector) protected readonly reflector: Reflector,
+  ) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    const targets = [context.getHandler(), context.getClass()];
+    if (this.reflector.getAllAndOverride<boolean | undefined>(PUBLIC_KEY, targets) === true) return true;
+    // Fail closed: other transports (RPC, WebSocket, GraphQL) carry no HTTP proof this guard can check.
+    if (context.getType() !== 'http') return false;
+    const route: WimseRoute = {
+      optional: this.reflector.getAllAndOverride<boolean | undefined>(OPTIONAL_KEY, targets),
+      authorize: this.reflector.getAllAndOverride<WimseRoute['authorize']>(ALLOW_KEY, targets),
+    };
+    const request = context.switchToHttp().getRequest<WimseHttpRequest & IncomingMessage>();
+    const outcome = await this.handler.handle(this.viewOf(request), route);
+    if (!outcome.ok) throw new WimseHttpException(outcome.response);
+    request.wimse = outcome.principal;
+    return true;
+  }
+
+  /** The core's view of an Express request or a Fastify request. */
+  protected viewOf(request: WimseHttpRequest & IncomingMessage): WimseRequest {
+    const node = request.raw ?? request;
+    // Distinct fields keep a repeated Authorization apart; Fastify `inject()` requests only have the folded ones.
+    const headers = node.headersDistinct ?? node.headers;
+    const needsBody = this.handler.needsBody(headers);
+    // A set-up mistake, not bad input: say so loudly rather than fail every digest check.
+    if (needsBody && request.rawBody === undefined) throw new Error('WimseGuard: create the app with { rawBody: true } to check signed bodies');
+    return {
+      method: request.method,
+      path: request.originalUrl ?? node.url ?? '/',
+      headers,
+      body: needsBody ? request.rawBody : undefined,
+      ...connectionOf(node.socket),
+    };
+  }
+}

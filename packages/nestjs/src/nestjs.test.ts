@@ -1,0 +1,136 @@
+import 'reflect-metadata';
+import { Body, Controller, Get, HttpCode, Injectable, Module, Post, UseGuards, type ExecutionContext, type INestApplication } from '@nestjs/common';
+import { NestFactory, Reflector } from '@nestjs/core';
+import { afterEach, beforeAll, describe, expect, expectTypeOf, it } from 'vitest';
+import { createWimseHandler, createWorkloadSigner, issueWit, type WimseAdapterOptions, type WimsePrincipal, type WorkloadSigner } from '@wimse/core';
+import { AllowWorkloads, Public, WimseGuard, WimseModule, Workload, workloadOf, type WimseHttpRequest } from './index.js';
+
+const AUDIENCE = 'https://svc.example.org';
+let options: WimseAdapterOptions;
+let client: WorkloadSigner;
+
+async function keyPair() {
+  const { privateKey, publicKey } = await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify']);
+  return { privateKey, publicJwk: { ...(await crypto.subtle.exportKey('jwk', publicKey)), alg: 'ES256' } as { kty: string; alg: string } };
+}
+
+beforeAll(async () => {
+  const issuer = await keyPair();
+  const key = await keyPair();
+  const wit = await issueWit({ sub: 'spiffe://example.org/client', cnfJwk: key.publicJwk, issuerKey: issuer.privateKey, alg: 'ES256' });
+  client = await createWorkloadSigner({ wit, privateKey: key.privateKey });
+  options = { trustDomains: { 'example.org': { keys: issuer.publicJwk } }, audience: AUDIENCE };
+});
+
+@Controller('open')
+class OpenController {
+  @Get()
+  open() {
+    return { open: true };
+  }
+}
+
+@Controller('guarded')
+@UseGuards(WimseGuard)
+class GuardedController {
+  @Get()
+  whoami(@Workload() workload: WimsePrincipal) {
+    return { workload: workload.workload };
+  }
+
+  @Post('echo')
+  @HttpCode(200)
+  echo(@Body() body: unknown) {
+    return body;
+  }
+
+  @AllowWorkloads('spiffe://example.org/admin')
+  @Get('admin')
+  admin() {
+    return 'hi';
+  }
+}
+
+// A configuration provider from another module, as with @nestjs/config.
+@Injectable()
+class Settings {
+  options = () => options;
+}
+@Module({ providers: [Settings], exports: [Settings] })
+class SettingsModule {}
+
+@Module({
+  imports: [WimseModule.forRootAsync({ imports: [SettingsModule], useFactory: (s: Settings) => s.options(), inject: [Settings] })],
+  controllers: [OpenController, GuardedController],
+})
+class AppModule {}
+
+let app: INestApplication | undefined;
+afterEach(async () => {
+  await app?.close();
+  app = undefined;
+});
+
+async function start(module: new () => object, rawBody = true): Promise<string> {
+  app = await NestFactory.create(module, { logger: false, abortOnError: false, rawBody });
+  await app.listen(0, '127.0.0.1');
+  return (await app.getUrl()).replace('[::1]', '127.0.0.1');
+}
+
+describe('WimseModule + @UseGuards(WimseGuard)', () => {
+  it('guards only the controllers that use it, with options from forRootAsync', async () => {
+    const base = await start(AppModule);
+    expect(await (await fetch(`${base}/open`)).json()).toEqual({ open: true });
+    const anonymous = await fetch(`${base}/guarded`);
+    expect([anonymous.status, anonymous.headers.get('www-authenticate'), anonymous.headers.get('content-type')?.split(';')[0]]).toEqual([401, 'WPT', 'application/problem+json']);
+    expect(await anonymous.json()).toMatchObject({ code: 'credentials_missing' });
+    const ok = await fetch(`${base}/guarded`, { headers: await client.wptHeaders({ url: `${AUDIENCE}/guarded` }) });
+    expect(await ok.json()).toEqual({ workload: 'spiffe://example.org/client' });
+    const admin = await fetch(`${base}/guarded/admin`, { headers: await client.wptHeaders({ url: `${AUDIENCE}/guarded/admin` }) });
+    expect([admin.status, ((await admin.json()) as { code: string }).code]).toEqual([403, 'forbidden']);
+  });
+
+  it('checks signed bodies from rawBody, and fails loudly when rawBody is off', async () => {
+    const body = '{"n":1}';
+    const headers = async () => ({ 'content-type': 'application/json', ...(await client.httpSigHeaders({ method: 'POST', url: `${AUDIENCE}/guarded/echo`, headers: { 'content-type': 'application/json' }, body })) });
+    const base = await start(AppModule);
+    expect(await (await fetch(`${base}/guarded/echo`, { method: 'POST', headers: await headers(), body })).json()).toEqual({ n: 1 });
+    const tampered = await fetch(`${base}/guarded/echo`, { method: 'POST', headers: await headers(), body: '{"n":2}' });
+    expect([tampered.status, ((await tampered.json()) as { code: string }).code]).toEqual([400, 'digest_mismatch']);
+    await app!.close();
+    const misconfigured = await start(AppModule, false);
+    expect((await fetch(`${misconfigured}/guarded/echo`, { method: 'POST', headers: await headers(), body })).status).toBe(500);
+  });
+
+  it('fails at start-up on bad options', async () => {
+    @Module({ imports: [WimseModule.forRoot({ ...options, audience: 'ftp://x' })], controllers: [GuardedController] })
+    class BadModule {}
+    await expect(NestFactory.create(BadModule, { logger: false, abortOnError: false })).rejects.toThrow(/audience/);
+  });
+
+  it('compiles @AllowWorkloads patterns when the decorator is applied', () => {
+    expect(() => AllowWorkloads('spiffe://example.org/../admin')).toThrow(/Invalid workload pattern/);
+  });
+});
+
+describe('WimseGuard outside HTTP', () => {
+  class Handlers {
+    rpc() {}
+    @Public()
+    open() {}
+  }
+  const contextOf = (name: 'rpc' | 'open') => ({ getType: () => 'rpc', getHandler: () => Handlers.prototype[name], getClass: () => Handlers }) as unknown as ExecutionContext;
+
+  it('refuses non-HTTP handlers unless they are @Public()', async () => {
+    const guard = new WimseGuard(createWimseHandler(options), new Reflector());
+    expect(await guard.canActivate(contextOf('rpc'))).toBe(false);
+    expect(await guard.canActivate(contextOf('open'))).toBe(true);
+  });
+});
+
+describe('types', () => {
+  it('@Workload() yields a WimsePrincipal (or undefined on public routes), without any', () => {
+    expectTypeOf(workloadOf).returns.toEqualTypeOf<WimsePrincipal | undefined>();
+    expectTypeOf<WimseHttpRequest['wimse']>().toEqualTypeOf<WimsePrincipal | undefined>();
+  });
+});

@@ -1,0 +1,60 @@
+/**
+ * What every target serves (same routes, same JSON), so one table drives them all:
+ * - GET  /health          public
+ * - GET  /whoami          protected → {@link summary}
+ * - GET  /hooked/whoami   protected; errors reshaped by the error hook
+ * - POST /echo            protected; parses JSON with the framework's own parser after authentication
+ * - GET  /admin           protected, only {@link ADMIN} (403 otherwise)
+ * - GET  /optional        optional mode: no credentials → `workload: null`
+ */
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import type { Server as HttpsServer } from 'node:https';
+import { Server as TlsServer } from 'node:tls';
+import type { WimseAdapterOptions, WimsePrincipal } from '@wimse/core';
+export { ADMIN } from '../fixtures.js';
+
+export interface Running {
+  url: URL;
+  close(): Promise<void>;
+}
+
+export interface Target {
+  name: string;
+  /** With `tls`, an HTTPS server (the mTLS suite passes `requestCert` and the CAs). */
+  start(options: WimseAdapterOptions, tls?: TlsOptions): Promise<Running>;
+}
+
+/** HTTPS server settings for the mTLS suite (PEM text). */
+export interface TlsOptions {
+  cert: string;
+  key: string;
+  ca: string[];
+  requestCert: boolean;
+  rejectUnauthorized: boolean;
+}
+
+export function summary(p: WimsePrincipal | undefined) {
+  return { workload: p?.workload ?? null, trustDomain: p?.trustDomain ?? null, method: p?.method ?? null, txnToken: p?.context.txnToken ?? null };
+}
+
+export const HEALTH = { status: 'ok' };
+
+/** Listens on 127.0.0.1 with an ephemeral port. */
+export function listen(server: Server | HttpsServer): Promise<Running> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      const scheme = server instanceof TlsServer ? 'https' : 'http';
+      resolve({ url: new URL(`${scheme}://127.0.0.1:${port}`), close: () => closeServer(server) });
+    });
+  });
+}
+
+export function closeServer(server: Server | HttpsServer): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+}

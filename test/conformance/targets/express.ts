@@ -1,0 +1,30 @@
+import { createServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import express from 'express';
+import express4 from 'express4';
+import { requireWorkload, wimse } from '@wimse/express';
+import { ADMIN, HEALTH, listen, summary, type Target } from './contract.js';
+
+type ExpressFactory = typeof express;
+
+function expressTarget(name: string, factory: ExpressFactory): Target {
+  return {
+    name,
+    start(options, tls) {
+      const app = factory();
+      // Registered before wimse(): public.
+      app.get('/health', (_req, res) => void res.json(HEALTH));
+      app.get('/optional', wimse({ ...options, optional: true }), (req, res) => void res.json(summary(req.wimse)));
+      app.use(wimse(options));
+      // The app's own parser after authentication: it must still see the body.
+      app.use(factory.json());
+      app.get(['/whoami', '/hooked/whoami'], (req, res) => void res.json(summary(req.wimse)));
+      app.post('/echo', (req, res) => void res.json({ ...summary(req.wimse), body: req.body as unknown }));
+      app.get('/admin', requireWorkload(ADMIN), (req, res) => void res.json(summary(req.wimse)));
+      return listen(tls === undefined ? createServer(app) : createHttpsServer(tls, app));
+    },
+  };
+}
+
+export const express5Target = expressTarget('express5', express);
+export const express4Target = expressTarget('express4', express4);

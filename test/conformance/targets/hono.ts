@@ -1,0 +1,24 @@
+import type { Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import { createAdaptorServer } from '@hono/node-server';
+import { Hono } from 'hono';
+import { requireWorkload, wimse } from '@wimse/hono';
+import { ADMIN, HEALTH, listen, summary, type Target } from './contract.js';
+
+export const honoTarget: Target = {
+  name: 'hono',
+  start(options, tls) {
+    const app = new Hono();
+    // Handlers registered before wimse() answer first: public.
+    app.get('/health', (c) => c.json(HEALTH));
+    app.get('/optional', wimse({ ...options, optional: true }), (c) => c.json(summary(c.get('wimse'))));
+    const api = new Hono().use(wimse(options));
+    api.get('/whoami', (c) => c.json(summary(c.get('wimse'))));
+    api.get('/hooked/whoami', (c) => c.json(summary(c.get('wimse'))));
+    api.post('/echo', async (c) => c.json({ ...summary(c.get('wimse')), body: (await c.req.json()) as unknown }));
+    api.get('/admin', requireWorkload(ADMIN), (c) => c.json(summary(c.get('wimse'))));
+    app.route('/', api);
+    const https = tls === undefined ? {} : { createServer: createHttpsServer, serverOptions: tls };
+    return listen(createAdaptorServer({ fetch: app.fetch, ...https }) as Server);
+  },
+};
