@@ -3,7 +3,8 @@ import type { AddressInfo } from 'node:net';
 import express, { type Request } from 'express';
 import express4 from 'express4';
 import { afterEach, beforeAll, describe, expect, expectTypeOf, it } from 'vitest';
-import { createWorkloadSigner, issueWit, type WimseAdapterOptions, type WimsePrincipal, type WorkloadSigner } from '@wimse/core';
+import type { WimseAdapterOptions, WimsePrincipal, WorkloadSigner } from '@wimse/core';
+import { adapterFixture } from '../../core/src/test-support/factory.js';
 import { requireWorkload, wimse } from './index.js';
 
 const AUDIENCE = 'https://svc.example.org';
@@ -11,17 +12,8 @@ let options: WimseAdapterOptions;
 let signer: WorkloadSigner;
 
 beforeAll(async () => {
-  const issuer = await keyPair();
-  const key = await keyPair();
-  const wit = await issueWit({ sub: 'spiffe://example.org/client', cnfJwk: { ...key.publicJwk, alg: 'ES256' }, issuerKey: issuer.privateKey, alg: 'ES256' });
-  signer = await createWorkloadSigner({ wit, privateKey: key.privateKey });
-  options = { trustDomains: { 'example.org': { keys: { ...issuer.publicJwk, alg: 'ES256' } } }, audience: AUDIENCE };
+  ({ options, client: signer } = await adapterFixture(AUDIENCE));
 });
-
-async function keyPair() {
-  const { privateKey, publicKey } = await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify']);
-  return { privateKey, publicJwk: (await crypto.subtle.exportKey('jwk', publicKey)) as Record<string, string> & { kty: string } };
-}
 
 let server: Server | undefined;
 afterEach(() => server?.close());

@@ -1,23 +1,16 @@
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import { afterEach, beforeAll, describe, expect, expectTypeOf, it } from 'vitest';
-import { createWorkloadSigner, issueWit, type WimseAdapterOptions, type WimsePrincipal, type WorkloadSigner } from '@wimse/core';
+import { type WimseAdapterOptions, type WimsePrincipal, type WorkloadSigner } from '@wimse/core';
+import { adapterFixture } from '../../core/src/test-support/factory.js';
 import { wimsePlugin } from './index.js';
 
 const AUDIENCE = 'https://svc.example.org';
 let options: WimseAdapterOptions;
 let client: WorkloadSigner;
 
-async function keyPair() {
-  const { privateKey, publicKey } = await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify']);
-  return { privateKey, publicJwk: { ...(await crypto.subtle.exportKey('jwk', publicKey)), alg: 'ES256' } as { kty: string; alg: string } };
-}
 
 beforeAll(async () => {
-  const issuer = await keyPair();
-  const key = await keyPair();
-  const wit = await issueWit({ sub: 'spiffe://example.org/client', cnfJwk: key.publicJwk, issuerKey: issuer.privateKey, alg: 'ES256' });
-  client = await createWorkloadSigner({ wit, privateKey: key.privateKey });
-  options = { trustDomains: { 'example.org': { keys: issuer.publicJwk } }, audience: AUDIENCE };
+  ({ options, client } = await adapterFixture(AUDIENCE));
 });
 
 let app: FastifyInstance;

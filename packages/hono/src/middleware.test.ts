@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { Hono } from 'hono';
 import { beforeAll, describe, expect, expectTypeOf, it } from 'vitest';
-import { createWorkloadSigner, issueWit, type WimseAdapterOptions, type WimsePrincipal, type WorkloadSigner } from '@wimse/core';
+import { type WimseAdapterOptions, type WimsePrincipal, type WorkloadSigner } from '@wimse/core';
+import { adapterFixture } from '../../core/src/test-support/factory.js';
 import { requireWorkload, wimse } from './index.js';
 
 // Requests go through app.request(): plain fetch Request/Response, as on Workers, Deno or Bun.
@@ -9,17 +10,9 @@ const AUDIENCE = 'https://svc.example.org';
 let options: WimseAdapterOptions;
 let client: WorkloadSigner;
 
-async function keyPair() {
-  const { privateKey, publicKey } = await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify']);
-  return { privateKey, publicJwk: { ...(await crypto.subtle.exportKey('jwk', publicKey)), alg: 'ES256' } as { kty: string; alg: string } };
-}
 
 beforeAll(async () => {
-  const issuer = await keyPair();
-  const key = await keyPair();
-  const wit = await issueWit({ sub: 'spiffe://example.org/client', cnfJwk: key.publicJwk, issuerKey: issuer.privateKey, alg: 'ES256' });
-  client = await createWorkloadSigner({ wit, privateKey: key.privateKey });
-  options = { trustDomains: { 'example.org': { keys: issuer.publicJwk } }, audience: AUDIENCE };
+  ({ options, client } = await adapterFixture(AUDIENCE));
 });
 
 const signedPost = async (app: { request(path: string, init: RequestInit): Response | Promise<Response> }, path: string, body: string, extra: Record<string, string> = {}) => {

@@ -2,24 +2,17 @@ import 'reflect-metadata';
 import { Body, Controller, Get, HttpCode, Injectable, Module, Post, UseGuards, type ExecutionContext, type INestApplication } from '@nestjs/common';
 import { NestFactory, Reflector } from '@nestjs/core';
 import { afterEach, beforeAll, describe, expect, expectTypeOf, it } from 'vitest';
-import { createWimseHandler, createWorkloadSigner, issueWit, type WimseAdapterOptions, type WimsePrincipal, type WorkloadSigner } from '@wimse/core';
+import { createWimseHandler, type WimseAdapterOptions, type WimsePrincipal, type WorkloadSigner } from '@wimse/core';
+import { adapterFixture } from '../../core/src/test-support/factory.js';
 import { AllowWorkloads, Public, WimseGuard, WimseModule, Workload, workloadOf, type WimseHttpRequest } from './index.js';
 
 const AUDIENCE = 'https://svc.example.org';
 let options: WimseAdapterOptions;
 let client: WorkloadSigner;
 
-async function keyPair() {
-  const { privateKey, publicKey } = await crypto.subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify']);
-  return { privateKey, publicJwk: { ...(await crypto.subtle.exportKey('jwk', publicKey)), alg: 'ES256' } as { kty: string; alg: string } };
-}
 
 beforeAll(async () => {
-  const issuer = await keyPair();
-  const key = await keyPair();
-  const wit = await issueWit({ sub: 'spiffe://example.org/client', cnfJwk: key.publicJwk, issuerKey: issuer.privateKey, alg: 'ES256' });
-  client = await createWorkloadSigner({ wit, privateKey: key.privateKey });
-  options = { trustDomains: { 'example.org': { keys: issuer.publicJwk } }, audience: AUDIENCE };
+  ({ options, client } = await adapterFixture(AUDIENCE));
 });
 
 @Controller('open')

@@ -4,7 +4,7 @@ import type { WimseAlgorithm } from '../algorithms.js';
 import { createVerifier } from '../verifier.js';
 import type { VerifierOptions } from '../options.js';
 import type { WimseRequest } from '../request.js';
-import { createWorkloadSigner } from '../signer.js';
+import { createWorkloadSigner, type WorkloadSigner } from '../signer.js';
 import { issueWit } from '../wit.js';
 
 /** A fixed clock (ms) for generated tokens: 2027-01-15T08:00:00Z. */
@@ -81,4 +81,12 @@ export async function wptRequest(
     ...(options.contextTokens === undefined ? {} : { contextTokens: options.contextTokens }),
   });
   return { method: options.method ?? 'GET', path, headers: { ...headers, ...options.extra } };
+}
+
+/** Adapter tests: options trusting a fresh issuer for `audience`, and a signer for spiffe://example.org/client. */
+export async function adapterFixture(audience: string): Promise<{ options: VerifierOptions; client: WorkloadSigner }> {
+  const issuer = await createIssuer('ES256', 'k1');
+  const workload = await createWorkload(issuer, { now: Date.now() });
+  const client = await createWorkloadSigner({ wit: workload.wit, privateKey: workload.privateKey });
+  return { options: { trustDomains: { [TRUST_DOMAIN]: { keys: { keys: [issuer.publicJwk] } } }, audience }, client };
 }
