@@ -5,9 +5,16 @@
  * (comma-separated base URLs), plus WIMSE_IDENTITY_URL and WIMSE_WORKLOAD (where and as whom this
  * service gets its own WIT for /relay), and cache knobs WIMSE_JWKS_MAX_AGE_MS, WIMSE_JWKS_COOLDOWN_MS
  * and WIMSE_WIT_CACHE_SECONDS (small values make key rotation visible quickly).
+ *
+ * mTLS (optional): WIMSE_MTLS_DIR, a folder in the SPIFFE helper layout (svid.pem, svid_key.pem,
+ * bundle.pem), turns on a second listener, HTTPS asking for client certificates, on
+ * WIMSE_MTLS_PORT (default PORT + 100), where a client certificate of the trust domain is a proof
+ * too ('mtls'). Without WIMSE_MTLS_DIR nothing changes.
  */
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { TrustDomainConfig, WimseAdapterOptions } from '@wimse/core';
+import { SPIFFE_HELPER_FILES } from '@wimse/core/node';
 
 export interface DemoConfig {
   /** This service's workload name, e.g. `express-demo`. */
@@ -22,6 +29,20 @@ export interface DemoConfig {
   relayTargets: string[];
   /** Verifier options for the framework adapter. */
   wimse: WimseAdapterOptions;
+  /** The HTTPS listener with client certificates, when WIMSE_MTLS_DIR is set. */
+  mtls?: MtlsConfig;
+}
+
+/** The mTLS side of a demo service (see `listenMtls`). */
+export interface MtlsConfig {
+  /** Folder with svid.pem, svid_key.pem and bundle.pem, watched for rotation. */
+  dir: string;
+  /** HTTPS port on 127.0.0.1. */
+  port: number;
+  /** `https://127.0.0.1:<port>`: accepted as audience too, so WPTs and signatures also work over HTTPS. */
+  audience: string;
+  /** The trust domain's CA bundle (PEM) the verifier checks client certificates against; `listenMtls` keeps it current. */
+  bundle: { pem: string };
 }
 
 export const DEFAULT_RELAY_TARGETS = [3001, 3002, 3003, 3004].map((p) => `http://127.0.0.1:${p}`);
@@ -37,6 +58,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv, defaults: { workload: stri
   const maxAge = optionalInt(env.WIMSE_JWKS_MAX_AGE_MS, 'WIMSE_JWKS_MAX_AGE_MS');
   const cooldown = optionalInt(env.WIMSE_JWKS_COOLDOWN_MS, 'WIMSE_JWKS_COOLDOWN_MS');
   const witCache = optionalInt(env.WIMSE_WIT_CACHE_SECONDS, 'WIMSE_WIT_CACHE_SECONDS');
+  const mtls = env.WIMSE_MTLS_DIR ? mtlsConfig(env.WIMSE_MTLS_DIR, optionalInt(env.WIMSE_MTLS_PORT, 'WIMSE_MTLS_PORT') ?? port + 100) : undefined;
   return {
     workload: env.WIMSE_WORKLOAD || defaults.workload,
     port,
@@ -51,12 +73,26 @@ export function configFromEnv(env: NodeJS.ProcessEnv, defaults: { workload: stri
           remote: { ...(maxAge === undefined ? {} : { cacheMaxAgeMs: maxAge }), ...(cooldown === undefined ? {} : { cooldownMs: cooldown }) },
         },
       },
-      audience,
-      proofs: ['wpt', 'http-sig'],
+      audience: mtls === undefined ? audience : [audience, mtls.audience],
+      proofs: mtls === undefined ? ['wpt', 'http-sig'] : ['wpt', 'http-sig', 'mtls'],
       maxBodyBytes: MAX_BODY_BYTES,
       ...(witCache === undefined ? {} : { witCache: { ttlSeconds: witCache } }),
+      // A client certificate must chain to this trust domain's bundle, read anew after each rotation.
+      ...(mtls === undefined ? {} : { mtls: { trustBundles: { [trustDomain]: () => mtls.bundle.pem } } }),
     },
+    ...(mtls === undefined ? {} : { mtls }),
   };
+}
+
+function mtlsConfig(dir: string, port: number): MtlsConfig {
+  const file = join(dir, SPIFFE_HELPER_FILES.bundle);
+  let pem: string;
+  try {
+    pem = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new Error(`WIMSE_MTLS_DIR: cannot read ${file} (${e instanceof Error ? e.message : String(e)})`);
+  }
+  return { dir, port, audience: `https://127.0.0.1:${port}`, bundle: { pem } };
 }
 
 function optionalInt(value: string | undefined, name: string): number | undefined {

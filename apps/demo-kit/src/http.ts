@@ -19,6 +19,8 @@ export function whoami(caller: WimsePrincipal, config: DemoConfig) {
     trustDomain: caller.trustDomain,
     method: caller.method,
     txnToken: caller.context.txnToken !== undefined,
+    // The client certificate that authenticated (or accompanied) the call, e.g. to see a rotation.
+    ...(caller.certificate === undefined ? {} : { certificateSerial: caller.certificate.serialNumber }),
     service: `spiffe://${config.trustDomain}/${config.workload}`,
   };
 }

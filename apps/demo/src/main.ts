@@ -3,7 +3,7 @@
  * the table, stop everything; exit 0 only when every row is as expected.
  * `pnpm demo --serve`: the same, then leave the services running for trying by hand.
  */
-import { runRotation, runScenario, ROTATION_ENV, type Row } from './scenario.js';
+import { runMtlsRotation, runRotation, runScenario, ROTATION_ENV, type Row } from './scenario.js';
 import { DEFAULT_PORTS, startStack, stopAllStarted, type Stack } from './stack.js';
 import { renderTable } from './table.js';
 
@@ -20,7 +20,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 
-console.log('Starting the identity server and the Express, Fastify, Hono and NestJS services on 127.0.0.1 …');
+console.log('Starting the identity server and the Express, Fastify, Hono and NestJS services (HTTP, and HTTPS with client certificates) on 127.0.0.1 …');
 try {
   stack = await startStack({ ports: DEFAULT_PORTS, serviceEnv: ROTATION_ENV, ...(verbose ? { log: (l) => console.log(`  ${l}`) } : {}) });
 } catch (e) {
@@ -30,7 +30,7 @@ try {
 
 let rows: Row[] = [];
 try {
-  rows = [...(await runScenario(stack)), ...(await runRotation(stack))];
+  rows = [...(await runScenario(stack)), ...(await runMtlsRotation(stack)), ...(await runRotation(stack))];
 } finally {
   if (!serve || rows.length === 0) await stack.stop();
 }
@@ -65,4 +65,20 @@ The services keep running (Ctrl-C stops them). Try, from the repository root:
   # rotate the issuer key; the old one stays published until retired
   curl -s -X POST -H 'authorization: Bearer ${stack.adminToken}' ${stack.identityUrl}/admin/keys
   curl -s -X DELETE -H 'authorization: Bearer ${stack.adminToken}' ${stack.identityUrl}/admin/keys/<old kid>
-`);
+${stack.mtls === undefined ? '' : mtlsHelp(stack.mtls)}`);
+
+function mtlsHelp(mtls: NonNullable<Stack['mtls']>): string {
+  const tls = (workload: string) => {
+    const dir = mtls.dir(workload);
+    return `curl --cacert ${mtls.dir('client')}/bundle.pem --cert ${dir}/svid.pem --key ${dir}/svid_key.pem`;
+  };
+  return `
+  # mTLS: the same services over HTTPS, with the client's certificate (SPIFFE helper files)
+  ${tls('client')} ${mtls.urls.express}/whoami
+  ${tls('client')} ${mtls.urls.fastify}/admin
+  # a certificate from another trust domain's CA
+  ${tls('other-client')} ${mtls.urls.hono}/whoami
+  # the client certificate, as the services check it
+  openssl x509 -in ${mtls.dir('client')}/svid.pem -noout -subject -ext subjectAltName,extendedKeyUsage
+`;
+}

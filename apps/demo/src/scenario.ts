@@ -3,7 +3,8 @@
  * rows of expected versus observed outcomes. Shared by the demo command and its CI test.
  */
 import { createWimseFetch, identityServerWitSource, type WimseFetch, type WimseFetchOptions } from '@wimse/core';
-import { SERVICES, type ServiceName, type Stack } from './stack.js';
+import { openMtlsClient, type MtlsClient, type MtlsResponse } from './mtls-client.js';
+import { SERVICES, type MtlsStack, type ServiceName, type Stack } from './stack.js';
 
 export interface Row {
   service: string;
@@ -16,51 +17,20 @@ export interface Row {
 
 type Body = Record<string, unknown> | null;
 
-/** The checks each service gets, then the relay chains across all four. */
+/** The checks each service gets (over mTLS too, when the stack has it), then the relay chains across all four. */
 export async function runScenario(stack: Stack): Promise<Row[]> {
   const client = workloadFetch(stack, 'client');
   const admin = workloadFetch(stack, 'admin');
+  const tls = stack.mtls === undefined ? undefined : { client: await openMtlsClient(stack.mtls.dir('client')), other: await openMtlsClient(stack.mtls.dir('other-client')) };
   const rows: Row[] = [];
-  for (const service of SERVICES) {
-    const base = stack.urls[service];
-    const at = (check: string, proof: string, expected: string, got: () => Promise<string>) => row(rows, service, check, proof, expected, got);
-
-    await at('GET /whoami', 'WPT', '200 client (wpt)', async () => {
-      const { status, body } = await call(client(`${base}/whoami`));
-      return status === 200 ? `200 ${short(body?.workload)} (${String(body?.method)})` : problemOf(status, body);
-    });
-
-    await at('POST /echo with a JSON body', 'HTTP-Sig', '200 body echoed', async () => {
-      const sent = { from: 'pnpm demo', service, n: 42 };
-      const { status, body } = await call(client(`${base}/echo`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(sent), wimse: { proof: 'http-sig' } }));
-      return status === 200 ? `200 ${JSON.stringify(body) === JSON.stringify(sent) ? 'body echoed' : 'different body'}` : problemOf(status, body);
-    });
-
-    await at('same request sent twice', 'WPT', '200, then 401 wpt_replay', async () => {
-      const headers = await (await client.signer()).wptHeaders({ url: `${base}/whoami` });
-      const first = await call(fetch(`${base}/whoami`, { headers }));
-      const second = await call(fetch(`${base}/whoami`, { headers }));
-      return `${first.status}, then ${problemOf(second.status, second.body)}`;
-    });
-
-    await at('GET /admin as client', 'WPT', '403 forbidden', async () => {
-      const { status, body } = await call(client(`${base}/admin`));
-      return problemOf(status, body);
-    });
-
-    await at('GET /admin as admin', 'WPT', '200 admin', async () => {
-      const { status, body } = await call(admin(`${base}/admin`));
-      return status === 200 && body?.admin === true ? `200 ${short(body.workload)}` : problemOf(status, body);
-    });
-
-    await at('body changed after signing', 'HTTP-Sig', '400 digest_mismatch', async () => {
-      const url = `${base}/echo`;
-      const signed = JSON.stringify({ amount: 10 });
-      const headers = { 'content-type': 'application/json' };
-      const added = await (await client.signer()).httpSigHeaders({ method: 'POST', url, headers, body: signed });
-      const { status, body } = await call(fetch(url, { method: 'POST', headers: { ...headers, ...added }, body: JSON.stringify({ amount: 10_000 }) }));
-      return problemOf(status, body);
-    });
+  try {
+    for (const service of SERVICES) {
+      await serviceChecks(stack, service, client, admin, rows);
+      if (tls !== undefined) await mtlsChecks(stack, stack.mtls!, service, tls, rows);
+    }
+  } finally {
+    tls?.client.close();
+    tls?.other.close();
   }
 
   const chain = SERVICES.map((s) => stack.urls[s]);
@@ -69,6 +39,135 @@ export async function runScenario(stack: Stack): Promise<Row[]> {
     relayChain(client, chain, { proof: 'http-sig', txnToken: 'demo-txn-token' }),
   );
   return rows;
+}
+
+async function serviceChecks(stack: Stack, service: ServiceName, client: WimseFetch, admin: WimseFetch, rows: Row[]): Promise<void> {
+  const base = stack.urls[service];
+  const at = (check: string, proof: string, expected: string, got: () => Promise<string>) => row(rows, service, check, proof, expected, got);
+
+  await at('GET /whoami', 'WPT', '200 client (wpt)', async () => {
+    const { status, body } = await call(client(`${base}/whoami`));
+    return status === 200 ? `200 ${short(body?.workload)} (${String(body?.method)})` : problemOf(status, body);
+  });
+
+  await at('POST /echo with a JSON body', 'HTTP-Sig', '200 body echoed', async () => {
+    const sent = { from: 'pnpm demo', service, n: 42 };
+    const { status, body } = await call(client(`${base}/echo`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(sent), wimse: { proof: 'http-sig' } }));
+    return status === 200 ? `200 ${JSON.stringify(body) === JSON.stringify(sent) ? 'body echoed' : 'different body'}` : problemOf(status, body);
+  });
+
+  await at('same request sent twice', 'WPT', '200, then 401 wpt_replay', async () => {
+    const headers = await (await client.signer()).wptHeaders({ url: `${base}/whoami` });
+    const first = await call(fetch(`${base}/whoami`, { headers }));
+    const second = await call(fetch(`${base}/whoami`, { headers }));
+    return `${first.status}, then ${problemOf(second.status, second.body)}`;
+  });
+
+  await at('GET /admin as client', 'WPT', '403 forbidden', async () => {
+    const { status, body } = await call(client(`${base}/admin`));
+    return problemOf(status, body);
+  });
+
+  await at('GET /admin as admin', 'WPT', '200 admin', async () => {
+    const { status, body } = await call(admin(`${base}/admin`));
+    return status === 200 && body?.admin === true ? `200 ${short(body.workload)}` : problemOf(status, body);
+  });
+
+  await at('body changed after signing', 'HTTP-Sig', '400 digest_mismatch', async () => {
+    const url = `${base}/echo`;
+    const signed = JSON.stringify({ amount: 10 });
+    const headers = { 'content-type': 'application/json' };
+    const added = await (await client.signer()).httpSigHeaders({ method: 'POST', url, headers, body: signed });
+    const { status, body } = await call(fetch(url, { method: 'POST', headers: { ...headers, ...added }, body: JSON.stringify({ amount: 10_000 }) }));
+    return problemOf(status, body);
+  });
+}
+
+/**
+ * mutual-tls-02 §3.2 on a service's HTTPS port: the client certificate alone authenticates the
+ * caller (method `mtls`), route policies apply to it as to any proof, and a certificate of a trust
+ * domain the service has no CA bundle for is refused. The handshake completes (the services do
+ * not reject at the TLS layer), so the refusal is a 400 problem with a stable code.
+ */
+async function mtlsChecks(stack: Stack, mtls: MtlsStack, service: ServiceName, tls: { client: MtlsClient; other: MtlsClient }, rows: Row[]): Promise<void> {
+  const base = mtls.urls[service];
+  const server = serviceWorkload(stack, service);
+  const at = (check: string, expected: string, got: () => Promise<string>) => row(rows, service, check, 'mTLS', expected, got);
+
+  await at('GET /whoami over mTLS', '200 client (mtls)', async () => {
+    const { status, body } = await tls.client.get(`${base}/whoami`, server);
+    return status === 200 ? `200 ${short(body?.workload)} (${String(body?.method)})` : problemOf(status, body);
+  });
+  await at('GET /admin over mTLS as client', '403 forbidden', async () => {
+    const { status, body } = await tls.client.get(`${base}/admin`, server);
+    return problemOf(status, body);
+  });
+  await at('certificate from the other.example CA', '400 mtls_untrusted_domain', async () => {
+    const { status, body } = await tls.other.get(`${base}/whoami`, server);
+    return problemOf(status, body);
+  });
+}
+
+/**
+ * mTLS across all four services: an impostor certificate, then credential rotation on disk while
+ * everything runs — the client's files (its agents follow) and each service's files (its HTTPS
+ * server swaps its secure context) — with calls succeeding throughout.
+ */
+export async function runMtlsRotation(stack: Stack): Promise<Row[]> {
+  const mtls = stack.mtls;
+  if (mtls === undefined) return [];
+  const rows: Row[] = [];
+  const all = 'all four';
+  const client = await openMtlsClient(mtls.dir('client'));
+  const impostor = await openMtlsClient(mtls.dir('impostor'));
+  const each = (check: (service: ServiceName) => Promise<string>) => async () => {
+    const got = await Promise.all(SERVICES.map(check));
+    return new Set(got).size === 1 ? `${got[0]} ×${got.length}` : got.join(', ');
+  };
+  const whoami = (c: MtlsClient, service: ServiceName) => c.get(`${mtls.urls[service]}/whoami`, serviceWorkload(stack, service));
+  try {
+    // Chains to other.example's CA, yet names an example.org workload: a CA of one trust domain cannot vouch for another's.
+    await row(rows, all, 'example.org identity from the other.example CA', 'mTLS', '400 mtls_untrusted ×4', each(async (s) => {
+      const { status, body } = await whoami(impostor, s);
+      return problemOf(status, body);
+    }));
+
+    await row(rows, all, 'client certificate rotated on disk', 'mTLS', '200 client, new certificate ×4', async () => {
+      const reloaded = client.nextReload();
+      const fresh = await mtls.reissue('client');
+      await reloaded;
+      return each(async (s) => {
+        const { status, body } = await whoami(client, s);
+        if (status !== 200) return problemOf(status, body);
+        return `200 ${short(body?.workload)}, ${String(body?.certificateSerial).toLowerCase() === fresh.serialNumber ? 'new' : 'old'} certificate`;
+      })();
+    });
+
+    await row(rows, all, 'service certificates rotated on disk', 'mTLS', '200 from the new certificate ×4', each(async (s) => {
+      const fresh = await mtls.reissue(`${s}-demo`);
+      // The service notices the files by itself; new handshakes then get the new certificate.
+      const res = await until(() => whoami(client, s), (r) => r.serverSerial === fresh.serialNumber);
+      return res.status === 200 ? `200 from the ${res.serverSerial === fresh.serialNumber ? 'new' : 'old'} certificate` : problemOf(res.status, res.body);
+    }));
+  } finally {
+    client.close();
+    impostor.close();
+  }
+  return rows;
+}
+
+// Calls until `done` holds (or 10 s have passed); returns the last response.
+async function until(call: () => Promise<MtlsResponse>, done: (r: MtlsResponse) => boolean): Promise<MtlsResponse> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const r = await call();
+    if (done(r) || Date.now() > deadline) return r;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+function serviceWorkload(stack: Stack, service: ServiceName): string {
+  return `spiffe://${stack.trustDomain}/${service}-demo`;
 }
 
 /**

@@ -5,8 +5,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import { get } from 'node:https';
 import { createServer } from 'node:net';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createCa, credentialsRoot, issueCertificate, writeSpiffeFiles, type DemoCa, type DemoCertificate } from './pki.js';
 
 export const SERVICES = ['express', 'fastify', 'hono', 'nestjs'] as const;
 export type ServiceName = (typeof SERVICES)[number];
@@ -28,14 +31,33 @@ export interface Stack {
   /** Bearer token of the identity server's admin endpoints. */
   readonly adminToken: string;
   readonly trustDomain: string;
-  /** Stops every process it started. */
+  /** The mTLS side, unless started with `mtls: false`. */
+  readonly mtls?: MtlsStack;
+  /** Stops every process it started (and removes the demo's certificates). */
   stop(): Promise<void>;
+}
+
+/** The demo PKI and the services' HTTPS listeners that ask for client certificates. */
+export interface MtlsStack {
+  /** `https://127.0.0.1:<mTLS port>` per service. */
+  readonly urls: Readonly<Record<ServiceName, string>>;
+  /** The trust domain's CA, and a CA of another trust domain (`other.example`). */
+  readonly ca: DemoCa;
+  readonly otherCa: DemoCa;
+  /** The credential folder (SPIFFE helper layout) of a workload: `client`, `<service>-demo`, `other-client`, `impostor`. */
+  dir(workload: string): string;
+  /** Issues a new certificate (new key) for a workload of the trust domain and writes it into its folder. */
+  reissue(workload: string): Promise<DemoCertificate>;
 }
 
 export interface StackOptions {
   ports?: Ports;
   /** Extra environment for the four services (e.g. cache settings). */
   serviceEnv?: Record<string, string>;
+  /** Give every service an mTLS listener and a certificate. Default true. */
+  mtls?: boolean;
+  /** Their HTTPS ports. Default each service's port + 100. */
+  mtlsPorts?: Readonly<Record<ServiceName, number>>;
   /** Receives each line the processes print. */
   log?: (line: string) => void;
 }
@@ -43,23 +65,44 @@ export interface StackOptions {
 const APPS = fileURLToPath(new URL('../../', import.meta.url));
 // Every process started and not yet exited, so an interrupted start can still clean up.
 const running = new Set<ChildProcess>();
+// Certificate folders not yet removed.
+const folders = new Set<() => Promise<void>>();
 
-/** Stops every process this module started that is still running (e.g. on Ctrl-C mid-start). */
-export function stopAllStarted(): Promise<void> {
-  return Promise.all([...running].map(terminate)).then(() => undefined);
+/** Stops every process this module started that is still running (e.g. on Ctrl-C mid-start), and removes the demo's certificates. */
+export async function stopAllStarted(): Promise<void> {
+  await Promise.all([...running].map(terminate));
+  await Promise.all([...folders].map((remove) => remove()));
 }
 
 /** Picks free loopback ports (for tests that run beside a live demo). */
 export async function freePorts(): Promise<Ports> {
-  const one = () =>
-    new Promise<number>((resolve, reject) => {
-      const s = createServer().listen(0, '127.0.0.1', () => {
-        const { port } = s.address() as { port: number };
-        s.close(() => resolve(port));
+  const [identity, express, fastify, hono, nestjs] = (await pickPorts(5)) as [number, number, number, number, number];
+  return { identity, express, fastify, hono, nestjs };
+}
+
+/** Picks free loopback ports for the services' mTLS listeners, none of them in `avoid` (e.g. the stack's other ports). */
+export async function freeMtlsPorts(avoid: readonly number[] = []): Promise<Record<ServiceName, number>> {
+  const [express, fastify, hono, nestjs] = (await pickPorts(4, avoid)) as [number, number, number, number];
+  return { express, fastify, hono, nestjs };
+}
+
+// Every socket stays bound until all are picked, so the ports differ from each other.
+async function pickPorts(count: number, avoid: readonly number[] = []): Promise<number[]> {
+  const servers: ReturnType<typeof createServer>[] = [];
+  const ports: number[] = [];
+  try {
+    while (ports.length < count) {
+      const s = createServer();
+      servers.push(s);
+      const port = await new Promise<number>((resolve, reject) => {
+        s.once('error', reject).listen(0, '127.0.0.1', () => resolve((s.address() as { port: number }).port));
       });
-      s.on('error', reject);
-    });
-  return { identity: await one(), express: await one(), fastify: await one(), hono: await one(), nestjs: await one() };
+      if (!avoid.includes(port)) ports.push(port);
+    }
+  } finally {
+    await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
+  }
+  return ports;
 }
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
@@ -70,11 +113,24 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const identityUrl = `http://127.0.0.1:${ports.identity}`;
   const urls = Object.fromEntries(SERVICES.map((s) => [s, `http://127.0.0.1:${ports[s]}`])) as Record<ServiceName, string>;
   const children: ChildProcess[] = [];
+  const mtlsPorts = options.mtls === false ? undefined : (options.mtlsPorts ?? (Object.fromEntries(SERVICES.map((s) => [s, ports[s] + 100])) as Record<ServiceName, number>));
+  let removeCredentials = async () => {};
   const stop = async () => {
     await Promise.all(children.map(terminate));
+    await removeCredentials();
   };
-  await assertFree(ports);
+  await assertFree({ ...ports, ...Object.fromEntries(Object.entries(mtlsPorts ?? {}).map(([s, p]) => [`${s} mTLS`, p])) });
+  let mtls: MtlsStack | undefined;
   try {
+    if (mtlsPorts !== undefined) {
+      const root = await credentialsRoot();
+      folders.add(root.remove);
+      removeCredentials = async () => {
+        folders.delete(root.remove);
+        await root.remove();
+      };
+      mtls = await createPki(root.dir, trustDomain, mtlsPorts);
+    }
     children.push(start('identity-server', { PORT: String(ports.identity), WIMSE_TRUST_DOMAIN: trustDomain, IDENTITY_ADMIN_TOKEN: adminToken }, log));
     await healthy(identityUrl, children[0]!);
     for (const s of SERVICES) {
@@ -83,20 +139,43 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         WIMSE_TRUST_DOMAIN: trustDomain,
         WIMSE_IDENTITY_URL: identityUrl,
         WIMSE_RELAY_TARGETS: Object.values(urls).join(','),
+        ...(mtls === undefined || mtlsPorts === undefined ? {} : { WIMSE_MTLS_DIR: mtls.dir(`${s}-demo`), WIMSE_MTLS_PORT: String(mtlsPorts[s]) }),
         ...options.serviceEnv,
       };
       children.push(start(`${s}-demo`, env, log));
     }
     await Promise.all(SERVICES.map((s, i) => healthy(urls[s], children[i + 1]!)));
+    const tls = mtls;
+    if (tls !== undefined) await Promise.all(SERVICES.map((s, i) => healthy(tls.urls[s], children[i + 1]!, tls.ca.pem)));
   } catch (e) {
     await stop();
     throw e;
   }
-  return { identityUrl, urls, adminToken, trustDomain, stop };
+  return { identityUrl, urls, adminToken, trustDomain, ...(mtls === undefined ? {} : { mtls }), stop };
+}
+
+// The CAs, and a certificate folder per workload: the services and `client` in the trust domain;
+// `other-client` (spiffe://other.example/client, from the other domain's CA) and `impostor`
+// (an example.org identity, but from the other domain's CA) to show what is refused. The last
+// two trust example.org's CA as well, so they can reach the services at all.
+async function createPki(root: string, trustDomain: string, ports: Record<ServiceName, number>): Promise<MtlsStack> {
+  const [ca, otherCa] = await Promise.all([createCa(trustDomain), createCa('other.example')]);
+  const dir = (workload: string) => join(root, workload);
+  const reissue = async (workload: string) => {
+    const service = (SERVICES as readonly string[]).includes(workload.replace(/-demo$/, ''));
+    const certificate = await issueCertificate(ca, `spiffe://${trustDomain}/${workload}`, service ? { ip: '127.0.0.1' } : {});
+    await writeSpiffeFiles(dir(workload), certificate, ca.pem);
+    return certificate;
+  };
+  await Promise.all([...SERVICES.map((s) => reissue(`${s}-demo`)), reissue('client')]);
+  await writeSpiffeFiles(dir('other-client'), await issueCertificate(otherCa, 'spiffe://other.example/client'), otherCa.pem + ca.pem);
+  await writeSpiffeFiles(dir('impostor'), await issueCertificate(otherCa, `spiffe://${trustDomain}/client`), otherCa.pem + ca.pem);
+  const urls = Object.fromEntries(SERVICES.map((s) => [s, `https://127.0.0.1:${ports[s]}`])) as Record<ServiceName, string>;
+  return { urls, ca, otherCa, dir, reissue };
 }
 
 // A port already taken (say, by a demo left running with --serve) would answer our health checks.
-async function assertFree(ports: Ports): Promise<void> {
+async function assertFree(ports: Record<string, number>): Promise<void> {
   for (const [name, port] of Object.entries(ports)) {
     const free = await new Promise<boolean>((resolve) => {
       const s = createServer()
@@ -127,19 +206,29 @@ function start(app: string, env: Record<string, string>, log: (line: string) => 
   return child;
 }
 
-// Polls /health until it answers 200, failing fast if the process exits.
-async function healthy(base: string, child: ChildProcess): Promise<void> {
+// Polls /health until it answers 200, failing fast if the process exits. An https base is
+// checked against `ca`, so the service must already present its certificate.
+async function healthy(base: string, child: ChildProcess, ca?: string): Promise<void> {
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) {
       const { app, output } = child as ChildProcess & { app: string; output: string[] };
       throw new Error(`${app} exited with code ${child.exitCode}:\n${output.join('\n')}`);
     }
-    const ok = await fetch(`${base}/health`).then((r) => r.ok, () => false);
+    const ok = ca === undefined ? await fetch(`${base}/health`).then((r) => r.ok, () => false) : await httpsHealthy(`${base}/health`, ca);
     if (ok) return;
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`${base}/health did not answer within 30 s`);
+}
+
+function httpsHealthy(url: string, ca: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    get(url, { ca, agent: false }, (res) => {
+      res.resume();
+      resolve(res.statusCode === 200);
+    }).on('error', () => resolve(false));
+  });
 }
 
 function terminate(child: ChildProcess): Promise<void> {

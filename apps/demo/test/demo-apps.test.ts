@@ -1,6 +1,8 @@
 /** The environment handling of the demo contract, shared by the four demo services (@wimse/demo-kit). */
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_RELAY_TARGETS, configFromEnv } from '../../demo-kit/src/config.js';
+import { createCa, credentialsRoot, issueCertificate, writeSpiffeFiles } from '../src/pki.js';
 
 describe('configFromEnv (the demo contract)', () => {
   it('defaults: example.org, the identity server JWKS, audience from the port, the four demo URLs', () => {
@@ -10,6 +12,8 @@ describe('configFromEnv (the demo contract)', () => {
     expect(c.wimse).toMatchObject({ audience: 'http://127.0.0.1:3001', proofs: ['wpt', 'http-sig'] });
     expect(c.wimse.trustDomains['example.org']).toMatchObject({ keys: 'http://127.0.0.1:3000/.well-known/jwks.json', remote: {} });
     expect(c.wimse.witCache).toBeUndefined();
+    expect(c.mtls).toBeUndefined();
+    expect(c.wimse.mtls).toBeUndefined();
   });
 
   it('honours every variable', () => {
@@ -42,5 +46,44 @@ describe('configFromEnv (the demo contract)', () => {
 
   it.each([['PORT', 'abc'], ['WIMSE_WIT_CACHE_SECONDS', '-1']])('refuses %s=%s with a message naming it', (name, value) => {
     expect(() => configFromEnv({ [name]: value }, { workload: 'x', port: 1 })).toThrow(name);
+  });
+
+  describe('mTLS (WIMSE_MTLS_DIR, WIMSE_MTLS_PORT)', () => {
+    const folder = async () => {
+      const root = await credentialsRoot();
+      const ca = await createCa('example.org');
+      await writeSpiffeFiles(join(root.dir, 'svc'), await issueCertificate(ca, 'spiffe://example.org/svc'), ca.pem);
+      return { root, ca, dir: join(root.dir, 'svc') };
+    };
+
+    it('adds an HTTPS listener on PORT + 100, the mtls proof, its audience and the folder\'s bundle', async () => {
+      const { root, ca, dir } = await folder();
+      try {
+        const c = configFromEnv({ PORT: '4001', WIMSE_MTLS_DIR: dir }, { workload: 'svc', port: 3001 });
+        expect(c.mtls).toMatchObject({ dir, port: 4101, audience: 'https://127.0.0.1:4101' });
+        expect(c.wimse).toMatchObject({ proofs: ['wpt', 'http-sig', 'mtls'], audience: ['http://127.0.0.1:4001', 'https://127.0.0.1:4101'] });
+        const bundle = c.wimse.mtls!.trustBundles['example.org'] as () => string;
+        expect(bundle()).toBe(ca.pem);
+        // listenMtls replaces it after a rotation; the verifier reads it on every check.
+        c.mtls!.bundle.pem = 'rotated';
+        expect(bundle()).toBe('rotated');
+        expect(configFromEnv({ WIMSE_MTLS_DIR: dir, WIMSE_MTLS_PORT: '8443' }, { workload: 'svc', port: 3001 }).mtls?.port).toBe(8443);
+      } finally {
+        await root.remove();
+      }
+    });
+
+    it('refuses a folder without bundle.pem, naming WIMSE_MTLS_DIR', () => {
+      expect(() => configFromEnv({ WIMSE_MTLS_DIR: '/nonexistent/wimse' }, { workload: 'x', port: 1 })).toThrow(/WIMSE_MTLS_DIR: cannot read \/nonexistent\/wimse\/bundle.pem/);
+    });
+
+    it('refuses a bad WIMSE_MTLS_PORT, naming it', async () => {
+      const { root, dir } = await folder();
+      try {
+        expect(() => configFromEnv({ WIMSE_MTLS_DIR: dir, WIMSE_MTLS_PORT: 'x' }, { workload: 'x', port: 1 })).toThrow('WIMSE_MTLS_PORT');
+      } finally {
+        await root.remove();
+      }
+    });
   });
 });

@@ -1,12 +1,14 @@
 /**
  * CI runs the scripted demo: the built identity server and four services as real processes on
- * 127.0.0.1 (free ports), every row of `pnpm demo` as expected, and bad input answered with a 4xx
- * problem by every service. Needs the workspace built (`pnpm test` builds first).
+ * 127.0.0.1 (free ports), each also listening with HTTPS + client certificates, every row of
+ * `pnpm demo` as expected, and bad input answered with a 4xx problem by every service. Needs the
+ * workspace built (`pnpm test` builds first).
  */
 import { createWimseFetch, identityServerWitSource, type WimseFetch } from '@wimse/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runScenario, type Row } from '../src/scenario.js';
-import { SERVICES, freePorts, startStack, type Stack } from '../src/stack.js';
+import { openMtlsClient, type MtlsClient } from '../src/mtls-client.js';
+import { runMtlsRotation, runScenario, type Row } from '../src/scenario.js';
+import { SERVICES, freeMtlsPorts, freePorts, startStack, type Stack } from '../src/stack.js';
 
 let stack: Stack;
 let client: WimseFetch;
@@ -16,9 +18,10 @@ let down: string;
 
 beforeAll(async () => {
   const ports = await freePorts();
-  down = `http://127.0.0.1:${(await freePorts()).identity}`;
+  const downPort = (await freePorts()).identity;
+  down = `http://127.0.0.1:${downPort}`;
   const targets = [ports.express, ports.fastify, ports.hono, ports.nestjs].map((p) => `http://127.0.0.1:${p}`);
-  stack = await startStack({ ports, serviceEnv: { WIMSE_RELAY_TARGETS: [...targets, down].join(',') } });
+  stack = await startStack({ ports, mtlsPorts: await freeMtlsPorts([...Object.values(ports), downPort]), serviceEnv: { WIMSE_RELAY_TARGETS: [...targets, down].join(',') } });
   client = createWimseFetch({ witSource: identityServerWitSource({ url: stack.identityUrl, workload: 'client' }) });
 }, 60_000);
 afterAll(() => stack?.stop());
@@ -38,14 +41,68 @@ describe('pnpm demo scenario', () => {
       'GET /admin as client',
       'GET /admin as admin',
       'body changed after signing',
+      'GET /whoami over mTLS',
+      'GET /admin over mTLS as client',
+      'certificate from the other.example CA',
     ]);
     for (const r of mine) expect(r.got, `${service}: ${r.check}`).toBe(r.expected);
+    expect(mine.slice(-3).map((r) => [r.proof, r.got])).toEqual([
+      ['mTLS', '200 client (mtls)'],
+      ['mTLS', '403 forbidden'],
+      ['mTLS', '400 mtls_untrusted_domain'],
+    ]);
   });
 
   it('relay chains express → fastify → hono → nestjs, with WPTs and with signatures carrying a Txn-Token', () => {
     const chains = rows.filter((r) => r.check.startsWith('relay chain'));
     expect(chains.map((r) => r.got)).toEqual(['200 client→express→fastify→hono→nestjs', '200 client→express→fastify→hono→nestjs +txn']);
     expect(rows.every((r) => r.ok)).toBe(true);
+  });
+});
+
+describe('pnpm demo mTLS rows across all four services', () => {
+  let rows: Row[];
+  beforeAll(async () => {
+    rows = await runMtlsRotation(stack);
+  }, 60_000);
+
+  it('refuses an example.org identity issued by the other trust domain\'s CA, and keeps working across certificate rotation on both sides', () => {
+    expect(rows.map((r) => [r.service, r.check, r.proof, r.got])).toEqual([
+      ['all four', 'example.org identity from the other.example CA', 'mTLS', '400 mtls_untrusted ×4'],
+      ['all four', 'client certificate rotated on disk', 'mTLS', '200 client, new certificate ×4'],
+      ['all four', 'service certificates rotated on disk', 'mTLS', '200 from the new certificate ×4'],
+    ]);
+    expect(rows.every((r) => r.ok)).toBe(true);
+  });
+});
+
+describe.each(SERVICES)('%s over HTTPS: the certificate and application-layer proofs together', (service) => {
+  let tls: MtlsClient;
+  const server = () => `spiffe://${stack.trustDomain}/${service}-demo`;
+  const url = (path: string) => stack.mtls!.urls[service] + path;
+  beforeAll(async () => {
+    tls = await openMtlsClient(stack.mtls!.dir('client'));
+  });
+  afterAll(() => tls?.close());
+
+  it('a WPT of the certificate\'s own workload is the proof, the certificate rides along', async () => {
+    const headers = await (await client.signer()).wptHeaders({ url: url('/whoami') });
+    const { status, body } = await tls.get(url('/whoami'), server(), headers);
+    expect(status).toBe(200);
+    expect(body).toMatchObject({ workload: `spiffe://${stack.trustDomain}/client`, method: 'wpt' });
+    expect(body?.certificateSerial).toMatch(/^[0-9A-F]+$/);
+  });
+
+  it('a WPT of another workload on the same connection is refused: 400 mtls_identity_mismatch', async () => {
+    const admin = createWimseFetch({ witSource: identityServerWitSource({ url: stack.identityUrl, workload: 'admin' }) });
+    const headers = await (await admin.signer()).wptHeaders({ url: url('/admin') });
+    const { status, body } = await tls.get(url('/admin'), server(), headers);
+    expect([status, body?.code]).toEqual([400, 'mtls_identity_mismatch']);
+  });
+
+  it('the client refuses a server whose workload is not the expected one', async () => {
+    const other = SERVICES.find((s) => s !== service)!;
+    await expect(tls.get(url('/health'), `spiffe://${stack.trustDomain}/${other}-demo`)).rejects.toThrow(/not the expected one/);
   });
 });
 
@@ -101,6 +158,22 @@ describe.each(SERVICES)('%s: bad input is a 4xx problem, never a crash', (servic
       expect(await problem(res)).toBe(code);
     });
   }
+
+  it('over HTTPS: health is public, and no client certificate and no proof is a 401 credentials_missing', async () => {
+    const https = await import('node:https');
+    const get = (path: string) =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        https
+          .get(stack.mtls!.urls[service] + path, { ca: stack.mtls!.ca.pem, agent: false }, (res) => {
+            let body = '';
+            res.setEncoding('utf8').on('data', (c: string) => (body += c)).on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+          })
+          .on('error', reject);
+      });
+    expect((await get('/health')).status).toBe(200);
+    const res = await get('/whoami');
+    expect([res.status, (JSON.parse(res.body) as { code: string }).code]).toEqual([401, 'credentials_missing']);
+  });
 
   it('still serves after all of that', async () => {
     expect((await client(url('/whoami'))).status).toBe(200);

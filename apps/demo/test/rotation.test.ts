@@ -12,7 +12,7 @@ let stack: Stack;
 let rows: Row[];
 
 beforeAll(async () => {
-  stack = await startStack({ ports: await freePorts(), serviceEnv: ROTATION_ENV });
+  stack = await startStack({ ports: await freePorts(), serviceEnv: ROTATION_ENV, mtls: false });
   rows = await runRotation(stack);
 }, 90_000);
 afterAll(() => stack?.stop());

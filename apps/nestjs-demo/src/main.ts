@@ -3,7 +3,7 @@ import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { createAppModule } from './app.module.js';
-import { MAX_BODY_BYTES, configFromEnv } from '@wimse/demo-kit';
+import { MAX_BODY_BYTES, configFromEnv, listenMtls } from '@wimse/demo-kit';
 import { ProblemFilter, bodyParserErrors } from './problem.filter.js';
 
 const config = configFromEnv(process.env, { workload: 'nestjs-demo', port: 3004 });
@@ -18,3 +18,7 @@ app.useGlobalFilters(new ProblemFilter());
 app.enableShutdownHooks();
 await app.listen(config.port, '127.0.0.1');
 console.log(`[nestjs-demo] ${config.audience} (spiffe://${config.trustDomain}/${config.workload})`);
+// With WIMSE_MTLS_DIR: the same application over HTTPS with client certificates (Nest's
+// "multiple servers" recipe: the initialised Express instance behind a second server).
+const tls = await listenMtls(app.getHttpAdapter().getInstance(), config);
+if (tls !== undefined) app.getHttpServer().once('close', () => void tls.close());

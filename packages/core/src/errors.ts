@@ -91,7 +91,6 @@ export const ERROR_CODES = {
   mtls_proxy_untrusted: def(400, 'mtls', 'Client-Cert from a peer that is not a trusted proxy'),
   // Generic
   request_invalid: def(400, 'request', 'Request malformed'),
-  headers_too_large: def(400, 'request', 'Request headers too large'),
   body_too_large: def(413, 'request', 'Request body too large'),
   forbidden: def(403, 'policy', 'Workload not allowed'),
   trust_unavailable: def(503, 'server', 'Trust anchors unavailable'),
