@@ -12,11 +12,11 @@ import type { WimseAdapterOptions } from '@wimse/core';
 import { bundle, createCa, EKU, issueCert, KEY_USAGE, type CertOptions, type TestCert } from '../../packages/core/src/test-support/certs.js';
 import { adapterOptions, ADMIN, CLIENT, createFixtures, wptHeaders, type Fixtures } from './fixtures.js';
 import type { Fields, RawRequest, RawResponse } from './http.js';
-import type { Running, Target } from './.scratch-targets/contract.js';
-import { express4Target, express5Target } from './.scratch-targets/express.js';
-import { fastifyTarget } from './.scratch-targets/fastify.js';
-import { honoTarget } from './.scratch-targets/hono.js';
-import { nestExpressTarget, nestFastifyTarget } from './.scratch-targets/nestjs.js';
+import type { Running, Target } from './targets/contract.js';
+import { express4Target, express5Target } from './targets/express.js';
+import { fastifyTarget } from './targets/fastify.js';
+import { honoTarget } from './targets/hono.js';
+import { nestExpressTarget, nestFastifyTarget } from './targets/nestjs.js';
 
 const targets: Target[] = [express4Target, express5Target, fastifyTarget, honoTarget, nestExpressTarget, nestFastifyTarget];
 const SERVER = 'spiffe://example.org/server';
