@@ -12,7 +12,7 @@ import type { ProofMethod, WimsePrincipal } from './principal.js';
 import { singleField, type WimseRequest } from './request.js';
 import { createTrustAnchors } from './trust.js';
 import { createWitVerifier, type VerifiedWit } from './wit.js';
-import { presentedWpt, verifyWpt, type ContextTokens } from './wpt.js';
+import { presentedWpt, verifyWpt, type ContextTokens, type PresentedWpt } from './wpt.js';
 
 /** Verifies requests against one configuration. */
 export interface WimseVerifier {
@@ -69,9 +69,11 @@ export function createVerifier(options: VerifierOptions): WimseVerifier {
     try {
       // mutual-tls-02 §3.2: a presented client certificate is verified whenever mTLS is accepted;
       // it authenticates alone only without an application-layer proof (rule in mtls/mtls-policy.ts).
+      const wpt = presentedWpt(request.headers, o.compat.wpt01);
+      const sig = presentedSignature(o, request);
       const certificate = o.mtls?.certificate(request);
-      if (certificate !== undefined && !hasApplicationProof(o, request)) return mtlsPrincipal(certificate);
-      const authenticated = await authenticate(request);
+      if (certificate !== undefined && wpt === undefined && sig === undefined) return mtlsPrincipal(certificate);
+      const authenticated = await authenticate(request, wpt, sig);
       return o.mtls === undefined ? authenticated : o.mtls.combine(authenticated, certificate);
     } catch (e) {
       // Whatever went wrong, the adapter gets a WimseError: bad input never becomes a 500.
@@ -80,9 +82,7 @@ export function createVerifier(options: VerifierOptions): WimseVerifier {
     }
   }
 
-  async function authenticate(request: WimseRequest): Promise<WimsePrincipal> {
-    const wpt = presentedWpt(request.headers, o.compat.wpt01);
-    const sig = presentedSignature(o, request);
+  async function authenticate(request: WimseRequest, wpt: PresentedWpt | undefined, sig: PresentedSignature | undefined): Promise<WimsePrincipal> {
     // One proof per request: a WPT and a WIMSE signature together are ambiguous.
     if (wpt !== undefined && sig !== undefined) throw new WimseError('credentials_ambiguous', 'Send either a WPT or a WIMSE HTTP signature, not both');
     const witToken = singleField(request.headers, 'workload-identity-token', 'wit_duplicate');
@@ -113,10 +113,6 @@ function presentedSignature(o: ResolvedOptions, request: WimseRequest): Presente
     if (o.proofs.has('http-sig')) throw e;
     return undefined;
   }
-}
-
-function hasApplicationProof(o: ResolvedOptions, request: WimseRequest): boolean {
-  return presentedWpt(request.headers, o.compat.wpt01) !== undefined || presentedSignature(o, request) !== undefined;
 }
 
 function accepted(o: ResolvedOptions, method: ProofMethod): void {
