@@ -31,15 +31,25 @@ describe('MemoryReplayStore', () => {
 });
 
 describe('checkReplay', () => {
+  it('maps a store that throws synchronously to 503', () => {
+    const broken: ReplayStore = {
+      checkAndStore: () => {
+        throw new Error('down');
+      },
+    };
+    expect(() => checkReplay(broken, 'x', 0, 'wpt_replay')).toThrow(expect.objectContaining({ code: 'replay_unavailable', status: 503 }));
+  });
+
   it('throws the replay code for a seen key', async () => {
     const store = new MemoryReplayStore();
-    await checkReplay(store, 'x', Date.now() + 1000, 'wpt_replay');
-    await expect(checkReplay(store, 'x', Date.now() + 1000, 'wpt_replay')).rejects.toMatchObject({ code: 'wpt_replay', status: 401 });
+    expect(checkReplay(store, 'x', Date.now() + 1000, 'wpt_replay')).toBeUndefined();
+    // A synchronous store answers synchronously.
+    expect(() => checkReplay(store, 'x', Date.now() + 1000, 'wpt_replay')).toThrow(expect.objectContaining({ code: 'wpt_replay', status: 401 }));
   });
 
   it('maps a failing shared store to 503, never to acceptance', async () => {
     const broken: ReplayStore = { checkAndStore: () => Promise.reject(new Error('connection refused')) };
-    const e = await checkReplay(broken, 'x', 0, 'sig_replay').catch((err: unknown) => err);
+    const e = await (async () => checkReplay(broken, 'x', 0, 'sig_replay'))().catch((err: unknown) => err);
     expect(e).toBeInstanceOf(WimseError);
     expect(e).toMatchObject({ code: 'replay_unavailable', status: 503 });
   });
@@ -48,6 +58,6 @@ describe('checkReplay', () => {
     const seen = new Set<string>();
     const store: ReplayStore = { checkAndStore: async (k) => (seen.has(k) ? false : (seen.add(k), true)) };
     await checkReplay(store, 'y', 0, 'sig_replay');
-    await expect(checkReplay(store, 'y', 0, 'sig_replay')).rejects.toMatchObject({ code: 'sig_replay', status: 400 });
+    await expect(async () => checkReplay(store, 'y', 0, 'sig_replay')).rejects.toMatchObject({ code: 'sig_replay', status: 400 });
   });
 });

@@ -57,17 +57,24 @@ export class MemoryReplayStore implements ReplayStore {
  * Records a one-time value or throws `replayCode` when it was seen before. A failing store is a
  * server problem (503), never a reason to accept the request.
  */
-export async function checkReplay(
+export function checkReplay(
   store: ReplayStore,
   key: string,
   expiresAt: number,
   replayCode: 'wpt_replay' | 'sig_replay',
-): Promise<void> {
-  let fresh: boolean;
-  try {
-    fresh = await store.checkAndStore(key, expiresAt);
-  } catch (cause) {
+): void | Promise<void> {
+  const settle = (fresh: boolean): void => {
+    if (!fresh) throw new WimseError(replayCode, 'This proof was already used');
+  };
+  const failed = (cause: unknown): never => {
     throw new WimseError('replay_unavailable', 'Replay store failed', { cause });
+  };
+  let result: boolean | Promise<boolean>;
+  try {
+    result = store.checkAndStore(key, expiresAt);
+  } catch (cause) {
+    return failed(cause);
   }
-  if (!fresh) throw new WimseError(replayCode, 'This proof was already used');
+  // A synchronous store (the in-memory default) answers without a microtask on the hot path.
+  return typeof result === 'boolean' ? settle(result) : Promise.resolve(result).then(settle, failed);
 }
