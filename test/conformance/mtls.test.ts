@@ -6,12 +6,11 @@
  * - `tls`: `rejectUnauthorized: true` — what OpenSSL refuses is a TLS alert at the handshake; what
  *   it accepts still meets the WIMSE checks (e.g. a CA of another trust domain → 400).
  */
-import { request as httpsRequest } from 'node:https';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { WimseAdapterOptions } from '@wimse/core';
 import { bundle, createCa, EKU, issueCert, KEY_USAGE, type CertOptions, type TestCert } from '../../packages/core/src/test-support/certs.js';
 import { adapterOptions, ADMIN, CLIENT, createFixtures, wptHeaders, type Fixtures } from './fixtures.js';
-import type { Fields, RawRequest, RawResponse } from './http.js';
+import { send, type Fields, type RawRequest, type RawResponse } from './http.js';
 import type { Running, Target } from './targets/contract.js';
 import { express4Target, express5Target } from './targets/express.js';
 import { fastifyTarget } from './targets/fastify.js';
@@ -164,30 +163,10 @@ function options(f: Fixtures, c: Certs): WimseAdapterOptions {
 
 /** HTTPS with an optional client certificate; rejects when the handshake is refused. */
 function sendTls(base: URL, r: RawRequest, c: Certs, cert: TestCert | undefined, from: string | undefined): Promise<RawResponse> {
-  return new Promise((resolve, reject) => {
-    const body = r.body === undefined ? undefined : Buffer.from(r.body);
-    const headers: Fields = { ...r.headers, ...(body === undefined ? {} : { 'content-length': String(body.length) }) };
-    const req = httpsRequest(
-      {
-        host: base.hostname,
-        port: base.port,
-        method: r.method,
-        path: r.path,
-        headers,
-        agent: false,
-        ca: bundle(c.root),
-        ...(cert === undefined ? {} : { cert: cert.chainPem, key: cert.keyPem }),
-        ...(from === undefined ? {} : { localAddress: from }),
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (d: Buffer) => chunks.push(d));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }));
-        res.on('error', reject);
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
+  return send(base, r, {
+    ca: bundle(c.root),
+    ...(cert === undefined ? {} : { cert: cert.chainPem, key: cert.keyPem }),
+    ...(from === undefined ? {} : { localAddress: from }),
   });
 }
 

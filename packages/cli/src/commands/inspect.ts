@@ -2,7 +2,7 @@
  * `wimse inspect`: decodes a WIT or WPT and, given the issuer keys, verifies it with the core
  * verifier and names the exact rule that fails (its stable error code). No rule is re-implemented here.
  */
-import { DRAFT_VERSIONS, ERROR_CODES, checkWorkloadIdentifier, createVerifier, isWimseError, type TrustDomainConfig, type WimseError } from '@wimse/core';
+import { DRAFT_VERSIONS, ERROR_CODES, WIT_TYP, WPT_TYP, checkWorkloadIdentifier, createVerifier, isWimseError, typMatches, type TrustDomainConfig, type WimseError } from '@wimse/core';
 import { decodeJwt, decodeProtectedHeader, type JSONWebKeySet, type JWK } from 'jose';
 import { parseArgs } from 'node:util';
 import { parsed } from '../args.js';
@@ -28,22 +28,22 @@ export async function inspect(argv: string[], io: CliIo, now: () => number = Dat
     io.stdout('not a JWT: expected three base64url parts with a JSON header and JSON claims\n');
     return 1;
   }
-  const typ = String(header.typ ?? '').toLowerCase().replace(/^application\//, '');
-  const kind = typ === 'wit+jwt' ? 'Workload Identity Token' : typ === 'wpt+jwt' ? 'Workload Proof Token' : 'JWT (neither wit+jwt nor wpt+jwt)';
+  const isWpt = typMatches(header.typ, WPT_TYP);
+  const kind = typMatches(header.typ, WIT_TYP) ? 'Workload Identity Token' : isWpt ? 'Workload Proof Token' : 'JWT (neither wit+jwt nor wpt+jwt)';
   io.stdout(`${kind}\nheader ${json(header)}claims ${json(claims)}`);
   for (const name of ['iat', 'nbf', 'exp'] as const) {
     if (typeof claims[name] === 'number') io.stdout(`${name.padEnd(4)} ${when(claims[name] as number, now())}\n`);
   }
   if (values.jwks === undefined) return 0;
 
-  const wit = typ === 'wpt+jwt' ? (values.wit === undefined ? undefined : await readToken(io, values.wit)) : token;
+  const wit = isWpt ? (values.wit === undefined ? undefined : await readToken(io, values.wit)) : token;
   if (wit === undefined) throw new UsageError('a WPT is verified with its WIT: add --wit <token | file>');
   const trustDomain = values['trust-domain'] ?? trustDomainOf(wit);
   const config: TrustDomainConfig = { keys: await loadKeys(io, values.jwks), ...(values.iss === undefined ? {} : { issuer: values.iss }) };
   const target = targetOf(values.url ?? claims.aud);
   const verifier = createVerifier({ trustDomains: { [trustDomain]: config }, audience: target.origin, now });
   try {
-    if (typ === 'wpt+jwt') {
+    if (isWpt) {
       const p = await verifier.verify({ method: 'GET', path: target.path, headers: { authorization: `WPT ${token}`, 'workload-identity-token': wit } });
       io.stdout(`verified: WPT valid for ${target.origin}${target.path}, proven by ${p.workload}\n`);
     } else {
