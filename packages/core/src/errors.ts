@@ -95,6 +95,7 @@ export const ERROR_CODES = {
   forbidden: def(403, 'policy', 'Workload not allowed'),
   trust_unavailable: def(503, 'server', 'Trust anchors unavailable'),
   replay_unavailable: def(503, 'server', 'Replay store unavailable'),
+  replay_quota_exceeded: def(429, 'server', 'Too many live proofs from this workload'),
 } as const satisfies Record<string, CodeInfo>;
 
 /** A stable error code, e.g. `wpt_expired`. */
@@ -127,13 +128,19 @@ export class WimseError extends Error {
   /** Response headers to send with the error (e.g. `www-authenticate`). */
   readonly headers: Readonly<Record<string, string>>;
 
-  constructor(code: WimseErrorCode, detail?: string, options?: { cause?: unknown }) {
+  /**
+   * @param options.retryAfter seconds after which a retry may succeed (503/429): sent as `Retry-After`.
+   */
+  constructor(code: WimseErrorCode, detail?: string, options?: { cause?: unknown; retryAfter?: number }) {
     const info: CodeInfo = ERROR_CODES[code];
-    super(detail ?? info.title, options);
+    super(detail ?? info.title, options?.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.status = info.status;
+    const headers: Record<string, string> = {};
     // wpt-02 §2.1: a 401 carries at least one challenge naming the WPT scheme.
-    this.headers = info.status === 401 ? { 'www-authenticate': 'WPT' } : {};
+    if (info.status === 401) headers['www-authenticate'] = 'WPT';
+    if (options?.retryAfter !== undefined) headers['retry-after'] = String(Math.max(0, Math.ceil(options.retryAfter)));
+    this.headers = headers;
   }
 
   /** The RFC 9457 body. */

@@ -1,9 +1,27 @@
 /**
- * Replay protection for one-time values: WPT `jti` (wpt-02 §2 step 9, RECOMMENDED) and HTTP
- * signature `nonce` (http-signature-07 §3: SHOULD reject a nonce already seen, regardless of sender).
+ * Replay protection for one-time values: WPT `jti` (wpt-02 §2 step 9, RECOMMENDED), HTTP
+ * signature `nonce` (http-signature-07 §3) and response nonces seen by the client.
+ *
+ * Keys are partitioned by the workload that made the proof and by the kind of proof, so one
+ * workload's values never collide with (or crowd out) another's. http-signature-07 §3 asks to
+ * reject a nonce seen "regardless of sender"; a captured signature can only be replayed with the
+ * WIT it was bound to, so the partition by workload loses nothing an attacker could use.
  */
 import { WimseError } from './errors.js';
 import { ExpiringMap } from './expiring-map.js';
+
+/** The kinds of one-time value remembered. */
+export type ReplayKind = 'wpt' | 'sig' | 'response';
+
+/** One one-time value, partitioned by who made it and what it is. */
+export interface ReplayKey {
+  /** The workload identifier whose proof carried the value (WIT `sub`). */
+  readonly workload: string;
+  /** Which proof the value belongs to. */
+  readonly kind: ReplayKind;
+  /** The value itself: WPT `jti` or signature `nonce`. */
+  readonly id: string;
+}
 
 /**
  * Where seen one-time values are remembered. Implement it over Redis or another shared store to
@@ -13,8 +31,20 @@ export interface ReplayStore {
   /**
    * Records `key` until `expiresAt` (ms since the epoch). Resolves `true` when the key was new,
    * `false` when it was already recorded and has not expired (a replay).
+   *
+   * A store that cannot record a live key must refuse, never forget one: throw (or reject with)
+   * a `WimseError` `replay_unavailable` or `replay_quota_exceeded`. Any other error also counts
+   * as `replay_unavailable` (503).
    */
-  checkAndStore(key: string, expiresAt: number): boolean | Promise<boolean>;
+  checkAndStore(key: ReplayKey, expiresAt: number): boolean | Promise<boolean>;
+}
+
+/**
+ * One string for a {@link ReplayKey}, for stores keyed by strings: kind and workload cannot hold a
+ * line feed (a workload identifier is a URI), so the id, last, needs no escaping.
+ */
+export function replayKeyString(key: ReplayKey): string {
+  return `${key.kind}\n${key.workload}\n${key.id}`;
 }
 
 export interface MemoryReplayStoreOptions {
@@ -45,29 +75,32 @@ export class MemoryReplayStore implements ReplayStore {
     return this.#seen.size;
   }
 
-  checkAndStore(key: string, expiresAt: number): boolean {
+  checkAndStore(key: ReplayKey, expiresAt: number): boolean {
     const now = this.#now();
-    if (this.#seen.get(key, now) !== undefined) return false;
-    this.#seen.set(key, true, expiresAt, now);
+    const k = replayKeyString(key);
+    if (this.#seen.get(k, now) !== undefined) return false;
+    this.#seen.set(k, true, expiresAt, now);
     return true;
   }
 }
 
 /**
  * Records a one-time value or throws `replayCode` when it was seen before. A failing store is a
- * server problem (503), never a reason to accept the request.
+ * server problem (503), never a reason to accept the request; a store's own refusal
+ * (`WimseError`, e.g. a quota) passes through as it is.
  */
 export function checkReplay(
   store: ReplayStore,
-  key: string,
+  key: ReplayKey,
   expiresAt: number,
-  replayCode: 'wpt_replay' | 'sig_replay',
+  replayCode: 'wpt_replay' | 'sig_replay' | 'sig_response',
 ): void | Promise<void> {
   const settle = (fresh: boolean): void => {
-    if (!fresh) throw new WimseError(replayCode, 'This proof was already used');
+    if (fresh !== true) throw new WimseError(replayCode, 'This proof was already used');
   };
   const failed = (cause: unknown): never => {
-    throw new WimseError('replay_unavailable', 'Replay store failed', { cause });
+    if (cause instanceof WimseError) throw cause;
+    throw new WimseError('replay_unavailable', 'Replay store failed', { cause, retryAfter: 1 });
   };
   let result: boolean | Promise<boolean>;
   try {

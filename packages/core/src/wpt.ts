@@ -111,7 +111,7 @@ export async function verifyWpt(request: WimseRequest, presented: PresentedWpt, 
   const context = await boundContextTokens(request.headers, claims, p.contextTokenHeaders);
   if (presented.legacy) await checkAccessTokenHash(claims, presented.accessToken);
   // Step 9, last so a rejected request never burns a jti.
-  await checkReplay(p.replayStore, `wpt:${claims.jti}`, (claims.exp + p.clockTolerance) * 1000, 'wpt_replay');
+  await checkReplay(p.replayStore, { workload: wit.id.value, kind: 'wpt', id: claims.jti }, (claims.exp + p.clockTolerance) * 1000, 'wpt_replay');
   return presented.accessToken === undefined ? context : { ...context, accessToken: presented.accessToken };
 }
 

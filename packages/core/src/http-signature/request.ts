@@ -88,7 +88,7 @@ export async function verifyRequestSignature(
     throw new WimseError('sig_invalid', 'HTTP signature does not verify with the WIT cnf key');
   }
   // Step 8, last so a rejected request never burns a nonce.
-  await checkReplay(p.replayStore, `sig:${params.nonce}`, (params.expires + p.clockTolerance) * 1000, 'sig_replay');
+  await checkReplay(p.replayStore, { workload: wit.id.value, kind: 'sig', id: params.nonce }, (params.expires + p.clockTolerance) * 1000, 'sig_replay');
   // Step 9: what the response needs.
   const signature: HttpSignatureInfo = {
     nonce: params.nonce,
