@@ -33,6 +33,7 @@ export type { ProofKey } from './proof-key.js';
 export { MemoryReplayStore, replayKeyString, type MemoryReplayStoreOptions, type ReplayKey, type ReplayKind, type ReplayStore } from './replay.js';
 export { fieldValues, headersOf, type HeaderValue, type RequestHeaders, type WimseRequest } from './request.js';
 export * from './signer.js';
+export type { JwksEvent, JwksFailureReason } from './remote-jwks.js';
 export type { RemoteJwksOptions, TrustDomainConfig, TrustDomains } from './trust.js';
 export { createVerifier, type WimseVerifier } from './verifier.js';
 export * from './versions.js';

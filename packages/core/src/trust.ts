@@ -3,24 +3,39 @@
  * domain of its `sub`, from local configuration only: never from `iss`, `jku` or anything else
  * carried in the token. An unconfigured trust domain is rejected before any network call.
  */
-import { createLocalJWKSet, createRemoteJWKSet, type JSONWebKeySet, type JWK, type JWTVerifyGetKey } from 'jose';
-import { isSupportedAlgorithm, DEFAULT_ALGORITHMS, type WimseAlgorithm } from './algorithms.js';
+import { createLocalJWKSet, type JSONWebKeySet, type JWK, type JWTVerifyGetKey } from 'jose';
+import { DEFAULT_ALGORITHMS, hasPrivateMembers, isSupportedAlgorithm, type WimseAlgorithm } from './algorithms.js';
 import type { WorkloadIdentifier } from './identifier.js';
+import { createRemoteJwks, type JwksEvent } from './remote-jwks.js';
 
-/** Options for a remote JWKS (passed to jose `createRemoteJWKSet`). */
+/**
+ * How a remote JWKS is fetched and cached. While the endpoint fails, fetches back off
+ * exponentially (never one per request) and the last good key set keeps serving for
+ * `staleIfErrorMs` past its max age; an unknown `kid` refetches at once, at most once per cooldown.
+ */
 export interface RemoteJwksOptions {
-  /** HTTP timeout in ms. Default 5000. */
+  /** Time for the whole fetch, body included, in ms. Default 5000. */
   timeoutMs?: number;
-  /** Minimum time between refetches in ms (on an unknown `kid`). Default 30 000. */
-  cooldownMs?: number;
-  /** How long a fetched JWKS is fresh, in ms. Default 600 000. */
+  /** Largest accepted JWKS body in bytes; a longer one is abandoned while streaming. Default 512 KiB. */
+  maxBytes?: number;
+  /** How long a fetched JWKS is fresh, in ms; an older one is refetched before use. Default 600 000. */
   cacheMaxAgeMs?: number;
+  /** Minimum time between two refetches caused by an unknown `kid`, in ms. Default 10 000. */
+  cooldownMs?: number;
+  /** How long past `cacheMaxAgeMs` the last good set still serves while the JWKS cannot be fetched, in ms. Default 3 600 000; 0 disables. */
+  staleIfErrorMs?: number;
+  /** First wait after a failed fetch, in ms; doubles on each failure in a row. Default 1000. */
+  backoffMinMs?: number;
+  /** Longest wait between fetches while failing, in ms. Default 30 000. */
+  backoffMaxMs?: number;
+  /** Told of every fetch outcome, e.g. to log a JWKS that answers 404 or HTML. Exceptions it throws are ignored. */
+  onEvent?: (event: JwksEvent) => void;
 }
 
 /** The issuer keys of one trust domain. */
 export interface TrustDomainConfig {
   /**
-   * Issuer public keys: a JWK, a JWKS, an `http(s)` URL of a JWKS (fetched and cached with jose),
+   * Issuer public keys: a JWK, a JWKS, an `http(s)` URL of a JWKS (fetched and cached, see {@link RemoteJwksOptions}),
    * or a jose key resolver `(protectedHeader, token) => key`.
    */
   keys: JWK | JSONWebKeySet | string | URL | JWTVerifyGetKey;
@@ -49,19 +64,20 @@ export interface TrustAnchor {
 const TRUST_DOMAIN_RE = /^(?:[a-z][a-z0-9+.-]*:\/\/)?[a-z0-9._-]+$/;
 
 /** Builds the trust anchors once, validating configuration eagerly. Throws `TypeError` on bad config. */
-export function createTrustAnchors(domains: TrustDomains): (id: WorkloadIdentifier) => TrustAnchor | undefined {
+export function createTrustAnchors(domains: TrustDomains, clock: { now?: () => number } = {}): (id: WorkloadIdentifier) => TrustAnchor | undefined {
+  const now = clock.now ?? Date.now;
   if (domains === null || typeof domains !== 'object' || Object.keys(domains).length === 0) {
     throw new TypeError('trustDomains must name at least one trust domain');
   }
   const anchors = new Map<string, TrustAnchor>();
   for (const [name, config] of Object.entries(domains)) {
     if (!TRUST_DOMAIN_RE.test(name)) throw new TypeError(`trustDomains: ${JSON.stringify(name)} is not a lower-case trust domain or origin`);
-    anchors.set(name, toAnchor(name, config));
+    anchors.set(name, toAnchor(name, config, now));
   }
   return (id) => anchors.get(`${id.scheme}://${id.trustDomain}`) ?? anchors.get(id.trustDomain);
 }
 
-function toAnchor(name: string, config: TrustDomainConfig): TrustAnchor {
+function toAnchor(name: string, config: TrustDomainConfig, now: () => number): TrustAnchor {
   const where = `trustDomains[${JSON.stringify(name)}]`;
   if (config === null || typeof config !== 'object' || config.keys === undefined) throw new TypeError(`${where}.keys is required`);
   const algorithms = config.algorithms ?? DEFAULT_ALGORITHMS;
@@ -69,26 +85,54 @@ function toAnchor(name: string, config: TrustDomainConfig): TrustAnchor {
     if (!isSupportedAlgorithm(alg)) throw new TypeError(`${where}.algorithms: ${JSON.stringify(alg)} is not an asymmetric JWS algorithm`);
   }
   const issuers = config.issuer === undefined ? undefined : typeof config.issuer === 'string' ? [config.issuer] : [...config.issuer];
-  return { name, getKey: keyResolver(where, config), algorithms, issuers };
+  return { name, getKey: keyResolver(name, config, now), algorithms, issuers };
 }
 
-function keyResolver(where: string, config: TrustDomainConfig): JWTVerifyGetKey {
+function keyResolver(name: string, config: TrustDomainConfig, now: () => number): JWTVerifyGetKey {
+  const where = `trustDomains[${JSON.stringify(name)}]`;
   const { keys } = config;
   if (typeof keys === 'function') return keys;
   if (typeof keys === 'string' || keys instanceof URL) {
     const url = new URL(keys);
     if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new TypeError(`${where}.keys: a JWKS URL must be http(s)`);
-    const remote = config.remote ?? {};
-    return createRemoteJWKSet(url, {
-      timeoutDuration: remote.timeoutMs ?? 5000,
-      cooldownDuration: remote.cooldownMs ?? 30_000,
-      cacheMaxAge: remote.cacheMaxAgeMs ?? 600_000,
+    const r = config.remote ?? {};
+    const ms = (option: Exclude<keyof RemoteJwksOptions, 'onEvent'>, fallback: number, min = 0): number => {
+      const value = r[option] ?? fallback;
+      if (typeof value !== 'number' || !Number.isFinite(value) || value < min) throw new TypeError(`${where}.remote.${option} must be a number >= ${min}`);
+      return value;
+    };
+    const backoffMinMs = ms('backoffMinMs', 1000, 1);
+    const backoffMaxMs = ms('backoffMaxMs', 30_000, backoffMinMs);
+    if (r.onEvent !== undefined && typeof r.onEvent !== 'function') throw new TypeError(`${where}.remote.onEvent must be a function`);
+    return createRemoteJwks({
+      url,
+      trustDomain: name,
+      timeoutMs: ms('timeoutMs', 5000, 1),
+      maxBytes: ms('maxBytes', 512 * 1024, 1),
+      cacheMaxAgeMs: ms('cacheMaxAgeMs', 600_000),
+      cooldownMs: ms('cooldownMs', 10_000),
+      staleIfErrorMs: ms('staleIfErrorMs', 3_600_000),
+      backoffMinMs,
+      backoffMaxMs,
+      keySet: (json) => issuerKeySet(json, `JWKS of ${name}`),
+      onEvent: r.onEvent,
+      now,
     });
   }
   const set: JSONWebKeySet = 'keys' in keys && Array.isArray(keys.keys) ? (keys as JSONWebKeySet) : { keys: [keys as JWK] };
-  for (const k of set.keys) {
-    if (typeof k !== 'object' || k === null || typeof k.kty !== 'string') throw new TypeError(`${where}.keys: not a JWK`);
-    if ('d' in k || k.kty === 'oct') throw new TypeError(`${where}.keys: issuer keys must be public keys`);
+  return createLocalJWKSet(issuerKeySet(set, `${where}.keys`));
+}
+
+/**
+ * The one place issuer keys enter, configured or fetched: a JWKS of public keys only (RFC 7517 §5).
+ * Throws `TypeError` naming `where`.
+ */
+function issuerKeySet(value: unknown, where: string): JSONWebKeySet {
+  const keys = typeof value === 'object' && value !== null ? (value as { keys?: unknown }).keys : undefined;
+  if (!Array.isArray(keys)) throw new TypeError(`${where}: not a JWKS (no "keys" array)`);
+  for (const k of keys as unknown[]) {
+    if (typeof k !== 'object' || k === null || typeof (k as JWK).kty !== 'string') throw new TypeError(`${where}: not a JWK`);
+    if (hasPrivateMembers(k) || (k as JWK).kty === 'oct') throw new TypeError(`${where}: issuer keys must be public keys`);
   }
-  return createLocalJWKSet(set);
+  return value as JSONWebKeySet;
 }

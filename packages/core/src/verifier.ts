@@ -37,7 +37,7 @@ export interface WimseVerifier {
 export function createVerifier(options: VerifierOptions): WimseVerifier {
   const o = resolveOptions(options);
   const verifyWit = createWitVerifier({
-    anchorFor: createTrustAnchors(o.trustDomains),
+    anchorFor: createTrustAnchors(o.trustDomains, { now: o.now }),
     proofAlgorithms: o.proofAlgorithms,
     clockTolerance: o.clockTolerance,
     maxLifetime: o.maxWitLifetime,

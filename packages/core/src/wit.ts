@@ -148,6 +148,8 @@ async function confirmationKey(claims: JWTPayload, allowed: readonly WimseAlgori
 }
 
 // Resolver failures: an unknown kid is the token's fault, anything else is ours (network, bad JWKS).
+// A remote JWKS reports no matching key only once a fresh set lacks it (remote-jwks.ts), and
+// throws trust_unavailable with Retry-After while a refresh is pending or failing.
 function guardedKey(getKey: JWTVerifyGetKey): JWTVerifyGetKey {
   return async (header, token) => {
     try {

@@ -163,7 +163,7 @@ export function createResponseVerifier(options: ResponseVerifierOptions): Respon
   const proofAlgorithms = options.proofAlgorithms ?? DEFAULT_ALGORITHMS;
   for (const a of proofAlgorithms) if (!isSupportedAlgorithm(a)) throw new TypeError(`proofAlgorithms: ${JSON.stringify(a)} is not an asymmetric JWS algorithm`);
   const verifyWit = createWitVerifier({
-    anchorFor: createTrustAnchors(options.trustDomains),
+    anchorFor: createTrustAnchors(options.trustDomains, { now }),
     proofAlgorithms,
     clockTolerance,
     maxLifetime: seconds('maxWitLifetime', options.maxWitLifetime, 86_400),
