@@ -22,6 +22,8 @@ let url: string;
 let mode: Mode = 'ok';
 let published: JWK[] = [];
 let hits = 0;
+/** Each test fetches `${url}?run=N`; a late request of an earlier test is dropped, not counted. */
+let run = 0;
 let padTo = 0;
 /** Bytes the server handed to the socket for the last huge body, and whether the client hung up. */
 let huge: { sent: number; closed: Promise<void> } | undefined;
@@ -33,6 +35,7 @@ let clock = NOW;
 let events: JwksEvent[] = [];
 
 function handle(req: IncomingMessage, res: ServerResponse): void {
+  if (!req.url?.endsWith(`?run=${run}`)) return void res.destroy(); // late, from an earlier test
   hits++;
   const json = JSON.stringify({ keys: published });
   switch (mode) {
@@ -53,7 +56,7 @@ function handle(req: IncomingMessage, res: ServerResponse): void {
     case 'private-key':
       return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [{ ...published[0], d: 'AAAA' }] }));
     case 'redirect':
-      return void res.writeHead(302, { location: `${url}?moved` }).end();
+      return void res.writeHead(302, { location: `${url}?moved=${run}` }).end();
     case 'hang':
       hanging.add(res);
       return;
@@ -98,6 +101,7 @@ afterAll(async () => {
 });
 
 beforeEach(() => {
+  run++;
   mode = 'ok';
   published = [k1.publicJwk];
   hits = 0;
@@ -112,7 +116,7 @@ beforeEach(() => {
 function verifier(remote: RemoteJwksOptions = {}): WimseVerifier {
   const sink = events; // a late event of an earlier test stays in that test's list
   return createVerifier({
-    trustDomains: { 'example.org': { keys: url, remote: { onEvent: (e) => sink.push(e), ...remote } } },
+    trustDomains: { 'example.org': { keys: `${url}?run=${run}`, remote: { onEvent: (e) => sink.push(e), ...remote } } },
     audience: AUDIENCE,
     witCache: { ttlSeconds: 0 },
     now: () => clock,
@@ -154,7 +158,7 @@ describe('one fetch in flight per trust domain', () => {
 
   it('1000 concurrent WITs against a hanging JWKS cause one fetch, all answered 503 at the timeout', async () => {
     mode = 'hang';
-    const v = verifier({ timeoutMs: 200 });
+    const v = verifier({ timeoutMs: 1500 }); // the JWKS server shares this event loop: leave it time to see the request
     const wit = await witOf(k1);
     const results = await Promise.all(Array.from({ length: 1000 }, () => outcome(v.verifyWit(wit))));
     expect(hits).toBe(1);
@@ -200,7 +204,7 @@ describe('backoff while the JWKS fails: a bounded number of fetches, never one p
     clock = NOW + 1000;
     expect(await outcome(v.verifyWit(wit))).toBe('ok');
     expect(hits).toBe(2);
-    expect(events.at(-1)).toMatchObject({ type: 'jwks_refreshed', trustDomain: 'example.org', url, keys: 1 });
+    expect(events.at(-1)).toMatchObject({ type: 'jwks_refreshed', trustDomain: 'example.org', url: `${url}?run=${run}`, keys: 1 });
   });
 });
 
@@ -265,7 +269,7 @@ describe('answers that are not a JWKS are reported and refused', () => {
     mode = m;
     expect(await outcome(verifier().verifyWit(await witOf(k1)))).toBe('503 trust_unavailable retry-after=1');
     expect(failures()).toHaveLength(1);
-    expect(failures()[0]).toMatchObject({ trustDomain: 'example.org', url, reason });
+    expect(failures()[0]).toMatchObject({ trustDomain: 'example.org', url: `${url}?run=${run}`, reason });
     expect((failures()[0] as { message: string }).message).toContain(message);
   });
 
