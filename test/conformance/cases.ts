@@ -3,8 +3,10 @@
  * One row = one request (or a pair, for replays) and the expected status, WWW-Authenticate,
  * media type and problem `code`.
  */
-import { base64url } from 'jose';
-import { tokenHash } from '@wimse/core';
+import { generateKeyPairSync, sign } from 'node:crypto';
+import { base64url, type JWK } from 'jose';
+import { createWorkloadSigner, tokenHash } from '@wimse/core';
+import { IDENTITY_JWK, IDENTITY_SIGNATURE, jwsWithSignature, rs256WithExponentOne, rsaExponentOneJwk } from '../../packages/core/src/test-support/forged.js';
 import { ADMIN, AUDIENCE, CLIENT, craftWit, craftWpt, nowSeconds, wptHeaders, type Fixtures } from './fixtures.js';
 import type { Fields, RawRequest } from './http.js';
 
@@ -108,6 +110,28 @@ export const cases: Case[] = [
   { name: 'WIT lifetime too long', request: async (f) => withWit(f, { claims: { exp: nowSeconds() + 10 * 86_400 } }), expect: problem(400, 'wit_lifetime') },
   { name: 'WIT without cnf', request: async (f) => withWit(f, { claims: { cnf: undefined } }), expect: problem(400, 'wit_cnf_invalid') },
   { name: 'WIT cnf.jwk with a private key', request: async (f) => withWit(f, { claims: { cnf: { jwk: { ...f.client.publicJwk, d: 'AAAA' } } } }), expect: problem(400, 'wit_cnf_invalid') },
+  { name: 'WIT issued in the future (iat)', request: async (f) => withWit(f, { claims: { iat: nowSeconds() + 600 } }), expect: problem(400, 'wit_not_yet_valid') },
+  // Degenerate confirmation keys: raw crypto accepts these proofs, made without any private key.
+  { name: 'WPT forged for an Ed25519 identity-point cnf.jwk (R = identity, S = 0)', request: async (f) => forgedWpt(f, IDENTITY_JWK, () => IDENTITY_SIGNATURE), expect: problem(400, 'wit_cnf_invalid') },
+  { name: 'WPT forged for an RSA cnf.jwk with e = 1 (signature = PKCS#1 v1.5 encoding)', request: async (f) => forgedWpt(f, exponentOneJwk(), (i) => rs256WithExponentOne(i)), expect: problem(400, 'wit_cnf_invalid') },
+  {
+    name: 'WPT signed by a 512-bit RSA cnf.jwk',
+    request: async (f) => {
+      const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 512 });
+      return forgedWpt(f, { ...(publicKey.export({ format: 'jwk' }) as JWK), alg: 'RS256' }, (i) => sign('sha256', Buffer.from(i), privateKey));
+    },
+    expect: problem(400, 'wit_cnf_invalid'),
+  },
+  {
+    name: 'HTTP signature forged for an Ed25519 identity-point cnf.jwk',
+    request: async (f) => {
+      const wit = await craftWit(f, f.client, { claims: { cnf: { jwk: IDENTITY_JWK } } });
+      const signer = await createWorkloadSigner({ wit, privateKey: generateKeyPairSync('ed25519').privateKey });
+      const headers = await signer.httpSigHeaders({ method: 'GET', url: `${AUDIENCE}/whoami` });
+      return get('/whoami', { ...headers, signature: headers.signature!.replace(/:[^:]+:/, `:${Buffer.from(IDENTITY_SIGNATURE).toString('base64')}:`) });
+    },
+    expect: problem(400, 'wit_cnf_invalid'),
+  },
 
   // WPT (wpt-02 §2) → 401 + WWW-Authenticate: WPT
   { name: 'Authorization sent twice', request: async (f) => withWpt(f, {}, { authorization: [`WPT ${await craftWpt(f.client, '/whoami')}`, `WPT ${await craftWpt(f.client, '/whoami')}`] }), expect: problem(401, 'wpt_duplicate') },
@@ -122,6 +146,8 @@ export const cases: Case[] = [
   { name: 'WPT for another service', request: async (f) => withWpt(f, { claims: { aud: 'https://other.example.org/whoami' } }), expect: problem(401, 'wpt_aud') },
   { name: 'WPT expired', request: async (f) => withWpt(f, { claims: { exp: nowSeconds() - 600 } }), expect: problem(401, 'wpt_expired') },
   { name: 'WPT expiring too far ahead', request: async (f) => withWpt(f, { claims: { exp: nowSeconds() + 3600 } }), expect: problem(401, 'wpt_exp_too_far') },
+  { name: 'WPT issued in the future (iat)', request: async (f) => withWpt(f, { claims: { iat: nowSeconds() + 600 } }), expect: problem(401, 'wpt_not_yet_valid') },
+  { name: 'WPT not yet valid (nbf)', request: async (f) => withWpt(f, { claims: { nbf: nowSeconds() + 600 } }), expect: problem(401, 'wpt_not_yet_valid') },
   { name: 'WPT bound to another WIT (wth)', request: async (f) => withWpt(f, { claims: { wth: await tokenHash(f.admin.wit) } }), expect: problem(401, 'wpt_wth') },
   { name: 'WPT without jti', request: async (f) => withWpt(f, { claims: { jti: undefined } }), expect: problem(401, 'wpt_claims') },
   { name: 'Txn-Token sent but not bound (tth)', request: async (f) => withWpt(f, {}, { 'txn-token': 'txn.token.value' }), expect: problem(401, 'wpt_tth') },
@@ -158,6 +184,17 @@ export const cases: Case[] = [
   // Bad input the server itself refuses: a 4xx, never a 5xx.
   { name: 'header block beyond the server limit', request: async (f) => get('/whoami', { 'workload-identity-token': f.client.wit, 'x-padding': 'p'.repeat(20_000) }), expect: { status: 431, type: null } },
 ];
+
+/** GET /whoami with a WIT binding `cnf` (signed by the trusted issuer) and a WPT whose signature bytes come from `signature`. */
+async function forgedWpt(f: Fixtures, cnf: JWK, signature: (signingInput: string) => Uint8Array): Promise<RawRequest> {
+  const wit = await craftWit(f, f.client, { claims: { cnf: { jwk: cnf } } });
+  const claims = { aud: `${AUDIENCE}/whoami`, exp: nowSeconds() + 60, jti: base64url.encode(crypto.getRandomValues(new Uint8Array(16))), wth: await tokenHash(wit) };
+  return get('/whoami', { 'workload-identity-token': wit, authorization: `WPT ${jwsWithSignature({ alg: cnf.alg, typ: 'wpt+jwt' }, claims, signature)}` });
+}
+
+// One e = 1 key for every target (generating a 2048-bit modulus is slow).
+let exponentOne: JWK | undefined;
+const exponentOneJwk = () => (exponentOne ??= rsaExponentOneJwk());
 
 async function withHeaders(request: Promise<RawRequest>, change: (h: Fields) => Fields): Promise<RawRequest> {
   const r = await request;

@@ -6,7 +6,7 @@
  * node and workload attestation, a cloud instance identity, a Kubernetes service account token).
  */
 import { createPublicKey } from 'node:crypto';
-import { hasPrivateMembers, isSupportedAlgorithm, keyMismatch, type WimseAlgorithm } from '@wimse/core';
+import { hasPrivateMembers, isSupportedAlgorithm, keyMismatch, publicKeyFlaw, type WimseAlgorithm } from '@wimse/core';
 import type { JWK } from 'jose';
 import { Problem } from './problem.js';
 
@@ -17,7 +17,6 @@ export interface Registration {
 }
 
 const NAME_RE = /^[a-z0-9][a-z0-9._-]{0,62}$/;
-const MIN_RSA_BITS = 2048;
 
 /** Validates a `POST /wit` body. Throws a {@link Problem} naming what is wrong. */
 export function parseRegistration(body: unknown, allowed: ReadonlySet<string>): Registration {
@@ -38,15 +37,14 @@ function publicKey(jwk: unknown): JWK & { alg: WimseAlgorithm } {
   if (mismatch !== undefined) throw new Problem('jwk_invalid', `jwk: ${mismatch}`);
   let exported: JWK;
   try {
-    const key = createPublicKey({ key: jwk as import('node:crypto').JsonWebKey, format: 'jwk' });
-    if (key.asymmetricKeyType === 'rsa' && (key.asymmetricKeyDetails?.modulusLength ?? 0) < MIN_RSA_BITS) {
-      throw new Problem('jwk_invalid', `RSA keys must have at least ${MIN_RSA_BITS} bits`);
-    }
-    exported = key.export({ format: 'jwk' }) as JWK;
-  } catch (e) {
-    if (e instanceof Problem) throw e;
+    // The import refuses EC points off the curve; the export keeps only the defining members.
+    exported = createPublicKey({ key: jwk as import('node:crypto').JsonWebKey, format: 'jwk' }).export({ format: 'jwk' }) as JWK;
+  } catch {
     throw new Problem('jwk_invalid', 'jwk could not be imported as a public key');
   }
+  // The core's rules (small-order points, RSA size and exponent): a WIT for such a key proves nothing.
+  const flaw = publicKeyFlaw(exported);
+  if (flaw !== undefined) throw new Problem('jwk_invalid', `jwk: ${flaw}`);
   // Only the members that define the key, so nothing the caller made up lands in the WIT.
   return { ...exported, alg };
 }

@@ -1,7 +1,9 @@
+import { generateKeyPairSync } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { createVerifier, createWorkloadSigner, isWimseError, type WimsePrincipal } from '@wimse/core';
-import { decodeJwt, decodeProtectedHeader, exportJWK, generateKeyPair, type JWK } from 'jose';
+import { base64url, decodeJwt, decodeProtectedHeader, exportJWK, generateKeyPair, type JWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ED25519_IDENTITY, rsaExponentOneJwk } from '../../../packages/core/src/test-support/forged.js';
 import { createIdentityServer, type IdentityServer } from '../src/server.js';
 
 const ADMIN = 'test-admin-token';
@@ -101,6 +103,11 @@ describe('POST /wit', () => {
     ['alg none', async () => post('/wit', { workload: 'client', jwk: { ...(await keyPair()).publicJwk, alg: 'none' } }), 400, 'jwk_alg'],
     ['HS256', async () => post('/wit', { workload: 'client', jwk: { ...(await keyPair()).publicJwk, alg: 'HS256' } }), 400, 'jwk_alg'],
     ['alg that does not fit the key type', async () => post('/wit', { workload: 'client', jwk: { ...(await keyPair()).publicJwk, alg: 'EdDSA' } }), 400, 'jwk_invalid'],
+    // Degenerate keys (issue #9): with them anyone holding the WIT could make its proofs.
+    ['the Ed25519 identity point', async () => post('/wit', { workload: 'client', jwk: { kty: 'OKP', crv: 'Ed25519', x: base64url.encode(ED25519_IDENTITY), alg: 'EdDSA' } }), 400, 'jwk_invalid'],
+    ['an Ed25519 point of order 8', async () => post('/wit', { workload: 'client', jwk: { kty: 'OKP', crv: 'Ed25519', x: base64url.encode(Buffer.from('26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05', 'hex')), alg: 'EdDSA' } }), 400, 'jwk_invalid'],
+    ['an RSA key with e = 1', async () => post('/wit', { workload: 'client', jwk: rsaExponentOneJwk() }), 400, 'jwk_invalid'],
+    ['a 512-bit RSA key', async () => post('/wit', { workload: 'client', jwk: { ...generateKeyPairSync('rsa', { modulusLength: 512 }).publicKey.export({ format: 'jwk' }), alg: 'RS256' } }), 400, 'jwk_invalid'],
     ['a JSON array', async () => post('/wit', '[]'), 400, 'json_invalid'],
     ['invalid JSON', async () => post('/wit', '{"workload":'), 400, 'json_invalid'],
     ['a non-JSON content type', async () => fetch(`${base}/wit`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: '{}' }), 415, 'unsupported_media_type'],

@@ -30,6 +30,7 @@ export type { WorkloadCertificateInfo } from './mtls/workload-certificate.js';
 export type { ResolvedOptions, VerifierOptions } from './options.js';
 export type { ProofMethod, WimsePrincipal } from './principal.js';
 export type { ProofKey } from './proof-key.js';
+export { publicKeyFlaw } from './public-key.js';
 export { MemoryReplayStore, replayKeyString, type MemoryReplayStoreOptions, type ReplayKey, type ReplayKind, type ReplayStore } from './replay.js';
 export { fieldValues, headersOf, type HeaderValue, type RequestHeaders, type WimseRequest } from './request.js';
 export * from './signer.js';

@@ -7,6 +7,7 @@ import { createLocalJWKSet, type JSONWebKeySet, type JWK, type JWTVerifyGetKey }
 import { DEFAULT_ALGORITHMS, hasPrivateMembers, isSupportedAlgorithm, type WimseAlgorithm } from './algorithms.js';
 import type { WorkloadIdentifier } from './identifier.js';
 import { createRemoteJwks, type JwksEvent } from './remote-jwks.js';
+import { publicKeyFlaw } from './public-key.js';
 
 /**
  * How a remote JWKS is fetched and cached. While the endpoint fails, fetches back off
@@ -36,7 +37,9 @@ export interface RemoteJwksOptions {
 export interface TrustDomainConfig {
   /**
    * Issuer public keys: a JWK, a JWKS, an `http(s)` URL of a JWKS (fetched and cached, see {@link RemoteJwksOptions}),
-   * or a jose key resolver `(protectedHeader, token) => key`.
+   * or a jose key resolver `(protectedHeader, token) => key`. Degenerate keys (public-key.ts) are
+   * never used: a static one fails start-up, a fetched or resolved one fails with `trust_unavailable`
+   * (off Node, resolvers must return extractable keys so they can be checked).
    */
   keys: JWK | JSONWebKeySet | string | URL | JWTVerifyGetKey;
   /** Accepted WIT `iss` values; when set, a WIT without one of them is rejected. */
@@ -120,7 +123,11 @@ function keyResolver(name: string, config: TrustDomainConfig, now: () => number)
     });
   }
   const set: JSONWebKeySet = 'keys' in keys && Array.isArray(keys.keys) ? (keys as JSONWebKeySet) : { keys: [keys as JWK] };
-  return createLocalJWKSet(issuerKeySet(set, `${where}.keys`));
+  for (const k of issuerKeySet(set, `${where}.keys`).keys) {
+    const flaw = publicKeyFlaw(k);
+    if (flaw !== undefined) throw new TypeError(`${where}.keys: ${k.kid === undefined ? '' : `kid ${JSON.stringify(k.kid)}: `}${flaw}`);
+  }
+  return createLocalJWKSet(set);
 }
 
 /**

@@ -125,6 +125,8 @@ const witCases: Case[] = [
   // Step 8: time.
   { name: 'WIT expired', code: 'wit_expired', status: 400, request: async (v) => withWit(v, await signWit(witHeader(), { ...witClaims(), exp: now - 120 })) },
   { name: 'WIT not yet valid (nbf)', code: 'wit_not_yet_valid', status: 400, request: async (v) => withWit(v, await signWit(witHeader(), { ...witClaims(), nbf: now + 600 })) },
+  { name: 'WIT issued in the future (iat beyond the 30 s tolerance)', code: 'wit_not_yet_valid', status: 400, request: async (v) => withWit(v, await signWit(witHeader(), { ...witClaims(), iat: now + 31 })) },
+  { name: 'WIT iat is a string', code: 'wit_claims', status: 400, request: async (v) => withWit(v, await signWit(witHeader(), { ...witClaims(), iat: String(now) })) },
   { name: 'WIT without exp', code: 'wit_claims', status: 400, request: async (v) => withWit(v, await signWit(witHeader(), { ...witClaims(), exp: undefined })) },
   { name: 'WIT exp is a string', code: 'wit_claims', status: 400, request: async (v) => withWit(v, await signWit(witHeader(), { ...witClaims(), exp: String(now + 60) })) },
   { name: 'WIT lifetime unreasonably long', code: 'wit_lifetime', status: 400, request: async (v) => withWit(v, await signWit(witHeader(), { ...witClaims(), exp: now + 30 * 86_400 })) },
@@ -218,6 +220,11 @@ const wptCases: Case[] = [
   { name: 'WPT exp too far in the future', code: 'wpt_exp_too_far', status: 401, request: async (v) => withWpt(v, await signWpt(wptHeader(), { ...(await wptClaims()), exp: now + 3600 })) },
   { name: 'WPT without exp', code: 'wpt_claims', status: 401, request: async (v) => withWpt(v, await signWpt(wptHeader(), { ...(await wptClaims()), exp: undefined })) },
   { name: 'WPT exp is a string', code: 'wpt_claims', status: 401, request: async (v) => withWpt(v, await signWpt(wptHeader(), { ...(await wptClaims()), exp: String(now + 60) })) },
+  // RFC 7519 §4.1.5/§4.1.6 when present (wpt-02 defines neither).
+  { name: 'WPT issued in the future (iat beyond the 30 s tolerance)', code: 'wpt_not_yet_valid', status: 401, request: async (v) => withWpt(v, await signWpt(wptHeader(), { ...(await wptClaims()), iat: now + 31 })) },
+  { name: 'WPT not yet valid (nbf beyond the 30 s tolerance)', code: 'wpt_not_yet_valid', status: 401, request: async (v) => withWpt(v, await signWpt(wptHeader(), { ...(await wptClaims()), nbf: now + 31 })) },
+  { name: 'WPT iat is a string', code: 'wpt_claims', status: 401, request: async (v) => withWpt(v, await signWpt(wptHeader(), { ...(await wptClaims()), iat: String(now) })) },
+  { name: 'WPT nbf is null', code: 'wpt_claims', status: 401, request: async (v) => withWpt(v, await signWpt(wptHeader(), { ...(await wptClaims()), nbf: null })) },
   // Step 8: wth.
   { name: 'wth of another WIT', code: 'wpt_wth', status: 401, request: async (v) => withWpt(v, await signWpt(wptHeader(), { ...(await wptClaims()), wth: await tokenHash(`${workload.wit}x`) })) },
   { name: 'wth missing', code: 'wpt_wth', status: 401, request: async (v) => withWpt(v, await signWpt(wptHeader(), { ...(await wptClaims()), wth: undefined })) },
@@ -282,6 +289,13 @@ describe('the same request is accepted when nothing is violated', () => {
     const req = await wptRequest(workload, { txnToken: 'txn-1', contextTokens: { 'X-User-Context': 'alice' } });
     const p = await verifierFor(issuer, { contextTokenHeaders: ['x-user-context'] }).verify(req);
     expect(p.context).toEqual({ txnToken: 'txn-1', other: { 'x-user-context': 'alice' } });
+  });
+
+  it('iat and nbf up to the clock tolerance ahead, on both WIT and WPT', async () => {
+    const wit = await signWit(witHeader(), { ...witClaims(), iat: now + 30, nbf: now + 30 });
+    const wpt = await signWpt(wptHeader(), { ...(await wptClaims(wit)), iat: now + 30, nbf: now + 30 });
+    const p = await verifierFor(issuer).verify({ method: 'GET', path: '/orders', headers: { 'workload-identity-token': wit, authorization: `WPT ${wpt}` } });
+    expect(p.workload).toBe(workload.sub);
   });
 
   it('a replayed WPT is rejected (jti), a fresh one is not', async () => {

@@ -6,6 +6,7 @@ import {
   SignJWT,
   decodeJwt,
   decodeProtectedHeader,
+  importJWK,
   jwtVerify,
   type CryptoKey,
   type JWK,
@@ -20,6 +21,7 @@ import { ExpiringMap } from './expiring-map.js';
 import { tokenHash } from './hash.js';
 import { checkWorkloadIdentifier, parseWorkloadIdentifier, type IdentifierOptions, type WorkloadIdentifier } from './identifier.js';
 import { importProofKey, type ProofKey } from './proof-key.js';
+import { publicKeyFlaw, verificationKeyFlaw } from './public-key.js';
 import type { TrustAnchor } from './trust.js';
 
 /** workload-creds-02 §5.1.1: the media type of a WIT, as `typ`. */
@@ -116,6 +118,8 @@ async function verifyWit(token: string, o: WitVerifierOptions): Promise<Verified
     throw witError(e);
   }
   if (typeof claims.exp !== 'number') throw new WimseError('wit_claims', 'WIT exp is required');
+  // RFC 7519 §4.1.6: jose checks iat only with maxTokenAge; a WIT issued in the future is not valid yet.
+  if (typeof claims.iat === 'number' && claims.iat > now / 1000 + o.clockTolerance) throw new WimseError('wit_not_yet_valid', 'WIT iat is in the future');
   if (claims.exp - now / 1000 > o.maxLifetime) throw new WimseError('wit_lifetime', `WIT expires more than ${o.maxLifetime}s from now`);
   if (claims.sub !== checked.id.value) throw new WimseError('wit_sub_invalid', 'WIT sub changed during verification');
   // Step 9: cnf.jwk with an allowed alg, public, of a matching key type.
@@ -140,6 +144,9 @@ async function confirmationKey(claims: JWTPayload, allowed: readonly WimseAlgori
   if (hasPrivateMembers(jwk)) throw new WimseError('wit_cnf_invalid', 'WIT cnf.jwk must be a public key');
   const mismatch = keyMismatch(jwk, alg);
   if (mismatch !== undefined) throw new WimseError('wit_cnf_invalid', `WIT cnf.jwk: ${mismatch}`);
+  // A degenerate key (small-order point, RSA e = 1, short modulus) lets anyone make the proof (public-key.ts).
+  const flaw = publicKeyFlaw(jwk);
+  if (flaw !== undefined) throw new WimseError('wit_cnf_invalid', `WIT cnf.jwk: ${flaw}`);
   try {
     return await importProofKey(jwk, alg);
   } catch (cause) {
@@ -147,13 +154,17 @@ async function confirmationKey(claims: JWTPayload, allowed: readonly WimseAlgori
   }
 }
 
-// Resolver failures: an unknown kid is the token's fault, anything else is ours (network, bad JWKS).
-// A remote JWKS reports no matching key only once a fresh set lacks it (remote-jwks.ts), and
-// throws trust_unavailable with Retry-After while a refresh is pending or failing.
+// Resolver failures: an unknown kid is the token's fault, anything else is ours (network, bad JWKS,
+// or an issuer key public-key.ts refuses: it is never used). A remote JWKS reports no matching key
+// only once a fresh set lacks it (remote-jwks.ts), and throws trust_unavailable with Retry-After
+// while a refresh is pending or failing.
 function guardedKey(getKey: JWTVerifyGetKey): JWTVerifyGetKey {
   return async (header, token) => {
     try {
-      return await getKey(header, token);
+      const key = await getKey(header, token);
+      const flaw = await verificationKeyFlaw(key);
+      if (flaw !== undefined) throw new WimseError('trust_unavailable', `The trusted issuer key${header.kid === undefined ? '' : ` ${JSON.stringify(header.kid)}`} is refused: ${flaw}`);
+      return key;
     } catch (e) {
       if (e instanceof WimseError) throw e;
       if (joseCode(e) === 'ERR_JWKS_NO_MATCHING_KEY') throw new WimseError('wit_key_unknown', 'No trusted key matches the WIT header');
@@ -212,7 +223,8 @@ export interface IssueWitOptions {
 }
 
 /**
- * Issues a WIT (for identity servers and tests).
+ * Issues a WIT (for identity servers and tests). Throws `TypeError` when `cnfJwk` is not a public
+ * key for its `alg`, or is one {@link publicKeyFlaw} refuses (a WIT for it would prove nothing).
  *
  * @example
  * const wit = await issueWit({ sub: 'spiffe://example.org/api', cnfJwk: { ...publicJwk, alg: 'ES256' },
@@ -225,6 +237,12 @@ export async function issueWit(options: IssueWitOptions): Promise<string> {
   if (hasPrivateMembers(cnfJwk)) throw new TypeError('cnfJwk must be a public key');
   const mismatch = keyMismatch(cnfJwk, cnfJwk.alg);
   if (mismatch !== undefined) throw new TypeError(`cnfJwk: ${mismatch}`);
+  const flaw = publicKeyFlaw(cnfJwk);
+  if (flaw !== undefined) throw new TypeError(`cnfJwk: ${flaw}`);
+  // The import refuses EC points off the curve (SEC 1 §3.2.2.1) and anything else unusable.
+  await importJWK(cnfJwk, cnfJwk.alg).catch((cause: unknown) => {
+    throw new TypeError('cnfJwk is not a usable public key', { cause });
+  });
   const now = Math.floor((options.now ?? Date.now()) / 1000);
   const jwt = new SignJWT({ ...options.claims, cnf: { jwk: cnfJwk } })
     .setProtectedHeader({ alg: options.alg, typ: WIT_TYP, ...(options.kid === undefined ? {} : { kid: options.kid }) })

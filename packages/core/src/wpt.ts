@@ -102,6 +102,14 @@ export async function verifyWpt(request: WimseRequest, presented: PresentedWpt, 
   if (claims.exp - now > p.maxLifetime + p.clockTolerance) {
     throw new WimseError('wpt_exp_too_far', `WPT expires more than ${p.maxLifetime}s from now`);
   }
+  // wpt-02 defines no iat or nbf; when present they are RFC 7519 §4.1.5/§4.1.6 claims, and a proof
+  // issued or valid only beyond the tolerated skew in the future is refused.
+  for (const claim of ['iat', 'nbf'] as const) {
+    const value = claims[claim];
+    if (value === undefined) continue;
+    if (typeof value !== 'number' || !Number.isFinite(value)) throw new WimseError('wpt_claims', `WPT ${claim} must be a NumericDate`);
+    if (value > now + p.clockTolerance) throw new WimseError('wpt_not_yet_valid', `WPT ${claim} is in the future`);
+  }
   // Step 8: wth binds the WIT sent with it.
   if (claims.wth !== wit.hash) throw new WimseError('wpt_wth', claims.wth === undefined ? 'WPT wth is required' : 'WPT wth does not match the Workload-Identity-Token');
   if (typeof claims.jti !== 'string' || claims.jti.length === 0 || claims.jti.length > MAX_JTI_LENGTH) {

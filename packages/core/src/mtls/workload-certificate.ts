@@ -7,6 +7,7 @@
  */
 import { WimseError } from '../errors.js';
 import { checkWorkloadIdentifier, type IdentifierOptions, type WorkloadIdentifier } from '../identifier.js';
+import { keyObjectFlaw } from '../public-key.js';
 import { parseAltNames } from './subject-alt-name.js';
 import type { BundleResolver } from './trust-bundles.js';
 import { certTime, x509Class, type X509Certificate } from './x509.js';
@@ -79,6 +80,7 @@ export function verifyWorkloadCertificate(chain: readonly Uint8Array[], p: Certi
   if (anchors === undefined) throw new WimseError('mtls_untrusted_domain', `Trust domain ${id.trustDomain} is not trusted for client certificates`);
   const path = buildPath(leaf, intermediates, anchors);
   if (path === undefined) throw new WimseError('mtls_untrusted', `The certificate does not chain to a CA of trust domain ${id.trustDomain}`);
+  checkPublicKeys([...path.certs, path.anchor]);
   const notAfter = checkValidity(path.certs, path.anchor, p);
   checkExtendedKeyUsage(leaf, p.role ?? 'client');
   const info: WorkloadCertificateInfo = Object.freeze({
@@ -174,6 +176,14 @@ function checkExtendedKeyUsage(leaf: X509Certificate, role: 'client' | 'server')
   const needed = role === 'client' ? EKU_CLIENT_AUTH : EKU_SERVER_AUTH;
   if (eku !== undefined && !eku.includes(needed)) {
     throw new WimseError('mtls_usage', `The certificate's extended key usage does not allow TLS ${role} authentication`);
+  }
+}
+
+// A degenerate key anywhere on the path (public-key.ts) lets anyone sign as its holder.
+function checkPublicKeys(certs: readonly X509Certificate[]): void {
+  for (const [i, cert] of certs.entries()) {
+    const flaw = keyObjectFlaw(cert.publicKey);
+    if (flaw !== undefined) throw new WimseError('mtls_key_invalid', `${i === 0 ? 'The client certificate' : 'An issuing CA certificate'}: ${flaw}`);
   }
 }
 

@@ -44,6 +44,10 @@ export interface CertOptions {
   eku?: readonly string[] | null;
   /** Key usage flags; `null` leaves the extension out. */
   keyUsage?: number | null;
+  /** Key pair to generate instead of P-256, e.g. a short RSA key. */
+  keyAlgorithm?: RsaHashedKeyGenParams;
+  /** Public key to certify instead of the generated one (a degenerate key; the certificate cannot then sign). */
+  publicKey?: CryptoKey;
 }
 
 export const EKU = { clientAuth: x509.ExtendedKeyUsage.clientAuth, serverAuth: x509.ExtendedKeyUsage.serverAuth, codeSigning: x509.ExtendedKeyUsage.codeSigning } as const;
@@ -71,7 +75,8 @@ export function bundle(...certs: readonly TestCert[]): string {
 }
 
 async function make(issuer: TestCert | undefined, o: CertOptions): Promise<TestCert> {
-  const keys = (await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify'])) as CryptoKeyPair;
+  const generated = (await webcrypto.subtle.generateKey(o.keyAlgorithm ?? ALG, true, ['sign', 'verify'])) as CryptoKeyPair;
+  const keys: CryptoKeyPair = o.publicKey === undefined ? generated : { privateKey: generated.privateKey, publicKey: o.publicKey };
   const now = o.at ?? Date.now();
   const names: x509.JsonGeneralName[] = [
     ...(o.uris ?? []).map((value) => ({ type: 'url' as const, value })),
@@ -92,7 +97,7 @@ async function make(issuer: TestCert | undefined, o: CertOptions): Promise<TestC
     issuer: issuer === undefined ? subject : issuer.cert.subject,
     notBefore: o.notBefore ?? new Date(now - DAY),
     notAfter: o.notAfter ?? new Date(now + DAY),
-    signingAlgorithm: ALG,
+    signingAlgorithm: (issuer ?? { keys }).keys.privateKey.algorithm.name === 'ECDSA' ? ALG : { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' },
     publicKey: keys.publicKey,
     signingKey: issuer === undefined ? keys.privateKey : issuer.keys.privateKey,
     extensions,
