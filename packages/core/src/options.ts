@@ -6,7 +6,8 @@ import { DEFAULT_ALGORITHMS, isSupportedAlgorithm, type WimseAlgorithm } from '.
 import type { IdentifierOptions } from './identifier.js';
 import { createMtlsPolicy, type MtlsOptions, type MtlsPolicy } from './mtls/mtls-policy.js';
 import type { ProofMethod } from './principal.js';
-import { MemoryReplayStore, type ReplayStore } from './replay.js';
+import { MemoryReplayStore } from './memory-replay-store.js';
+import type { ReplayStore } from './replay.js';
 import type { TrustDomains } from './trust.js';
 
 export interface VerifierOptions {
@@ -33,7 +34,10 @@ export interface VerifierOptions {
   proofAlgorithms?: readonly WimseAlgorithm[];
   /** Token-carrying fields (besides `Txn-Token`) that a WPT binds with `oth`, e.g. `['x-user-context']`. */
   contextTokenHeaders?: readonly string[];
-  /** Where used `jti`s and nonces are remembered. Default: a bounded in-memory store. */
+  /**
+   * Where used `jti`s and nonces are remembered. Default: a `MemoryReplayStore` of 1 000 000
+   * entries (a quarter per workload) that refuses (429/503) rather than forget a live proof.
+   */
   replayStore?: ReplayStore;
   /** Verified-WIT cache. Default 10 000 entries for at most 300 s each (never past `exp`). */
   witCache?: { maxEntries?: number; ttlSeconds?: number };

@@ -1,36 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { WimseError } from './errors.js';
-import { MemoryReplayStore, checkReplay, replayKeyString, type ReplayKey, type ReplayStore } from './replay.js';
+import { MemoryReplayStore } from './memory-replay-store.js';
+import { checkReplay, replayKeyString, type ReplayKey, type ReplayStore } from './replay.js';
 
 const k = (id: string, workload = 'spiffe://example.org/a'): ReplayKey => ({ workload, kind: 'wpt', id });
-
-describe('MemoryReplayStore', () => {
-  it('accepts a key once until it expires', () => {
-    let now = 1000;
-    const store = new MemoryReplayStore({ now: () => now });
-    expect(store.checkAndStore(k('a'), 2000)).toBe(true);
-    expect(store.checkAndStore(k('a'), 2000)).toBe(false);
-    now = 2000;
-    expect(store.checkAndStore(k('a'), 3000)).toBe(true);
-  });
-
-  it('stays bounded under a flood of unique keys', () => {
-    const store = new MemoryReplayStore({ maxEntries: 1000, now: () => 0 });
-    for (let i = 0; i < 50_000; i++) store.checkAndStore(k(`k${i}`), 60_000);
-    expect(store.size).toBe(1000);
-    // The newest keys are still remembered.
-    expect(store.checkAndStore(k('k49999'), 60_000)).toBe(false);
-  });
-
-  it('sweeps expired keys as new ones arrive', () => {
-    let now = 0;
-    const store = new MemoryReplayStore({ maxEntries: 100_000, now: () => now });
-    for (let i = 0; i < 1000; i++) store.checkAndStore(k(`old${i}`), 10);
-    now = 20;
-    for (let i = 0; i < 100; i++) store.checkAndStore(k(`new${i}`), 100);
-    expect(store.size).toBeLessThan(1000);
-  });
-});
 
 describe('checkReplay', () => {
   it('maps a store that throws synchronously to 503', () => {

@@ -8,7 +8,6 @@
  * WIT it was bound to, so the partition by workload loses nothing an attacker could use.
  */
 import { WimseError } from './errors.js';
-import { ExpiringMap } from './expiring-map.js';
 
 /** The kinds of one-time value remembered. */
 export type ReplayKind = 'wpt' | 'sig' | 'response';
@@ -45,43 +44,6 @@ export interface ReplayStore {
  */
 export function replayKeyString(key: ReplayKey): string {
   return `${key.kind}\n${key.workload}\n${key.id}`;
-}
-
-export interface MemoryReplayStoreOptions {
-  /** Most keys held at once. Default 100 000. When full, the oldest key is dropped. */
-  maxEntries?: number;
-  /** Clock in ms, for tests. */
-  now?: () => number;
-}
-
-/**
- * The default, per-process replay store. Memory stays bounded under a flood of unique keys:
- * expired keys are swept as new ones arrive, and the oldest are dropped beyond `maxEntries`.
- *
- * @example
- * const verifier = createVerifier({ ..., replayStore: new MemoryReplayStore({ maxEntries: 500_000 }) })
- */
-export class MemoryReplayStore implements ReplayStore {
-  readonly #seen: ExpiringMap<string, true>;
-  readonly #now: () => number;
-
-  constructor(options: MemoryReplayStoreOptions = {}) {
-    this.#seen = new ExpiringMap(options.maxEntries ?? 100_000);
-    this.#now = options.now ?? Date.now;
-  }
-
-  /** Keys currently held. */
-  get size(): number {
-    return this.#seen.size;
-  }
-
-  checkAndStore(key: ReplayKey, expiresAt: number): boolean {
-    const now = this.#now();
-    const k = replayKeyString(key);
-    if (this.#seen.get(k, now) !== undefined) return false;
-    this.#seen.set(k, true, expiresAt, now);
-    return true;
-  }
 }
 
 /**

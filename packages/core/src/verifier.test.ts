@@ -4,6 +4,7 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { WimseErrorCode } from './errors.js';
+import { MemoryReplayStore } from './memory-replay-store.js';
 import { tokenHash } from './hash.js';
 import type { VerifierOptions } from './options.js';
 import type { WimseRequest } from './request.js';
@@ -304,6 +305,18 @@ describe('the same request is accepted when nothing is violated', () => {
     await verifier.verify(req);
     await expect(verifier.verify(req)).rejects.toMatchObject({ code: 'wpt_replay', status: 401 });
     await expect(verifier.verify(await wptRequest(workload))).resolves.toMatchObject({ workload: workload.sub });
+  });
+
+  it('a flood of 2× the replay capacity from another workload never lets a used WPT through again', async () => {
+    // The default store, only smaller: 20 entries, a quarter (5) per workload.
+    const verifier = verifierFor(issuer, { replayStore: new MemoryReplayStore({ maxEntries: 20, now: () => NOW }) });
+    const admin = await createWorkload(issuer, { sub: `spiffe://${TRUST_DOMAIN}/admin` });
+    const captured = await wptRequest(admin);
+    await verifier.verify(captured);
+    const codes: string[] = [];
+    for (let i = 0; i < 40; i++) codes.push(await verifier.verify(await wptRequest(workload)).then(() => 'ok', (e: { code: string; status: number }) => `${e.status} ${e.code}`));
+    expect(codes).toEqual([...Array<string>(5).fill('ok'), ...Array<string>(35).fill('429 replay_quota_exceeded')]);
+    await expect(verifier.verify(captured)).rejects.toMatchObject({ code: 'wpt_replay', status: 401 });
   });
 
   it('a rejected WPT does not burn its jti', async () => {

@@ -6,7 +6,7 @@
 import { importJWK, type CryptoKey, type JWK } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { isWimseError } from '../errors.js';
-import { MemoryReplayStore } from '../replay.js';
+import { MemoryReplayStore } from '../memory-replay-store.js';
 import type { WimseRequest } from '../request.js';
 import { unverifiedWit } from '../test-support/http-sig.js';
 import { parseRawRequest, vector } from '../test-support/vectors.js';

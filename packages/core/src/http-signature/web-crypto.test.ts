@@ -10,7 +10,7 @@ const { vector, parseRawRequest } = await import('../test-support/vectors.js');
 const { unverifiedWit } = await import('../test-support/http-sig.js');
 const { AUDIENCE, NOW, createIssuer, createWorkload, verifierFor } = await import('../test-support/factory.js');
 const { createWorkloadSigner } = await import('../signer.js');
-const { MemoryReplayStore } = await import('../replay.js');
+const { MemoryReplayStore } = await import('../memory-replay-store.js');
 const { verifyRequestSignature } = await import('./request.js');
 const { findWimseSignature } = await import('./signature-params.js');
 
