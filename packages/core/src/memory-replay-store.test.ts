@@ -213,6 +213,13 @@ describe('degenerate input', () => {
     expect(() => checkReplay(store, k(''), 60_000, 'sig_replay')).toThrow(expect.objectContaining({ code: 'replay_unavailable', status: 503 }));
   });
 
+  it.each(['constructor', 'jti'])('kind %s is a programming error (503 via checkReplay)', (kind) => {
+    const store = new MemoryReplayStore({ now: () => 0 });
+    const key = { workload: ADMIN, kind, id: 'a' } as unknown as ReplayKey;
+    expect(() => store.checkAndStore(key, 60_000)).toThrow(TypeError);
+    expect(() => checkReplay(store, key, 60_000, 'wpt_replay')).toThrow(expect.objectContaining({ code: 'replay_unavailable', status: 503 }));
+  });
+
   it('256-character ids are told apart by their last character', () => {
     const store = new MemoryReplayStore({ now: () => 0 });
     const long = 'x'.repeat(255);

@@ -36,7 +36,7 @@ export interface MemoryReplayStoreOptions {
 
 /** Ids longer than this are remembered by their SHA-256 (where `node:crypto` exists), to bound bytes per entry. */
 const LONG_ID = 64;
-const SLOTS: Readonly<Record<ReplayKind, number>> = { wpt: 0, sig: 1, response: 2 };
+const SLOTS: ReadonlyMap<ReplayKind, number> = new Map([['wpt', 0], ['sig', 1], ['response', 2]]);
 /** Slot offset of the digest partitions: a digest must never be mistaken for an id that is spelled the same. */
 const DIGEST = 3;
 
@@ -94,10 +94,12 @@ export class MemoryReplayStore implements ReplayStore {
     // Reading a character also flattens the string: V8 keeps one built piece by piece (a
     // structured-field parser's nonce) as a chain of pieces, ~350 bytes for 22 characters, ~40 flat.
     if (typeof key.id !== 'string' || Number.isNaN(key.id.charCodeAt(0))) throw new TypeError('id must be a non-empty string');
+    const kind = SLOTS.get(key.kind);
+    if (kind === undefined) throw new TypeError(`unknown replay kind ${JSON.stringify(key.kind)}`);
     const now = this.#now();
     this.#reclaim(now);
     const long = key.id.length > LONG_ID ? digest(key.id) : undefined;
-    const slot = SLOTS[key.kind] + (long === undefined ? 0 : DIGEST);
+    const slot = kind + (long === undefined ? 0 : DIGEST);
     const id = long ?? key.id;
     const workload = this.#workloads.get(key.workload);
     const partition = workload?.partitions[slot];
