@@ -21,6 +21,8 @@ export interface Expected {
   type: 'application/problem+json' | 'application/json' | null;
   /** `code` of the JSON body (problem or hooked). */
   code?: string;
+  /** Exact `Connection` field, when it matters. */
+  connection?: string;
   /** Further checks on a JSON success body. */
   body?: Record<string, unknown>;
 }
@@ -43,6 +45,13 @@ const problem = (status: number, code: string): Expected => ({
 const ok = (body: Record<string, unknown>): Expected => ({ status: 200, type: 'application/json', body });
 const asClient = { workload: CLIENT, trustDomain: 'example.org' };
 const JSON_BODY = '{"order":42,"items":["a","b"]}';
+const TEXT_BODY = 'order 42: a, b';
+const BYTES_BODY = 'bytes\u0000\u00ff\u20ac';
+/** One byte over every target's `maxBodyBytes` (the default, 1 MiB). */
+const OVER_LIMIT_BODY = 'x'.repeat(1024 * 1024 + 1);
+const OCTETS = { 'content-type': 'application/octet-stream' };
+// RFC 9112 §9.6: the rest of the body is not read, so the connection is not kept for a next request.
+const tooLarge: Expected = { ...problem(413, 'body_too_large'), connection: 'close' };
 /** A compact JWS whose header segment is not JSON. */
 const NOT_JSON_HEADER = `${base64url.encode('not json')}.${base64url.encode('{}')}.AAAA`;
 
@@ -79,6 +88,13 @@ export const cases: Case[] = [
   },
   { name: 'valid HTTP signature without a body', request: async (f) => signed(f, 'GET', '/whoami?page=2'), expect: ok({ ...asClient, method: 'http-sig' }) },
   { name: 'valid HTTP signature over a body: the app still parses it', request: async (f) => signed(f, 'POST', '/echo', JSON_BODY), expect: ok({ ...asClient, method: 'http-sig', body: JSON.parse(JSON_BODY) as unknown }) },
+  { name: 'valid HTTP signature over a chunked JSON body', request: async (f) => ({ ...(await signed(f, 'POST', '/echo', JSON_BODY)), chunked: true }), expect: ok({ ...asClient, method: 'http-sig', body: JSON.parse(JSON_BODY) as unknown }) },
+  { name: 'valid HTTP signature over a text/plain body', request: async (f) => signed(f, 'POST', '/echo', TEXT_BODY, { 'content-type': 'text/plain' }), expect: ok({ ...asClient, method: 'http-sig', body: TEXT_BODY }) },
+  {
+    name: 'valid HTTP signature over an application/octet-stream body',
+    request: async (f) => signed(f, 'POST', '/echo', BYTES_BODY, OCTETS),
+    expect: ok({ ...asClient, method: 'http-sig', body: BYTES_BODY }),
+  },
 
   // No or conflicting credentials
   { name: 'no credentials', request: async () => get('/whoami'), expect: problem(401, 'credentials_missing') },
@@ -170,6 +186,16 @@ export const cases: Case[] = [
     name: 'signed body without Content-Digest',
     request: async (f) => ({ ...(await signed(f, 'POST', '/echo', undefined, { 'content-type': 'application/json' })), body: JSON_BODY }),
     expect: problem(400, 'digest_missing'),
+  },
+
+  // Body bound (maxBodyBytes, default 1 MiB): 413 after reading at most the limit, however the body is framed.
+  // Bytes, not JSON: Nest on Express parses JSON itself before any middleware (100 kB by default).
+  { name: 'signed chunked body over maxBodyBytes', request: async (f) => ({ ...(await signed(f, 'POST', '/echo', OVER_LIMIT_BODY, OCTETS)), chunked: true }), expect: tooLarge },
+  { name: 'signed body with a Content-Length over maxBodyBytes', request: async (f) => signed(f, 'POST', '/echo', OVER_LIMIT_BODY, OCTETS), expect: tooLarge },
+  {
+    name: 'unauthenticated chunked body under a bare Signature-Input, over maxBodyBytes',
+    request: async () => ({ method: 'POST', path: '/echo', headers: { ...OCTETS, 'signature-input': 'x=()' }, body: OVER_LIMIT_BODY, chunked: true }),
+    expect: tooLarge,
   },
 
   // Route policy

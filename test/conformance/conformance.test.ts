@@ -51,4 +51,5 @@ function assertResponse(res: RawResponse, c: Case): void {
   expect(res.status).toBeLessThan(500);
   if (e.type === 'application/problem+json') expect(json).toMatchObject({ status: e.status, type: `https://wimse-js.dev/problems/${e.code}` });
   if (e.body !== undefined) expect(json).toMatchObject(e.body);
+  if (e.connection !== undefined) expect(res.headers.connection).toBe(e.connection);
 }

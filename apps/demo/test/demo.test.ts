@@ -159,6 +159,24 @@ describe.each(SERVICES)('%s: bad input is a 4xx problem, never a crash', (servic
     });
   }
 
+  it('POST /echo with a signed chunked JSON body (no Content-Length) echoes it', async () => {
+    // The signed bytes, sent as a stream: fetch then uses Transfer-Encoding: chunked.
+    const chunked: typeof fetch = (input, init) => {
+      const bytes = init?.body as Uint8Array;
+      const body = new ReadableStream<Uint8Array>({
+        start(c) {
+          c.enqueue(bytes.subarray(0, 5));
+          c.enqueue(bytes.subarray(5));
+          c.close();
+        },
+      });
+      return fetch(input, { ...init, body, duplex: 'half' } as RequestInit);
+    };
+    const streaming = createWimseFetch({ witSource: identityServerWitSource({ url: stack.identityUrl, workload: 'client' }), fetch: chunked });
+    const res = await streaming(url('/echo'), { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"chunked":true}', wimse: { proof: 'http-sig' } });
+    expect([res.status, await res.json()]).toEqual([200, { chunked: true }]);
+  });
+
   it('over HTTPS: health is public, and no client certificate and no proof is a 401 credentials_missing', async () => {
     const https = await import('node:https');
     const get = (path: string) =>

@@ -15,8 +15,10 @@ export function createApp(config: DemoConfig): Hono<WimseEnv> {
   // Public: registered before the WIMSE middleware.
   app.get('/health', (c) => c.json({ status: 'ok' }));
 
-  app.use(wimse(config.wimse));
+  // The body limit first, so it holds for every request (wimse() bounds only the bodies it verifies,
+  // with config.wimse.maxBodyBytes); it hands wimse() a fresh copy of the bytes it read.
   app.use(bodyLimit({ maxSize: MAX_BODY_BYTES, onError: (c) => sendProblem(c, problem(413, 'body_too_large', `Body larger than ${MAX_BODY_BYTES} bytes`)) }));
+  app.use(wimse(config.wimse));
 
   app.get('/whoami', (c) => c.json(whoami(c.get('wimse')!, config)));
 

@@ -1,6 +1,6 @@
 /** The adapter glue every framework shares: optional mode, policies, the error response and its hook. */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { connectionOf, createWimseHandler, problemResponse, type WimseAdapterOptions } from './adapter.js';
+import { connectionOf, createWimseHandler, headersFor, problemResponse, type WimseAdapterOptions } from './adapter.js';
 import { WimseError } from './errors.js';
 import { AUDIENCE, NOW, TRUST_DOMAIN, createIssuer, createWorkload, wptRequest, type Issuer, type Workload } from './test-support/factory.js';
 
@@ -95,6 +95,37 @@ describe('needsBody', () => {
     expect(handlerWith().needsBody({ ...signedPost, 'content-length': '0' })).toBe(false);
     expect(handlerWith().needsBody({ 'content-length': '12', authorization: 'WPT x' })).toBe(false);
     expect(handlerWith({ proofs: ['wpt'] }).needsBody(signedPost)).toBe(false);
+  });
+
+  it('without any length, only when a Content-Digest announces a body (HTTP/2 frames bodies itself, RFC 9113 §8.1)', () => {
+    expect(handlerWith().needsBody({ 'signature-input': 'wimse=()', 'content-digest': 'sha-256=:AAAA:' })).toBe(true);
+    expect(handlerWith().needsBody({ 'signature-input': 'wimse=()' })).toBe(false);
+  });
+});
+
+describe('maxBodyBytes', () => {
+  it('refuses a body over the limit that a framework already read: 413, connection kept (nothing left unread)', async () => {
+    const outcome = await handlerWith({ maxBodyBytes: 4 }).handle({ ...anonymous, method: 'POST', body: new Uint8Array(5) });
+    expect(outcome.ok).toBe(false);
+    if (outcome.ok) return;
+    expect([outcome.response.status, outcome.error.code, outcome.response.headers.connection]).toEqual([413, 'body_too_large', undefined]);
+  });
+
+  it('checks a body of exactly the limit as usual (here: no credentials)', async () => {
+    const outcome = await handlerWith({ maxBodyBytes: 4 }).handle({ ...anonymous, method: 'POST', body: new Uint8Array(4) });
+    expect(!outcome.ok && outcome.error.code).toBe('credentials_missing');
+  });
+});
+
+describe('headersFor', () => {
+  const unread = problemResponse(new WimseError('body_too_large', 'x', { closeConnection: true }));
+  it('keeps Connection: close on HTTP/1.x', () => {
+    expect(headersFor(unread, 1).connection).toBe('close');
+    expect(headersFor(unread, undefined).connection).toBe('close');
+  });
+
+  it('drops it on HTTP/2, where connection-specific fields are malformed (RFC 9113 §8.2.2)', () => {
+    expect(headersFor(unread, 2)).toEqual({ 'content-type': 'application/problem+json' });
   });
 });
 

@@ -4,6 +4,7 @@
  * calls {@link WimseHandler.handle} and sends what comes back, so all of them answer alike.
  */
 import { createAuthorizer, type WorkloadPolicy } from './authorization.js';
+import { boundedBody } from './body.js';
 import { PROBLEM_CONTENT_TYPE, WimseError, type WimseErrorCode } from './errors.js';
 import type { VerifierOptions } from './options.js';
 import type { WimsePrincipal } from './principal.js';
@@ -35,7 +36,10 @@ export interface WimseAdapterOptions extends VerifierOptions {
   allow?: WorkloadPolicy;
   /** Reshape error responses (status, headers, body). */
   onError?: WimseErrorHook;
-  /** Largest body an adapter reads itself to check a Content-Digest, in bytes. Default 1 MiB. */
+  /**
+   * Largest body verified against a Content-Digest, in bytes: a longer one is refused with 413
+   * `body_too_large`, having read at most this many bytes of it. Default 1 MiB.
+   */
   maxBodyBytes?: number;
 }
 
@@ -116,8 +120,10 @@ export function createWimseHandler(options: WimseAdapterOptions): WimseHandler {
     needsBody(headers) {
       // http-signature-07 §3: only a signature can cover content; a WPT never does.
       if (!verifier.proofs.has('http-sig') || fieldValues(headers, 'signature-input').length === 0) return false;
+      if (fieldValues(headers, 'transfer-encoding').length > 0) return true;
       const length = fieldValues(headers, 'content-length')[0];
-      return fieldValues(headers, 'transfer-encoding').length > 0 || (length !== undefined && length.trim() !== '0');
+      // Without a length, HTTP/1.1 has no body (RFC 9112 §6.3), but HTTP/2 may (RFC 9113 §8.1): a Content-Digest says there is one.
+      return length === undefined ? fieldValues(headers, 'content-digest').length > 0 : length.trim() !== '0';
     },
     route(rules = {}) {
       if (rules.optional !== undefined && typeof rules.optional !== 'boolean') throw new TypeError('optional must be a boolean');
@@ -126,6 +132,8 @@ export function createWimseHandler(options: WimseAdapterOptions): WimseHandler {
     async handle(request, route) {
       let principal: WimsePrincipal;
       try {
+        // The limit holds for bytes a framework read too (e.g. Nest's rawBody), so every adapter answers alike.
+        boundedBody(request.body, maxBodyBytes);
         principal = await verifier.verify(request);
       } catch (e) {
         const error = e instanceof WimseError ? e : new WimseError('request_invalid', 'Request could not be verified', { cause: e });
@@ -153,6 +161,19 @@ export function createWimseHandler(options: WimseAdapterOptions): WimseHandler {
  */
 export function problemResponse(error: WimseError): WimseErrorResponse {
   return { status: error.status, headers: { ...error.headers, 'content-type': PROBLEM_CONTENT_TYPE }, body: JSON.stringify(error.problem) };
+}
+
+/**
+ * The fields of `response` to send on a connection speaking HTTP/`httpVersionMajor`: HTTP/2 and later
+ * forbid connection-specific fields such as `Connection` (RFC 9113 §8.2.2); a server ends the stream instead.
+ *
+ * @example
+ * reply.headers(headersFor(outcome.response, request.raw.httpVersionMajor))
+ */
+export function headersFor(response: WimseErrorResponse, httpVersionMajor: number | undefined): Record<string, string> {
+  if (httpVersionMajor === undefined || httpVersionMajor < 2 || response.headers.connection === undefined) return response.headers;
+  const { connection: _, ...headers } = response.headers;
+  return headers;
 }
 
 interface PeerCertificate {

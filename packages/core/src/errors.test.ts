@@ -20,4 +20,9 @@ describe('WimseError', () => {
     expect(isWimseError(e, 'wit_typ')).toBe(false);
     expect(isWimseError(cause)).toBe(false);
   });
+
+  it('asks to close the connection only when told part of the request is unread (RFC 9112 §9.6)', () => {
+    expect(new WimseError('body_too_large', 'x', { closeConnection: true }).headers).toEqual({ connection: 'close' });
+    expect(new WimseError('body_too_large').headers).toEqual({});
+  });
 });

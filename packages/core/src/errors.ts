@@ -132,8 +132,9 @@ export class WimseError extends Error {
 
   /**
    * @param options.retryAfter seconds after which a retry may succeed (503/429): sent as `Retry-After`.
+   * @param options.closeConnection the request was not read to its end: sent as `Connection: close`.
    */
-  constructor(code: WimseErrorCode, detail?: string, options?: { cause?: unknown; retryAfter?: number }) {
+  constructor(code: WimseErrorCode, detail?: string, options?: { cause?: unknown; retryAfter?: number; closeConnection?: boolean }) {
     const info: CodeInfo = ERROR_CODES[code];
     super(detail ?? info.title, options?.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
@@ -142,6 +143,8 @@ export class WimseError extends Error {
     // wpt-02 §2.1: a 401 carries at least one challenge naming the WPT scheme.
     if (info.status === 401) headers['www-authenticate'] = 'WPT';
     if (options?.retryAfter !== undefined) headers['retry-after'] = String(Math.max(0, Math.ceil(options.retryAfter)));
+    // RFC 9112 §9.6: the rest of an unread body must not be taken for the next request on the connection.
+    if (options?.closeConnection === true) headers['connection'] = 'close';
     this.headers = headers;
   }
 

@@ -1,6 +1,7 @@
 export * from './adapter.js';
 export * from './algorithms.js';
 export * from './authorization.js';
+export { readBody, type BodySource } from './body.js';
 export * from './client.js';
 export { ERROR_CODES, PROBLEM_CONTENT_TYPE, PROBLEM_TYPE_BASE, WimseError, isWimseError, type WimseErrorCode, type WimseProblem } from './errors.js';
 export { tokenHash } from './hash.js';

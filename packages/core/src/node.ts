@@ -12,3 +12,4 @@ export {
   type CredentialSnapshot,
 } from './mtls/credential-files.js';
 export { createRotatingAgent, keepServerCredentials, serverTlsOptions, type RotatingAgent, type RotatingAgentOptions } from './mtls/tls-credentials.js';
+export { readAndRestoreBody, type NodeBodyStream } from './node-body.js';

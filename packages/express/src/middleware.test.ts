@@ -79,6 +79,14 @@ describe.each([
     expect(await res.json()).toMatchObject({ code: 'body_too_large' });
   });
 
+  it('answers 413 body_too_large to bytes a parser kept beyond maxBodyBytes, as to streamed ones', async () => {
+    const app = factory();
+    app.use(factory.raw({ type: '*/*' }), wimse({ ...options, maxBodyBytes: 10 }));
+    app.post('/echo', echo);
+    const res = await signedPost(await listen(app), '/echo', '{"a":"0123456789"}');
+    expect([res.status, ((await res.json()) as { code: string }).code]).toEqual([413, 'body_too_large']);
+  });
+
   it('answers 413 while streaming a chunked body beyond maxBodyBytes', async () => {
     const app = factory();
     app.use(wimse({ ...options, maxBodyBytes: 10 }));

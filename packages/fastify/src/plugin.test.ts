@@ -16,8 +16,8 @@ beforeAll(async () => {
 let app: FastifyInstance;
 afterEach(() => app.close());
 
-async function build(extra: Partial<WimseAdapterOptions> = {}) {
-  app = Fastify();
+async function build(extra: Partial<WimseAdapterOptions> = {}, bodyLimit?: number) {
+  app = Fastify(bodyLimit === undefined ? {} : { bodyLimit });
   await app.register(wimsePlugin, { ...options, ...extra });
   return app;
 }
@@ -42,6 +42,22 @@ describe('wimsePlugin', () => {
     app.post('/echo', async (request) => request.body);
     const res = await app.inject({ method: 'POST', url: '/echo', headers: await signed('/echo', 'application/json', '{"n":1}'), payload: '{"n":2}' });
     expect([res.statusCode, res.json<{ code: string }>().code]).toEqual([400, 'digest_mismatch']);
+  });
+
+  it('honours maxBodyBytes below Fastify\'s bodyLimit: the core refuses first, with its problem', async () => {
+    await build({ maxBodyBytes: 10 });
+    app.post('/echo', async (request) => request.body);
+    const body = 'x'.repeat(11);
+    const res = await app.inject({ method: 'POST', url: '/echo', headers: await signed('/echo', 'text/plain', body), payload: body });
+    expect([res.statusCode, res.json<{ code: string }>().code, res.headers.connection]).toEqual([413, 'body_too_large', 'close']);
+  });
+
+  it('leaves Fastify\'s own bodyLimit to its parsers when that is the lower one', async () => {
+    await build({ maxBodyBytes: 100 }, 10);
+    app.post('/echo', async (request) => request.body);
+    const body = 'x'.repeat(11);
+    const res = await app.inject({ method: 'POST', url: '/echo', headers: await signed('/echo', 'text/plain', body), payload: body });
+    expect([res.statusCode, res.json<{ code: string }>().code]).toEqual([413, 'FST_ERR_CTP_BODY_TOO_LARGE']);
   });
 
   it('authenticates WPT requests in onRequest, before the body is parsed', async () => {

@@ -1,23 +1,27 @@
 /**
  * Fastify 5 glue: build the core's request view, call the shared handler, set `request.wimse` or
- * send the core's error response. Verification runs in `onRequest`, or in `preHandler` when a
- * signature may cover the body (its raw bytes are copied in `preParsing`, while the app's own
- * content-type parsers read them as usual). No protocol rule lives here.
+ * send the core's error response. Verification runs in `onRequest`, or in `preParsing` when a
+ * signature may cover the body: the core reads it there (bounded by `maxBodyBytes`) and the app's
+ * own content-type parsers then read the same bytes. No protocol rule lives here.
  */
-import { Transform, pipeline, type Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import {
+  WimseError,
   connectionOf,
   createWimseHandler,
+  headersFor,
+  readBody,
   type WimseAdapterOptions,
+  type WimseErrorResponse,
   type WimseHandler,
   type WimsePrincipal,
   type WimseRoute,
   type WorkloadPolicy,
 } from '@wimse/core';
 
-/** Options of {@link wimsePlugin}: the core verifier's plus `optional`, `allow` and `onError`. */
+/** Options of {@link wimsePlugin}: the core verifier's plus `optional`, `allow`, `onError` and `maxBodyBytes`. */
 export type WimseFastifyOptions = WimseAdapterOptions;
 
 /** Per-route rules, under `config: { wimse: { … } }`. */
@@ -50,33 +54,32 @@ const plugin: FastifyPluginAsync<WimseFastifyOptions> = async (app, options) => 
     if (route === undefined) routes.set(config, (route = handler.route(config)));
     return route;
   };
-  // Requests whose body a signature may cover, and the bytes copied from their payload stream.
-  const bodies = new WeakMap<FastifyRequest, Buffer[]>();
+  // Requests whose body a signature may cover: verified in preParsing, once the body is read.
+  const withBody = new WeakSet<FastifyRequest>();
 
   app.decorateRequest('wimse', undefined);
   app.addHook('onRoute', (route) => void compile(route.config?.wimse));
   app.addHook('onRequest', async (request, reply) => {
     if (request.routeOptions.config.wimse?.public === true) return;
-    if (handler.needsBody(headersOf(request))) return void bodies.set(request, []);
+    if (handler.needsBody(headersOf(request))) return void withBody.add(request);
     return authenticate(handler, compile(request.routeOptions.config.wimse), request, reply, undefined);
   });
-  app.addHook('preParsing', async (request, _reply, payload) => {
-    const chunks = bodies.get(request);
-    if (chunks === undefined) return payload;
-    const copy = new Transform({
-      transform(chunk: Buffer, _encoding, next) {
-        chunks.push(chunk);
-        next(null, chunk);
-      },
-    });
-    // Fastify checks the received length against Content-Length with this property.
-    Object.defineProperty(copy, 'receivedEncodedLength', { get: () => (payload as Readable & { receivedEncodedLength?: number }).receivedEncodedLength });
-    return pipeline(payload, copy, () => {});
-  });
-  app.addHook('preHandler', async (request, reply) => {
-    const chunks = bodies.get(request);
-    if (chunks === undefined) return;
-    return authenticate(handler, compile(request.routeOptions.config.wimse), request, reply, Buffer.concat(chunks));
+  app.addHook('preParsing', async (request, reply, payload) => {
+    if (!withBody.has(request)) return payload;
+    let body: Uint8Array;
+    try {
+      // The core's bound, before Fastify's parser (and its own bodyLimit) sees anything.
+      body = await readBody(payload, handler.maxBodyBytes, request.headers['content-length']);
+    } catch (e) {
+      if (!(e instanceof WimseError)) throw e;
+      return void sendError(reply, handler.reject(e).response);
+    }
+    await authenticate(handler, compile(request.routeOptions.config.wimse), request, reply, body);
+    if (reply.sent) return;
+    // The app's content-type parser reads the same bytes; Fastify checks their count against Content-Length.
+    const replay = Readable.from(body.byteLength === 0 ? [] : [Buffer.from(body.buffer, body.byteOffset, body.byteLength)], { objectMode: false });
+    Object.defineProperty(replay, 'receivedEncodedLength', { value: body.byteLength });
+    return replay;
   });
 };
 
@@ -97,8 +100,11 @@ async function authenticate(handler: WimseHandler, route: WimseRoute | undefined
     request.wimse = outcome.principal;
     return;
   }
-  const { status, headers, body: problem } = outcome.response;
-  return reply.code(status).headers(headers).send(problem);
+  return sendError(reply, outcome.response);
+}
+
+function sendError(reply: FastifyReply, response: WimseErrorResponse) {
+  return reply.code(response.status).headers(headersFor(response, reply.request.raw.httpVersionMajor)).send(response.body);
 }
 
 /**

@@ -40,6 +40,34 @@ describe('wimse', () => {
     expect([res.status, ((await res.json()) as { code: string }).code]).toEqual([413, 'body_too_large']);
   });
 
+  it('answers 413 to an endless stream without a length, having pulled only up to maxBodyBytes', async () => {
+    let pulled = 0;
+    const endless = new ReadableStream<Uint8Array>({ pull: (c) => c.enqueue(new Uint8Array(1024).fill(pulled++ % 256)) }, { highWaterMark: 0 });
+    const app = new Hono().use(wimse({ ...options, maxBodyBytes: 10 * 1024 })).post('/echo', (c) => c.text('x'));
+    const res = await app.request('/echo', { method: 'POST', body: endless, duplex: 'half', headers: { 'signature-input': 'x=()', 'transfer-encoding': 'chunked' } } as RequestInit);
+    expect([res.status, ((await res.json()) as { code: string }).code, res.headers.get('connection')]).toEqual([413, 'body_too_large', 'close']);
+    expect(pulled).toBeLessThanOrEqual(12);
+  });
+
+  it('hands the same bytes on: a later bodyLimit and c.req.text() read a signed chunked body', async () => {
+    const { bodyLimit } = await import('hono/body-limit');
+    const body = 'plain text, signed';
+    const signed = await client.httpSigHeaders({ method: 'POST', url: `${AUDIENCE}/echo`, headers: { 'content-type': 'text/plain' }, body });
+    const stream = new ReadableStream<Uint8Array>({
+      start(c) {
+        c.enqueue(new TextEncoder().encode(body.slice(0, 5)));
+        c.enqueue(new TextEncoder().encode(body.slice(5)));
+        c.close();
+      },
+    });
+    const app = new Hono()
+      .use(wimse(options))
+      .use(bodyLimit({ maxSize: 1024 }))
+      .post('/echo', async (c) => c.json({ workload: c.get('wimse')?.workload, body: await c.req.text() }));
+    const res = await app.request('/echo', { method: 'POST', body: stream, duplex: 'half', headers: { 'content-type': 'text/plain', 'transfer-encoding': 'chunked', ...signed } } as RequestInit);
+    expect(await res.json()).toEqual({ workload: 'spiffe://example.org/client', body });
+  });
+
   it('optional mode and requireWorkload', async () => {
     const app = new Hono()
       .use(wimse({ ...options, optional: true }))

@@ -10,8 +10,10 @@ import {
   createAuthorizer,
   connectionOf,
   createWimseHandler,
+  headersFor,
   headersOf,
   problemResponse,
+  readBody,
   type RequestHeaders,
   type WimseAdapterOptions,
   type WimseErrorResponse,
@@ -46,10 +48,10 @@ export function wimse(options: WimseHonoOptions) {
   const handler = createWimseHandler(options);
   return createMiddleware<WimseEnv>(async (c, next) => {
     const view = await viewOf(c, handler);
-    if (view instanceof WimseError) return respond(handler.reject(view).response);
+    if (view instanceof WimseError) return respond(handler.reject(view).response, c);
     seen.set(c, { handler, view });
     const outcome = await handler.handle(view);
-    if (!outcome.ok) return respond(outcome.response);
+    if (!outcome.ok) return respond(outcome.response, c);
     c.set('wimse', outcome.principal);
     await next();
   });
@@ -76,7 +78,7 @@ export function requireWorkload(policy: WorkloadPolicy) {
 // Authorization or WIT field apart (fetch Headers fold them into one), and its socket tells the TLS
 // peer chain and address. Elsewhere only the fetch Request is used.
 interface NodeBindings {
-  incoming?: { headersDistinct?: RequestHeaders; socket?: unknown };
+  incoming?: { headersDistinct?: RequestHeaders; socket?: unknown; httpVersionMajor?: number };
 }
 
 async function viewOf(c: Context, handler: WimseHandler): Promise<WimseRequest | WimseError> {
@@ -85,18 +87,29 @@ async function viewOf(c: Context, handler: WimseHandler): Promise<WimseRequest |
   const url = new URL(c.req.url);
   let body: Uint8Array | undefined;
   if (handler.needsBody(headers)) {
-    if (Number(c.req.header('content-length') ?? 0) > handler.maxBodyBytes) return new WimseError('body_too_large', `Body larger than ${handler.maxBodyBytes} bytes`);
-    // Hono caches the body, so the app's own c.req.json() still works afterwards.
     try {
-      body = new Uint8Array(await c.req.arrayBuffer());
-    } catch {
-      return new WimseError('request_invalid', 'Request body could not be read');
+      body = await bodyOf(c, handler.maxBodyBytes);
+    } catch (e) {
+      if (e instanceof WimseError) return e;
+      throw e;
     }
-    if (body.length > handler.maxBodyBytes) return new WimseError('body_too_large', `Body larger than ${handler.maxBodyBytes} bytes`);
   }
   return { method: c.req.method, path: url.pathname + url.search, headers, body, ...connectionOf(incoming?.socket) };
 }
 
-function respond(r: WimseErrorResponse): Response {
-  return new Response(r.body, { status: r.status, headers: r.headers });
+// The core reads the fetch body (bounded); the request then gets a fresh body of the same bytes,
+// so the app's c.req.json()/text() and later middleware (bodyLimit) read them as usual.
+async function bodyOf(c: Context, limit: number): Promise<Uint8Array> {
+  const raw = c.req.raw;
+  if (raw.body === null) return new Uint8Array(0);
+  // A set-up mistake, not bad input: say so loudly rather than fail every digest check.
+  if (raw.bodyUsed) throw new Error('wimse(): the body was read before wimse(); mount wimse() before middleware that reads it');
+  const body = await readBody(raw.body, limit, raw.headers.get('content-length'));
+  c.req.raw = new Request(raw, { body });
+  return body;
+}
+
+function respond(r: WimseErrorResponse, c?: Context): Response {
+  const incoming = (c?.env as NodeBindings | undefined)?.incoming;
+  return new Response(r.body, { status: r.status, headers: headersFor(r, incoming?.httpVersionMajor) });
 }

@@ -1,7 +1,8 @@
 /** Carries the core's error response through Nest's exception layer, and renders it as is. */
 import { Catch, HttpException, Inject, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
-import type { WimseErrorResponse } from '@wimse/core';
+import type { ServerResponse } from 'node:http';
+import { headersFor, type WimseErrorResponse } from '@wimse/core';
 
 /** Thrown by `WimseGuard`: status, headers and body exactly as the core rendered them. */
 export class WimseHttpException extends HttpException {
@@ -18,8 +19,24 @@ export class WimseExceptionFilter implements ExceptionFilter<WimseHttpException>
   catch(exception: WimseHttpException, host: ArgumentsHost): void {
     const { httpAdapter } = this.adapterHost;
     const response: unknown = host.switchToHttp().getResponse();
-    for (const [name, value] of Object.entries(exception.wimseResponse.headers)) httpAdapter.setHeader(response, name, value);
+    const request = host.switchToHttp().getRequest<{ httpVersionMajor?: number; raw?: { httpVersionMajor?: number } }>();
+    const { status, body } = exception.wimseResponse;
+    const headers = headersFor(exception.wimseResponse, request.raw?.httpVersionMajor ?? request.httpVersionMajor);
+    // From a middleware on Fastify (WimseBodyMiddleware runs in onRequest): the bare Node response.
+    if (isNodeResponse(response)) {
+      response.statusCode = status;
+      for (const [name, value] of Object.entries(headers)) response.setHeader(name, value);
+      response.end(body);
+      return;
+    }
+    for (const [name, value] of Object.entries(headers)) httpAdapter.setHeader(response, name, value);
     // A string body keeps our content type on both platforms.
-    httpAdapter.reply(response, exception.wimseResponse.body, exception.wimseResponse.status);
+    httpAdapter.reply(response, body, status);
   }
+}
+
+// Express and Fastify responses have status(); a plain http.ServerResponse does not.
+function isNodeResponse(response: unknown): response is ServerResponse {
+  const r = response as Partial<ServerResponse> & { status?: unknown };
+  return typeof r.status !== 'function' && typeof r.setHeader === 'function' && typeof r.end === 'function';
 }

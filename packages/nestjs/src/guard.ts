@@ -56,14 +56,18 @@ export class WimseGuard implements CanActivate {
     const node = request.raw ?? request;
     // Distinct fields keep a repeated Authorization apart; Fastify `inject()` requests only have the folded ones.
     const headers = node.headersDistinct ?? node.headers;
-    const needsBody = this.handler.needsBody(headers);
-    // A set-up mistake, not bad input: say so loudly rather than fail every digest check.
-    if (needsBody && request.rawBody === undefined) throw new Error('WimseGuard: create the app with { rawBody: true } to check signed bodies');
+    let body: Uint8Array | undefined;
+    if (this.handler.needsBody(headers)) {
+      // The bytes Nest's parser kept (`rawBody: true`), or those WimseModule's middleware read (on the Node request).
+      body = request.rawBody ?? (node as { rawBody?: Buffer }).rawBody;
+      // A set-up mistake, not bad input: say so loudly rather than fail every digest check.
+      if (body === undefined) throw new Error('WimseGuard: a body parser consumed the body without keeping it; create the app with { rawBody: true }');
+    }
     return {
       method: request.method,
       path: request.originalUrl ?? node.url ?? '/',
       headers,
-      body: needsBody ? request.rawBody : undefined,
+      body,
       ...connectionOf(node.socket),
     };
   }

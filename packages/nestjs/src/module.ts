@@ -1,6 +1,7 @@
-import { Module } from '@nestjs/common';
+import { Module, type MiddlewareConsumer, type NestModule } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { createWimseHandler } from '@wimse/core';
+import { WimseBodyMiddleware } from './body.js';
 import { WIMSE_HANDLER, WIMSE_OPTIONS } from './constants.js';
 import { WimseExceptionFilter } from './exception.js';
 import { WimseGuard } from './guard.js';
@@ -23,4 +24,9 @@ export type { WimseModuleOptions };
   ],
   exports: [WIMSE_HANDLER, WimseGuard],
 })
-export class WimseModule extends ConfigurableModuleClass {}
+export class WimseModule extends ConfigurableModuleClass implements NestModule {
+  /** Reads signed bodies of any content type, bounded by `maxBodyBytes`, before the route runs. */
+  configure(consumer: MiddlewareConsumer): void {
+    consumer.apply(WimseBodyMiddleware).forRoutes('*');
+  }
+}

@@ -3,7 +3,8 @@
  * - GET  /health          public
  * - GET  /whoami          protected → {@link summary}
  * - GET  /hooked/whoami   protected; errors reshaped by the error hook
- * - POST /echo            protected; parses JSON with the framework's own parser after authentication
+ * - POST /echo            protected; parses the body with the framework's own parsers after authentication
+ *                         and echoes it as `body`: JSON parsed, `text/plain` and `application/octet-stream` as UTF-8 text
  * - GET  /admin           protected, only {@link ADMIN} (403 otherwise)
  * - GET  /optional        optional mode: no credentials → `workload: null`
  */
@@ -57,4 +58,9 @@ export function closeServer(server: Server | HttpsServer): Promise<void> {
     server.close(() => resolve());
     server.closeAllConnections();
   });
+}
+
+/** The echoed body: parsed JSON as is, bytes as UTF-8 text. */
+export function echoed(body: unknown): unknown {
+  return body instanceof Uint8Array ? Buffer.from(body).toString('utf8') : body;
 }

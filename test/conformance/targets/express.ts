@@ -3,7 +3,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import express from 'express';
 import express4 from 'express4';
 import { requireWorkload, wimse } from '@wimse/express';
-import { ADMIN, HEALTH, listen, summary, type Target } from './contract.js';
+import { ADMIN, HEALTH, echoed, listen, summary, type Target } from './contract.js';
 
 type ExpressFactory = typeof express;
 
@@ -17,9 +17,9 @@ function expressTarget(name: string, factory: ExpressFactory): Target {
       app.get('/optional', wimse({ ...options, optional: true }), (req, res) => void res.json(summary(req.wimse)));
       app.use(wimse(options));
       // The app's own parser after authentication: it must still see the body.
-      app.use(factory.json());
+      app.use(factory.json(), factory.text(), factory.raw({ type: 'application/octet-stream' }));
       app.get(['/whoami', '/hooked/whoami'], (req, res) => void res.json(summary(req.wimse)));
-      app.post('/echo', (req, res) => void res.json({ ...summary(req.wimse), body: req.body as unknown }));
+      app.post('/echo', (req, res) => void res.json({ ...summary(req.wimse), body: echoed(req.body) }));
       app.get('/admin', requireWorkload(ADMIN), (req, res) => void res.json(summary(req.wimse)));
       return listen(tls === undefined ? createServer(app) : createHttpsServer(tls, app));
     },

@@ -15,7 +15,10 @@ export const honoTarget: Target = {
     const api = new Hono().use(wimse(options));
     api.get('/whoami', (c) => c.json(summary(c.get('wimse'))));
     api.get('/hooked/whoami', (c) => c.json(summary(c.get('wimse'))));
-    api.post('/echo', async (c) => c.json({ ...summary(c.get('wimse')), body: (await c.req.json()) as unknown }));
+    api.post('/echo', async (c) => {
+      const json = c.req.header('content-type')?.startsWith('application/json') === true;
+      return c.json({ ...summary(c.get('wimse')), body: json ? ((await c.req.json()) as unknown) : await c.req.text() });
+    });
     api.get('/admin', requireWorkload(ADMIN), (c) => c.json(summary(c.get('wimse'))));
     app.route('/', api);
     const https = tls === undefined ? {} : { createServer: createHttpsServer, serverOptions: tls };

@@ -1,10 +1,10 @@
 import 'reflect-metadata';
-import { Body, Controller, Get, HttpCode, Module, Post, type INestApplication } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Module, Post, Req, type INestApplication } from '@nestjs/common';
 import { APP_GUARD, NestFactory } from '@nestjs/core';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import type { WimseAdapterOptions, WimsePrincipal } from '@wimse/core';
 import { AllowWorkloads, OptionalWorkload, Public, WimseGuard, WimseModule, Workload } from '@wimse/nestjs';
-import { ADMIN, HEALTH, summary, type Running, type Target } from './contract.js';
+import { ADMIN, HEALTH, echoed, summary, type Running, type Target } from './contract.js';
 
 @Controller()
 class ConformanceController {
@@ -27,8 +27,10 @@ class ConformanceController {
 
   @Post('echo')
   @HttpCode(200)
-  echo(@Workload() workload: WimsePrincipal, @Body() body: unknown) {
-    return { ...summary(workload), body };
+  echo(@Workload() workload: WimsePrincipal, @Body() body: unknown, @Req() req: { headers: Record<string, unknown>; rawBody?: Buffer; raw?: { rawBody?: Buffer } }) {
+    if (String(req.headers['content-type']).startsWith('application/json')) return { ...summary(workload), body };
+    // Text Fastify parsed; other bytes as Nest keeps them (rawBody), on the Nest request or the Node one.
+    return { ...summary(workload), body: typeof body === 'string' ? body : echoed(req.rawBody ?? req.raw?.rawBody) };
   }
 
   @AllowWorkloads(ADMIN)
@@ -65,6 +67,9 @@ export const nestExpressTarget: Target = {
 export const nestFastifyTarget: Target = {
   name: 'nestjs-fastify',
   async start(options, tls) {
-    return started(await NestFactory.create(appModule(options), new FastifyAdapter(tls === undefined ? {} : { https: tls }), { rawBody: true, logger: false }), tls !== undefined);
+    const adapter = new FastifyAdapter(tls === undefined ? {} : { https: tls });
+    // Fastify parses only JSON and text by default; an app taking bytes says so.
+    adapter.getInstance().addContentTypeParser('application/octet-stream', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
+    return started(await NestFactory.create(appModule(options), adapter, { rawBody: true, logger: false }), tls !== undefined);
   },
 };

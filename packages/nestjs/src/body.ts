@@ -1,0 +1,33 @@
+/**
+ * Reads a signed body before Nest's route pipeline, on both platforms: Express runs it after Nest's
+ * own json/urlencoded parsers (whose bytes `rawBody: true` keeps), Fastify in `onRequest`, before any
+ * content-type parser. The core bounds the read and hands the bytes back to the stream, so any
+ * parser (text/plain, octet-stream, …) still reads them; the bytes are also kept as `rawBody`, as
+ * Nest's `rawBody: true` does for the types it parses. No protocol rule lives here.
+ */
+import { Inject, Injectable, type NestMiddleware } from '@nestjs/common';
+import type { IncomingMessage } from 'node:http';
+import { WimseError, type WimseHandler } from '@wimse/core';
+import { readAndRestoreBody } from '@wimse/core/node';
+import { WIMSE_HANDLER } from './constants.js';
+import { WimseHttpException } from './exception.js';
+
+/** Applied to every route by `WimseModule`. */
+@Injectable()
+export class WimseBodyMiddleware implements NestMiddleware<IncomingMessage & { rawBody?: unknown }> {
+  constructor(@Inject(WIMSE_HANDLER) private readonly handler: WimseHandler) {}
+
+  async use(request: IncomingMessage & { rawBody?: unknown }, _response: unknown, next: () => void): Promise<void> {
+    // Bytes a Nest parser kept are used as they are.
+    if (request.rawBody !== undefined || !this.handler.needsBody(request.headersDistinct ?? request.headers)) return next();
+    let body: Uint8Array | undefined;
+    try {
+      body = await readAndRestoreBody(request, this.handler.maxBodyBytes);
+    } catch (e) {
+      if (e instanceof WimseError) throw new WimseHttpException(this.handler.reject(e).response);
+      throw e;
+    }
+    if (body !== undefined) request.rawBody = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+    next();
+  }
+}
