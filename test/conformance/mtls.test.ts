@@ -41,6 +41,10 @@ interface Certs {
   notYet: TestCert;
   caLeaf: TestCert;
   serverOnly: TestCert;
+  /** Issued below an intermediate that its CA's pathLenConstraint 0 does not allow. */
+  beyondPathLen: TestCert;
+  /** The admin identifier from an intermediate whose nameConstraints permit team.example.org only. */
+  outsideNameConstraints: TestCert;
 }
 
 async function createCerts(): Promise<Certs> {
@@ -69,6 +73,8 @@ async function createCerts(): Promise<Certs> {
     notYet: await leaf(root, { notBefore: new Date(now + 3_600_000), notAfter: new Date(now + DAY) }),
     caLeaf: await createCa('ca as leaf', { parent: root, uris: [CLIENT], keyUsage: KEY_USAGE.keyCertSign | KEY_USAGE.digitalSignature }),
     serverOnly: await leaf(root, { eku: [EKU.serverAuth] }),
+    beyondPathLen: await leaf(await createCa('below pathLen 0', { parent: await createCa('pathLen 0', { parent: root, pathLength: 0 }) })),
+    outsideNameConstraints: await leaf(await createCa('team.example.org only', { parent: root, nameConstraints: { permitted: ['team.example.org'] } }), { uris: [ADMIN] }),
   };
 }
 
@@ -98,7 +104,10 @@ const get = (path: string, headers: Fields = {}): RawRequest => ({ method: 'GET'
 const problem = (status: number, code: string): Expected => ({ status, code, type: 'application/problem+json', ...(status === 401 ? { www: 'WPT' } : {}) });
 const ok = (body: Record<string, unknown>): Expected => ({ status: 200, type: 'application/json', body });
 const asClient = { workload: CLIENT, trustDomain: 'example.org', method: 'mtls' };
-const clientCert = (der: Uint8Array) => ({ 'client-cert': `:${Buffer.from(der).toString('base64')}:` });
+const sf = (der: Uint8Array) => `:${Buffer.from(der).toString('base64')}:`;
+const clientCert = (der: Uint8Array) => ({ 'client-cert': sf(der) });
+/** RFC 9440 fields for a certificate and its intermediates. */
+const clientCertChain = (cert: TestCert) => ({ 'client-cert': sf(cert.der), 'client-cert-chain': cert.chain.slice(1).map(sf).join(', ') });
 const whoami = async () => get('/whoami');
 
 const cases: MtlsCase[] = [
@@ -127,6 +136,14 @@ const cases: MtlsCase[] = [
   { name: 'example.org identifier from the other.org CA', mode: 'app', cert: (c) => c.otherDomainCa, request: whoami, expect: problem(400, 'mtls_untrusted') },
   { name: 'example.org identifier from the other.org CA passes TLS, fails the anchor re-check', mode: 'tls', cert: (c) => c.otherDomainCa, request: whoami, expect: problem(400, 'mtls_untrusted') },
   { name: 'trust domain without a bundle', mode: 'app', cert: (c) => c.untrustedDomain, request: whoami, expect: problem(400, 'mtls_untrusted_domain') },
+
+  // RFC 5280 constraints of the CAs on the path (issue #9): OpenSSL refuses them at the handshake, the core in every mode
+  { name: 'intermediate beyond its CA’s pathLenConstraint', mode: 'app', cert: (c) => c.beyondPathLen, request: whoami, expect: problem(400, 'mtls_untrusted') },
+  { name: 'intermediate beyond its CA’s pathLenConstraint, TLS-verified server → TLS alert', mode: 'tls', cert: (c) => c.beyondPathLen, request: whoami, expect: 'tls-alert' },
+  { name: 'Client-Cert chain beyond a pathLenConstraint from the trusted proxy', mode: 'app', from: PROXY_ADDRESS, request: async (_f, c) => get('/whoami', clientCertChain(c.beyondPathLen)), expect: problem(400, 'mtls_untrusted') },
+  { name: 'admin identifier outside the intermediate’s nameConstraints', mode: 'app', cert: (c) => c.outsideNameConstraints, request: async () => get('/admin'), expect: problem(400, 'mtls_untrusted') },
+  { name: 'admin identifier outside the nameConstraints, TLS-verified server → TLS alert', mode: 'tls', cert: (c) => c.outsideNameConstraints, request: async () => get('/admin'), expect: 'tls-alert' },
+  { name: 'Client-Cert admin identifier outside the nameConstraints from the trusted proxy', mode: 'app', from: PROXY_ADDRESS, request: async (_f, c) => get('/admin', clientCertChain(c.outsideNameConstraints)), expect: problem(400, 'mtls_untrusted') },
 
   // Identifier in the URI SAN
   { name: 'two URI SANs', mode: 'app', cert: (c) => c.twoUris, request: whoami, expect: problem(400, 'mtls_san') },

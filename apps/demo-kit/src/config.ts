@@ -9,7 +9,9 @@
  * mTLS (optional): WIMSE_MTLS_DIR, a folder in the SPIFFE helper layout (svid.pem, svid_key.pem,
  * bundle.pem), turns on a second listener, HTTPS asking for client certificates, on
  * WIMSE_MTLS_PORT (default PORT + 100), where a client certificate of the trust domain is a proof
- * too ('mtls'). Without WIMSE_MTLS_DIR nothing changes.
+ * too ('mtls'). The handshake refuses a client certificate whose path OpenSSL does not validate
+ * against the bundle; WIMSE_MTLS_REJECT_UNAUTHORIZED=false lets every handshake through and leaves
+ * all refusals to the verifier (4xx problems with stable codes). Without WIMSE_MTLS_DIR nothing changes.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -43,6 +45,11 @@ export interface MtlsConfig {
   audience: string;
   /** The trust domain's CA bundle (PEM) the verifier checks client certificates against; `listenMtls` keeps it current. */
   bundle: { pem: string };
+  /**
+   * OpenSSL validates client certificate paths at the handshake (default `true`,
+   * WIMSE_MTLS_REJECT_UNAUTHORIZED); `false`: the verifier alone decides, answering 4xx problems.
+   */
+  rejectUnauthorized: boolean;
 }
 
 export const DEFAULT_RELAY_TARGETS = [3001, 3002, 3003, 3004].map((p) => `http://127.0.0.1:${p}`);
@@ -58,7 +65,9 @@ export function configFromEnv(env: NodeJS.ProcessEnv, defaults: { workload: stri
   const maxAge = optionalInt(env.WIMSE_JWKS_MAX_AGE_MS, 'WIMSE_JWKS_MAX_AGE_MS');
   const cooldown = optionalInt(env.WIMSE_JWKS_COOLDOWN_MS, 'WIMSE_JWKS_COOLDOWN_MS');
   const witCache = optionalInt(env.WIMSE_WIT_CACHE_SECONDS, 'WIMSE_WIT_CACHE_SECONDS');
-  const mtls = env.WIMSE_MTLS_DIR ? mtlsConfig(env.WIMSE_MTLS_DIR, optionalInt(env.WIMSE_MTLS_PORT, 'WIMSE_MTLS_PORT') ?? port + 100) : undefined;
+  const mtls = env.WIMSE_MTLS_DIR
+    ? mtlsConfig(env.WIMSE_MTLS_DIR, optionalInt(env.WIMSE_MTLS_PORT, 'WIMSE_MTLS_PORT') ?? port + 100, optionalBool(env.WIMSE_MTLS_REJECT_UNAUTHORIZED, 'WIMSE_MTLS_REJECT_UNAUTHORIZED') ?? true)
+    : undefined;
   return {
     workload: env.WIMSE_WORKLOAD || defaults.workload,
     port,
@@ -84,7 +93,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv, defaults: { workload: stri
   };
 }
 
-function mtlsConfig(dir: string, port: number): MtlsConfig {
+function mtlsConfig(dir: string, port: number, rejectUnauthorized: boolean): MtlsConfig {
   const file = join(dir, SPIFFE_HELPER_FILES.bundle);
   let pem: string;
   try {
@@ -92,7 +101,13 @@ function mtlsConfig(dir: string, port: number): MtlsConfig {
   } catch (e) {
     throw new Error(`WIMSE_MTLS_DIR: cannot read ${file} (${e instanceof Error ? e.message : String(e)})`);
   }
-  return { dir, port, audience: `https://127.0.0.1:${port}`, bundle: { pem } };
+  return { dir, port, audience: `https://127.0.0.1:${port}`, bundle: { pem }, rejectUnauthorized };
+}
+
+function optionalBool(value: string | undefined, name: string): boolean | undefined {
+  if (value === undefined || value === '') return undefined;
+  if (value === 'true' || value === 'false') return value === 'true';
+  throw new Error(`${name} must be true or false, got ${JSON.stringify(value)}`);
 }
 
 function optionalInt(value: string | undefined, name: string): number | undefined {

@@ -21,9 +21,12 @@ export interface MtlsListener {
 /**
  * Starts the HTTPS listener when the config has `mtls` (WIMSE_MTLS_DIR); resolves `undefined` otherwise.
  *
- * The handshake accepts any client certificate, or none (`rejectUnauthorized: false`): the WIMSE
- * verifier decides, against the bundle of the certificate's own trust domain, and answers a
- * certificate it refuses with a 4xx problem and a stable code rather than a bare TLS alert.
+ * By default (`rejectUnauthorized: true`) OpenSSL validates every client certificate path against
+ * the bundle at the handshake (RFC 5280, CA constraints included) and refuses an unknown CA, an
+ * expired or constraint-breaking chain, or no certificate, with a TLS alert; the WIMSE verifier then
+ * checks what passed against the bundle of the certificate's own trust domain. With
+ * `WIMSE_MTLS_REJECT_UNAUTHORIZED=false` every handshake completes and the verifier answers each
+ * refusal with a 4xx problem and a stable code (it applies the same RFC 5280 constraints).
  *
  * @example
  * const tls = await listenMtls(app, config) // Express app, `fastify.routing`, `getRequestListener(app.fetch)`, …
@@ -34,7 +37,7 @@ export async function listenMtls(listener: RequestListener, config: DemoConfig, 
   const name = `[${config.workload}]`;
   const files = await watchCredentialFiles({ dir: mtls.dir, onError: (e) => log(`${name} credential reload failed, keeping the current ones: ${e.message}`) });
   mtls.bundle.pem = files.current.bundle;
-  const server = createServer({ ...serverTlsOptions(files.current), requestCert: true, rejectUnauthorized: false }, listener);
+  const server = createServer({ ...serverTlsOptions(files.current), requestCert: true, rejectUnauthorized: mtls.rejectUnauthorized }, listener);
   const stopFollowing = keepServerCredentials(server, files);
   const stopBundle = files.onReload((s) => {
     mtls.bundle.pem = s.bundle;

@@ -4,11 +4,12 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { get } from 'node:https';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { SPIFFE_HELPER_FILES } from '@wimse/core/node';
 import { createCa, credentialsRoot, issueCertificate, writeSpiffeFiles, type DemoCa, type DemoCertificate } from './pki.js';
 
 export const SERVICES = ['express', 'fastify', 'hono', 'nestjs'] as const;
@@ -146,7 +147,11 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     }
     await Promise.all(SERVICES.map((s, i) => healthy(urls[s], children[i + 1]!)));
     const tls = mtls;
-    if (tls !== undefined) await Promise.all(SERVICES.map((s, i) => healthy(tls.urls[s], children[i + 1]!, tls.ca.pem)));
+    if (tls !== undefined) {
+      // The listeners validate client certificates at the handshake: the check presents the client's.
+      const client = { ca: tls.ca.pem, cert: readFileSync(join(tls.dir('client'), SPIFFE_HELPER_FILES.cert), 'utf8'), key: readFileSync(join(tls.dir('client'), SPIFFE_HELPER_FILES.key), 'utf8') };
+      await Promise.all(SERVICES.map((s, i) => healthy(tls.urls[s], children[i + 1]!, client)));
+    }
   } catch (e) {
     await stop();
     throw e;
@@ -207,24 +212,31 @@ function start(app: string, env: Record<string, string>, log: (line: string) => 
 }
 
 // Polls /health until it answers 200, failing fast if the process exits. An https base is
-// checked against `ca`, so the service must already present its certificate.
-async function healthy(base: string, child: ChildProcess, ca?: string): Promise<void> {
+// checked against `tls.ca`, so the service must already present its certificate.
+async function healthy(base: string, child: ChildProcess, tls?: TlsClient): Promise<void> {
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) {
       const { app, output } = child as ChildProcess & { app: string; output: string[] };
       throw new Error(`${app} exited with code ${child.exitCode}:\n${output.join('\n')}`);
     }
-    const ok = ca === undefined ? await fetch(`${base}/health`).then((r) => r.ok, () => false) : await httpsHealthy(`${base}/health`, ca);
+    const ok = tls === undefined ? await fetch(`${base}/health`).then((r) => r.ok, () => false) : await httpsHealthy(`${base}/health`, tls);
     if (ok) return;
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`${base}/health did not answer within 30 s`);
 }
 
-function httpsHealthy(url: string, ca: string): Promise<boolean> {
+/** CA bundle, and the client certificate chain and key (PEM) to present. */
+interface TlsClient {
+  ca: string;
+  cert: string;
+  key: string;
+}
+
+function httpsHealthy(url: string, tls: TlsClient): Promise<boolean> {
   return new Promise((resolve) => {
-    get(url, { ca, agent: false }, (res) => {
+    get(url, { ...tls, agent: false }, (res) => {
       res.resume();
       resolve(res.statusCode === 200);
     }).on('error', () => resolve(false));

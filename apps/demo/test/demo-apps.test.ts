@@ -77,6 +77,17 @@ describe('configFromEnv (the demo contract)', () => {
       expect(() => configFromEnv({ WIMSE_MTLS_DIR: '/nonexistent/wimse' }, { workload: 'x', port: 1 })).toThrow(/WIMSE_MTLS_DIR: cannot read \/nonexistent\/wimse\/bundle.pem/);
     });
 
+    it('validates client certificate paths at the handshake unless WIMSE_MTLS_REJECT_UNAUTHORIZED=false', async () => {
+      const { root, dir } = await folder();
+      try {
+        const mtls = (value?: string) => configFromEnv({ WIMSE_MTLS_DIR: dir, ...(value === undefined ? {} : { WIMSE_MTLS_REJECT_UNAUTHORIZED: value }) }, { workload: 'x', port: 1 }).mtls;
+        expect([mtls()?.rejectUnauthorized, mtls('true')?.rejectUnauthorized, mtls('false')?.rejectUnauthorized]).toEqual([true, true, false]);
+        expect(() => mtls('no')).toThrow('WIMSE_MTLS_REJECT_UNAUTHORIZED');
+      } finally {
+        await root.remove();
+      }
+    });
+
     it('refuses a bad WIMSE_MTLS_PORT, naming it', async () => {
       const { root, dir } = await folder();
       try {

@@ -71,7 +71,9 @@ export function createVerifier(options: VerifierOptions): WimseVerifier {
       // it authenticates alone only without an application-layer proof (rule in mtls/mtls-policy.ts).
       const wpt = presentedWpt(request.headers, o.compat.wpt01);
       const sig = presentedSignature(o, request);
-      const certificate = o.mtls?.certificate(request);
+      // A certificate verified before comes back synchronously (no microtask on the hot path).
+      let certificate = o.mtls?.certificate(request);
+      if (certificate instanceof Promise) certificate = await certificate;
       if (certificate !== undefined && wpt === undefined && sig === undefined) return mtlsPrincipal(certificate);
       const authenticated = await authenticate(request, wpt, sig);
       return o.mtls === undefined ? authenticated : o.mtls.combine(authenticated, certificate);

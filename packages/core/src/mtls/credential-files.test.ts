@@ -250,3 +250,28 @@ describe('the outbound client’s WIT and key files reload the same way', () => 
     await expect(watchCredentialFiles({ dir })).rejects.toThrow(/ENOENT/);
   });
 });
+
+describe('the rotating agent lets OpenSSL validate the server’s certificate path', () => {
+  it('refuses a server certificate below an intermediate its root’s pathLenConstraint forbids, even when asked not to check', async () => {
+    const root = await createCa('example.org root', { pathLength: 0 });
+    const inter = await createCa('example.org intermediate', { parent: root });
+    const serverCert = await issueCert(inter, { uris: [SERVER], ips: ['127.0.0.1'] });
+    const clientDir = await tempDir();
+    await writeSvid(clientDir, await issueCert(root, { uris: [CLIENT] }), bundle(root));
+    const files = await watchCredentialFiles({ dir: clientDir });
+    const server = createServer({ cert: serverCert.chainPem, key: serverCert.keyPem }, (_req, res) => res.end('{}'));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as AddressInfo).port;
+    // `rejectUnauthorized` is not in the option type; a caller who forces it in is overridden.
+    const agents = [createRotatingAgent(files, { serverWorkload: SERVER }), createRotatingAgent(files, { serverWorkload: SERVER, agent: { rejectUnauthorized: false } as object })];
+    try {
+      // OpenSSL's X509_V_ERR_PATH_LENGTH_EXCEEDED, as Node names it.
+      for (const a of agents) await expect(get(a.agent, port)).rejects.toMatchObject({ code: 'PATH_LENGTH_EXCEEDED' });
+    } finally {
+      for (const a of agents) a.close();
+      files.close();
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    }
+  });
+});

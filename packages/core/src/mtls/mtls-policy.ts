@@ -46,8 +46,11 @@ export interface MtlsOptions {
 
 /** The resolved mTLS behaviour of a verifier. */
 export interface MtlsPolicy {
-  /** The request's verified certificate, `undefined` when none was presented. */
-  certificate(request: WimseRequest): VerifiedCertificate | undefined;
+  /**
+   * The request's verified certificate, `undefined` when none was presented; synchronous for a
+   * chain verified before (keep-alive connections), a promise while a new chain's path is validated.
+   */
+  certificate(request: WimseRequest): VerifiedCertificate | undefined | Promise<VerifiedCertificate>;
   /** Checks an application-layer principal against the certificate on the same request. */
   combine(principal: WimsePrincipal, certificate: VerifiedCertificate | undefined): WimsePrincipal;
 }
@@ -71,17 +74,31 @@ export function createMtlsPolicy(
   // presents the same chain on every request: results are kept (by chain digest) until the first
   // notAfter on the path, for at most CACHE_TTL_MS, and only while the bundle is unchanged.
   const cache = new ExpiringMap<string, VerifiedCertificate>(CACHE_ENTRIES);
+  // A burst of requests with one new chain validates it once (at most one entry per chain in flight).
+  const pending = new Map<string, Promise<VerifiedCertificate>>();
+  const validate = async (key: string, chain: readonly Uint8Array[], forwarded: boolean): Promise<VerifiedCertificate> => {
+    try {
+      const verified = await verifyWorkloadCertificate(chain, certPolicy, forwarded);
+      const now = shared.now();
+      cache.set(key, verified, Math.min(verified.notAfter, now + CACHE_TTL_MS), now);
+      return verified;
+    } finally {
+      pending.delete(key);
+    }
+  };
   return {
     certificate(request) {
       const presented = presentedChain(request, proxies);
       if (presented === undefined) return undefined;
-      const now = shared.now();
       const key = chainDigest(presented.chain, presented.forwarded);
-      const hit = cache.get(key, now);
+      const hit = cache.get(key, shared.now());
       if (hit !== undefined && certPolicy.bundleFor(hit.id) === hit.anchors) return hit;
-      const verified = verifyWorkloadCertificate(presented.chain, certPolicy, presented.forwarded);
-      cache.set(key, verified, Math.min(verified.notAfter, now + CACHE_TTL_MS), now);
-      return verified;
+      let running = pending.get(key);
+      if (running === undefined) {
+        running = validate(key, presented.chain, presented.forwarded);
+        pending.set(key, running);
+      }
+      return running;
     },
     combine(principal, certificate) {
       if (certificate === undefined) return principal;

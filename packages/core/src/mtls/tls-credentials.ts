@@ -11,17 +11,19 @@ import { isWimseError } from '../errors.js';
 import type { IdentifierOptions } from '../identifier.js';
 import type { CredentialFiles, CredentialSnapshot } from './credential-files.js';
 import { parseBundle } from './trust-bundles.js';
-import { verifyWorkloadCertificate } from './workload-certificate.js';
+import { checkWorkloadCertificate } from './workload-certificate.js';
 
 /**
  * Secure-context options for an mTLS server: its certificate chain and key, and the bundle as
  * the CAs client certificates must chain to. Pass `ca` to add federated trust domains' bundles.
  *
- * Add `requestCert: true` on the server. With `rejectUnauthorized: true`, OpenSSL refuses unknown
- * CAs, expired certificates and missing certificates with a TLS alert; with `false`, every
- * handshake completes and the verifier answers each of those with a 4xx problem code (and routes
- * may stay public). Either way the verifier re-checks every certificate: OpenSSL validates
- * against the union of all bundles, the verifier against the bundle of the certificate's own trust domain.
+ * Add `requestCert: true` and `rejectUnauthorized: true` on the server (the recommended set-up):
+ * OpenSSL then validates every client certificate path (RFC 5280, constraints included) and refuses
+ * unknown CAs, expired or constraint-breaking chains and missing certificates with a TLS alert.
+ * With `rejectUnauthorized: false`, every handshake completes and the verifier answers each of
+ * those with a 4xx problem code (and routes may stay public). Either way the verifier re-checks
+ * every certificate, constraints included: OpenSSL validates against the union of all bundles,
+ * the verifier against the bundle of the certificate's own trust domain.
  */
 export function serverTlsOptions(s: CredentialSnapshot, extra: SecureContextOptions = {}): SecureContextOptions {
   return { ...extra, cert: s.cert, key: s.key, ca: extra.ca === undefined ? s.bundle : [s.bundle, ...[extra.ca].flat()] as string[] };
@@ -39,8 +41,11 @@ export function keepServerCredentials(server: Server, files: CredentialFiles, ex
 }
 
 export interface RotatingAgentOptions {
-  /** Further `https.Agent` options (keepAlive, maxSockets, …). */
-  agent?: Omit<AgentOptions, 'cert' | 'key' | 'ca' | 'checkServerIdentity'>;
+  /**
+   * Further `https.Agent` options (keepAlive, maxSockets, …). The server's certificate path is
+   * always validated by OpenSSL against the bundle (`rejectUnauthorized` cannot be turned off).
+   */
+  agent?: Omit<AgentOptions, 'cert' | 'key' | 'ca' | 'checkServerIdentity' | 'rejectUnauthorized'>;
   /**
    * mutual-tls-02 §3.2.1: the server's expected Workload Identifier (exact match), or a predicate.
    * Required to reach a server by IP address; by DNS name, the host name is checked as well.
@@ -74,6 +79,8 @@ export function createRotatingAgent(files: CredentialFiles, options: RotatingAge
       cert: s.cert,
       key: s.key,
       ca: s.bundle,
+      // checkServerIdentity below relies on it: OpenSSL validated the path against this bundle.
+      rejectUnauthorized: true,
       checkServerIdentity: serverIdentityCheck(s, options),
     });
   let agent = build(files.current);
@@ -120,7 +127,8 @@ function serverIdentityCheck(s: CredentialSnapshot, o: RotatingAgentOptions): (h
     }
     try {
       // The whole identifier decides (§3.2.1: its host part is a trust domain, not a host name).
-      const { id } = verifyWorkloadCertificate(chainOf(cert), policy);
+      // Synchronous (a TLS callback): the path constraints are OpenSSL's, with `ca` = this very bundle.
+      const { id } = checkWorkloadCertificate(chainOf(cert), policy);
       return matches(id.value) ? undefined : new Error(`server workload ${id.value} is not the expected one`);
     } catch (e) {
       return new Error(`server certificate is not an acceptable workload certificate (${isWimseError(e) ? e.code : String(e)})`);

@@ -3,18 +3,17 @@
  * draft-ietf-wimse-workload-creds-02 §6.1). Node's TLS stack checks the chain against the union
  * of every configured CA when it accepts the handshake; this module decides whether the
  * certificate authenticates a workload: one identifier, chained to the anchors of *that
- * identifier's* trust domain, valid now, and usable for the TLS role.
+ * identifier's* trust domain, valid now, and usable for the TLS role; the path found must then meet
+ * every RFC 5280 constraint of its CAs (certification-path.ts), whatever OpenSSL decided before.
  */
 import { WimseError } from '../errors.js';
 import { checkWorkloadIdentifier, type IdentifierOptions, type WorkloadIdentifier } from '../identifier.js';
 import { keyObjectFlaw } from '../public-key.js';
+import { EKU_CLIENT_AUTH, EKU_SERVER_AUTH, validateCertificationPath } from './certification-path.js';
 import { parseAltNames } from './subject-alt-name.js';
 import type { BundleResolver } from './trust-bundles.js';
 import { certTime, x509Class, type X509Certificate } from './x509.js';
 
-/** RFC 5280 §4.2.1.12 key purposes. */
-const EKU_CLIENT_AUTH = '1.3.6.1.5.5.7.3.2';
-const EKU_SERVER_AUTH = '1.3.6.1.5.5.7.3.1';
 /** Longest chain a peer may present (leaf + intermediates). */
 export const MAX_CHAIN_LENGTH = 10;
 // identifier.ts accepts these schemes unless configured otherwise.
@@ -64,10 +63,28 @@ export interface CertificatePolicy {
 }
 
 /**
- * Validates a certificate chain (DER, leaf first) as a Workload Identity Certificate.
+ * Validates a certificate chain (DER, leaf first) as a Workload Identity Certificate, with every
+ * RFC 5280 §6.1 constraint on the path to the trust domain's anchor.
  * Throws a {@link WimseError} with an `mtls_*` code.
  */
-export function verifyWorkloadCertificate(chain: readonly Uint8Array[], p: CertificatePolicy, forwarded = false): VerifiedCertificate {
+export async function verifyWorkloadCertificate(chain: readonly Uint8Array[], p: CertificatePolicy, forwarded = false): Promise<VerifiedCertificate> {
+  const { path, at, ...verified } = checkWorkloadCertificate(chain, p, forwarded);
+  // RFC 5280 §6.1: pathLen, name constraints, key usage, critical extensions, … on the path found.
+  await validateCertificationPath(path, { at: new Date(at), role: p.role ?? 'client' });
+  return verified;
+}
+
+/**
+ * The synchronous part of {@link verifyWorkloadCertificate}: identifier, trust domain, a signed path
+ * to one of its anchors, validity and extended key usage, but not the constraints CAs put on the
+ * path. Alone, only where OpenSSL has validated the same path against the same anchors (a TLS
+ * client's `checkServerIdentity` with `rejectUnauthorized` and `ca` = the trust domain's bundle).
+ */
+export function checkWorkloadCertificate(
+  chain: readonly Uint8Array[],
+  p: CertificatePolicy,
+  forwarded = false,
+): VerifiedCertificate & { readonly path: readonly Uint8Array[]; readonly at: number } {
   if (chain.length === 0) throw new WimseError('mtls_missing', 'A client certificate is required');
   if (chain.length > MAX_CHAIN_LENGTH) throw new WimseError('mtls_malformed', `A certificate chain may hold at most ${MAX_CHAIN_LENGTH} certificates`);
   const [leaf, ...intermediates] = chain.map(parse);
@@ -81,7 +98,7 @@ export function verifyWorkloadCertificate(chain: readonly Uint8Array[], p: Certi
   const path = buildPath(leaf, intermediates, anchors);
   if (path === undefined) throw new WimseError('mtls_untrusted', `The certificate does not chain to a CA of trust domain ${id.trustDomain}`);
   checkPublicKeys([...path.certs, path.anchor]);
-  const notAfter = checkValidity(path.certs, path.anchor, p);
+  const { notAfter, at } = checkValidity(path.certs, path.anchor, p);
   checkExtendedKeyUsage(leaf, p.role ?? 'client');
   const info: WorkloadCertificateInfo = Object.freeze({
     workload: id.value,
@@ -95,7 +112,7 @@ export function verifyWorkloadCertificate(chain: readonly Uint8Array[], p: Certi
     trustAnchor: Object.freeze({ subject: oneLine(path.anchor.subject), fingerprint256: path.anchor.fingerprint256 }),
     forwarded,
   });
-  return { id, info, notAfter, anchors };
+  return { id, info, notAfter, anchors, path: [...path.certs, path.anchor].map((c) => new Uint8Array(c.raw)), at };
 }
 
 function parse(der: Uint8Array): X509Certificate {
@@ -154,18 +171,25 @@ function issued(subject: X509Certificate, issuer: X509Certificate): boolean {
 }
 
 // RFC 5280 §6.1.3 (a)(2): every certificate on the path, the anchor included, must be valid now.
-function checkValidity(certs: readonly X509Certificate[], anchor: X509Certificate, p: CertificatePolicy): number {
+// `at`: the instant nearest to now inside every validity period, for the path validation that
+// follows (it has no clock tolerance of its own).
+function checkValidity(certs: readonly X509Certificate[], anchor: X509Certificate, p: CertificatePolicy): { notAfter: number; at: number } {
   const now = p.now();
   const skew = p.clockTolerance * 1000;
   let notAfter = Infinity;
+  let earliest = Infinity;
+  let latest = -Infinity;
   for (const [i, cert] of [...certs, anchor].entries()) {
     const which = i === 0 ? 'The client certificate' : 'An issuing CA certificate';
+    const from = certTime(cert.validFrom);
     const to = certTime(cert.validTo);
-    if (certTime(cert.validFrom) - skew > now) throw new WimseError('mtls_not_yet_valid', `${which} is not valid yet`);
+    if (from - skew > now) throw new WimseError('mtls_not_yet_valid', `${which} is not valid yet`);
     if (to + skew < now) throw new WimseError('mtls_expired', `${which} has expired`);
     notAfter = Math.min(notAfter, to + skew);
+    earliest = Math.min(earliest, to);
+    latest = Math.max(latest, from);
   }
-  return notAfter;
+  return { notAfter, at: Math.min(Math.max(now, latest), earliest) };
 }
 
 // workload-creds-02 §6.1 (issue #341): EKU is optional (SPIFFE SVIDs may omit it), but when present

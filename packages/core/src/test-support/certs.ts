@@ -1,10 +1,13 @@
 /**
  * A small certificate factory for tests: CAs per trust domain and Workload Identity Certificates
- * with exactly the SANs, validity and extensions a case needs. Test-only (uses `@peculiar/x509`,
- * a devDependency); production code reads certificates with Node's `X509Certificate` only.
+ * with exactly the SANs, validity and extensions a case needs. Test-only (uses `@peculiar/x509`
+ * and its ASN.1 schemas, devDependencies); production code reads certificates with Node's
+ * `X509Certificate` and PKI.js.
  */
 import { KeyObject, webcrypto } from 'node:crypto';
 import 'reflect-metadata';
+import { AsnConvert } from '@peculiar/asn1-schema';
+import { GeneralName, GeneralSubtree, GeneralSubtrees, NameConstraints } from '@peculiar/asn1-x509';
 import * as x509 from '@peculiar/x509';
 
 x509.cryptoProvider.set(webcrypto as unknown as Crypto);
@@ -48,6 +51,12 @@ export interface CertOptions {
   keyAlgorithm?: RsaHashedKeyGenParams;
   /** Public key to certify instead of the generated one (a degenerate key; the certificate cannot then sign). */
   publicKey?: CryptoKey;
+  /** Basic constraints pathLenConstraint (CAs). */
+  pathLength?: number;
+  /** RFC 5280 §4.2.1.10 name constraints on URIs (host or `.domain`), critical. */
+  nameConstraints?: { permitted?: readonly string[]; excluded?: readonly string[] };
+  /** Further extensions, e.g. {@link unknownExtension}. */
+  extensions?: readonly x509.Extension[];
 }
 
 export const EKU = { clientAuth: x509.ExtendedKeyUsage.clientAuth, serverAuth: x509.ExtendedKeyUsage.serverAuth, codeSigning: x509.ExtendedKeyUsage.codeSigning } as const;
@@ -83,11 +92,13 @@ async function make(issuer: TestCert | undefined, o: CertOptions): Promise<TestC
     ...(o.dns ?? []).map((value) => ({ type: 'dns' as const, value })),
     ...(o.ips ?? []).map((value) => ({ type: 'ip' as const, value })),
   ];
-  const extensions: x509.Extension[] = [new x509.BasicConstraintsExtension(o.ca === true, undefined, true)];
+  const extensions: x509.Extension[] = [new x509.BasicConstraintsExtension(o.ca === true, o.pathLength, true)];
   if (o.keyUsage !== null && o.keyUsage !== undefined) extensions.push(new x509.KeyUsagesExtension(o.keyUsage, true));
   const eku = o.eku === undefined ? [EKU.clientAuth, EKU.serverAuth] : o.eku;
   if (eku !== null) extensions.push(new x509.ExtendedKeyUsageExtension([...eku]));
   if (names.length > 0) extensions.push(new x509.SubjectAlternativeNameExtension(names, true));
+  if (o.nameConstraints !== undefined) extensions.push(nameConstraintsExtension(o.nameConstraints));
+  extensions.push(...(o.extensions ?? []));
   extensions.push(await x509.SubjectKeyIdentifierExtension.create(keys.publicKey));
   if (issuer !== undefined) extensions.push(await x509.AuthorityKeyIdentifierExtension.create(issuer.keys.publicKey));
   const subject = `CN=${o.name ?? 'workload'}`;
@@ -120,4 +131,16 @@ function randomSerial(): string {
   const bytes = webcrypto.getRandomValues(new Uint8Array(12));
   bytes[0] = (bytes[0] ?? 0) & 0x7f | 0x10; // positive, no leading zero
   return Buffer.from(bytes).toString('hex');
+}
+
+/** An extension of a private OID (value: DER NULL) that no validator recognises. */
+export function unknownExtension(critical: boolean, oid = '1.3.6.1.4.1.55555.1.1'): x509.Extension {
+  return new x509.Extension(oid, critical, new Uint8Array([0x05, 0x00]));
+}
+
+function nameConstraintsExtension(nc: { permitted?: readonly string[]; excluded?: readonly string[] }): x509.Extension {
+  const subtrees = (uris: readonly string[] | undefined) =>
+    uris === undefined ? undefined : new GeneralSubtrees(uris.map((uri) => new GeneralSubtree({ base: new GeneralName({ uniformResourceIdentifier: uri }) })));
+  const value = new NameConstraints({ permittedSubtrees: subtrees(nc.permitted), excludedSubtrees: subtrees(nc.excluded) });
+  return new x509.Extension('2.5.29.30', true, AsnConvert.serialize(value));
 }
