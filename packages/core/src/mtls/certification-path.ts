@@ -21,6 +21,7 @@
 import type * as Asn1js from 'asn1js';
 import type * as Pkijs from 'pkijs';
 import { WimseError } from '../errors.js';
+import type { X509Certificate } from './x509.js';
 
 /** RFC 5280 §4.2.1.12 key purposes. */
 export const EKU_CLIENT_AUTH = '1.3.6.1.5.5.7.3.2';
@@ -67,14 +68,15 @@ let libraries: Promise<Libraries> | undefined;
 const load = (): Promise<Libraries> => (libraries ??= Promise.all([import('pkijs'), import('asn1js')]).then(([pkijs, asn1js]) => ({ pkijs, asn1js })));
 
 /**
- * Validates `path` (DER, end-entity certificate first, trust anchor last) under RFC 5280 §6.1.
+ * Validates `path` (end-entity certificate first, trust anchor last; each certificate's signature
+ * already verified with the next one's key) under RFC 5280 §6.1.
  * Throws a {@link WimseError}: `mtls_untrusted` for a path its CAs do not allow, `mtls_usage` for
  * an end-entity certificate not usable for the TLS role.
  */
-export async function validateCertificationPath(path: readonly Uint8Array[], check: PathCheck): Promise<void> {
+export async function validateCertificationPath(path: readonly X509Certificate[], check: PathCheck): Promise<void> {
   if (path.length < 2) throw new TypeError('a certification path holds the end-entity certificate and its anchor');
   const { pkijs: lib, asn1js } = await load();
-  const certs = parseAll(lib, path);
+  const certs = path.map((cert) => parsed(lib, cert));
   for (const [i, cert] of certs.entries()) checkExtensions(cert, i === 0);
   checkEndEntityUsage(certs[0]!, asn1js);
   checkIssuerPurposes(certs, check.role);
@@ -85,22 +87,31 @@ export async function validateCertificationPath(path: readonly Uint8Array[], che
   for (let k = 1; k < certs.length; k++) {
     const constraints = extension(certs[k]!, NAME_CONSTRAINTS)?.parsedValue as Pkijs.NameConstraints | undefined;
     if (constraints === undefined) continue;
-    const below = parseAll(lib, path.slice(0, k)).map(withoutNameConstraints);
-    await engineRun(lib, below, parseAll(lib, [path[k]!])[0]!, check.at, {
+    await engineRun(lib, certs.slice(0, k).map(withoutNameConstraints), certs[k]!, check.at, {
       initialPermittedSubtreesSet: constraints.permittedSubtrees ?? [],
       initialExcludedSubtreesSet: constraints.excludedSubtrees ?? [],
     });
   }
 }
 
-function parseAll(lib: PkijsModule, ders: readonly Uint8Array[]): Pkijs.Certificate[] {
-  return ders.map((der) => {
+// Parsing is most of the cost, and CA certificates recur on every path: parsed certificates are
+// kept by SHA-256 fingerprint (bounded, oldest out first). The engine never changes them.
+const PARSED_ENTRIES = 512;
+const parsedCache = new Map<string, Pkijs.Certificate>();
+
+function parsed(lib: PkijsModule, cert: X509Certificate): Pkijs.Certificate {
+  const key = cert.fingerprint256;
+  let p = parsedCache.get(key);
+  if (p === undefined) {
     try {
-      return lib.Certificate.fromBER(new Uint8Array(der));
+      p = lib.Certificate.fromBER(new Uint8Array(cert.raw));
     } catch (e) {
       throw new WimseError('mtls_malformed', 'A certificate of the chain could not be parsed', { cause: e });
     }
-  });
+    if (parsedCache.size >= PARSED_ENTRIES) parsedCache.delete(parsedCache.keys().next().value!);
+    parsedCache.set(key, p);
+  }
+  return p;
 }
 
 // `below`: end-entity first, up to (not including) `anchor`.
@@ -111,8 +122,15 @@ async function engineRun(
   at: Date,
   params: Pkijs.CertificateChainValidationEngineVerifyParams = {},
 ): Promise<void> {
+  // The path is fixed and its signatures were verified while it was built (workload-certificate.ts,
+  // Node's X509Certificate): each certificate's issuer is the next one, nothing is searched again.
+  const path = [...below, anchor];
+  const findIssuer = (cert: Pkijs.Certificate) => {
+    const i = path.indexOf(cert);
+    return Promise.resolve(i >= 0 && i + 1 < path.length ? [path[i + 1]!] : []);
+  };
   // The engine takes the end-entity certificate last.
-  const engine = new lib.CertificateChainValidationEngine({ trustedCerts: [anchor], certs: [...below].reverse(), checkDate: at });
+  const engine = new lib.CertificateChainValidationEngine({ trustedCerts: [anchor], certs: [...below].reverse(), checkDate: at, findIssuer });
   const result = await engine.verify({ passedWhenNotRevValues: true, ...params });
   if (!result.result) throw new WimseError('mtls_untrusted', `The certificate chain is not valid: ${result.resultMessage}`);
 }
@@ -121,25 +139,29 @@ function extension(cert: Pkijs.Certificate, oid: string): Pkijs.Extension | unde
   return cert.extensions?.find((e) => e.extnID === oid);
 }
 
-// A fresh parse whose name constraints the engine does not see (signatures cover the original bytes, `tbsView`).
+// A shallow copy whose name constraints the engine does not see; the parsed original is shared.
 function withoutNameConstraints(cert: Pkijs.Certificate): Pkijs.Certificate {
-  if (cert.extensions !== undefined) cert.extensions = cert.extensions.filter((e) => e.extnID !== NAME_CONSTRAINTS);
-  return cert;
+  if (cert.extensions === undefined) return cert;
+  const copy = Object.assign(Object.create(Object.getPrototypeOf(cert) as object) as Pkijs.Certificate, cert);
+  copy.extensions = cert.extensions.filter((e) => e.extnID !== NAME_CONSTRAINTS);
+  return copy;
 }
 
 // §4.2: "A certificate-using system MUST reject the certificate if it encounters a critical
-// extension it does not recognize"; a recognised one PKI.js could not parse is no better.
+// extension it does not recognize"; one acted on here that PKI.js could not parse is no better
+// (the others are not parsed at all: nothing reads them).
 function checkExtensions(cert: Pkijs.Certificate, endEntity: boolean): void {
   const seen = new Set<string>();
   for (const e of cert.extensions ?? []) {
     // §4.2: a certificate MUST NOT include more than one instance of a particular extension.
     if (seen.has(e.extnID)) throw new WimseError('mtls_malformed', `A certificate of the chain repeats extension ${e.extnID}`);
     seen.add(e.extnID);
-    const parsed = e.parsedValue as { parsingError?: string } | undefined;
-    if (parsed === undefined || (typeof parsed === 'object' && parsed !== null && 'parsingError' in parsed && parsed.parsingError !== undefined)) {
-      throw new WimseError('mtls_malformed', `A certificate of the chain has a malformed extension ${e.extnID}`);
-    }
-    if (e.critical && !RECOGNISED_CRITICAL.has(e.extnID)) {
+    if (RECOGNISED_CRITICAL.has(e.extnID)) {
+      const value = e.parsedValue as { parsingError?: string } | undefined;
+      if (value === undefined || (typeof value === 'object' && value !== null && 'parsingError' in value && value.parsingError !== undefined)) {
+        throw new WimseError('mtls_malformed', `A certificate of the chain has a malformed extension ${e.extnID}`);
+      }
+    } else if (e.critical) {
       throw new WimseError(endEntity ? 'mtls_usage' : 'mtls_untrusted', `${endEntity ? 'The client certificate' : 'An issuing CA certificate'} has an unrecognised critical extension ${e.extnID}`);
     }
   }

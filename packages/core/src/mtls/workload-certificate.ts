@@ -84,7 +84,7 @@ export function checkWorkloadCertificate(
   chain: readonly Uint8Array[],
   p: CertificatePolicy,
   forwarded = false,
-): VerifiedCertificate & { readonly path: readonly Uint8Array[]; readonly at: number } {
+): VerifiedCertificate & { readonly path: readonly X509Certificate[]; readonly at: number } {
   if (chain.length === 0) throw new WimseError('mtls_missing', 'A client certificate is required');
   if (chain.length > MAX_CHAIN_LENGTH) throw new WimseError('mtls_malformed', `A certificate chain may hold at most ${MAX_CHAIN_LENGTH} certificates`);
   const [leaf, ...intermediates] = chain.map(parse);
@@ -112,7 +112,7 @@ export function checkWorkloadCertificate(
     trustAnchor: Object.freeze({ subject: oneLine(path.anchor.subject), fingerprint256: path.anchor.fingerprint256 }),
     forwarded,
   });
-  return { id, info, notAfter, anchors, path: [...path.certs, path.anchor].map((c) => new Uint8Array(c.raw)), at };
+  return { id, info, notAfter, anchors, path: [...path.certs, path.anchor], at };
 }
 
 function parse(der: Uint8Array): X509Certificate {
