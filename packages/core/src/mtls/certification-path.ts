@@ -1,8 +1,8 @@
 /**
  * Certification path validation (RFC 5280 §6.1) of a path already built from a workload certificate
- * to an anchor of its trust domain's bundle (workload-certificate.ts), by PKI.js's
- * `CertificateChainValidationEngine`: signatures, name chaining, validity, basicConstraints cA and
- * keyCertSign on every issuer, certificate policies, name constraints.
+ * to an anchor of its trust domain's bundle (workload-certificate.ts, where Node verified each
+ * signature), by PKI.js's `CertificateChainValidationEngine`: name chaining, validity,
+ * basicConstraints cA and keyCertSign on every issuer, certificate policies, name constraints.
  *
  * What that engine leaves out (read in the PKI.js 4.0.0 source) is checked here on the structures
  * PKI.js parsed, never on hand-read ASN.1:
