@@ -15,6 +15,7 @@ export default defineConfig({
       '@wimse/fastify': src('fastify'),
       '@wimse/hono': src('hono'),
       '@wimse/nestjs': src('nestjs'),
+      '@wimse/redis': src('redis'),
     },
   },
   test: {

@@ -1,0 +1,11 @@
+export {
+  RedisReplayStore,
+  defaultPrefix,
+  keyName,
+  redisReplayStore,
+  type RedisConnection,
+  type RedisInfoSource,
+  type RedisReplayStoreOptions,
+  type SetNxPxat,
+} from './redis-replay-store.js';
+export { SAFE_EVICTION_POLICY, evictionPolicyOf } from './eviction-policy.js';
