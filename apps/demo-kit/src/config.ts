@@ -12,11 +12,16 @@
  * too ('mtls'). The handshake refuses a client certificate whose path OpenSSL does not validate
  * against the bundle; WIMSE_MTLS_REJECT_UNAUTHORIZED=false lets every handshake through and leaves
  * all refusals to the verifier (4xx problems with stable codes). Without WIMSE_MTLS_DIR nothing changes.
+ *
+ * Shared replay protection (optional): REDIS_URL (`redis://host:port`) makes the replay store that
+ * Redis, keyed by this service's audience, so every instance of one service refuses a proof any of
+ * them accepted. Without it each process remembers its own.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TrustDomainConfig, WimseAdapterOptions } from '@wimse/core';
 import { SPIFFE_HELPER_FILES } from '@wimse/core/node';
+import { redisReplayStore } from '@wimse/redis';
 
 export interface DemoConfig {
   /** This service's workload name, e.g. `express-demo`. */
@@ -65,6 +70,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv, defaults: { workload: stri
   const maxAge = optionalInt(env.WIMSE_JWKS_MAX_AGE_MS, 'WIMSE_JWKS_MAX_AGE_MS');
   const cooldown = optionalInt(env.WIMSE_JWKS_COOLDOWN_MS, 'WIMSE_JWKS_COOLDOWN_MS');
   const witCache = optionalInt(env.WIMSE_WIT_CACHE_SECONDS, 'WIMSE_WIT_CACHE_SECONDS');
+  const replayStore = env.REDIS_URL ? sharedReplayStore(env.REDIS_URL, audience) : undefined;
   const mtls = env.WIMSE_MTLS_DIR
     ? mtlsConfig(env.WIMSE_MTLS_DIR, optionalInt(env.WIMSE_MTLS_PORT, 'WIMSE_MTLS_PORT') ?? port + 100, optionalBool(env.WIMSE_MTLS_REJECT_UNAUTHORIZED, 'WIMSE_MTLS_REJECT_UNAUTHORIZED') ?? true)
     : undefined;
@@ -86,6 +92,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv, defaults: { workload: stri
       proofs: mtls === undefined ? ['wpt', 'http-sig'] : ['wpt', 'http-sig', 'mtls'],
       maxBodyBytes: MAX_BODY_BYTES,
       ...(witCache === undefined ? {} : { witCache: { ttlSeconds: witCache } }),
+      ...(replayStore === undefined ? {} : { replayStore }),
       // A client certificate must chain to this trust domain's bundle, read anew after each rotation.
       ...(mtls === undefined ? {} : { mtls: { trustBundles: { [trustDomain]: () => mtls.bundle.pem } } }),
     },
@@ -108,6 +115,16 @@ function optionalBool(value: string | undefined, name: string): boolean | undefi
   if (value === undefined || value === '') return undefined;
   if (value === 'true' || value === 'false') return value === 'true';
   throw new Error(`${name} must be true or false, got ${JSON.stringify(value)}`);
+}
+
+// Connects at start-up rather than on the first request; until Redis answers, proofs get a 503.
+function sharedReplayStore(url: string, audience: string) {
+  const store = redisReplayStore({ url, audience });
+  store.connect().catch((e: unknown) => {
+    // The message names the cause, never the URL (it may hold a password).
+    console.error(`REDIS_URL: ${e instanceof Error ? e.message : String(e)}; proofs are refused (503) until Redis is usable`);
+  });
+  return store;
 }
 
 function optionalInt(value: string | undefined, name: string): number | undefined {

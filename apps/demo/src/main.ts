@@ -6,6 +6,7 @@
 import { runMtlsRotation, runRotation, runScenario, ROTATION_ENV, type Row } from './scenario.js';
 import { DEFAULT_PORTS, startStack, stopAllStarted, type Stack } from './stack.js';
 import { renderTable } from './table.js';
+import { SHARED_REPLAY_HINT, runSharedReplay } from './shared-replay.js';
 
 const serve = process.argv.includes('--serve');
 const verbose = process.argv.includes('--verbose');
@@ -29,13 +30,18 @@ try {
 }
 
 let rows: Row[] = [];
+let shared: Row[] | undefined;
 try {
   rows = [...(await runScenario(stack)), ...(await runMtlsRotation(stack)), ...(await runRotation(stack))];
+  // Two instances of one service on one Redis (REDIS_URL, or redis-server from the PATH).
+  shared = await runSharedReplay(stack, verbose ? (l) => console.log(`  ${l}`) : undefined);
+  rows.push(...(shared ?? []));
 } finally {
   if (!serve || rows.length === 0) await stack.stop();
 }
 
 console.log(`\n${renderTable(rows)}\n`);
+if (shared === undefined) console.log(`${SHARED_REPLAY_HINT}\n`);
 failed = rows.filter((r) => !r.ok).length;
 console.log(failed === 0 ? `All ${rows.length} checks as expected.` : `${failed} of ${rows.length} checks NOT as expected.`);
 

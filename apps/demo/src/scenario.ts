@@ -219,11 +219,11 @@ export async function runRotation(stack: Stack): Promise<Row[]> {
 /** Service settings that make a retired key visible at once (no JWKS or WIT caching). */
 export const ROTATION_ENV = { WIMSE_JWKS_MAX_AGE_MS: '0', WIMSE_WIT_CACHE_SECONDS: '0' };
 
-function workloadFetch(stack: Stack, workload: string, extra: Partial<WimseFetchOptions> = {}): WimseFetch {
+export function workloadFetch(stack: Stack, workload: string, extra: Partial<WimseFetchOptions> = {}): WimseFetch {
   return createWimseFetch({ witSource: identityServerWitSource({ url: stack.identityUrl, workload }), ...extra });
 }
 
-async function row(rows: Row[], service: string, check: string, proof: string, expected: string, got: () => Promise<string>): Promise<void> {
+export async function row(rows: Row[], service: string, check: string, proof: string, expected: string, got: () => Promise<string>): Promise<void> {
   let observed: string;
   try {
     observed = await got();
@@ -233,13 +233,13 @@ async function row(rows: Row[], service: string, check: string, proof: string, e
   rows.push({ service, check, proof, expected, got: observed, ok: observed === expected });
 }
 
-async function call(response: Promise<Response>): Promise<{ status: number; body: Body }> {
+export async function call(response: Promise<Response>): Promise<{ status: number; body: Body }> {
   const res = await response;
   const body = (await res.json().catch(() => null)) as Body;
   return { status: res.status, body };
 }
 
-function problemOf(status: number, body: Body): string {
+export function problemOf(status: number, body: Body): string {
   return typeof body?.code === 'string' ? `${status} ${body.code}` : String(status);
 }
 

@@ -159,6 +159,21 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   return { identityUrl, urls, adminToken, trustDomain, ...(mtls === undefined ? {} : { mtls }), stop };
 }
 
+/**
+ * Starts one more instance of a built app (e.g. a second `express-demo`) with `env`, waits until
+ * `<base>/health` answers, and returns how to stop it.
+ */
+export async function startInstance(app: string, env: Record<string, string>, base: string, log: (line: string) => void = () => {}): Promise<() => Promise<void>> {
+  const child = start(app, env, log);
+  try {
+    await healthy(base, child);
+  } catch (e) {
+    await terminate(child);
+    throw e;
+  }
+  return () => terminate(child);
+}
+
 // The CAs, and a certificate folder per workload: the services and `client` in the trust domain;
 // `other-client` (spiffe://other.example/client, from the other domain's CA) and `impostor`
 // (an example.org identity, but from the other domain's CA) to show what is refused. The last

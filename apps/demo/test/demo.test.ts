@@ -9,6 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openMtlsClient, type MtlsClient } from '../src/mtls-client.js';
 import { runMtlsRotation, runScenario, type Row } from '../src/scenario.js';
 import { SERVICES, freeMtlsPorts, freePorts, startStack, type Stack } from '../src/stack.js';
+import { runSharedReplay } from '../src/shared-replay.js';
+import { recordRedisRun, redisForTests } from '../../../test/support/redis-server.mjs';
 
 let stack: Stack;
 let client: WimseFetch;
@@ -199,4 +201,17 @@ describe.each(SERVICES)('%s: bad input is a 4xx problem, never a crash', (servic
   it('still serves after all of that', async () => {
     expect((await client(url('/whoami'))).status).toBe(200);
   });
+});
+
+// Two instances of express-demo on one Redis (redis-server from the PATH; CI requires it).
+const redisVersion = await redisForTests();
+describe.runIf(redisVersion !== undefined)('pnpm demo rows: one service, two instances, one Redis', () => {
+  it('refuses at one instance a proof the other accepted, WPT and signature', async () => {
+    const rows = await runSharedReplay(stack);
+    recordRedisRun(redisVersion!, 'single node');
+    expect(rows?.map((r) => [r.check, r.proof, r.got])).toEqual([
+      ['accepted by instance 1, replayed to instance 2', 'WPT', '200, then 401 wpt_replay'],
+      ['accepted by instance 2, replayed to instance 1', 'HTTP-Sig', '200, then 400 sig_replay'],
+    ]);
+  }, 60_000);
 });
