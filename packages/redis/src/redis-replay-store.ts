@@ -71,6 +71,8 @@ export interface RedisReplayStoreOptions {
    * known to be `noeviction`.
    */
   requireNoEviction?: boolean;
+  /** How often, in ms, the eviction policy is read again while connected (it is also read after every reconnection). Default 30 000. */
+  evictionRecheckMs?: number;
 }
 
 const DEFAULT_TIMEOUT_MS = 250;
@@ -95,7 +97,9 @@ export class RedisReplayStore implements ReplayStore {
   readonly #maxInFlight: number;
   readonly #retryAfter: number;
   readonly #requireNoEviction: boolean;
+  readonly #recheckMs: number;
   #inFlight = 0;
+  #verifiedAt = 0;
   /** Resolves once the client is connected and every node was checked; undefined: not started. */
   #verification: Promise<void> | undefined;
   #verified = false;
@@ -108,6 +112,7 @@ export class RedisReplayStore implements ReplayStore {
     this.#maxInFlight = positive(options.maxInFlight, DEFAULT_MAX_IN_FLIGHT, 'maxInFlight');
     this.#retryAfter = positive(options.retryAfterSeconds, 1, 'retryAfterSeconds');
     this.#requireNoEviction = options.requireNoEviction ?? true;
+    this.#recheckMs = positive(options.evictionRecheckMs, 30_000, 'evictionRecheckMs');
     this.#prefix = options.prefix ?? defaultPrefix(options.audience);
     if (typeof this.#prefix !== 'string') throw new TypeError('redisReplayStore: prefix must be a string');
     if (url !== undefined) {
@@ -181,6 +186,8 @@ export class RedisReplayStore implements ReplayStore {
   async checkAndStore(key: ReplayKey, expiresAt: number): Promise<boolean> {
     if (this.#inFlight >= this.#maxInFlight) throw this.#refuse(`${this.#inFlight} replay checks already wait on Redis`);
     if (this.#verified && !this.#client.isReady) throw this.#refuse('Redis is not connected');
+    // A policy changed with CONFIG SET, no reconnection: noticed within evictionRecheckMs.
+    if (this.#verified && this.#requireNoEviction && Date.now() - this.#verifiedAt >= this.#recheckMs) this.#recheckInBackground();
     this.#inFlight++;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
@@ -208,16 +215,35 @@ export class RedisReplayStore implements ReplayStore {
   #verify(): Promise<void> {
     if (this.#verification === undefined) {
       const run = this.#runVerification().then(() => {
-        if (this.#verification === run) this.#verified = true;
+        if (this.#verification === run) this.#passed();
       });
       this.#verification = run;
-      run.catch(() => {
-        setTimeout(() => {
-          if (this.#verification === run) this.#verification = undefined;
-        }, RECHECK_AFTER_MS).unref();
-      });
+      run.catch(() => this.#forgetLater(run));
     }
     return this.#verification;
+  }
+
+  #passed(): void {
+    this.#verified = true;
+    this.#verifiedAt = Date.now();
+  }
+
+  #forgetLater(failed: Promise<void>): void {
+    setTimeout(() => {
+      if (this.#verification === failed) this.#verification = undefined;
+    }, RECHECK_AFTER_MS).unref();
+  }
+
+  // Checks go on meanwhile; a failure turns the store to refusing until a check passes again.
+  #recheckInBackground(): void {
+    this.#verifiedAt = Date.now();
+    this.#runVerification().catch((e: unknown) => {
+      this.#verified = false;
+      const failed = Promise.reject(e instanceof Error ? e : new Error(String(e)));
+      failed.catch(() => {});
+      this.#verification = failed;
+      this.#forgetLater(failed);
+    });
   }
 
   async #runVerification(): Promise<void> {

@@ -182,6 +182,15 @@ describe.runIf(hasRedis)('Redis allowed to evict (maxmemory-policy is not noevic
     await waitFor(async () => (await s.checkAndStore(key('fixed'), inAMinute()).catch(() => undefined)) === true);
   });
 
+  it('notices a policy changed at run time on a live connection within evictionRecheckMs', async () => {
+    const redis = await redisWith();
+    const s = storeOn(redis.url, { evictionRecheckMs: 100 });
+    await s.connect();
+    expect(await s.checkAndStore(key('ok'), inAMinute())).toBe(true);
+    await redis.command('CONFIG', 'SET', 'maxmemory-policy', 'volatile-lru');
+    await waitFor(async () => (await refusal(s.checkAndStore(key('later'), inAMinute())).catch(() => undefined))?.detail?.includes('volatile-lru') === true);
+  });
+
   it('skips the check with requireNoEviction: false (where INFO is not allowed)', async () => {
     const redis = await redisWith(['--maxmemory-policy', 'allkeys-lru']);
     const s = storeOn(redis.url, { requireNoEviction: false });
