@@ -83,7 +83,12 @@ async function expressSideBySide(url) {
   };
   await phase('memory'); // warm-up
   const rounds = [];
-  for (let r = 0; r < 3; r++) rounds.push({ memory: await phase('memory'), redis: await phase('redis') });
+  // Which store goes first alternates too, so warm-up and drift favour neither.
+  for (let r = 0; r < 3; r++) {
+    const round = {};
+    for (const kind of r % 2 === 0 ? ['memory', 'redis'] : ['redis', 'memory']) round[kind] = await phase(kind);
+    rounds.push(round);
+  }
   rounds.sort((a, b) => a.redis / a.memory - b.redis / b.memory);
   const { memory, redis } = rounds[1];
   console.log(`express adapter, WIT+WPT, ${HTTP_CONCURRENCY} concurrent keep-alive clients, one process, median of 3 alternating rounds`);
