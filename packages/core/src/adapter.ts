@@ -6,7 +6,8 @@
 import { createAuthorizer, type WorkloadPolicy } from './authorization.js';
 import { boundedBody } from './body.js';
 import { PROBLEM_CONTENT_TYPE, WimseError, type WimseErrorCode } from './errors.js';
-import type { VerifierOptions } from './options.js';
+import { rejectUnknownKeys, type KnownKeys } from './option-keys.js';
+import { VERIFIER_KEYS, type VerifierOptions } from './options.js';
 import type { WimsePrincipal } from './principal.js';
 import { fieldValues, type RequestHeaders, type WimseRequest } from './request.js';
 import { createVerifier, type WimseVerifier } from './verifier.js';
@@ -28,6 +29,12 @@ export type WimseErrorHook = (
   request: WimseRequest | undefined,
 ) => WimseErrorResponse | undefined | void;
 
+/**
+ * Hears about bugs: any exception on the request path that is not a {@link WimseError}. The
+ * request is answered 500 `internal_error` (through the error hook); `error` is the exception.
+ */
+export type WimseInternalErrorHook = (error: unknown, request: WimseRequest | undefined) => void;
+
 /** Options of every adapter: the verifier's, plus what a web framework needs. */
 export interface WimseAdapterOptions extends VerifierOptions {
   /** Let requests without any WIMSE credentials through with no principal. Invalid credentials are still rejected. */
@@ -36,6 +43,8 @@ export interface WimseAdapterOptions extends VerifierOptions {
   allow?: WorkloadPolicy;
   /** Reshape error responses (status, headers, body). */
   onError?: WimseErrorHook;
+  /** Report bugs (exceptions that are not bad input; answered 500 `internal_error`). Default: `console.error`, tokens redacted. */
+  onInternalError?: WimseInternalErrorHook;
   /**
    * Largest body verified against a Content-Digest, in bytes: a longer one is refused with 413
    * `body_too_large`, having read at most this many bytes of it. Default 1 MiB.
@@ -43,8 +52,10 @@ export interface WimseAdapterOptions extends VerifierOptions {
   maxBodyBytes?: number;
 }
 
-/** Per-route rules, compiled with {@link WimseHandler.route}. */
+/** Per-route rules, compiled with {@link WimseHandler.route}. Unknown keys throw: a misspelt policy must not fail open. */
 export interface WimseRouteRules {
+  /** No authentication on this route. */
+  public?: boolean;
   /** Principal may be absent on this route (overrides the adapter's `optional`). */
   optional?: boolean;
   /** Workloads allowed on this route. Applies when a principal is present. */
@@ -53,6 +64,7 @@ export interface WimseRouteRules {
 
 /** Compiled {@link WimseRouteRules}. */
 export interface WimseRoute {
+  readonly public: boolean;
   readonly optional: boolean | undefined;
   readonly authorize: ((principal: WimsePrincipal) => void) | undefined;
 }
@@ -68,15 +80,23 @@ export interface WimseHandler {
   readonly maxBodyBytes: number;
   /** True when this request's proof may cover its content, so the adapter must supply the raw body. */
   needsBody(headers: RequestHeaders): boolean;
-  /** Compiles route rules once (bad patterns throw `TypeError` at start-up). */
+  /** Compiles route rules once (unknown keys and bad patterns throw `TypeError` at start-up). */
   route(rules?: WimseRouteRules): WimseRoute;
-  /** Authenticates `request`, then applies optional mode and the adapter's and the route's policy. */
+  /** Authenticates `request`, then applies optional mode and the adapter's and the route's policy. Never rejects. */
   handle(request: WimseRequest, route?: WimseRoute): Promise<WimseOutcome>;
   /** A route policy on its own (e.g. Express `requireWorkload`): no principal is a 401, a disallowed one a 403. */
   authorize(principal: WimsePrincipal | undefined, check: (principal: WimsePrincipal) => void, request?: WimseRequest): WimseOutcome;
   /** The response for `error`, after the error hook. */
   reject(error: WimseError, request?: WimseRequest): Extract<WimseOutcome, { ok: false }>;
+  /** The response for any exception: a {@link WimseError} as {@link reject}, anything else a reported 500 `internal_error`. */
+  fail(error: unknown, request?: WimseRequest): Extract<WimseOutcome, { ok: false }>;
 }
+
+/** The adapter's own keys, beside {@link VerifierOptions}. */
+const ADAPTER_KEYS: KnownKeys<Omit<WimseAdapterOptions, keyof VerifierOptions>> = {
+  optional: true, allow: true, onError: true, onInternalError: true, maxBodyBytes: true,
+};
+const ROUTE_KEYS: KnownKeys<WimseRouteRules> = { public: true, optional: true, allow: true };
 
 // The errors `verify` raises when a request carries no proof at all: optional mode lets these through.
 const NO_CREDENTIALS: readonly WimseErrorCode[] = ['credentials_missing', 'sig_missing', 'mtls_missing'];
@@ -90,17 +110,45 @@ const NO_CREDENTIALS: readonly WimseErrorCode[] = ['credentials_missing', 'sig_m
  * if (!outcome.ok) send(outcome.response.status, outcome.response.headers, outcome.response.body)
  */
 export function createWimseHandler(options: WimseAdapterOptions): WimseHandler {
-  const verifier = createVerifier(options);
+  rejectUnknownKeys('WIMSE options', options, { ...VERIFIER_KEYS, ...ADAPTER_KEYS });
+  const { optional: _o, allow: _a, onError: _e, onInternalError: _i, maxBodyBytes: _m, ...verifierOptions } = options;
+  const verifier = createVerifier(verifierOptions);
   if (options.optional !== undefined && typeof options.optional !== 'boolean') throw new TypeError('optional must be a boolean');
   if (options.onError !== undefined && typeof options.onError !== 'function') throw new TypeError('onError must be a function');
+  if (options.onInternalError !== undefined && typeof options.onInternalError !== 'function') throw new TypeError('onInternalError must be a function');
   const maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024;
   if (!Number.isSafeInteger(maxBodyBytes) || maxBodyBytes < 0) throw new TypeError('maxBodyBytes must be a non-negative integer');
   const allowAll = options.allow === undefined ? undefined : createAuthorizer(options.allow);
   const onError = options.onError;
+  const report = options.onInternalError ?? reportToConsole;
 
   function reject(error: WimseError, request?: WimseRequest): Extract<WimseOutcome, { ok: false }> {
     const response = problemResponse(error);
-    return { ok: false, error, response: onError?.(error, response, request) ?? response };
+    let hooked: WimseErrorResponse | undefined | void;
+    try {
+      hooked = onError?.(error, response, request);
+    } catch (e) {
+      // A throwing error hook is a bug too: report it and send the plain 500, without the hook.
+      safeReport(e, request);
+      const internal = internalError(e);
+      return { ok: false, error: internal, response: problemResponse(internal) };
+    }
+    return { ok: false, error, response: hooked ?? response };
+  }
+
+  // A bug must be heard about, but a reporter that throws must not take the answer down with it.
+  function safeReport(e: unknown, request: WimseRequest | undefined): void {
+    try {
+      report(e, request);
+    } catch {
+      // Nothing left to tell.
+    }
+  }
+
+  function fail(e: unknown, request?: WimseRequest): Extract<WimseOutcome, { ok: false }> {
+    if (e instanceof WimseError) return reject(e, request);
+    safeReport(e, request);
+    return reject(internalError(e), request);
   }
 
   function authorize(principal: WimsePrincipal | undefined, check: (p: WimsePrincipal) => void, request?: WimseRequest): WimseOutcome {
@@ -108,8 +156,27 @@ export function createWimseHandler(options: WimseAdapterOptions): WimseHandler {
     try {
       check(principal);
     } catch (e) {
-      if (e instanceof WimseError) return reject(e, request);
-      throw e;
+      return fail(e, request);
+    }
+    return { ok: true, principal };
+  }
+
+  async function verifyAndAuthorize(request: WimseRequest, route: WimseRoute | undefined): Promise<WimseOutcome> {
+    if (route?.public === true) return { ok: true, principal: undefined };
+    let principal: WimsePrincipal;
+    try {
+      // The limit holds for bytes a framework read too (e.g. Nest's rawBody), so every adapter answers alike.
+      boundedBody(request.body, maxBodyBytes);
+      principal = await verifier.verify(request);
+    } catch (e) {
+      // Bad input is a WimseError; anything else is a bug (fail() reports it as a 500).
+      if (e instanceof WimseError && (route?.optional ?? options.optional) === true && NO_CREDENTIALS.includes(e.code)) return { ok: true, principal: undefined };
+      return fail(e, request);
+    }
+    for (const check of [allowAll, route?.authorize]) {
+      if (check === undefined) continue;
+      const outcome = authorize(principal, check, request);
+      if (!outcome.ok) return outcome;
     }
     return { ok: true, principal };
   }
@@ -126,30 +193,36 @@ export function createWimseHandler(options: WimseAdapterOptions): WimseHandler {
       return length === undefined ? fieldValues(headers, 'content-digest').length > 0 : length.trim() !== '0';
     },
     route(rules = {}) {
-      if (rules.optional !== undefined && typeof rules.optional !== 'boolean') throw new TypeError('optional must be a boolean');
-      return { optional: rules.optional, authorize: rules.allow === undefined ? undefined : createAuthorizer(rules.allow) };
+      rejectUnknownKeys('route rules', rules, ROUTE_KEYS);
+      if (rules.public !== undefined && typeof rules.public !== 'boolean') throw new TypeError('route rules: public must be a boolean');
+      if (rules.optional !== undefined && typeof rules.optional !== 'boolean') throw new TypeError('route rules: optional must be a boolean');
+      if (rules.public === true && (rules.optional !== undefined || rules.allow !== undefined)) {
+        throw new TypeError('route rules: a public route is not authenticated, so optional and allow cannot apply');
+      }
+      return { public: rules.public === true, optional: rules.optional, authorize: rules.allow === undefined ? undefined : createAuthorizer(rules.allow) };
     },
-    async handle(request, route) {
-      let principal: WimsePrincipal;
-      try {
-        // The limit holds for bytes a framework read too (e.g. Nest's rawBody), so every adapter answers alike.
-        boundedBody(request.body, maxBodyBytes);
-        principal = await verifier.verify(request);
-      } catch (e) {
-        const error = e instanceof WimseError ? e : new WimseError('request_invalid', 'Request could not be verified', { cause: e });
-        if ((route?.optional ?? options.optional) === true && NO_CREDENTIALS.includes(error.code)) return { ok: true, principal: undefined };
-        return reject(error, request);
-      }
-      for (const check of [allowAll, route?.authorize]) {
-        if (check === undefined) continue;
-        const outcome = authorize(principal, check, request);
-        if (!outcome.ok) return outcome;
-      }
-      return { ok: true, principal };
+    handle(request, route) {
+      return verifyAndAuthorize(request, route).catch((e: unknown) => fail(e, request));
     },
     authorize,
     reject,
+    fail,
   };
+}
+
+function internalError(cause: unknown): WimseError {
+  // The detail stays generic: the exception's message may hold internals, or input.
+  return new WimseError('internal_error', 'The request could not be processed; the error was reported', { cause });
+}
+
+// Compact-JWS-shaped runs (three base64url segments): an exception message may quote its input.
+const TOKEN_RE = /[A-Za-z0-9_-]{6,}\.[A-Za-z0-9_-]{6,}\.[A-Za-z0-9_-]*/g;
+
+/** The default `onInternalError`: one line and the stack on stderr, tokens redacted, the query left out. */
+function reportToConsole(error: unknown, request: WimseRequest | undefined): void {
+  const where = request === undefined ? '' : ` on ${request.method} ${request.path.split('?')[0]}`;
+  const text = error instanceof Error ? (error.stack ?? `${error.name}: ${error.message}`) : String(error);
+  console.error(`@wimse: internal error${where}, answered 500 internal_error:\n${text.replace(TOKEN_RE, '[token]')}`);
 }
 
 /**

@@ -18,11 +18,19 @@ export type WorkloadPolicy = string | readonly string[] | ((principal: WimsePrin
  * onlyAdmin(principal)
  */
 export function createAuthorizer(policy: WorkloadPolicy): (principal: WimsePrincipal) => void {
-  const allowed =
-    typeof policy === 'function'
-      ? policy
-      : ((m) => (p: WimsePrincipal) => m.test(p.id))(compileWorkloadPatterns(typeof policy === 'string' ? [policy] : policy));
+  const allowed = typeof policy === 'function' ? policy : ((m) => (p: WimsePrincipal) => m.test(p.id))(compileWorkloadPatterns(patternsOf(policy)));
   return (principal) => {
-    if (!allowed(principal)) throw new WimseError('forbidden', `Workload ${principal.workload} is not allowed here`);
+    const verdict: unknown = allowed(principal);
+    // Only `true` lets a caller in: a predicate answering a Promise or `undefined` is a bug, reported as a 500.
+    if (typeof verdict !== 'boolean') throw new TypeError(`A workload predicate must return a boolean, not ${typeof verdict}`);
+    if (!verdict) throw new WimseError('forbidden', `Workload ${principal.workload} is not allowed here`);
   };
+}
+
+// Checked at start-up: anything but a pattern, a non-empty list of them or a predicate is a mistake.
+function patternsOf(policy: unknown): readonly string[] {
+  if (typeof policy === 'string') return [policy];
+  if (Array.isArray(policy) && policy.length > 0 && policy.every((p) => typeof p === 'string')) return policy as string[];
+  const got = Array.isArray(policy) ? (policy.length === 0 ? 'an empty list' : 'a list with a non-string') : policy === null ? 'null' : typeof policy;
+  throw new TypeError(`Workload policy: expected a workload pattern, a non-empty list of patterns or a predicate, got ${got}`);
 }

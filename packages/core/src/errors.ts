@@ -98,6 +98,8 @@ export const ERROR_CODES = {
   trust_unavailable: def(503, 'server', 'Trust anchors unavailable'),
   replay_unavailable: def(503, 'server', 'Replay store unavailable'),
   replay_quota_exceeded: def(429, 'server', 'Too many live proofs from this workload'),
+  // A bug, not bad input: reported through `onInternalError`, never disguised as a 4xx.
+  internal_error: def(500, 'server', 'Internal error'),
 } as const satisfies Record<string, CodeInfo>;
 
 /** A stable error code, e.g. `wpt_expired`. */

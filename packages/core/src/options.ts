@@ -7,8 +7,9 @@ import type { IdentifierOptions } from './identifier.js';
 import { createMtlsPolicy, type MtlsOptions, type MtlsPolicy } from './mtls/mtls-policy.js';
 import type { ProofMethod } from './principal.js';
 import { MemoryReplayStore } from './memory-replay-store.js';
+import { rejectUnknownKeys, type KnownKeys } from './option-keys.js';
 import type { ReplayStore } from './replay.js';
-import type { TrustDomains } from './trust.js';
+import type { TrustDomainConfig, TrustDomains } from './trust.js';
 
 export interface VerifierOptions {
   /** Issuer keys per trust domain. Only WITs whose `sub` is in one of these are accepted. */
@@ -77,9 +78,34 @@ export interface ResolvedOptions {
 
 const PROOFS: readonly ProofMethod[] = ['wpt', 'http-sig', 'mtls'];
 
+/** Every key of {@link VerifierOptions} (adapters accept these plus their own). */
+export const VERIFIER_KEYS: KnownKeys<VerifierOptions> = {
+  trustDomains: true, audience: true, proofs: true, clockTolerance: true, maxWptLifetime: true, maxSignatureLifetime: true,
+  maxWitLifetime: true, maxTokenLength: true, proofAlgorithms: true, contextTokenHeaders: true, replayStore: true,
+  witCache: true, identifier: true, mtls: true, compat: true, now: true,
+};
+const TRUST_DOMAIN_KEYS: KnownKeys<TrustDomainConfig> = { keys: true, issuer: true, algorithms: true, remote: true };
+const WIT_CACHE_KEYS: KnownKeys<NonNullable<VerifierOptions['witCache']>> = { maxEntries: true, ttlSeconds: true };
+const IDENTIFIER_KEYS: KnownKeys<IdentifierOptions> = { canonical: true, schemes: true, allowIpTrustDomain: true };
+const MTLS_KEYS: KnownKeys<MtlsOptions> = { trustBundles: true, trustedProxies: true, intermediaries: true };
+const COMPAT_KEYS: KnownKeys<NonNullable<VerifierOptions['compat']>> = { wpt01: true, httpSignature06: true };
+
+// A misspelt option is ignored otherwise, and an ignored `issuer` or `allow` fails open (option-keys.ts).
+function rejectUnknownOptions(o: VerifierOptions): void {
+  rejectUnknownKeys('createVerifier', o, VERIFIER_KEYS);
+  if (o.trustDomains !== null && typeof o.trustDomains === 'object') {
+    for (const [name, config] of Object.entries(o.trustDomains)) rejectUnknownKeys(`trustDomains[${JSON.stringify(name)}]`, config, TRUST_DOMAIN_KEYS);
+  }
+  if (o.witCache !== undefined) rejectUnknownKeys('witCache', o.witCache, WIT_CACHE_KEYS);
+  if (o.identifier !== undefined) rejectUnknownKeys('identifier', o.identifier, IDENTIFIER_KEYS);
+  if (o.mtls !== undefined) rejectUnknownKeys('mtls', o.mtls, MTLS_KEYS);
+  if (o.compat !== undefined) rejectUnknownKeys('compat', o.compat, COMPAT_KEYS);
+}
+
 /** Validates and fills in defaults. Throws `TypeError` naming the offending option. */
 export function resolveOptions(o: VerifierOptions): ResolvedOptions {
   if (o === null || typeof o !== 'object') throw new TypeError('createVerifier: options object required');
+  rejectUnknownOptions(o);
   const audiences = (typeof o.audience === 'string' ? [o.audience] : o.audience ?? []).map(audienceBase);
   if (audiences.length === 0) throw new TypeError('audience: at least one public base URL of this service is required');
   const proofs = o.proofs ?? ['wpt', 'http-sig'];

@@ -6,7 +6,7 @@
  *
  * The caller has already checked that the header `alg` string-equals `cnf.jwk.alg` (wpt-02 §2 step 3).
  */
-import { base64url, compactVerify } from 'jose';
+import { base64url, compactVerify, errors } from 'jose';
 import { verifyBase } from './jws-algorithm.js';
 import type { ProofKey } from './proof-key.js';
 
@@ -16,7 +16,8 @@ export interface VerifiedJws {
 }
 
 /**
- * Resolves the verified header and payload; rejects when the signature or the JWS is invalid.
+ * Resolves the verified header and payload; rejects with a jose error (`code` `ERR_JWS_*` or
+ * `ERR_JOSE_*`) when the signature or the JWS is invalid, so any other rejection is a bug.
  * `protectedHeader` is the token's header as the caller already decoded it (not decoded twice).
  */
 export async function verifyProofJws(token: string, key: ProofKey, protectedHeader: Readonly<Record<string, unknown>>): Promise<VerifiedJws> {
@@ -24,9 +25,18 @@ export async function verifyProofJws(token: string, key: ProofKey, protectedHead
   const [h = '', p = '', s = ''] = token.split('.');
   // RFC 7515 §4.1.11: we understand no extensions, so any crit is rejected (as jose does without options).
   if (typeof protectedHeader !== 'object' || protectedHeader === null || protectedHeader.alg !== key.alg || 'crit' in protectedHeader) {
-    throw new TypeError('JWS header not acceptable');
+    throw new errors.JWSInvalid('JWS header not acceptable');
   }
-  const ok = await verifyBase(`${h}.${p}`, base64url.decode(s), key, key.alg);
-  if (!ok) throw new TypeError('JWS signature invalid');
-  return { protectedHeader, payload: base64url.decode(p) };
+  const ok = await verifyBase(`${h}.${p}`, decode(s), key, key.alg);
+  if (!ok) throw new errors.JWSSignatureVerificationFailed();
+  return { protectedHeader, payload: decode(p) };
+}
+
+// RFC 7515 §7.1: a segment that is not base64url makes the JWS invalid (jose's decode throws a TypeError).
+function decode(segment: string): Uint8Array {
+  try {
+    return base64url.decode(segment);
+  } catch (cause) {
+    throw new errors.JWSInvalid('JWS segment is not base64url', { cause });
+  }
 }

@@ -16,7 +16,7 @@ import { presentedWpt, verifyWpt, type ContextTokens, type PresentedWpt } from '
 
 /** Verifies requests against one configuration. */
 export interface WimseVerifier {
-  /** Authenticates a request, resolving to its principal or rejecting with a {@link WimseError}. */
+  /** Authenticates a request, resolving to its principal or rejecting with a {@link WimseError} (any other rejection is a bug). */
   verify(request: WimseRequest): Promise<WimsePrincipal>;
   /** Verifies a WIT alone (workload-creds-02 §5.1.4), e.g. for tooling. A WIT alone authenticates nothing. */
   verifyWit(token: string): Promise<VerifiedWit>;
@@ -65,23 +65,19 @@ export function createVerifier(options: VerifierOptions): WimseVerifier {
     now: o.now,
   };
 
+  // Bad input rejects with a WimseError, raised where it is parsed; any other rejection is a bug,
+  // which the adapters answer 500 internal_error and report (adapter.ts), never a disguised 400.
   async function verify(request: WimseRequest): Promise<WimsePrincipal> {
-    try {
-      // mutual-tls-02 §3.2: a presented client certificate is verified whenever mTLS is accepted;
-      // it authenticates alone only without an application-layer proof (rule in mtls/mtls-policy.ts).
-      const wpt = presentedWpt(request.headers, o.compat.wpt01);
-      const sig = presentedSignature(o, request);
-      // A certificate verified before comes back synchronously (no microtask on the hot path).
-      let certificate = o.mtls?.certificate(request);
-      if (certificate instanceof Promise) certificate = await certificate;
-      if (certificate !== undefined && wpt === undefined && sig === undefined) return mtlsPrincipal(certificate);
-      const authenticated = await authenticate(request, wpt, sig);
-      return o.mtls === undefined ? authenticated : o.mtls.combine(authenticated, certificate);
-    } catch (e) {
-      // Whatever went wrong, the adapter gets a WimseError: bad input never becomes a 500.
-      if (e instanceof WimseError) throw e;
-      throw new WimseError('request_invalid', 'Request could not be verified', { cause: e });
-    }
+    // mutual-tls-02 §3.2: a presented client certificate is verified whenever mTLS is accepted;
+    // it authenticates alone only without an application-layer proof (rule in mtls/mtls-policy.ts).
+    const wpt = presentedWpt(request.headers, o.compat.wpt01);
+    const sig = presentedSignature(o, request);
+    // A certificate verified before comes back synchronously (no microtask on the hot path).
+    let certificate = o.mtls?.certificate(request);
+    if (certificate instanceof Promise) certificate = await certificate;
+    if (certificate !== undefined && wpt === undefined && sig === undefined) return mtlsPrincipal(certificate);
+    const authenticated = await authenticate(request, wpt, sig);
+    return o.mtls === undefined ? authenticated : o.mtls.combine(authenticated, certificate);
   }
 
   async function authenticate(request: WimseRequest, wpt: PresentedWpt | undefined, sig: PresentedSignature | undefined): Promise<WimsePrincipal> {
@@ -112,7 +108,7 @@ function presentedSignature(o: ResolvedOptions, request: WimseRequest): Presente
   try {
     return findWimseSignature(request.headers);
   } catch (e) {
-    if (o.proofs.has('http-sig')) throw e;
+    if (!(e instanceof WimseError) || o.proofs.has('http-sig')) throw e;
     return undefined;
   }
 }

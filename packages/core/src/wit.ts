@@ -175,7 +175,8 @@ function guardedKey(getKey: JWTVerifyGetKey): JWTVerifyGetKey {
   };
 }
 
-function witError(e: unknown): WimseError {
+// jose's verdicts on the token become WIT codes; anything else (a bug, a bad issuer key) is rethrown as is.
+function witError(e: unknown): unknown {
   if (e instanceof WimseError) return e;
   const reason = (e as { claim?: string }).claim;
   switch (joseCode(e)) {
@@ -191,8 +192,10 @@ function witError(e: unknown): WimseError {
     case 'ERR_JWT_INVALID':
     case 'ERR_JOSE_NOT_SUPPORTED': // e.g. an unknown crit extension (RFC 7515 §4.1.11)
       return new WimseError('wit_malformed', 'WIT is not a valid JWT', { cause: e });
-    default:
+    case 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED':
       return new WimseError('wit_signature', 'WIT signature could not be verified with the trusted key', { cause: e });
+    default:
+      return e;
   }
 }
 

@@ -11,7 +11,7 @@ import { verifyProofJws, type VerifiedJws } from './proof-jws.js';
 import { checkReplay } from './replay.js';
 import type { ReplayStore } from './replay.js';
 import { fieldValues, singleField, type RequestHeaders, type WimseRequest } from './request.js';
-import type { VerifiedWit } from './wit.js';
+import { joseCode, type VerifiedWit } from './wit.js';
 
 /** wpt-02 §4: the media type of a WPT, as `typ`. */
 export const WPT_TYP = 'wpt+jwt';
@@ -138,6 +138,8 @@ async function verifyWptJws(token: string, key: ProofKey, maxLength: number): Pr
   try {
     verified = await verifyProofJws(token, key, header);
   } catch (cause) {
+    // proof-jws.ts rejects invalid tokens with jose errors only; anything else is a bug, not the token's fault.
+    if (joseCode(cause) === undefined) throw cause;
     throw new WimseError('wpt_signature', 'WPT signature does not verify with the WIT cnf key', { cause });
   }
   if (!typMatches(verified.protectedHeader.typ, WPT_TYP)) throw new WimseError('wpt_typ', `WPT typ must be ${WPT_TYP}`);

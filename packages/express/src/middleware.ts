@@ -19,7 +19,7 @@ import {
 } from '@wimse/core';
 import { rawBody } from './raw-body.js';
 
-/** Options of {@link wimse}: the core verifier's plus `optional`, `allow`, `onError` and `maxBodyBytes`. */
+/** Options of {@link wimse}: the core verifier's plus `optional`, `allow`, `onError`, `onInternalError` and `maxBodyBytes`. */
 export type WimseExpressOptions = WimseAdapterOptions;
 
 // What requireWorkload needs from the wimse() that ran before it on the same request.
@@ -35,11 +35,15 @@ const seen = new WeakMap<Request, { handler: WimseHandler; view: WimseRequest }>
 export function wimse(options: WimseExpressOptions): RequestHandler {
   const handler = createWimseHandler(options);
   return (req, res, next) => {
-    authenticate(handler, req).then((outcome) => {
-      if (!outcome.ok) return send(res, outcome.response);
-      req.wimse = outcome.principal;
-      next();
-    }, next);
+    authenticate(handler, req).then(
+      (outcome) => {
+        if (!outcome.ok) return send(res, outcome.response);
+        req.wimse = outcome.principal;
+        next();
+      },
+      // A bug (or a set-up mistake) on our side: a reported 500 internal_error, like every adapter.
+      (e: unknown) => send(res, handler.fail(e, seen.get(req)?.view).response),
+    );
   };
 }
 
@@ -67,7 +71,7 @@ async function authenticate(handler: WimseHandler, req: Request): Promise<WimseO
     try {
       body = await rawBody(req, handler.maxBodyBytes);
     } catch (e) {
-      return handler.reject(e instanceof WimseError ? e : new WimseError('request_invalid', 'Request body could not be read'));
+      return handler.fail(e);
     }
     // A set-up mistake, not bad input: say so loudly rather than fail every digest check.
     if (body === undefined) throw new Error('wimse(): a body parser consumed the body first; mount wimse() before it or keep the bytes in req.rawBody');

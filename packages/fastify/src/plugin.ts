@@ -8,7 +8,6 @@ import { Readable } from 'node:stream';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import {
-  WimseError,
   connectionOf,
   createWimseHandler,
   headersFor,
@@ -16,23 +15,21 @@ import {
   type WimseAdapterOptions,
   type WimseErrorResponse,
   type WimseHandler,
+  type WimseOutcome,
   type WimsePrincipal,
+  type WimseRequest,
   type WimseRoute,
-  type WorkloadPolicy,
+  type WimseRouteRules,
 } from '@wimse/core';
 
-/** Options of {@link wimsePlugin}: the core verifier's plus `optional`, `allow`, `onError` and `maxBodyBytes`. */
+/** Options of {@link wimsePlugin}: the core verifier's plus `optional`, `allow`, `onError`, `onInternalError` and `maxBodyBytes`. */
 export type WimseFastifyOptions = WimseAdapterOptions;
 
-/** Per-route rules, under `config: { wimse: { … } }`. */
-export interface WimseRouteConfig {
-  /** Workloads allowed on this route (403 otherwise). */
-  allow?: WorkloadPolicy;
-  /** No authentication on this route. */
-  public?: boolean;
-  /** Principal may be absent on this route. */
-  optional?: boolean;
-}
+/**
+ * Per-route rules, under `config: { wimse: { … } }`: `allow`, `public`, `optional`. Any other key
+ * throws when the route is registered (a misspelt `allow` must not let every workload in).
+ */
+export type WimseRouteConfig = WimseRouteRules;
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -60,26 +57,31 @@ const plugin: FastifyPluginAsync<WimseFastifyOptions> = async (app, options) => 
   app.decorateRequest('wimse', undefined);
   app.addHook('onRoute', (route) => void compile(route.config?.wimse));
   app.addHook('onRequest', async (request, reply) => {
-    if (request.routeOptions.config.wimse?.public === true) return;
-    if (handler.needsBody(headersOf(request))) return void withBody.add(request);
-    return authenticate(handler, compile(request.routeOptions.config.wimse), request, reply, undefined);
+    try {
+      const route = compile(request.routeOptions.config.wimse);
+      if (route?.public === true) return;
+      if (handler.needsBody(headersOf(request))) return void withBody.add(request);
+      return await authenticate(handler, route, request, reply, undefined);
+    } catch (e) {
+      // A bug on our side: the reported 500 internal_error problem, not Fastify's error page.
+      return sendError(reply, handler.fail(e).response);
+    }
   });
   app.addHook('preParsing', async (request, reply, payload) => {
     if (!withBody.has(request)) return payload;
-    let body: Uint8Array;
     try {
       // The core's bound, before Fastify's parser (and its own bodyLimit) sees anything.
-      body = await readBody(payload, handler.maxBodyBytes, request.headers['content-length']);
+      const body = await readBody(payload, handler.maxBodyBytes, request.headers['content-length']);
+      await authenticate(handler, compile(request.routeOptions.config.wimse), request, reply, body);
+      if (reply.sent) return;
+      // The app's content-type parser reads the same bytes; Fastify checks their count against Content-Length.
+      const replay = Readable.from(body.byteLength === 0 ? [] : [Buffer.from(body.buffer, body.byteOffset, body.byteLength)], { objectMode: false });
+      Object.defineProperty(replay, 'receivedEncodedLength', { value: body.byteLength });
+      return replay;
     } catch (e) {
-      if (!(e instanceof WimseError)) throw e;
-      return void sendError(reply, handler.reject(e).response);
+      // Bad input (e.g. body_too_large) as itself, a bug as the reported 500 internal_error problem.
+      return void sendError(reply, handler.fail(e).response);
     }
-    await authenticate(handler, compile(request.routeOptions.config.wimse), request, reply, body);
-    if (reply.sent) return;
-    // The app's content-type parser reads the same bytes; Fastify checks their count against Content-Length.
-    const replay = Readable.from(body.byteLength === 0 ? [] : [Buffer.from(body.buffer, body.byteOffset, body.byteLength)], { objectMode: false });
-    Object.defineProperty(replay, 'receivedEncodedLength', { value: body.byteLength });
-    return replay;
   });
 };
 
@@ -87,7 +89,7 @@ const plugin: FastifyPluginAsync<WimseFastifyOptions> = async (app, options) => 
 const headersOf = (request: FastifyRequest) => request.raw.headersDistinct ?? request.headers;
 
 async function authenticate(handler: WimseHandler, route: WimseRoute | undefined, request: FastifyRequest, reply: FastifyReply, body: Uint8Array | undefined) {
-  const view = {
+  const view: WimseRequest = {
     method: request.method,
     path: request.originalUrl,
     headers: headersOf(request),
@@ -96,6 +98,10 @@ async function authenticate(handler: WimseHandler, route: WimseRoute | undefined
     ...connectionOf(request.raw.socket),
   };
   const outcome = await handler.handle(view, route);
+  return settle(outcome, request, reply);
+}
+
+function settle(outcome: WimseOutcome, request: FastifyRequest, reply: FastifyReply) {
   if (outcome.ok) {
     request.wimse = outcome.principal;
     return;

@@ -18,12 +18,13 @@ import {
   type WimseAdapterOptions,
   type WimseErrorResponse,
   type WimseHandler,
+  type WimseOutcome,
   type WimsePrincipal,
   type WimseRequest,
   type WorkloadPolicy,
 } from '@wimse/core';
 
-/** Options of {@link wimse}: the core verifier's plus `optional`, `allow`, `onError` and `maxBodyBytes`. */
+/** Options of {@link wimse}: the core verifier's plus `optional`, `allow`, `onError`, `onInternalError` and `maxBodyBytes`. */
 export type WimseHonoOptions = WimseAdapterOptions;
 
 /** The context variables set by {@link wimse}: `c.get('wimse')`. */
@@ -47,10 +48,16 @@ const seen = new WeakMap<Context, { handler: WimseHandler; view: WimseRequest }>
 export function wimse(options: WimseHonoOptions) {
   const handler = createWimseHandler(options);
   return createMiddleware<WimseEnv>(async (c, next) => {
-    const view = await viewOf(c, handler);
-    if (view instanceof WimseError) return respond(handler.reject(view).response, c);
-    seen.set(c, { handler, view });
-    const outcome = await handler.handle(view);
+    let outcome: WimseOutcome;
+    try {
+      const view = await viewOf(c, handler);
+      if (view instanceof WimseError) return respond(handler.reject(view).response, c);
+      seen.set(c, { handler, view });
+      outcome = await handler.handle(view);
+    } catch (e) {
+      // A bug on our side: the reported 500 internal_error problem, as in every adapter.
+      return respond(handler.fail(e, seen.get(c)?.view).response, c);
+    }
     if (!outcome.ok) return respond(outcome.response, c);
     c.set('wimse', outcome.principal);
     await next();

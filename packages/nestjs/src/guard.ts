@@ -5,7 +5,7 @@
 import { Inject, Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { IncomingMessage } from 'node:http';
-import { connectionOf, type WimseHandler, type WimsePrincipal, type WimseRequest, type WimseRoute } from '@wimse/core';
+import { connectionOf, type WimseHandler, type WimseOutcome, type WimsePrincipal, type WimseRequest, type WimseRoute } from '@wimse/core';
 import { ALLOW_KEY, OPTIONAL_KEY, PUBLIC_KEY, WIMSE_HANDLER } from './constants.js';
 import { WimseHttpException } from './exception.js';
 
@@ -41,11 +41,18 @@ export class WimseGuard implements CanActivate {
     // Fail closed: other transports (RPC, WebSocket, GraphQL) carry no HTTP proof this guard can check.
     if (context.getType() !== 'http') return false;
     const route: WimseRoute = {
+      public: false,
       optional: this.reflector.getAllAndOverride<boolean | undefined>(OPTIONAL_KEY, targets),
       authorize: this.reflector.getAllAndOverride<WimseRoute['authorize']>(ALLOW_KEY, targets),
     };
     const request = context.switchToHttp().getRequest<WimseHttpRequest & IncomingMessage>();
-    const outcome = await this.handler.handle(this.viewOf(request), route);
+    let outcome: WimseOutcome;
+    try {
+      outcome = await this.handler.handle(this.viewOf(request), route);
+    } catch (e) {
+      // A bug or set-up mistake on our side: the reported 500 internal_error problem, as in every adapter.
+      outcome = this.handler.fail(e);
+    }
     if (!outcome.ok) throw new WimseHttpException(outcome.response);
     request.wimse = outcome.principal;
     return true;

@@ -15,9 +15,11 @@ export const honoTarget: Target = {
     const api = new Hono().use(wimse(options));
     api.get('/whoami', (c) => c.json(summary(c.get('wimse'))));
     api.get('/hooked/whoami', (c) => c.json(summary(c.get('wimse'))));
+    // Like the other frameworks' parsers: JSON that does not parse is the client's 400, not a 500.
     api.post('/echo', async (c) => {
       const json = c.req.header('content-type')?.startsWith('application/json') === true;
-      return c.json({ ...summary(c.get('wimse')), body: json ? ((await c.req.json()) as unknown) : await c.req.text() });
+      const body: unknown = json ? await c.req.json().catch(() => undefined) : await c.req.text();
+      return body === undefined ? c.json({ error: 'body is not JSON' }, 400) : c.json({ ...summary(c.get('wimse')), body });
     });
     api.get('/admin', requireWorkload(ADMIN), (c) => c.json(summary(c.get('wimse'))));
     app.route('/', api);
