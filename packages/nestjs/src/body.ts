@@ -7,7 +7,7 @@
  */
 import { Inject, Injectable, type NestMiddleware } from '@nestjs/common';
 import type { IncomingMessage } from 'node:http';
-import { WimseError, type WimseHandler } from '@wimse/core';
+import type { WimseHandler } from '@wimse/core';
 import { readAndRestoreBody } from '@wimse/core/node';
 import { WIMSE_HANDLER } from './constants.js';
 import { WimseHttpException } from './exception.js';
@@ -24,8 +24,8 @@ export class WimseBodyMiddleware implements NestMiddleware<IncomingMessage & { r
     try {
       body = await readAndRestoreBody(request, this.handler.maxBodyBytes);
     } catch (e) {
-      if (e instanceof WimseError) throw new WimseHttpException(this.handler.reject(e).response);
-      throw e;
+      // Bad input as itself (e.g. 413), a bug as the reported 500 internal_error problem, as in every adapter.
+      throw new WimseHttpException(this.handler.fail(e).response);
     }
     if (body !== undefined) request.rawBody = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
     next();
