@@ -1,7 +1,9 @@
 /** The adapter glue every framework shares: optional mode, policies, the error response and its hook. */
-import { beforeAll, describe, expect, it } from 'vitest';
-import { connectionOf, createWimseHandler, headersFor, problemResponse, type WimseAdapterOptions } from './adapter.js';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { connectionOf, createWimseHandler, headersFor, problemResponse, type WimseAdapterOptions, type WimseRouteRules } from './adapter.js';
+import { createAuthorizer, type WorkloadPolicy } from './authorization.js';
 import { WimseError } from './errors.js';
+import type { WimseRequest } from './request.js';
 import { AUDIENCE, NOW, TRUST_DOMAIN, createIssuer, createWorkload, wptRequest, type Issuer, type Workload } from './test-support/factory.js';
 
 let issuer: Issuer;
@@ -168,5 +170,127 @@ describe('connectionOf', () => {
     expect(connectionOf({ remoteAddress: '127.0.0.1' })).toEqual({ peerCertificates: undefined, remoteAddress: '127.0.0.1' });
     expect(connectionOf(undefined)).toEqual({ peerCertificates: undefined, remoteAddress: undefined });
     expect(connectionOf({ encrypted: true, getPeerCertificate: () => ({}) }).peerCertificates).toBeUndefined();
+  });
+});
+
+// Issue #9 item 6: a misspelt or malformed policy must throw at start-up, never be ignored (fail open).
+describe('unknown keys and malformed policies throw at start-up', () => {
+  it('an unknown adapter option, naming it and the allowed ones', () => {
+    expect(() => handlerWith({ alow: `spiffe://${TRUST_DOMAIN}/admin` } as Partial<WimseAdapterOptions>)).toThrow(
+      /WIMSE options: unknown option "alow" \(allowed: .*\ballow\b.*onInternalError/,
+    );
+  });
+
+  it('an unknown route rule, naming it and the allowed ones', () => {
+    expect(() => handlerWith().route({ alow: `spiffe://${TRUST_DOMAIN}/admin` } as WimseRouteRules)).toThrow(/route rules: unknown option "alow" \(allowed: public, optional, allow\)/);
+  });
+
+  it('route rules that are not an object', () => {
+    expect(() => handlerWith().route(`spiffe://${TRUST_DOMAIN}/admin` as WimseRouteRules)).toThrow(/route rules: expected an options object/);
+  });
+
+  it('a non-boolean public', () => {
+    expect(() => handlerWith().route({ public: 'yes' } as unknown as WimseRouteRules)).toThrow(/public must be a boolean/);
+  });
+
+  it('a public route that also names allow or optional', () => {
+    expect(() => handlerWith().route({ public: true, allow: `spiffe://${TRUST_DOMAIN}/admin` })).toThrow(/public route/);
+  });
+
+  it.each<[string, unknown]>([
+    ['an options object instead of a policy', { allow: `spiffe://example.org/admin` }],
+    ['an empty list', []],
+    ['a list with a number', ['spiffe://example.org/admin', 7]],
+    ['null', null],
+  ])('a workload policy that is %s', (_name, policy) => {
+    expect(() => createAuthorizer(policy as WorkloadPolicy)).toThrow(/Workload policy: expected a workload pattern, a non-empty list of patterns or a predicate/);
+    expect(() => handlerWith({ allow: policy as WorkloadPolicy })).toThrow(TypeError);
+    expect(() => handlerWith().route({ allow: policy as WorkloadPolicy })).toThrow(TypeError);
+  });
+
+  it('a public route skips authentication', async () => {
+    const h = handlerWith();
+    expect(await h.handle(anonymous, h.route({ public: true }))).toEqual({ ok: true, principal: undefined });
+  });
+});
+
+// Issue #9 item 7: bad input is a 4xx WimseError; anything else is a bug, answered 500 and reported.
+describe('a bug is a 500 internal_error that is reported', () => {
+  const collect = () => {
+    const reports: { error: unknown; request: WimseRequest | undefined }[] = [];
+    return { reports, onInternalError: (error: unknown, request: WimseRequest | undefined) => void reports.push({ error, request }) };
+  };
+
+  it('an exception inside the verifier: 500 problem, generic detail, reported with the request, through the error hook', async () => {
+    const bug = new RangeError('clock broke near eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl');
+    const { reports, onInternalError } = collect();
+    const hooked: string[] = [];
+    const h = handlerWith({ now: () => { throw bug; }, onInternalError, onError: (error, response) => void hooked.push(`${error.code} ${response.status}`) });
+    const request = await wptRequest(client);
+    const outcome = await h.handle(request);
+    expect(outcome.ok).toBe(false);
+    if (outcome.ok) return;
+    expect([outcome.response.status, outcome.response.headers['content-type']]).toEqual([500, 'application/problem+json']);
+    expect(JSON.parse(outcome.response.body)).toEqual({
+      type: 'https://wimse-js.dev/problems/internal_error',
+      title: 'Internal error',
+      status: 500,
+      detail: 'The request could not be processed; the error was reported',
+      code: 'internal_error',
+    });
+    expect(reports).toEqual([{ error: bug, request }]);
+    expect(hooked).toEqual(['internal_error 500']);
+    expect(outcome.error.cause).toBe(bug);
+  });
+
+  it('a predicate that throws', async () => {
+    const { reports, onInternalError } = collect();
+    const outcome = await handlerWith({ onInternalError, allow: () => { throw new TypeError('policy bug'); } }).handle(await wptRequest(client));
+    expect(outcome.ok ? 'accepted' : [outcome.response.status, outcome.error.code]).toEqual([500, 'internal_error']);
+    expect(String(reports[0]?.error)).toBe('TypeError: policy bug');
+  });
+
+  it('a predicate that answers a Promise is never taken as a yes', async () => {
+    const { reports, onInternalError } = collect();
+    const h = handlerWith({ onInternalError });
+    const asyncPredicate = h.route({ allow: (async () => true) as unknown as WorkloadPolicy });
+    const outcome = await h.handle(await wptRequest(client), asyncPredicate);
+    expect(outcome.ok ? 'accepted' : [outcome.response.status, outcome.error.code]).toEqual([500, 'internal_error']);
+    expect(String(reports[0]?.error)).toMatch(/must return a boolean, not object/);
+  });
+
+  it('an error hook that throws: the plain 500 problem, reported', async () => {
+    const { reports, onInternalError } = collect();
+    const outcome = await handlerWith({ onInternalError, onError: () => { throw new Error('hook bug'); } }).handle(anonymous);
+    expect(outcome.ok ? 'accepted' : [outcome.response.status, JSON.parse(outcome.response.body).code]).toEqual([500, 'internal_error']);
+    expect(String(reports[0]?.error)).toBe('Error: hook bug');
+  });
+
+  it('a reporter that throws does not take the answer down', async () => {
+    const outcome = await handlerWith({ now: () => { throw new Error('bug'); }, onInternalError: () => { throw new Error('reporter down'); } }).handle(await wptRequest(client));
+    expect(outcome.ok ? 'accepted' : outcome.response.status).toBe(500);
+  });
+
+  it('fail(): a WimseError stays itself, anything else is internal_error', () => {
+    const { reports, onInternalError } = collect();
+    const h = handlerWith({ onInternalError });
+    expect(h.fail(new WimseError('body_too_large')).response.status).toBe(413);
+    expect(h.fail(new Error('x')).error.code).toBe('internal_error');
+    expect(reports).toHaveLength(1);
+  });
+
+  it('by default goes to console.error, with tokens redacted and the query left out', async () => {
+    const spy = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    try {
+      const token = 'eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl';
+      await handlerWith({ now: () => { throw new Error(`bad ${token}`); } }).handle({ ...(await wptRequest(client)), path: '/orders?secret=1' });
+      expect(spy).toHaveBeenCalledTimes(1);
+      const line = String(spy.mock.calls[0]?.[0]);
+      expect(line).toMatch(/^@wimse: internal error on GET \/orders, answered 500 internal_error:\nError: bad \[token\]/);
+      expect(line).not.toContain(token);
+      expect(line).not.toContain('secret');
+    } finally {
+      spy.mockRestore();
+    }
   });
 });

@@ -61,6 +61,7 @@ const witCases: Case[] = [
   { name: 'WIT has two parts', code: 'wit_malformed', status: 400, request: (v) => ({ ...v, headers: { ...v.headers, 'workload-identity-token': workload.wit.split('.').slice(0, 2).join('.') } }) },
   { name: 'WIT header is not JSON', code: 'wit_malformed', status: 400, request: (v) => ({ ...v, headers: { ...v.headers, 'workload-identity-token': `eA.${workload.wit.split('.').slice(1).join('.')}` } }) },
   { name: 'WIT with base64 padding', code: 'wit_malformed', status: 400, request: (v) => ({ ...v, headers: { ...v.headers, 'workload-identity-token': `${workload.wit}=` } }) },
+  { name: 'WIT signature segment is not base64url', code: 'wit_malformed', status: 400, request: (v) => withWit(v, `${workload.wit.slice(0, workload.wit.lastIndexOf('.'))}.A`) },
   { name: 'WIT with an unknown crit header', code: 'wit_malformed', status: 400, request: async (v) => withWit(v, await signWit({ ...witHeader(), crit: ['x-unknown'], 'x-unknown': 1 }, witClaims())) },
   // Step 2: typ.
   { name: 'WIT typ JWT', code: 'wit_typ', status: 400, request: async (v) => withWit(v, await signWit({ ...witHeader(), typ: 'JWT' }, witClaims())) },
@@ -175,6 +176,7 @@ const wptCases: Case[] = [
   { name: 'two Authorization fields', code: 'wpt_duplicate', status: 401, request: (v) => ({ ...v, headers: { ...v.headers, authorization: [String(v.headers.authorization), 'Bearer abc'] } }) },
   { name: 'the same WPT twice', code: 'wpt_duplicate', status: 401, request: (v) => ({ ...v, headers: { ...v.headers, authorization: [String(v.headers.authorization), String(v.headers.authorization)] } }) },
   // Step 2: a single well-formed JWT.
+  { name: 'WPT signature segment is not base64url', code: 'wpt_signature', status: 401, request: (v) => withWpt(v, `${String(v.headers.authorization).slice(4, String(v.headers.authorization).lastIndexOf('.'))}.AAAAA`) },
   { name: 'WPT longer than maxTokenLength', code: 'wpt_too_large', status: 401, request: (v) => withWpt(v, 'a'.repeat(9000)) },
   { name: 'WPT is not a JWT', code: 'wpt_malformed', status: 401, request: (v) => withWpt(v, 'abc') },
   { name: 'WPT header is not JSON', code: 'wpt_malformed', status: 401, request: (v) => withWpt(v, `eA.${String(v.headers.authorization).split('.').slice(1).join('.')}`) },
@@ -355,7 +357,23 @@ describe('createVerifier validates options eagerly', () => {
     ['a negative clock tolerance', { clockTolerance: -1 }, /clockTolerance/],
     ['a bad context token header', { contextTokenHeaders: ['x user'] }, /contextTokenHeaders/],
     ['a none proof algorithm', { proofAlgorithms: ['none'] }, /proofAlgorithms/],
+    // A misspelt option would be ignored, and an ignored issuer allow-list fails open.
+    ['an unknown option', { audiance: AUDIENCE }, /createVerifier: unknown option "audiance" \(allowed: trustDomains, audience/],
+    ['issuers for issuer', { trustDomains: { 'example.org': { keys: { keys: [] }, issuers: ['https://id.example.org'] } } }, /trustDomains\["example.org"\]: unknown option "issuers".*issuer/],
+    ['an unknown witCache option', { witCache: { ttl: 5 } }, /witCache: unknown option "ttl"/],
+    ['an unknown identifier option', { identifier: { canonicall: false } }, /identifier: unknown option "canonicall"/],
+    ['an unknown mtls option', { mtls: { trustBundles: {}, trustedProxy: ['10.0.0.1'] } }, /mtls: unknown option "trustedProxy"/],
+    ['an unknown compat option', { compat: { wpt1: true } }, /compat: unknown option "wpt1"/],
+    ['witCache that is not an object', { witCache: 5 }, /witCache: expected an options object/],
   ])('%s', (_, override, message) => {
     expect(() => verifierFor(issuer, override as Partial<VerifierOptions>)).toThrow(message);
+  });
+});
+
+describe('a bug is not disguised as bad input', () => {
+  it('rejects with the exception itself, not a WimseError, so the adapter can answer 500 and report it', async () => {
+    const bug = new RangeError('clock broke');
+    const verifier = verifierFor(issuer, { now: () => { throw bug; } });
+    await expect(verifier.verify(await wptRequest(workload))).rejects.toBe(bug);
   });
 });
