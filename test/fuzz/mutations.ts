@@ -210,7 +210,7 @@ export async function materialize(c: Case, f: Fixtures, der: { client: Uint8Arra
     }
     case 'crafted-wpt': {
       headers['workload-identity-token'] = w.wit;
-      const claims = { ...base.claims, ...(base.claims.wth === undefined ? {} : { wth: base.claims.wth }) };
+      const claims: Record<string, unknown> = { ...base.claims };
       if (txnToken !== undefined) headers['txn-token'] = txnToken;
       if (base.claims.tth === undefined && txnToken !== undefined) claims.tth = await tokenHash(txnToken);
       headers.authorization = `WPT ${await signed(() => craftWpt(w, base.route, { claims, header: base.header }))}`;

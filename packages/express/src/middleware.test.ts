@@ -122,6 +122,13 @@ describe('configuration', () => {
     expect(() => wimse({ ...options, allow: 'spiffe://example.org/a/../b' })).toThrow(TypeError);
     expect(() => requireWorkload('https://example.org/x')).toThrow(/Invalid workload pattern/);
   });
+
+  // Issue #9 item 6: a policy that cannot be read must not be ignored.
+  it('rejects a policy that is not patterns or a predicate, and unknown options', () => {
+    expect(() => requireWorkload({ alow: 'spiffe://example.org/admin' } as unknown as string)).toThrow(/Workload policy: expected/);
+    expect(() => requireWorkload([])).toThrow(/non-empty list/);
+    expect(() => wimse({ ...options, alow: 'spiffe://example.org/admin' } as WimseAdapterOptions)).toThrow(/unknown option "alow"/);
+  });
 });
 
 describe('types', () => {

@@ -1,8 +1,8 @@
-import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyContextConfig, type FastifyInstance, type FastifyRequest, type RouteGenericInterface } from 'fastify';
 import { afterEach, beforeAll, describe, expect, expectTypeOf, it } from 'vitest';
 import { type WimseAdapterOptions, type WimsePrincipal, type WorkloadSigner } from '@wimse/core';
 import { adapterFixture } from '../../core/src/test-support/factory.js';
-import { wimsePlugin } from './index.js';
+import { wimsePlugin, type WimseRouteConfig } from './index.js';
 
 const AUDIENCE = 'https://svc.example.org';
 let options: WimseAdapterOptions;
@@ -83,6 +83,24 @@ describe('wimsePlugin', () => {
     expect(() => app.get('/x', { config: { wimse: { allow: 'not-a-workload' } } }, async () => 'x')).toThrow(/Invalid workload pattern/);
   });
 
+  // Issue #9 item 6: `alow` used to be ignored, letting every authenticated workload in.
+  it('rejects an unknown key in config.wimse when the route is declared', async () => {
+    await build();
+    expect(() => app.get('/admin', { config: { wimse: { alow: 'spiffe://example.org/admin' } } }, async () => 'x')).toThrow(
+      /route rules: unknown option "alow" \(allowed: public, optional, allow\)/,
+    );
+  });
+
+  it('rejects config.wimse that is not an object, and a public route with a policy', async () => {
+    await build();
+    expect(() => app.get('/a', { config: { wimse: 'spiffe://example.org/admin' as unknown as WimseRouteConfig } }, async () => 'x')).toThrow(/expected an options object/);
+    expect(() => app.get('/b', { config: { wimse: { public: true, allow: 'spiffe://example.org/admin' } } }, async () => 'x')).toThrow(/public route/);
+  });
+
+  it('rejects an unknown adapter option when registered', async () => {
+    await expect(build({ alow: 'spiffe://example.org/admin' } as Partial<WimseAdapterOptions>)).rejects.toThrow(/unknown option "alow"/);
+  });
+
   it('rejects bad options when registered', async () => {
     await expect(build({ audience: [] })).rejects.toThrow(/audience/);
   });
@@ -98,5 +116,24 @@ describe('wimsePlugin', () => {
 describe('types', () => {
   it('request.wimse is a WimsePrincipal or undefined, without any', () => {
     expectTypeOf<FastifyRequest['wimse']>().toEqualTypeOf<WimsePrincipal | undefined>();
+  });
+
+  // Checked by the package typecheck (`tsc` over src): each line below must fail to compile.
+  // Fastify infers a route's config type from the literal itself (`ContextConfig`), so on the plain
+  // shorthand an unknown key compiles; the route is then refused when declared (test above).
+  it('WimseRouteConfig and the typed route config reject unknown keys and wrong values', () => {
+    // @ts-expect-error -- `alow` is not a route rule
+    const rules: WimseRouteConfig = { alow: 'spiffe://example.org/admin' };
+    // @ts-expect-error -- nor in Fastify's route config type
+    const config: FastifyContextConfig = { wimse: { alow: 'spiffe://example.org/admin' } };
+    const declare = (f: FastifyInstance) => {
+      // @ts-expect-error -- a route typed with its config (Fastify's ContextConfig generic)
+      f.get<RouteGenericInterface, { wimse: WimseRouteConfig }>('/a', { config: { wimse: { alow: 'spiffe://example.org/admin' } } }, async () => 'x');
+      // @ts-expect-error -- a wrong value type, even on the inferred shorthand
+      f.get('/b', { config: { wimse: { public: 'yes' } } }, async () => 'x');
+      // @ts-expect-error -- `allow` must be patterns or a predicate
+      f.get('/c', { config: { wimse: { allow: 42 } } }, async () => 'x');
+    };
+    expect([rules, config, typeof declare]).toHaveLength(3);
   });
 });

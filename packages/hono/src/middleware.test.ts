@@ -84,6 +84,13 @@ describe('wimse', () => {
     expect(() => requireWorkload('nope')).toThrow(/Invalid workload pattern/);
   });
 
+  // Issue #9 item 6: a policy that cannot be read must not be ignored.
+  it('rejects a policy that is not patterns or a predicate, and unknown options', () => {
+    expect(() => requireWorkload({ alow: 'spiffe://example.org/admin' } as unknown as string)).toThrow(/Workload policy: expected/);
+    expect(() => requireWorkload([])).toThrow(/non-empty list/);
+    expect(() => wimse({ ...options, alow: 'spiffe://example.org/admin' } as WimseAdapterOptions)).toThrow(/unknown option "alow"/);
+  });
+
   it('imports nothing from node: on the request path', () => {
     expect(readFileSync(new URL('./middleware.ts', import.meta.url), 'utf8')).not.toMatch(/from ['"]node:/);
   });

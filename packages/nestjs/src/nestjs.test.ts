@@ -104,6 +104,15 @@ describe('WimseModule + @UseGuards(WimseGuard)', () => {
   it('compiles @AllowWorkloads patterns when the decorator is applied', () => {
     expect(() => AllowWorkloads('spiffe://example.org/../admin')).toThrow(/Invalid workload pattern/);
   });
+
+  // Issue #9 item 6: a policy that cannot be read must not be ignored.
+  it('rejects @AllowWorkloads() without patterns or with a non-string, and unknown module options', async () => {
+    expect(() => AllowWorkloads()).toThrow(/non-empty list/);
+    expect(() => AllowWorkloads(7 as unknown as string)).toThrow(/Workload policy: expected/);
+    @Module({ imports: [WimseModule.forRoot({ ...options, alow: 'spiffe://example.org/admin' } as WimseAdapterOptions)], controllers: [GuardedController] })
+    class MisspeltModule {}
+    await expect(NestFactory.create(MisspeltModule, { logger: false, abortOnError: false })).rejects.toThrow(/unknown option "alow"/);
+  });
 });
 
 describe('WimseGuard outside HTTP', () => {
