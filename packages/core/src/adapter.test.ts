@@ -216,6 +216,11 @@ describe('unknown keys and malformed policies throw at start-up', () => {
 
 // Issue #9 item 7: bad input is a 4xx WimseError; anything else is a bug, answered 500 and reported.
 describe('a bug is a 500 internal_error that is reported', () => {
+  // A clock that breaks once the handler is built (it is also read while building).
+  const breakingClock = (bug: unknown) => {
+    let broken = false;
+    return { now: () => { if (broken) throw bug; return NOW; }, breakNow: () => void (broken = true) };
+  };
   const collect = () => {
     const reports: { error: unknown; request: WimseRequest | undefined }[] = [];
     return { reports, onInternalError: (error: unknown, request: WimseRequest | undefined) => void reports.push({ error, request }) };
@@ -225,7 +230,9 @@ describe('a bug is a 500 internal_error that is reported', () => {
     const bug = new RangeError('clock broke near eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl');
     const { reports, onInternalError } = collect();
     const hooked: string[] = [];
-    const h = handlerWith({ now: () => { throw bug; }, onInternalError, onError: (error, response) => void hooked.push(`${error.code} ${response.status}`) });
+    const clock = breakingClock(bug);
+    const h = handlerWith({ now: clock.now, onInternalError, onError: (error, response) => void hooked.push(`${error.code} ${response.status}`) });
+    clock.breakNow();
     const request = await wptRequest(client);
     const outcome = await h.handle(request);
     expect(outcome.ok).toBe(false);
@@ -267,7 +274,10 @@ describe('a bug is a 500 internal_error that is reported', () => {
   });
 
   it('a reporter that throws does not take the answer down', async () => {
-    const outcome = await handlerWith({ now: () => { throw new Error('bug'); }, onInternalError: () => { throw new Error('reporter down'); } }).handle(await wptRequest(client));
+    const clock = breakingClock(new Error('bug'));
+    const h = handlerWith({ now: clock.now, onInternalError: () => { throw new Error('reporter down'); } });
+    clock.breakNow();
+    const outcome = await h.handle(await wptRequest(client));
     expect(outcome.ok ? 'accepted' : outcome.response.status).toBe(500);
   });
 
@@ -283,7 +293,10 @@ describe('a bug is a 500 internal_error that is reported', () => {
     const spy = vi.spyOn(console, 'error').mockImplementation(() => undefined);
     try {
       const token = 'eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl';
-      await handlerWith({ now: () => { throw new Error(`bad ${token}`); } }).handle({ ...(await wptRequest(client)), path: '/orders?secret=1' });
+      const clock = breakingClock(new Error(`bad ${token}`));
+      const h = handlerWith({ now: clock.now });
+      clock.breakNow();
+      await h.handle({ ...(await wptRequest(client)), path: '/orders?secret=1' });
       expect(spy).toHaveBeenCalledTimes(1);
       const line = String(spy.mock.calls[0]?.[0]);
       expect(line).toMatch(/^@wimse: internal error on GET \/orders, answered 500 internal_error:\nError: bad \[token\]/);
