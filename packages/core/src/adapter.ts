@@ -10,6 +10,7 @@ import { rejectUnknownKeys, type KnownKeys } from './option-keys.js';
 import { VERIFIER_KEYS, type VerifierOptions } from './options.js';
 import type { WimsePrincipal } from './principal.js';
 import { fieldValues, type RequestHeaders, type WimseRequest } from './request.js';
+import { createResponseSigning, type ResponseSignature, type ResponseSigningOptions } from './response-signing.js';
 import { createVerifier, type WimseVerifier } from './verifier.js';
 
 /** An error response ready to send: status, headers (incl. `content-type`) and the serialized body. */
@@ -35,8 +36,8 @@ export type WimseErrorHook = (
  */
 export type WimseInternalErrorHook = (error: unknown, request: WimseRequest | undefined) => void;
 
-/** Options of every adapter: the verifier's, plus what a web framework needs. */
-export interface WimseAdapterOptions extends VerifierOptions {
+/** Options of every adapter: the verifier's and the response signer's, plus what a web framework needs. */
+export interface WimseAdapterOptions extends VerifierOptions, ResponseSigningOptions {
   /** Let requests without any WIMSE credentials through with no principal. Invalid credentials are still rejected. */
   optional?: boolean;
   /** Workloads allowed on every protected route (403 otherwise). Routes may narrow this further. */
@@ -69,10 +70,14 @@ export interface WimseRoute {
   readonly authorize: ((principal: WimsePrincipal) => void) | undefined;
 }
 
-/** What an adapter does with a request: go on (with or without a principal) or send `response`. */
+/**
+ * What an adapter does with a request: go on (with or without a principal) or send `response`.
+ * With `responseSignature`, whatever is then sent for this request (the handler's response or
+ * `response`) must be signed with it first (http-signature-07 §3.5).
+ */
 export type WimseOutcome =
-  | { readonly ok: true; readonly principal: WimsePrincipal | undefined }
-  | { readonly ok: false; readonly error: WimseError; readonly response: WimseErrorResponse };
+  | { readonly ok: true; readonly principal: WimsePrincipal | undefined; readonly responseSignature?: ResponseSignature | undefined }
+  | { readonly ok: false; readonly error: WimseError; readonly response: WimseErrorResponse; readonly responseSignature?: ResponseSignature | undefined };
 
 /** The adapter-side entry point built by {@link createWimseHandler}. */
 export interface WimseHandler {
@@ -95,6 +100,7 @@ export interface WimseHandler {
 /** The adapter's own keys, beside {@link VerifierOptions}. */
 const ADAPTER_KEYS: KnownKeys<Omit<WimseAdapterOptions, keyof VerifierOptions>> = {
   optional: true, allow: true, onError: true, onInternalError: true, maxBodyBytes: true,
+  responseSigner: true, signResponses: true, maxResponseBodyBytes: true, responseSignatureLifetime: true,
 };
 const ROUTE_KEYS: KnownKeys<WimseRouteRules> = { public: true, optional: true, allow: true };
 
@@ -111,7 +117,11 @@ const NO_CREDENTIALS: readonly WimseErrorCode[] = ['credentials_missing', 'sig_m
  */
 export function createWimseHandler(options: WimseAdapterOptions): WimseHandler {
   rejectUnknownKeys('WIMSE options', options, { ...VERIFIER_KEYS, ...ADAPTER_KEYS });
-  const { optional: _o, allow: _a, onError: _e, onInternalError: _i, maxBodyBytes: _m, ...verifierOptions } = options;
+  const {
+    optional: _o, allow: _a, onError: _e, onInternalError: _i, maxBodyBytes: _m,
+    responseSigner, signResponses, maxResponseBodyBytes, responseSignatureLifetime,
+    ...verifierOptions
+  } = options;
   const verifier = createVerifier(verifierOptions);
   if (options.optional !== undefined && typeof options.optional !== 'boolean') throw new TypeError('optional must be a boolean');
   if (options.onError !== undefined && typeof options.onError !== 'function') throw new TypeError('onError must be a function');
@@ -119,6 +129,12 @@ export function createWimseHandler(options: WimseAdapterOptions): WimseHandler {
   const maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024;
   if (!Number.isSafeInteger(maxBodyBytes) || maxBodyBytes < 0) throw new TypeError('maxBodyBytes must be a non-negative integer');
   const allowAll = options.allow === undefined ? undefined : createAuthorizer(options.allow);
+  const signing = createResponseSigning({
+    ...(responseSigner === undefined ? {} : { responseSigner }),
+    ...(signResponses === undefined ? {} : { signResponses }),
+    ...(maxResponseBodyBytes === undefined ? {} : { maxResponseBodyBytes }),
+    ...(responseSignatureLifetime === undefined ? {} : { responseSignatureLifetime }),
+  });
   const onError = options.onError;
   const report = options.onInternalError ?? reportToConsole;
 
@@ -173,12 +189,23 @@ export function createWimseHandler(options: WimseAdapterOptions): WimseHandler {
       if (e instanceof WimseError && (route?.optional ?? options.optional) === true && NO_CREDENTIALS.includes(e.code)) return { ok: true, principal: undefined };
       return fail(e, request);
     }
+    let responseSignature: ResponseSignature | undefined;
+    let unsignable: WimseError | undefined;
+    try {
+      const prepared = signing.prepare(request, principal);
+      responseSignature = prepared === undefined ? undefined : await prepared;
+    } catch (e) {
+      if (!(e instanceof WimseError)) throw e;
+      unsignable = e;
+    }
+    // A 403 says more than "cannot sign"; it is signed when it can be.
     for (const check of [allowAll, route?.authorize]) {
       if (check === undefined) continue;
       const outcome = authorize(principal, check, request);
-      if (!outcome.ok) return outcome;
+      if (!outcome.ok) return { ...outcome, responseSignature };
     }
-    return { ok: true, principal };
+    if (unsignable !== undefined) return reject(unsignable, request);
+    return { ok: true, principal, responseSignature };
   }
 
   return {

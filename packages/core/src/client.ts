@@ -6,7 +6,9 @@
  */
 import { calculateJwkThumbprint, decodeJwt, exportJWK, generateKeyPair, type JWK } from 'jose';
 import type { WimseAlgorithm } from './algorithms.js';
-import { createResponseVerifier, type ResponseVerifierOptions, type VerifiedResponse } from './http-signature/index.js';
+import { WimseError } from './errors.js';
+import { createResponseVerifier, findWimseSignature, type ResponseVerifierOptions, type VerifiedResponse } from './http-signature/index.js';
+import { headersOf } from './request.js';
 import { createWorkloadSigner, type WorkloadCredentials, type WorkloadSigner } from './signer.js';
 
 /** A WIT's public confirmation key, as sent to an identity server. */
@@ -32,10 +34,13 @@ export interface WimseCallOptions {
   contextTokens?: Readonly<Record<string, string>>;
   /**
    * Require the callee to sign its response (`wimse-sign-response`, HTTP signatures only). The
-   * client verifies a successful (< 400) response with `responseTrust`, rejecting with a
-   * `WimseError` when it fails; error responses come back unverified (`responder()` is undefined).
+   * client then refuses, with a `WimseError`, any response that is unsigned or fails verification
+   * with `responseTrust`, whatever its status (http-signature-07 §3.5; the draft's own examples are
+   * a signed 404 and 409). Without it, a response that carries a WIMSE signature is still verified.
    */
   signResponse?: boolean;
+  /** Who must have signed the response, as workload patterns; default: the client's `expectResponder`. */
+  expectResponder?: string | readonly string[];
 }
 
 /** `fetch`'s `RequestInit`, plus the WIMSE call options. */
@@ -62,8 +67,22 @@ export interface WimseFetchOptions {
    * new WIT and send the request once more. Safe: the callee rejected it before handling it. Default `true`.
    */
   retryOnWitRejection?: boolean;
-  /** Trust for verifying signed responses (http-signature-07 §3.5); required for `signResponse` calls. */
+  /**
+   * Trust for verifying signed responses (http-signature-07 §3.5); required for `signResponse`
+   * calls and to accept a signed response at all. Its `replayStore` remembers response nonces.
+   */
   responseTrust?: ResponseVerifierOptions;
+  /**
+   * Workloads that may sign responses to this client's calls (patterns: exact, `…/prefix/*` or a
+   * trust domain `spiffe://example.org`); a response signed by another is refused. Per call: `wimse.expectResponder`.
+   */
+  expectResponder?: string | readonly string[];
+  /**
+   * Send WITs and proofs over plain `http:` to hosts that are not loopback. Default `false`: such a
+   * call throws a `TypeError` before anything is sent (a WIT is a credential; a proof only binds a
+   * request, it does not hide the token).
+   */
+  allowInsecureTransport?: boolean;
   /** The underlying fetch. Default `globalThis.fetch`. */
   fetch?: typeof globalThis.fetch;
   /** Clock in ms, for tests. */
@@ -77,7 +96,7 @@ export interface WimseFetch {
   signer(): Promise<WorkloadSigner>;
   /** Replaces key pair and WIT now. */
   renew(): Promise<WorkloadSigner>;
-  /** The workload that signed `response`, for responses of `signResponse` calls; otherwise `undefined`. */
+  /** The workload that signed `response`, for responses whose WIMSE signature was verified; otherwise `undefined`. */
   responder(response: Response): VerifiedResponse | undefined;
 }
 
@@ -111,6 +130,8 @@ export function createWimseFetch(options: WimseFetchOptions): WimseFetch {
   let current: { signer: WorkloadSigner; renewAt: number; exp: number } | undefined;
   let pending: Promise<WorkloadSigner> | undefined;
   const responses = options.responseTrust === undefined ? undefined : createResponseVerifier(options.responseTrust);
+  const allowInsecure = options.allowInsecureTransport ?? false;
+  if (typeof allowInsecure !== 'boolean') throw new TypeError('allowInsecureTransport must be a boolean');
   const responders = new WeakMap<Response, VerifiedResponse>();
 
   function renew(): Promise<WorkloadSigner> {
@@ -146,6 +167,10 @@ export function createWimseFetch(options: WimseFetchOptions): WimseFetch {
   const wimseFetch = async (input: RequestInfo | URL, init?: WimseRequestInit): Promise<Response> => {
     const { wimse: call = {}, ...rest } = init ?? {};
     const request = new Request(input, rest);
+    if (!allowInsecure && !secureTarget(new URL(request.url))) {
+      throw new TypeError(`Refusing to send workload credentials over ${new URL(request.url).protocol} to ${new URL(request.url).host}: use https, or set allowInsecureTransport`);
+    }
+    const expectResponder = call.expectResponder ?? options.expectResponder;
     const body = request.body === null ? undefined : new Uint8Array(await request.arrayBuffer());
     const proof = call.proof ?? defaultProof;
     const redirect = rest.redirect ?? 'manual';
@@ -153,7 +178,7 @@ export function createWimseFetch(options: WimseFetchOptions): WimseFetch {
       throw new TypeError('signResponse needs the http-sig proof and a responseTrust to verify the response with');
     }
 
-    const send = async (s: WorkloadSigner): Promise<Response> => {
+    const send = async (s: WorkloadSigner): Promise<{ sent: Headers; response: Response }> => {
       const headers = new Headers(request.headers);
       const proofHeaders =
         proof === 'wpt'
@@ -164,14 +189,25 @@ export function createWimseFetch(options: WimseFetchOptions): WimseFetch {
             })
           : await httpSignatureHeaders(s, request, headers, body, call);
       for (const [name, value] of Object.entries(proofHeaders)) headers.set(name, value);
-      const response = await fetchImpl(request.url, { method: request.method, headers, body: body ?? null, redirect, signal: request.signal });
-      return call.signResponse && response.status < 400 ? verifiedResponse(headers, response) : response;
+      return { sent: headers, response: await fetchImpl(request.url, { method: request.method, headers, body: body ?? null, redirect, signal: request.signal }) };
     };
 
-    // http-signature-07 §3.5: the response must be signed by the callee, for this very request.
+    // http-signature-07 §3.5: asked → signed, whatever the status; signed → verified, whatever the status.
+    // A response signature binds to the request's signature nonce, so a WPT call has none to check.
+    const checked = ({ sent, response }: { sent: Headers; response: Response }): Promise<Response> | Response =>
+      proof === 'http-sig' && (call.signResponse === true || carriesWimseSignature(response.headers)) ? verifiedResponse(sent, response) : response;
+
     const verifiedResponse = async (sent: Headers, response: Response): Promise<Response> => {
       const content = new Uint8Array(await response.arrayBuffer());
-      const responder = await responses!.verify({ method: request.method, url: request.url, headers: sent }, { status: response.status, headers: response.headers, body: content });
+      if (call.signResponse === true && !response.headers.has('signature-input')) {
+        throw new WimseError('sig_response', `The request asked for a signed response but the ${response.status} answer is unsigned${await claimedCode(response, content)}`);
+      }
+      if (responses === undefined) throw new WimseError('sig_response', 'The response carries a WIMSE signature and no responseTrust is configured to verify it');
+      const responder = await responses.verify(
+        { method: request.method, url: request.url, headers: sent },
+        { status: response.status, headers: response.headers, body: content },
+        expectResponder === undefined ? {} : { responder: expectResponder },
+      );
       const copy = new Response(NULL_BODY_STATUSES.has(response.status) ? null : content, { status: response.status, statusText: response.statusText, headers: response.headers });
       if (responder !== undefined) responders.set(copy, responder);
       return copy;
@@ -179,12 +215,41 @@ export function createWimseFetch(options: WimseFetchOptions): WimseFetch {
 
     const used = await signer();
     const first = await send(used);
-    if (!retry || !(await rejectsWit(first))) return first;
-    await first.body?.cancel();
+    // The WIT rejection comes unsigned (the request never verified), so it is looked at before the response check.
+    if (!retry || !(await rejectsWit(first.response))) return checked(first);
+    await first.response.body?.cancel();
     // Another call may have renewed meanwhile; renew only if the refused WIT is still the current one.
-    return send(current?.signer === used ? await renew() : await signer());
+    return checked(await send(current?.signer === used ? await renew() : await signer()));
   };
   return Object.assign(wimseFetch, { signer, renew, responder: (response: Response) => responders.get(response) });
+}
+
+// Loopback needs no TLS: nothing leaves the host.
+function secureTarget(url: URL): boolean {
+  if (url.protocol === 'https:') return true;
+  const host = url.hostname.toLowerCase();
+  return host === 'localhost' || host.endsWith('.localhost') || /^127(\.\d{1,3}){3}$/.test(host) || host === '[::1]' || /^\[::ffff:7f[0-9a-f]{2}:[0-9a-f]{1,4}\]$/.test(host);
+}
+
+// A malformed Signature-Input counts as carrying one: verification then says what is wrong.
+function carriesWimseSignature(headers: Headers): boolean {
+  if (!headers.has('signature-input')) return false;
+  try {
+    return findWimseSignature(headersOf(headers)) !== undefined;
+  } catch {
+    return true;
+  }
+}
+
+// What an unsigned error claims, to help the caller, marked as unverified.
+async function claimedCode(response: Response, content: Uint8Array): Promise<string> {
+  if (!(response.headers.get('content-type') ?? '').startsWith('application/problem+json')) return '';
+  try {
+    const { code } = JSON.parse(new TextDecoder().decode(content)) as { code?: unknown };
+    return typeof code === 'string' ? ` (unverified problem code: ${code.slice(0, 64)})` : '';
+  } catch {
+    return '';
+  }
 }
 
 async function httpSignatureHeaders(

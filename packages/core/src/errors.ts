@@ -76,6 +76,14 @@ export const ERROR_CODES = {
   digest_missing: def(400, 'sig', 'Content-Digest missing'),
   digest_malformed: def(400, 'sig', 'Malformed Content-Digest'),
   digest_mismatch: def(400, 'sig', 'Content-Digest does not match the body'),
+  // Signed responses (http-signature-07 §3.5). Client side: what a response failed.
+  sig_response_workload: def(400, 'sig', 'Response signed by a workload not expected here'),
+  sig_response_replay: def(400, 'sig', 'Response signature nonce replayed'),
+  // Server side: a response that must be signed and cannot be is never sent unsigned (400 or 501 per §3.5).
+  response_signing_unsupported: def(501, 'server', 'This service does not sign responses'),
+  response_too_large_to_sign: def(501, 'server', 'Response too large to sign'),
+  response_signer_unavailable: def(503, 'server', 'Response signing credentials unavailable'),
+  response_signing_failed: def(500, 'server', 'Response could not be signed'),
   // Mutual TLS (mutual-tls-02 §3.2)
   // 400, not 401: a 401 must carry a challenge and HTTP has no auth scheme for TLS client certificates.
   mtls_missing: def(400, 'mtls', 'No client certificate'),

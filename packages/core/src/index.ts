@@ -16,6 +16,7 @@ export {
   type ReceivedResponse,
   type ResponseSigningCredentials,
   type ResponseVerifier,
+  type ResponseExpectations,
   type ResponseVerifierOptions,
   type SentRequest,
   type SignHttpRequestOptions,
@@ -37,6 +38,15 @@ export { replayKeyString, type ReplayKey, type ReplayKind, type ReplayStore } fr
 export { fieldValues, headersOf, type HeaderValue, type RequestHeaders, type WimseRequest } from './request.js';
 export * from './signer.js';
 export type { JwksEvent, JwksFailureReason } from './remote-jwks.js';
+export {
+  createResponseSigning,
+  type OutgoingResponse,
+  type ResponseSignature,
+  type ResponseSignerSource,
+  type ResponseSigning,
+  type ResponseSigningOptions,
+  type SignResponsesMode,
+} from './response-signing.js';
 export type { RemoteJwksOptions, TrustDomainConfig, TrustDomains } from './trust.js';
 export { createVerifier, type WimseVerifier } from './verifier.js';
 export * from './versions.js';

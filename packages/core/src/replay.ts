@@ -55,7 +55,7 @@ export function checkReplay(
   store: ReplayStore,
   key: ReplayKey,
   expiresAt: number,
-  replayCode: 'wpt_replay' | 'sig_replay' | 'sig_response',
+  replayCode: 'wpt_replay' | 'sig_replay' | 'sig_response_replay',
 ): void | Promise<void> {
   const settle = (fresh: boolean): void => {
     if (fresh !== true) throw new WimseError(replayCode, 'This proof was already used');

@@ -17,6 +17,7 @@ import {
   type WimseRequest,
   type WorkloadPolicy,
 } from '@wimse/core';
+import { signNodeResponse } from '@wimse/core/node';
 import { rawBody } from './raw-body.js';
 
 /** Options of {@link wimse}: the core verifier's plus `optional`, `allow`, `onError`, `onInternalError` and `maxBodyBytes`. */
@@ -37,6 +38,11 @@ export function wimse(options: WimseExpressOptions): RequestHandler {
   return (req, res, next) => {
     authenticate(handler, req).then(
       (outcome) => {
+        // http-signature-07 §3.5: from here on, whatever this request gets is signed (or refused).
+        if (outcome.responseSignature !== undefined) {
+          const view = seen.get(req)?.view;
+          signNodeResponse(res, outcome.responseSignature, (e) => handler.reject(e, view).response);
+        }
         if (!outcome.ok) return send(res, outcome.response);
         req.wimse = outcome.principal;
         next();

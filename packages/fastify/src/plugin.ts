@@ -12,6 +12,7 @@ import {
   createWimseHandler,
   headersFor,
   readBody,
+  type ResponseSignature,
   type WimseAdapterOptions,
   type WimseErrorResponse,
   type WimseHandler,
@@ -22,7 +23,7 @@ import {
   type WimseRouteRules,
 } from '@wimse/core';
 
-/** Options of {@link wimsePlugin}: the core verifier's plus `optional`, `allow`, `onError`, `onInternalError` and `maxBodyBytes`. */
+/** Options of {@link wimsePlugin}: the core verifier's plus `optional`, `allow`, `onError`, `onInternalError`, `maxBodyBytes` and response signing (`responseSigner`, `signResponses`). */
 export type WimseFastifyOptions = WimseAdapterOptions;
 
 /**
@@ -53,6 +54,8 @@ const plugin: FastifyPluginAsync<WimseFastifyOptions> = async (app, options) => 
   };
   // Requests whose body a signature may cover: verified in preParsing, once the body is read.
   const withBody = new WeakSet<FastifyRequest>();
+  // Requests whose response must be signed (http-signature-07 §3.5), with the view to answer errors for.
+  const signatures: Signatures = new WeakMap();
 
   app.decorateRequest('wimse', undefined);
   app.addHook('onRoute', (route) => void compile(route.config?.wimse));
@@ -61,7 +64,7 @@ const plugin: FastifyPluginAsync<WimseFastifyOptions> = async (app, options) => 
       const route = compile(request.routeOptions.config.wimse);
       if (route?.public === true) return;
       if (handler.needsBody(headersOf(request))) return void withBody.add(request);
-      return await authenticate(handler, route, request, reply, undefined);
+      return await authenticate(handler, route, request, reply, undefined, signatures);
     } catch (e) {
       // A bug on our side: the reported 500 internal_error problem, not Fastify's error page.
       return sendError(reply, handler.fail(e).response);
@@ -72,7 +75,7 @@ const plugin: FastifyPluginAsync<WimseFastifyOptions> = async (app, options) => 
     try {
       // The core's bound, before Fastify's parser (and its own bodyLimit) sees anything.
       const body = await readBody(payload, handler.maxBodyBytes, request.headers['content-length']);
-      await authenticate(handler, compile(request.routeOptions.config.wimse), request, reply, body);
+      await authenticate(handler, compile(request.routeOptions.config.wimse), request, reply, body, signatures);
       if (reply.sent) return;
       // The app's content-type parser reads the same bytes; Fastify checks their count against Content-Length.
       const replay = Readable.from(body.byteLength === 0 ? [] : [Buffer.from(body.buffer, body.byteOffset, body.byteLength)], { objectMode: false });
@@ -83,12 +86,66 @@ const plugin: FastifyPluginAsync<WimseFastifyOptions> = async (app, options) => 
       return void sendError(reply, handler.fail(e).response);
     }
   });
+  // Every response to such a request, the handler's and the errors alike, is signed over the bytes sent.
+  app.addHook('onSend', async (request, reply, payload: unknown) => {
+    const pending = signatures.get(request);
+    if (pending === undefined) return payload;
+    signatures.delete(request);
+    try {
+      const body = await payloadBytes(payload, reply, pending.signature);
+      reply.headers(await pending.signature.sign({ status: reply.statusCode, headers: reply.getHeaders(), body }));
+      return body ?? payload;
+    } catch (e) {
+      // A refusal (too large, credentials) as itself; a bug as the reported 500 internal_error.
+      const r = handler.fail(e, pending.view).response;
+      for (const name of Object.keys(reply.getHeaders())) reply.removeHeader(name);
+      reply.code(r.status).headers(headersFor(r, request.raw.httpVersionMajor));
+      return r.body;
+    }
+  });
 };
+
+type Signatures = WeakMap<FastifyRequest, { signature: ResponseSignature; view: WimseRequest }>;
+
+// The bytes Fastify will send: strings and buffers as they are, streams read up to the limit.
+async function payloadBytes(payload: unknown, reply: FastifyReply, signature: ResponseSignature): Promise<Buffer | undefined> {
+  if (payload === undefined || payload === null) return undefined;
+  if (typeof payload === 'string') return Buffer.from(payload);
+  if (Buffer.isBuffer(payload)) return payload;
+  let source: unknown = payload;
+  if (payload instanceof Response) {
+    // What Fastify would take from the Response after onSend, taken now so it is covered.
+    reply.code(payload.status);
+    payload.headers.forEach((value, name) => void reply.header(name, value));
+    source = payload.body ?? [];
+  }
+  if (source === null || typeof source !== 'object' || !(Symbol.asyncIterator in source)) throw new TypeError('unsupported payload type');
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of source as AsyncIterable<Uint8Array | string>) {
+    const buffer = typeof chunk === 'string' ? Buffer.from(chunk) : Buffer.from(chunk);
+    size += buffer.length;
+    if (size > signature.maxBodyBytes) {
+      (source as { destroy?: () => void }).destroy?.();
+      throw signature.tooLarge();
+    }
+    chunks.push(buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
 
 // Distinct fields keep a repeated Authorization apart; `inject()` requests only have the folded ones.
 const headersOf = (request: FastifyRequest) => request.raw.headersDistinct ?? request.headers;
 
-async function authenticate(handler: WimseHandler, route: WimseRoute | undefined, request: FastifyRequest, reply: FastifyReply, body: Uint8Array | undefined) {
+async function authenticate(
+  handler: WimseHandler,
+  route: WimseRoute | undefined,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  body: Uint8Array | undefined,
+  signatures: Signatures,
+) {
   const view: WimseRequest = {
     method: request.method,
     path: request.originalUrl,
@@ -98,6 +155,7 @@ async function authenticate(handler: WimseHandler, route: WimseRoute | undefined
     ...connectionOf(request.raw.socket),
   };
   const outcome = await handler.handle(view, route);
+  if (outcome.responseSignature !== undefined) signatures.set(request, { signature: outcome.responseSignature, view });
   return settle(outcome, request, reply);
 }
 

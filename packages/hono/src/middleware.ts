@@ -15,6 +15,7 @@ import {
   problemResponse,
   readBody,
   type RequestHeaders,
+  type ResponseSignature,
   type WimseAdapterOptions,
   type WimseErrorResponse,
   type WimseHandler,
@@ -24,7 +25,7 @@ import {
   type WorkloadPolicy,
 } from '@wimse/core';
 
-/** Options of {@link wimse}: the core verifier's plus `optional`, `allow`, `onError`, `onInternalError` and `maxBodyBytes`. */
+/** Options of {@link wimse}: the core verifier's plus `optional`, `allow`, `onError`, `onInternalError`, `maxBodyBytes` and response signing (`responseSigner`, `signResponses`). */
 export type WimseHonoOptions = WimseAdapterOptions;
 
 /** The context variables set by {@link wimse}: `c.get('wimse')`. */
@@ -49,18 +50,27 @@ export function wimse(options: WimseHonoOptions) {
   const handler = createWimseHandler(options);
   return createMiddleware<WimseEnv>(async (c, next) => {
     let outcome: WimseOutcome;
+    let view: WimseRequest;
     try {
-      const view = await viewOf(c, handler);
-      if (view instanceof WimseError) return respond(handler.reject(view).response, c);
+      const built = await viewOf(c, handler);
+      if (built instanceof WimseError) return respond(handler.reject(built).response, c);
+      view = built;
       seen.set(c, { handler, view });
       outcome = await handler.handle(view);
     } catch (e) {
       // A bug on our side: the reported 500 internal_error problem, as in every adapter.
       return respond(handler.fail(e, seen.get(c)?.view).response, c);
     }
-    if (!outcome.ok) return respond(outcome.response, c);
+    const signature = outcome.responseSignature;
+    if (!outcome.ok) return signature === undefined ? respond(outcome.response, c) : signed(respond(outcome.response, c), signature, handler, view, c);
     c.set('wimse', outcome.principal);
     await next();
+    // http-signature-07 §3.5: whatever the app answered (handlers, notFound, onError) is signed.
+    if (signature !== undefined) {
+      const response = await signed(c.res, signature, handler, view, c);
+      c.res = undefined; // a replacement, not a merge with the unsigned one's fields
+      c.res = response;
+    }
   });
 }
 
@@ -113,6 +123,46 @@ async function bodyOf(c: Context, limit: number): Promise<Uint8Array> {
   if (raw.bodyUsed) throw new Error('wimse(): the body was read before wimse(); mount wimse() before middleware that reads it');
   const body = await readBody(raw.body, limit, raw.headers.get('content-length'));
   c.req.raw = new Request(raw, { body });
+  return body;
+}
+
+// The response rebuilt from its bytes (read up to the limit) with the signature fields added;
+// when it cannot be signed, the refusal instead, unsigned.
+async function signed(response: Response, signature: ResponseSignature, handler: WimseHandler, view: WimseRequest, c: Context): Promise<Response> {
+  try {
+    const body = await bytesOf(response, signature);
+    const headers = new Headers(response.headers);
+    const fields: Record<string, string> = {};
+    headers.forEach((value, name) => void (fields[name] = value));
+    for (const [name, value] of Object.entries(await signature.sign({ status: response.status, headers: fields, body }))) headers.set(name, value);
+    return new Response(body === undefined || NULL_BODY.has(response.status) ? null : body, { status: response.status, statusText: response.statusText, headers });
+  } catch (e) {
+    // A refusal (too large, credentials) as itself; a bug as the reported 500 internal_error.
+    return respond(handler.fail(e, view).response, c);
+  }
+}
+
+const NULL_BODY = new Set([101, 204, 205, 304]);
+
+async function bytesOf(response: Response, signature: ResponseSignature): Promise<Uint8Array<ArrayBuffer> | undefined> {
+  if (response.body === null) return undefined;
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (let r = await reader.read(); !r.done; r = await reader.read()) {
+    size += r.value.length;
+    if (size > signature.maxBodyBytes) {
+      await reader.cancel();
+      throw signature.tooLarge();
+    }
+    chunks.push(r.value);
+  }
+  const body = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    body.set(chunk, offset);
+    offset += chunk.length;
+  }
   return body;
 }
 

@@ -4,7 +4,8 @@
  */
 import { Inject, Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { signNodeResponse } from '@wimse/core/node';
 import { connectionOf, type WimseHandler, type WimseOutcome, type WimsePrincipal, type WimseRequest, type WimseRoute } from '@wimse/core';
 import { ALLOW_KEY, OPTIONAL_KEY, PUBLIC_KEY, WIMSE_HANDLER } from './constants.js';
 import { WimseHttpException } from './exception.js';
@@ -47,11 +48,21 @@ export class WimseGuard implements CanActivate {
     };
     const request = context.switchToHttp().getRequest<WimseHttpRequest & IncomingMessage>();
     let outcome: WimseOutcome;
+    let view: WimseRequest | undefined;
     try {
-      outcome = await this.handler.handle(this.viewOf(request), route);
+      view = this.viewOf(request);
+      outcome = await this.handler.handle(view, route);
     } catch (e) {
       // A bug or set-up mistake on our side: the reported 500 internal_error problem, as in every adapter.
       outcome = this.handler.fail(e);
+    }
+    // http-signature-07 §3.5: signed at the Node response, the one place that sees every byte sent
+    // on both platforms, this guard's own 403 and the exception filters' answers included (an
+    // interceptor would see neither).
+    if (outcome.responseSignature !== undefined) {
+      const response = context.switchToHttp().getResponse<ServerResponse | { raw: ServerResponse }>();
+      const signedFor = view;
+      signNodeResponse('raw' in response ? response.raw : response, outcome.responseSignature, (e) => this.handler.reject(e, signedFor).response);
     }
     if (!outcome.ok) throw new WimseHttpException(outcome.response);
     request.wimse = outcome.principal;

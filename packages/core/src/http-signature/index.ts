@@ -7,6 +7,7 @@ export {
   type ReceivedResponse,
   type ResponseSigningCredentials,
   type ResponseVerifier,
+  type ResponseExpectations,
   type ResponseVerifierOptions,
   type SentRequest,
   type SignHttpResponseOptions,

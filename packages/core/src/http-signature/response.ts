@@ -11,6 +11,9 @@ import type { IdentifierOptions, WorkloadIdentifier } from '../identifier.js';
 import { fieldValues, headersOf, singleField, type RequestHeaders } from '../request.js';
 import { createTrustAnchors, type TrustDomains } from '../trust.js';
 import { createWitVerifier, type VerifiedWit, type WitClaims } from '../wit.js';
+import { MemoryReplayStore } from '../memory-replay-store.js';
+import { checkReplay, type ReplayStore } from '../replay.js';
+import { compileWorkloadPatterns, type WorkloadMatcher } from '../workload-pattern.js';
 import { signatureBase, type SignedMessage } from './signature-base.js';
 import { signingKey, verifyBase } from '../jws-algorithm.js';
 import { findWimseSignature, checkSignatureTimes, requestParams, requireComponents, responseParams, WIMSE_SIGNATURE_TAG, type CoveredComponent, type SignatureClock } from './signature-params.js';
@@ -129,8 +132,23 @@ export interface ResponseVerifierOptions {
   /** Longest accepted WIT, in characters. Default 8192. */
   maxTokenLength?: number;
   identifier?: IdentifierOptions;
+  /**
+   * Where response nonces are remembered, so a replayed signed response is refused
+   * (http-signature-07 §3: SHOULD). Default: this verifier's own `MemoryReplayStore` of 100 000 entries.
+   */
+  replayStore?: ReplayStore;
   /** Clock in ms, for tests. */
   now?: () => number;
+}
+
+/** Per-response expectations of {@link ResponseVerifier.verify}. */
+export interface ResponseExpectations {
+  /**
+   * Who must have signed: workload patterns (`spiffe://example.org/orders`, `…/ns/prod/*`, or a
+   * trust domain `spiffe://example.org`). A response signed by any other workload is refused
+   * (`sig_response_workload`).
+   */
+  responder?: string | readonly string[];
 }
 
 /** Verifies signed responses against the requests that caused them. */
@@ -140,10 +158,11 @@ export interface ResponseVerifier {
    * that did not ask for one (§3.5: such a response must be accepted). Rejects with a
    * {@link WimseError} when the response is unsigned but `wimse-sign-response` was sent
    * (`sig_response`), answers another request (`sig_response` / `sig_invalid`), is signed with the
-   * requester's own key (`sig_response`), or fails any other check. Which server may answer is the
-   * caller's policy: compare `workload` with the peer it meant to call.
+   * requester's own key (`sig_response`), is signed by another workload than `expect.responder`
+   * (`sig_response_workload`), repeats a response nonce already seen (`sig_response_replay`), or
+   * fails any other check.
    */
-  verify(sent: SentRequest, response: ReceivedResponse): Promise<VerifiedResponse | undefined>;
+  verify(sent: SentRequest, response: ReceivedResponse, expect?: ResponseExpectations): Promise<VerifiedResponse | undefined>;
 }
 
 /**
@@ -173,10 +192,15 @@ export function createResponseVerifier(options: ResponseVerifierOptions): Respon
     now,
   });
   const clock: SignatureClock = { clockTolerance, maxLifetime: seconds('maxSignatureLifetime', options.maxSignatureLifetime, 600), now };
+  // A client sees far fewer signed responses than a server sees proofs: 100 000 live nonces (~8 MB at most).
+  const replayStore = options.replayStore ?? new MemoryReplayStore({ maxEntries: 100_000, now });
+  if (typeof replayStore?.checkAndStore !== 'function') throw new TypeError('replayStore must have a checkAndStore method');
   return {
-    async verify(sent, response) {
+    async verify(sent, response, expect = {}) {
+      // A bad pattern is the caller's mistake, not the server's: TypeError, before anything else.
+      const responder = expect.responder === undefined ? undefined : compileWorkloadPatterns(typeof expect.responder === 'string' ? [expect.responder] : expect.responder);
       try {
-        return await verifyResponseSignature(sent, response, verifyWit, clock);
+        return await verifyResponseSignature(sent, response, verifyWit, clock, { replayStore, responder });
       } catch (e) {
         if (e instanceof WimseError) throw e;
         throw new WimseError('sig_response', 'Response could not be verified', { cause: e });
@@ -200,6 +224,7 @@ export async function verifyResponseSignature(
   response: ReceivedResponse,
   verifyWit: (token: string) => Promise<VerifiedWit>,
   clock: SignatureClock,
+  checks: { replayStore?: ReplayStore | undefined; responder?: WorkloadMatcher | undefined } = {},
 ): Promise<VerifiedResponse | undefined> {
   const request = sentMessage(sent);
   const requestSignature = findWimseSignature(request.headers);
@@ -236,6 +261,13 @@ export async function verifyResponseSignature(
   const base = signatureBase(presented.components, presented.signatureParams, { status: response.status, headers }, request);
   if (!(await verifyBase(base, presented.signature, wit.proofKey, wit.proofKey.alg))) {
     throw new WimseError('sig_invalid', 'Response signature does not verify with the server WIT cnf key');
+  }
+  if (checks.responder !== undefined && !checks.responder.test(wit.id)) {
+    throw new WimseError('sig_response_workload', `Response signed by ${wit.id.value}; expected ${checks.responder.pattern}`);
+  }
+  // §3 (SHOULD), last so that a refused response never burns a nonce.
+  if (checks.replayStore !== undefined) {
+    await checkReplay(checks.replayStore, { workload: wit.id.value, kind: 'response', id: params.nonce }, (params.expires + clock.clockTolerance) * 1000, 'sig_response_replay');
   }
   return Object.freeze({
     workload: wit.id.value,
