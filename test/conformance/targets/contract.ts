@@ -7,6 +7,7 @@
  *                         and echoes it as `body`: JSON parsed, `text/plain` and `application/octet-stream` as UTF-8 text
  * - GET  /admin           protected, only {@link ADMIN} (403 otherwise)
  * - GET  /optional        optional mode: no credentials → `workload: null`
+ * - GET  /stream?kib=N    protected; streams N KiB of `x` as text/plain with the framework's own stream type
  */
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
@@ -40,6 +41,12 @@ export function summary(p: WimsePrincipal | undefined) {
 }
 
 export const HEALTH = { status: 'ok' };
+
+/** The body of `/stream?kib=N`: N chunks of 1 KiB (at most 1024). */
+export function* kibChunks(kib: unknown): Generator<Buffer> {
+  const n = Math.min(Number(kib) || 0, 1024);
+  for (let i = 0; i < n; i++) yield Buffer.alloc(1024, 'x');
+}
 
 /** Listens on 127.0.0.1 with an ephemeral port. */
 export function listen(server: Server | HttpsServer): Promise<Running> {

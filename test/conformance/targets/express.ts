@@ -1,9 +1,10 @@
 import { createServer } from 'node:http';
+import { Readable } from 'node:stream';
 import { createServer as createHttpsServer } from 'node:https';
 import express from 'express';
 import express4 from 'express4';
 import { requireWorkload, wimse } from '@wimse/express';
-import { ADMIN, HEALTH, echoed, listen, summary, type Target } from './contract.js';
+import { ADMIN, HEALTH, echoed, kibChunks, listen, summary, type Target } from './contract.js';
 
 type ExpressFactory = typeof express;
 
@@ -21,6 +22,7 @@ function expressTarget(name: string, factory: ExpressFactory): Target {
       app.get(['/whoami', '/hooked/whoami'], (req, res) => void res.json(summary(req.wimse)));
       app.post('/echo', (req, res) => void res.json({ ...summary(req.wimse), body: echoed(req.body) }));
       app.get('/admin', requireWorkload(ADMIN), (req, res) => void res.json(summary(req.wimse)));
+      app.get('/stream', (req, res) => void Readable.from(kibChunks(req.query.kib)).pipe(res.type('text/plain')));
       return listen(tls === undefined ? createServer(app) : createHttpsServer(tls, app));
     },
   };

@@ -1,9 +1,10 @@
 import type { Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
+import { Readable } from 'node:stream';
 import { createAdaptorServer } from '@hono/node-server';
 import { Hono } from 'hono';
 import { requireWorkload, wimse } from '@wimse/hono';
-import { ADMIN, HEALTH, listen, summary, type Target } from './contract.js';
+import { ADMIN, HEALTH, kibChunks, listen, summary, type Target } from './contract.js';
 
 export const honoTarget: Target = {
   name: 'hono',
@@ -22,6 +23,7 @@ export const honoTarget: Target = {
       return body === undefined ? c.json({ error: 'body is not JSON' }, 400) : c.json({ ...summary(c.get('wimse')), body });
     });
     api.get('/admin', requireWorkload(ADMIN), (c) => c.json(summary(c.get('wimse'))));
+    api.get('/stream', (c) => c.body(Readable.toWeb(Readable.from(kibChunks(c.req.query('kib')))) as ReadableStream, 200, { 'content-type': 'text/plain' }));
     app.route('/', api);
     const https = tls === undefined ? {} : { createServer: createHttpsServer, serverOptions: tls };
     return listen(createAdaptorServer({ fetch: app.fetch, ...https }) as Server);

@@ -1,10 +1,11 @@
 import 'reflect-metadata';
-import { Body, Controller, Get, HttpCode, Module, Post, Req, type INestApplication } from '@nestjs/common';
+import { Readable } from 'node:stream';
+import { Body, Controller, Get, HttpCode, Module, Post, Query, Req, StreamableFile, type INestApplication } from '@nestjs/common';
 import { APP_GUARD, NestFactory } from '@nestjs/core';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import type { WimseAdapterOptions, WimsePrincipal } from '@wimse/core';
 import { AllowWorkloads, OptionalWorkload, Public, WimseGuard, WimseModule, Workload } from '@wimse/nestjs';
-import { ADMIN, HEALTH, echoed, summary, type Running, type Target } from './contract.js';
+import { ADMIN, HEALTH, echoed, kibChunks, summary, type Running, type Target } from './contract.js';
 
 @Controller()
 class ConformanceController {
@@ -37,6 +38,11 @@ class ConformanceController {
   @Get('admin')
   admin(@Workload() workload: WimsePrincipal) {
     return summary(workload);
+  }
+
+  @Get('stream')
+  stream(@Query('kib') kib: string | undefined) {
+    return new StreamableFile(Readable.from(kibChunks(kib)), { type: 'text/plain' });
   }
 }
 
