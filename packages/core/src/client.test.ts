@@ -2,13 +2,13 @@ import { decodeJwt, type JWK } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { createWimseFetch, identityServerWitSource, type PublicProofJwk, type WimseFetchOptions } from './client.js';
 import { WimseError, PROBLEM_CONTENT_TYPE, isWimseError } from './errors.js';
-import { signHttpResponse } from './http-signature/index.js';
+import { createResponseVerifier, signHttpResponse } from './http-signature/index.js';
 import { createWorkloadSigner } from './signer.js';
 import type { VerifierOptions } from './options.js';
 import type { WimseRequest } from './request.js';
 import { createVerifier } from './verifier.js';
 import { issueWit } from './wit.js';
-import { createIssuer, type Issuer } from './test-support/factory.js';
+import { createIssuer, createWorkload, type Issuer } from './test-support/factory.js';
 
 const SERVICE = 'https://svc.example.org';
 
@@ -370,5 +370,149 @@ describe('identityServerWitSource', () => {
       fetch: (async () => Response.json({ code: 'workload_unknown', detail: 'not allowed' }, { status: 403 })) as typeof fetch,
     });
     await expect(source(jwk)).rejects.toThrow('Identity server refused a WIT for mallory (workload_unknown: not allowed)');
+  });
+});
+
+describe('the client verifies what it must (http-signature-07 §3.5)', () => {
+  const trustOf = (issuer: Issuer) => ({ trustDomains: { 'example.org': { keys: { keys: [issuer.publicJwk] } } } });
+
+  /** A server answering `status` to every verified request, signing when `sign` says so. */
+  async function server(issuer: Issuer, o: { status?: number; sign: (asked: boolean) => boolean; sub?: string; tamper?: (h: Record<string, string>) => void }) {
+    const { generateKeyPair, exportJWK } = await import('jose');
+    const pair = await generateKeyPair('ES256', { extractable: true });
+    const wit = await issueWit({ sub: o.sub ?? 'spiffe://example.org/orders', cnfJwk: { ...(await exportJWK(pair.publicKey)), alg: 'ES256' }, issuerKey: issuer.privateKey, alg: 'ES256', kid: issuer.kid });
+    const credentials = await createWorkloadSigner({ wit, privateKey: pair.privateKey });
+    const verify = verifyingFetch({ trustDomains: trustOf(issuer).trustDomains });
+    const sent: RequestInit[] = [];
+    const impl = (async (input: RequestInfo | URL, init: RequestInit = {}) => {
+      sent.push(init);
+      await verify(input, init);
+      const seen = verify.seen.at(-1)!.request;
+      const status = o.status ?? 200;
+      const body = JSON.stringify({ code: status === 200 ? undefined : 'not_found' });
+      const headers: Record<string, string> = { 'content-type': status === 200 ? 'application/json' : PROBLEM_CONTENT_TYPE };
+      const input_ = String(seen.headers['signature-input'] ?? '');
+      if (o.sign(input_.includes('wimse-sign-response'))) {
+        const nonce = /nonce="([^"]+)"/.exec(input_)![1]!;
+        Object.assign(headers, await signHttpResponse({ credentials, request: seen, requestNonce: nonce, status, headers, body }));
+        o.tamper?.(headers);
+      }
+      return new Response(body, { status, headers });
+    }) as typeof fetch;
+    return Object.assign(impl, { sent });
+  }
+
+  it('refuses an unsigned 404 when it asked, saying what the 404 claimed', async () => {
+    const issuer = await createIssuer();
+    const wimseFetch = createWimseFetch({ witSource: localSource(issuer), fetch: await server(issuer, { status: 404, sign: () => false }), responseTrust: trustOf(issuer) });
+    const e = await wimseFetch(`${SERVICE}/x`, { wimse: { proof: 'http-sig', signResponse: true } }).catch((x: unknown) => x);
+    expect(isWimseError(e, 'sig_response')).toBe(true);
+    expect((e as Error).message).toContain('404 answer is unsigned (unverified problem code: not_found)');
+  });
+
+  it('verifies a signed 404 and names its signer', async () => {
+    const issuer = await createIssuer();
+    const wimseFetch = createWimseFetch({ witSource: localSource(issuer), fetch: await server(issuer, { status: 404, sign: () => true }), responseTrust: trustOf(issuer) });
+    const res = await wimseFetch(`${SERVICE}/x`, { wimse: { proof: 'http-sig', signResponse: true } });
+    expect([res.status, wimseFetch.responder(res)?.workload]).toEqual([404, 'spiffe://example.org/orders']);
+  });
+
+  it('verifies a signature it did not ask for, and refuses a broken one', async () => {
+    const issuer = await createIssuer();
+    const ok = createWimseFetch({ witSource: localSource(issuer), fetch: await server(issuer, { sign: () => true }), responseTrust: trustOf(issuer) });
+    expect(ok.responder(await ok(`${SERVICE}/x`, { wimse: { proof: 'http-sig' } }))?.workload).toBe('spiffe://example.org/orders');
+    const broken = await server(issuer, { status: 409, sign: () => true, tamper: (h) => void (h['signature'] = `wimse=:${Buffer.alloc(64).toString('base64')}:`) });
+    const e = await createWimseFetch({ witSource: localSource(issuer), fetch: broken, responseTrust: trustOf(issuer) })(`${SERVICE}/x`, { wimse: { proof: 'http-sig' } }).catch((x: unknown) => x);
+    expect(isWimseError(e, 'sig_invalid')).toBe(true);
+  });
+
+  it('refuses a signed response it has no responseTrust to verify', async () => {
+    const issuer = await createIssuer();
+    const e = await createWimseFetch({ witSource: localSource(issuer), fetch: await server(issuer, { sign: () => true }) })(`${SERVICE}/x`, { wimse: { proof: 'http-sig' } }).catch((x: unknown) => x);
+    expect(isWimseError(e, 'sig_response')).toBe(true);
+  });
+
+  it('accepts an unsigned response it did not ask for', async () => {
+    const issuer = await createIssuer();
+    const wimseFetch = createWimseFetch({ witSource: localSource(issuer), fetch: await server(issuer, { sign: () => false }), responseTrust: trustOf(issuer) });
+    const res = await wimseFetch(`${SERVICE}/x`, { wimse: { proof: 'http-sig' } });
+    expect([res.status, wimseFetch.responder(res)]).toEqual([200, undefined]);
+  });
+
+  describe('expected responder', () => {
+    it.each([
+      ['an exact workload', 'spiffe://example.org/orders', true],
+      ['a trust domain', 'spiffe://example.org', true],
+      ['a path prefix', 'spiffe://example.org/ns/*', false],
+      ['another workload', 'spiffe://example.org/billing', false],
+      ['another trust domain', 'spiffe://other.org', false],
+    ])('%s', async (_name, pattern, accepted) => {
+      const issuer = await createIssuer();
+      const wimseFetch = createWimseFetch({ witSource: localSource(issuer), fetch: await server(issuer, { sign: () => true }), responseTrust: trustOf(issuer), expectResponder: pattern });
+      const r = await wimseFetch(`${SERVICE}/x`, { wimse: { proof: 'http-sig', signResponse: true } }).then(() => true, (e: unknown) => (isWimseError(e, 'sig_response_workload') ? false : e));
+      expect(r).toBe(accepted);
+    });
+
+    it('per call overrides the client default', async () => {
+      const issuer = await createIssuer();
+      const wimseFetch = createWimseFetch({ witSource: localSource(issuer), fetch: await server(issuer, { sign: () => true }), responseTrust: trustOf(issuer), expectResponder: 'spiffe://example.org/billing' });
+      expect((await wimseFetch(`${SERVICE}/x`, { wimse: { proof: 'http-sig', signResponse: true, expectResponder: 'spiffe://example.org/orders' } })).status).toBe(200);
+    });
+  });
+
+  describe('response nonces go through a replay check', () => {
+    it('the same signed response verified twice is refused the second time', async () => {
+      const issuer = await createIssuer();
+      const w = await createWorkload(issuer, { now: Date.now() });
+      const client = await createWorkloadSigner({ wit: w.wit, privateKey: w.privateKey });
+      const url = `${SERVICE}/x`;
+      const sentHeaders = await client.httpSigHeaders({ method: 'GET', url, signResponse: true });
+      const nonce = /nonce="([^"]+)"/.exec(sentHeaders['signature-input']!)![1]!;
+      const responder = await (await server(issuer, { sign: () => true }))(url, { headers: sentHeaders });
+      expect(responder.status).toBe(200);
+      const keys: unknown[] = [];
+      const store = { seen: new Set<string>(), checkAndStore(key: { kind: string; workload: string; id: string }) {
+        keys.push(key);
+        const k = `${key.kind}|${key.workload}|${key.id}`;
+        return this.seen.has(k) ? false : (this.seen.add(k), true);
+      } };
+      const verifier = createResponseVerifier({ ...trustOf(issuer), replayStore: store });
+      const body = new Uint8Array(await responder.arrayBuffer());
+      const received = { status: 200, headers: responder.headers, body };
+      expect((await verifier.verify({ method: 'GET', url, headers: sentHeaders }, received))?.nonce).toBeTypeOf('string');
+      const again = await verifier.verify({ method: 'GET', url, headers: sentHeaders }, received).catch((e: unknown) => e);
+      expect(isWimseError(again, 'sig_response_replay')).toBe(true);
+      expect(keys[0]).toMatchObject({ kind: 'response', workload: 'spiffe://example.org/orders' });
+      expect(nonce).not.toBe((keys[0] as { id: string }).id);
+    });
+
+    it('a failing store refuses (503 replay_unavailable), never accepts', async () => {
+      const issuer = await createIssuer();
+      const failing = { checkAndStore: () => { throw new Error('down'); } };
+      const wimseFetch = createWimseFetch({ witSource: localSource(issuer), fetch: await server(issuer, { sign: () => true }), responseTrust: { ...trustOf(issuer), replayStore: failing } });
+      const e = await wimseFetch(`${SERVICE}/x`, { wimse: { proof: 'http-sig', signResponse: true } }).catch((x: unknown) => x);
+      expect(isWimseError(e, 'replay_unavailable')).toBe(true);
+    });
+  });
+
+  describe('tokens and proofs only over TLS, unless loopback or opted out', () => {
+    it.each(['http://svc.example.org/x', 'http://10.0.0.1/x', 'http://127.example.org/x', 'http://[::2]/x'])('refuses %s before sending anything', async (url) => {
+      const { wimseFetch, server } = await setup();
+      await expect(wimseFetch(url)).rejects.toThrow(/Refusing to send workload credentials over http:/);
+      expect(server.seen).toHaveLength(0);
+    });
+
+    it.each(['http://127.0.0.1:8080/x', 'http://127.1.2.3/x', 'http://localhost:3000/x', 'http://api.localhost/x', 'http://[::1]:3000/x', 'https://svc.example.org/x'])('sends to %s', async (url) => {
+      const { wimseFetch, server } = await setup();
+      await wimseFetch(url);
+      expect(server.seen).toHaveLength(1);
+    });
+
+    it('sends over plain http when the caller opts out explicitly', async () => {
+      const { wimseFetch, server } = await setup({ allowInsecureTransport: true });
+      await wimseFetch('http://svc.example.org/x');
+      expect(server.seen).toHaveLength(1);
+      expect(() => createWimseFetch({ witSource: async () => '', allowInsecureTransport: 'yes' as unknown as boolean })).toThrow(TypeError);
+    });
   });
 });
