@@ -3,7 +3,8 @@
  *
  * PORT, WIMSE_TRUST_DOMAIN, WIMSE_JWKS (URL or JWKS file), WIMSE_AUDIENCE, WIMSE_RELAY_TARGETS
  * (comma-separated base URLs), plus WIMSE_IDENTITY_URL and WIMSE_WORKLOAD (where and as whom this
- * service gets its own WIT for /relay), and cache knobs WIMSE_JWKS_MAX_AGE_MS, WIMSE_JWKS_COOLDOWN_MS
+ * service gets its own WIT, for /relay and for signed responses), WIMSE_SIGN_RESPONSES
+ * (`when-asked`, the default, `always` or `never`), and cache knobs WIMSE_JWKS_MAX_AGE_MS, WIMSE_JWKS_COOLDOWN_MS
  * and WIMSE_WIT_CACHE_SECONDS (small values make key rotation visible quickly).
  *
  * mTLS (optional): WIMSE_MTLS_DIR, a folder in the SPIFFE helper layout (svid.pem, svid_key.pem,
@@ -19,7 +20,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { TrustDomainConfig, WimseAdapterOptions } from '@wimse/core';
+import { createWimseFetch, identityServerWitSource, type SignResponsesMode, type TrustDomainConfig, type TrustDomains, type WimseAdapterOptions, type WimseFetch } from '@wimse/core';
 import { SPIFFE_HELPER_FILES } from '@wimse/core/node';
 import { redisReplayStore } from '@wimse/redis';
 
@@ -34,8 +35,13 @@ export interface DemoConfig {
   identityUrl: string;
   /** Base URLs `/relay` may call: no open relay. */
   relayTargets: string[];
-  /** Verifier options for the framework adapter. */
+  /** Verifier and response-signing options for the framework adapter. */
   wimse: WimseAdapterOptions;
+  /**
+   * This service's own credentials (a WIT from the identity server, renewed before it expires):
+   * one source for outbound calls (/relay) and for signing responses (`wimse.responseSigner`).
+   */
+  client: WimseFetch;
   /** The HTTPS listener with client certificates, when WIMSE_MTLS_DIR is set. */
   mtls?: MtlsConfig;
 }
@@ -71,23 +77,33 @@ export function configFromEnv(env: NodeJS.ProcessEnv, defaults: { workload: stri
   const cooldown = optionalInt(env.WIMSE_JWKS_COOLDOWN_MS, 'WIMSE_JWKS_COOLDOWN_MS');
   const witCache = optionalInt(env.WIMSE_WIT_CACHE_SECONDS, 'WIMSE_WIT_CACHE_SECONDS');
   const replayStore = env.REDIS_URL ? sharedReplayStore(env.REDIS_URL, audience) : undefined;
+  const signResponses = signResponsesMode(env.WIMSE_SIGN_RESPONSES);
+  const workload = env.WIMSE_WORKLOAD || defaults.workload;
+  const trustDomains: TrustDomains = {
+    [trustDomain]: {
+      keys: /^https?:\/\//.test(jwks) ? jwks : (JSON.parse(readFileSync(jwks, 'utf8')) as TrustDomainConfig['keys']),
+      remote: { ...(maxAge === undefined ? {} : { cacheMaxAgeMs: maxAge }), ...(cooldown === undefined ? {} : { cooldownMs: cooldown }) },
+    },
+  };
+  // Made on first use (options are checked then, as the adapter's are), and nothing is fetched
+  // until the first relay or signed response needs the WIT.
+  let client: WimseFetch | undefined;
+  const ownClient = () => (client ??= createWimseFetch({ witSource: identityServerWitSource({ url: identityUrl, workload }), responseTrust: { trustDomains } }));
   const mtls = env.WIMSE_MTLS_DIR
     ? mtlsConfig(env.WIMSE_MTLS_DIR, optionalInt(env.WIMSE_MTLS_PORT, 'WIMSE_MTLS_PORT') ?? port + 100, optionalBool(env.WIMSE_MTLS_REJECT_UNAUTHORIZED, 'WIMSE_MTLS_REJECT_UNAUTHORIZED') ?? true)
     : undefined;
   return {
-    workload: env.WIMSE_WORKLOAD || defaults.workload,
+    workload,
     port,
     trustDomain,
     audience,
     identityUrl,
     relayTargets: env.WIMSE_RELAY_TARGETS ? env.WIMSE_RELAY_TARGETS.split(',').map((s) => s.trim()).filter(Boolean) : DEFAULT_RELAY_TARGETS,
     wimse: {
-      trustDomains: {
-        [trustDomain]: {
-          keys: /^https?:\/\//.test(jwks) ? jwks : (JSON.parse(readFileSync(jwks, 'utf8')) as TrustDomainConfig['keys']),
-          remote: { ...(maxAge === undefined ? {} : { cacheMaxAgeMs: maxAge }), ...(cooldown === undefined ? {} : { cooldownMs: cooldown }) },
-        },
-      },
+      trustDomains,
+      // DESIGN demo contract: responses are signed with this service's own WIT when a request asks.
+      responseSigner: () => ownClient().signer(),
+      ...(signResponses === undefined ? {} : { signResponses }),
       audience: mtls === undefined ? audience : [audience, mtls.audience],
       proofs: mtls === undefined ? ['wpt', 'http-sig'] : ['wpt', 'http-sig', 'mtls'],
       maxBodyBytes: MAX_BODY_BYTES,
@@ -96,8 +112,17 @@ export function configFromEnv(env: NodeJS.ProcessEnv, defaults: { workload: stri
       // A client certificate must chain to this trust domain's bundle, read anew after each rotation.
       ...(mtls === undefined ? {} : { mtls: { trustBundles: { [trustDomain]: () => mtls.bundle.pem } } }),
     },
+    get client() {
+      return ownClient();
+    },
     ...(mtls === undefined ? {} : { mtls }),
   };
+}
+
+function signResponsesMode(value: string | undefined): SignResponsesMode | undefined {
+  if (value === undefined || value === '') return undefined;
+  if (value === 'always' || value === 'when-asked' || value === 'never') return value;
+  throw new Error(`WIMSE_SIGN_RESPONSES must be always, when-asked or never, got ${JSON.stringify(value)}`);
 }
 
 function mtlsConfig(dir: string, port: number, rejectUnauthorized: boolean): MtlsConfig {

@@ -4,7 +4,7 @@
  * Every target must be on the allow-list (no open relay). The caller's proof method and its
  * Txn-Token, when it sent one, are carried on to the next hop.
  */
-import { createWimseFetch, identityServerWitSource, type WimsePrincipal } from '@wimse/core';
+import type { WimsePrincipal } from '@wimse/core';
 import type { DemoConfig } from './config.js';
 import { problem, type Problem } from './http.js';
 
@@ -18,8 +18,8 @@ export interface RelayResult {
 export function createRelay(config: DemoConfig): (to: unknown, caller: WimsePrincipal) => Promise<RelayResult> {
   const allowed = new Set(config.relayTargets.map((t) => originOf(t)).filter((o): o is string => o !== undefined));
   const self = `spiffe://${config.trustDomain}/${config.workload}`;
-  // This service's own credentials: a WIT from the identity server, renewed before it expires.
-  const wimseFetch = createWimseFetch({ witSource: identityServerWitSource({ url: config.identityUrl, workload: config.workload }) });
+  // This service's own credentials, shared with its response signer.
+  const wimseFetch = config.client;
 
   return async (to, caller) => {
     const targets = (Array.isArray(to) ? to : to === undefined ? [] : [to]).map(String);

@@ -2,7 +2,7 @@
  * The scripted client of `pnpm demo`: what a person would try against a trust domain, as table
  * rows of expected versus observed outcomes. Shared by the demo command and its CI test.
  */
-import { createWimseFetch, identityServerWitSource, type WimseFetch, type WimseFetchOptions } from '@wimse/core';
+import { createWimseFetch, identityServerWitSource, isWimseError, type WimseFetch, type WimseFetchOptions } from '@wimse/core';
 import { openMtlsClient, type MtlsClient, type MtlsResponse } from './mtls-client.js';
 import { SERVICES, type MtlsStack, type ServiceName, type Stack } from './stack.js';
 
@@ -21,11 +21,24 @@ type Body = Record<string, unknown> | null;
 export async function runScenario(stack: Stack): Promise<Row[]> {
   const client = workloadFetch(stack, 'client');
   const admin = workloadFetch(stack, 'admin');
+  const responseTrust = { trustDomains: { [stack.trustDomain]: { keys: `${stack.identityUrl}/.well-known/jwks.json` } } };
+  const verifying = workloadFetch(stack, 'client', { responseTrust });
+  // A man in the middle that removes the response signature: the deletion §3.5 protects against.
+  const stripping = workloadFetch(stack, 'client', {
+    responseTrust,
+    fetch: (async (input: RequestInfo | URL, init?: RequestInit) => {
+      const res = await fetch(input, init);
+      const headers = new Headers(res.headers);
+      for (const name of ['signature', 'signature-input', 'workload-identity-token']) headers.delete(name);
+      return new Response(await res.arrayBuffer(), { status: res.status, headers });
+    }) as typeof fetch,
+  });
   const tls = stack.mtls === undefined ? undefined : { client: await openMtlsClient(stack.mtls.dir('client')), other: await openMtlsClient(stack.mtls.dir('other-client')) };
   const rows: Row[] = [];
   try {
     for (const service of SERVICES) {
       await serviceChecks(stack, service, client, admin, rows);
+      await signedResponseChecks(stack, service, verifying, stripping, rows);
       if (tls !== undefined) await mtlsChecks(stack, stack.mtls!, service, tls, rows);
     }
   } finally {
@@ -80,6 +93,33 @@ async function serviceChecks(stack: Stack, service: ServiceName, client: WimseFe
     const added = await (await client.signer()).httpSigHeaders({ method: 'POST', url, headers, body: signed });
     const { status, body } = await call(fetch(url, { method: 'POST', headers: { ...headers, ...added }, body: JSON.stringify({ amount: 10_000 }) }));
     return problemOf(status, body);
+  });
+}
+
+/**
+ * http-signature-07 §3.5: a request asking for a signed response (`wimse-sign-response`) gets one,
+ * signed with the service's own WIT, success and error alike; the client verifies it, checks who
+ * signed, and refuses the response once its signature has been stripped in flight.
+ */
+async function signedResponseChecks(stack: Stack, service: ServiceName, verifying: WimseFetch, stripping: WimseFetch, rows: Row[]): Promise<void> {
+  const base = stack.urls[service];
+  const expectResponder = serviceWorkload(stack, service);
+  const at = (check: string, expected: string, got: () => Promise<string>) => row(rows, service, check, 'HTTP-Sig', expected, got);
+  const signedBy = async (path: string) => {
+    const res = await verifying(`${base}${path}`, { wimse: { proof: 'http-sig', signResponse: true, expectResponder } });
+    const { status, body } = await call(Promise.resolve(res));
+    return `${problemOf(status, body)} signed by ${short(verifying.responder(res)?.workload)}`;
+  };
+
+  await at('signed response verified by the client', `200 signed by ${service}`, () => signedBy('/whoami'));
+  await at('signed 403 verified by the client', `403 forbidden signed by ${service}`, () => signedBy('/admin'));
+  await at('signature stripped in flight', 'refused: sig_response', async () => {
+    try {
+      const res = await stripping(`${base}/whoami`, { wimse: { proof: 'http-sig', signResponse: true } });
+      return `accepted ${res.status}`;
+    } catch (e) {
+      return isWimseError(e) ? `refused: ${e.code}` : `error: ${e instanceof Error ? e.message : String(e)}`;
+    }
   });
 }
 

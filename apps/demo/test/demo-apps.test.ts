@@ -12,6 +12,8 @@ describe('configFromEnv (the demo contract)', () => {
     expect(c.wimse).toMatchObject({ audience: 'http://127.0.0.1:3001', proofs: ['wpt', 'http-sig'] });
     expect(c.wimse.trustDomains['example.org']).toMatchObject({ keys: 'http://127.0.0.1:3000/.well-known/jwks.json', remote: {} });
     expect(c.wimse.witCache).toBeUndefined();
+    // Signed responses with the service's own WIT, when a request asks (DESIGN demo contract).
+    expect([typeof c.wimse.responseSigner, c.wimse.signResponses]).toEqual(['function', undefined]);
     expect(c.mtls).toBeUndefined();
     expect(c.wimse.mtls).toBeUndefined();
   });
@@ -29,6 +31,7 @@ describe('configFromEnv (the demo contract)', () => {
         WIMSE_JWKS_MAX_AGE_MS: '0',
         WIMSE_JWKS_COOLDOWN_MS: '500',
         WIMSE_WIT_CACHE_SECONDS: '0',
+        WIMSE_SIGN_RESPONSES: 'always',
       },
       { workload: 'express-demo', port: 3001 },
     );
@@ -36,6 +39,7 @@ describe('configFromEnv (the demo contract)', () => {
     expect(c.relayTargets).toEqual(['http://a.test', 'http://b.test']);
     expect(c.wimse.trustDomains['corp.test']).toMatchObject({ keys: 'https://keys.corp.test/jwks.json', remote: { cacheMaxAgeMs: 0, cooldownMs: 500 } });
     expect(c.wimse.witCache).toEqual({ ttlSeconds: 0 });
+    expect(c.wimse.signResponses).toBe('always');
   });
 
   it('reads WIMSE_JWKS from a file path', () => {
@@ -44,7 +48,7 @@ describe('configFromEnv (the demo contract)', () => {
     expect(typeof keys).toBe('object');
   });
 
-  it.each([['PORT', 'abc'], ['WIMSE_WIT_CACHE_SECONDS', '-1']])('refuses %s=%s with a message naming it', (name, value) => {
+  it.each([['PORT', 'abc'], ['WIMSE_WIT_CACHE_SECONDS', '-1'], ['WIMSE_SIGN_RESPONSES', 'sometimes']])('refuses %s=%s with a message naming it', (name, value) => {
     expect(() => configFromEnv({ [name]: value }, { workload: 'x', port: 1 })).toThrow(name);
   });
 
