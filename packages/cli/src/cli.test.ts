@@ -272,6 +272,30 @@ describe('wimse request', () => {
     expect(r.code).toBe(1);
   });
 
+  it('refuses a signed response from another workload than --expect-responder', async () => {
+    const base_ = ['request', `${base}/whoami`, '--proof', 'http-sig', '--sign-response', '--jwks', 'issuer.jwks.json', '--wit', 'svc.wit', '--key', 'svc.jwk'];
+    const wrong = await cli([...base_, '--expect-responder', 'spiffe://example.org/orders'], files);
+    expect([wrong.code, wrong.err()]).toEqual([1, expect.stringContaining('response signature FAILED sig_response_workload')]);
+    expect((await cli([...base_, '--expect-responder', 'spiffe://example.org'], files)).code).toBe(0);
+  });
+
+  it('refuses an unsigned error response when it asked for a signed one', async () => {
+    files['wrong.jwk'] = (await cli(['keygen', '--alg', 'EdDSA'])).out();
+    const r = await cli(['request', `${base}/whoami`, '--proof', 'http-sig', '--sign-response', '--jwks', 'issuer.jwks.json', '--wit', 'svc.wit', '--key', 'wrong.jwk'], files);
+    expect(r.err()).toContain('response signature FAILED sig_response');
+    expect(r.err()).toContain('400 answer is unsigned');
+    expect(r.code).toBe(1);
+  });
+
+  // 0.0.0.0 is not a loopback name (so it is refused) yet connects locally (port 1: refused at once), with no DNS.
+  it('sends credentials over plain http to a non-loopback host only with --allow-insecure', async () => {
+    const r = await cli(['request', 'http://0.0.0.0:1/x', '--wit', 'svc.wit', '--key', 'svc.jwk'], files);
+    expect([r.code, r.err()]).toEqual([1, expect.stringContaining('Refusing to send workload credentials over http:')]);
+    const opted = await cli(['request', 'http://0.0.0.0:1/x', '--allow-insecure', '--wit', 'svc.wit', '--key', 'svc.jwk'], files);
+    expect(opted.code).toBe(1);
+    expect(opted.err()).not.toContain('Refusing');
+  });
+
   it('prints the problem of a rejected request', async () => {
     files['wrong.jwk'] = (await cli(['keygen', '--alg', 'EdDSA'])).out();
     const r = await cli(['request', `${base}/whoami`, '-i', '--wit', 'svc.wit', '--key', 'wrong.jwk'], files);

@@ -18,10 +18,11 @@ import { publicJwk, readJson, readJwk, readToken, UsageError, type CliIo } from 
 export const REQUEST_USAGE = `wimse request <url> [-X <method>] [-H 'name: value']... [-d <body> | --data-file <file>]
                [--proof wpt|http-sig] [--txn-token <token>] [--sign-response --jwks <file | url> [--trust-domain <td>]]
                (--wit <token | file> --key <private.jwk> | --identity <url> --workload <name>)
-               [-i] [-v]
+               [--expect-responder <workload pattern>] [--allow-insecure] [-i] [-v]
   Sends a request authenticated as a workload and prints the response body (-i: with status and
-  headers, -v: also the request headers sent). With --sign-response the response signature is
-  verified against --jwks.`;
+  headers, -v: also the request headers sent). With --sign-response the response must be signed,
+  whatever its status, and is verified against --jwks (and --expect-responder). Credentials go only
+  over https or to loopback unless --allow-insecure.`;
 
 export async function request(argv: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parsed(() => parseArgs({ args: argv, options: {
@@ -34,6 +35,8 @@ export async function request(argv: string[], io: CliIo): Promise<number> {
       'sign-response': { type: 'boolean' },
       jwks: { type: 'string' },
       'trust-domain': { type: 'string' },
+      'expect-responder': { type: 'string' },
+      'allow-insecure': { type: 'boolean' },
       wit: { type: 'string' },
       key: { type: 'string' },
       identity: { type: 'string' },
@@ -69,7 +72,14 @@ export async function request(argv: string[], io: CliIo): Promise<number> {
   const responseTrust = values['sign-response']
     ? { trustDomains: { [values['trust-domain'] ?? trustDomainOf(credentials.wit)]: { keys: await jwksFor(io, values.jwks!) } } }
     : undefined;
-  const wimseFetch = createWimseFetch({ credentials: () => credentials, fetch: wire, retryOnWitRejection: false, ...(responseTrust ? { responseTrust } : {}) });
+  const wimseFetch = createWimseFetch({
+    credentials: () => credentials,
+    fetch: wire,
+    retryOnWitRejection: false,
+    allowInsecureTransport: values['allow-insecure'] === true,
+    ...(responseTrust ? { responseTrust } : {}),
+    ...(values['expect-responder'] === undefined ? {} : { expectResponder: values['expect-responder'] }),
+  });
   let res: Response;
   try {
     res = await wimseFetch(url, {
@@ -92,7 +102,8 @@ export async function request(argv: string[], io: CliIo): Promise<number> {
   }
   io.stdout(new TextDecoder().decode(responseBody));
   if (responseBody.length > 0) io.stdout('\n');
-  if (values['sign-response']) io.stderr(`response signed by ${wimseFetch.responder(res)?.workload ?? '(nobody: an error response is not signed)'}\n`);
+  const responder = wimseFetch.responder(res)?.workload;
+  if (responder !== undefined) io.stderr(`response signed by ${responder}\n`);
   return 0;
 
   function showSent(verbose: boolean): void {
