@@ -79,14 +79,17 @@ describe.each(targets)('$name', (target) => {
   let signing: Running;
   let unsigned: Running;
   let always: Running;
+  let failing: Running;
   beforeAll(async () => {
     const base = (o: Partial<WimseAdapterOptions>) => ({ ...adapterOptions(f), ...o });
     signing = await target.start(base({ responseSigner: async () => service.signer }));
     unsigned = await target.start(base({}));
     always = await target.start(base({ responseSigner: service.signer, signResponses: 'always', maxResponseBodyBytes: LIMIT }));
+    // The identity server is down: the service cannot get its own credentials.
+    failing = await target.start(base({ responseSigner: () => Promise.reject(new Error('identity server down')) }));
   });
   afterAll(async () => {
-    await Promise.all([signing, unsigned, always].map((s) => s?.close()));
+    await Promise.all([signing, unsigned, always, failing].map((s) => s?.close()));
   });
 
   describe('asked (wimse-sign-response) → signed by the service', () => {
@@ -110,6 +113,14 @@ describe.each(targets)('$name', (target) => {
       expect(await ours(request, res)).toMatchObject({ workload: SERVICE });
     });
 
+    it('HEAD: signed, with no Content-Digest since no content is sent', async () => {
+      const request = await signedRequest('HEAD', '/whoami', true);
+      const res = await send(signing.url, request);
+      expect([res.status, res.text, res.headers['content-digest']]).toEqual([200, '', undefined]);
+      expect(await ours(request, res)).toMatchObject({ workload: SERVICE });
+      expect(await engine(request, res)).toBe(true);
+    });
+
     it("the route policy's 403 is signed too", async () => {
       const request = await signedRequest('GET', '/admin', true);
       const res = await send(signing.url, request);
@@ -124,6 +135,15 @@ describe.each(targets)('$name', (target) => {
       expect([res.status, problemCode(res)]).toEqual([400, 'sig_invalid']);
       expect(res.headers['signature-input']).toBeUndefined();
       expect(await ours(request, res)).toMatchObject({ code: 'sig_response' });
+    });
+
+    it('30 concurrent requests: each response is bound to its own request', async () => {
+      const requests = await Promise.all(Array.from({ length: 30 }, (_, i) => signedRequest('GET', `/whoami?i=${i}`, true)));
+      const responses = await Promise.all(requests.map((r) => send(signing.url, r)));
+      const verdicts = await Promise.all(requests.map(async (r, i) => ((await ours(r, responses[i]!)) as { workload?: string }).workload));
+      expect(new Set(verdicts)).toEqual(new Set([SERVICE]));
+      // And crossed over, none verifies.
+      expect(await ours(requests[0]!, responses[1]!)).toMatchObject({ code: 'sig_response' });
     });
 
     it('a stream within the limit is signed', async () => {
@@ -158,6 +178,17 @@ describe.each(targets)('$name', (target) => {
 
     it('not asked → served', async () => {
       expect((await send(unsigned.url, await signedRequest('GET', '/whoami', false))).status).toBe(200);
+    });
+  });
+
+  describe('the credential source fails (slow or failing dependency)', () => {
+    it('asked → 503 response_signer_unavailable with Retry-After, unsigned', async () => {
+      const res = await send(failing.url, await signedRequest('GET', '/whoami', true));
+      expect([res.status, problemCode(res), res.headers['retry-after'], res.headers['signature-input']]).toEqual([503, 'response_signer_unavailable', '5', undefined]);
+    });
+
+    it('not asked → served', async () => {
+      expect((await send(failing.url, await signedRequest('GET', '/whoami', false))).status).toBe(200);
     });
   });
 

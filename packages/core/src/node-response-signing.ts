@@ -10,6 +10,9 @@ import { WimseError } from './errors.js';
 import type { ResponseSignature } from './response-signing.js';
 
 type Callback = (error?: Error | null) => void;
+
+// A response is signed once, by the first to hold it (a guard or middleware that runs twice must not add a second signature).
+const held = new WeakSet<ServerResponse>();
 type Encoding = BufferEncoding | null | undefined;
 
 /**
@@ -21,6 +24,8 @@ type Encoding = BufferEncoding | null | undefined;
  * if (outcome.responseSignature) signNodeResponse(res, outcome.responseSignature, (e) => handler.reject(e, view).response)
  */
 export function signNodeResponse(res: ServerResponse, signature: ResponseSignature, refuse: (error: WimseError) => WimseErrorResponse): void {
+  if (held.has(res)) return;
+  held.add(res);
   const original = { writeHead: res.writeHead, write: res.write, end: res.end, flushHeaders: res.flushHeaders };
   const chunks: Buffer[] = [];
   let size = 0;
