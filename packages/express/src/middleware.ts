@@ -20,7 +20,7 @@ import {
 import { signNodeResponse } from '@wimse/core/node';
 import { rawBody } from './raw-body.js';
 
-/** Options of {@link wimse}: the core verifier's plus `optional`, `allow`, `onError`, `onInternalError` and `maxBodyBytes`. */
+/** Options of {@link wimse}: the core verifier's plus `optional`, `allow`, `onError`, `onInternalError`, `maxBodyBytes` and response signing (`responseSigner`, `signResponses`). */
 export type WimseExpressOptions = WimseAdapterOptions;
 
 // What requireWorkload needs from the wimse() that ran before it on the same request.
