@@ -14,6 +14,7 @@
  *   unsigned success), before the handler runs whenever that can be known early.
  */
 import { WimseError } from './errors.js';
+import type { HttpSignatureInfo } from './http-signature/request.js';
 import type { WimsePrincipal } from './principal.js';
 import type { WimseRequest } from './request.js';
 import { signHttpResponse } from './http-signature/response.js';
@@ -74,11 +75,11 @@ export interface ResponseSignature {
 /** Compiled {@link ResponseSigningOptions}. */
 export interface ResponseSigning {
   /**
-   * The signature the response to `request` needs, `undefined` when it is sent as it is. Throws a
-   * `WimseError` when it must be signed and cannot be: `response_signing_unsupported` (501) or
-   * `response_signer_unavailable` (503).
+   * The signature the response to `request` needs, `undefined` when it is sent as it is (answered
+   * synchronously: the common case costs no microtask). Rejects with a `WimseError` when it must be
+   * signed and cannot be: `response_signing_unsupported` (501) or `response_signer_unavailable` (503).
    */
-  prepare(request: WimseRequest, principal: WimsePrincipal | undefined): Promise<ResponseSignature | undefined>;
+  prepare(request: WimseRequest, principal: WimsePrincipal | undefined): undefined | Promise<ResponseSignature | undefined>;
 }
 
 const DEFAULT_MAX_BODY = 1024 * 1024;
@@ -117,43 +118,47 @@ export function createResponseSigning(options: ResponseSigningOptions = {}): Res
   };
 
   return {
-    async prepare(request, principal) {
+    prepare(request, principal) {
       const info = principal?.signature;
       if (info === undefined) return undefined;
       const asked = info.signResponse;
       if (!asked && mode !== 'always') return undefined;
-      if (mode === 'never' || source === undefined) {
-        throw new WimseError('response_signing_unsupported', 'The request asked for a signed response (wimse-sign-response) and this service does not sign responses');
-      }
-      // Fetched now so a missing credential refuses the request before the handler runs.
-      const signer = await current();
-      const tooLarge = () => new WimseError('response_too_large_to_sign', `Response body larger than ${maxBodyBytes} bytes cannot be signed`);
-      return {
-        asked,
-        maxBodyBytes,
-        tooLarge,
-        async sign(response) {
-          const body = response.body;
-          if (body !== undefined && body.length > maxBodyBytes) throw tooLarge();
-          const withContent = body !== undefined && body.length > 0 && !NO_CONTENT.has(response.status) && request.method !== 'HEAD';
-          try {
-            return await signHttpResponse({
-              credentials: signer,
-              request: { method: request.method, path: request.path },
-              requestNonce: info.nonce,
-              status: response.status,
-              headers: plainHeaders(response.headers),
-              ...(withContent ? { body } : {}),
-              legacy: info.legacy,
-              ...(lifetime === undefined ? {} : { lifetime }),
-            });
-          } catch (cause) {
-            throw new WimseError('response_signing_failed', 'The response could not be signed with this service\'s credentials', { cause });
-          }
-        },
-      };
+      return pending(request, info, asked);
     },
   };
+
+  async function pending(request: WimseRequest, info: HttpSignatureInfo, asked: boolean): Promise<ResponseSignature> {
+    if (mode === 'never' || source === undefined) {
+      throw new WimseError('response_signing_unsupported', 'The request asked for a signed response (wimse-sign-response) and this service does not sign responses');
+    }
+    // Fetched now so a missing credential refuses the request before the handler runs.
+    const signer = await current();
+    const tooLarge = () => new WimseError('response_too_large_to_sign', `Response body larger than ${maxBodyBytes} bytes cannot be signed`);
+    return {
+      asked,
+      maxBodyBytes,
+      tooLarge,
+      async sign(response) {
+        const body = response.body;
+        if (body !== undefined && body.length > maxBodyBytes) throw tooLarge();
+        const withContent = body !== undefined && body.length > 0 && !NO_CONTENT.has(response.status) && request.method !== 'HEAD';
+        try {
+          return await signHttpResponse({
+            credentials: signer,
+            request: { method: request.method, path: request.path },
+            requestNonce: info.nonce,
+            status: response.status,
+            headers: plainHeaders(response.headers),
+            ...(withContent ? { body } : {}),
+            legacy: info.legacy,
+            ...(lifetime === undefined ? {} : { lifetime }),
+          });
+        } catch (cause) {
+          throw new WimseError('response_signing_failed', 'The response could not be signed with this service\'s credentials', { cause });
+        }
+      },
+    };
+  }
 }
 
 // Only content-type is covered among the app's own fields; joined as RFC 9421 §2.1 does.
