@@ -5,11 +5,12 @@
  * (http-signature-07 §3), optionally carrying a Txn-Token bound to the proof.
  */
 import { calculateJwkThumbprint, decodeJwt, exportJWK, generateKeyPair, type JWK } from 'jose';
-import type { WimseAlgorithm } from './algorithms.js';
+import { typMatches, type WimseAlgorithm } from './algorithms.js';
 import { WimseError } from './errors.js';
 import { createResponseVerifier, findWimseSignature, type ResponseVerifierOptions, type VerifiedResponse } from './http-signature/index.js';
 import { headersOf } from './request.js';
 import { createWorkloadSigner, type WorkloadCredentials, type WorkloadSigner } from './signer.js';
+import { WPT_TYP, wptVersion, type WptTyp, type WptVersion } from './wpt.js';
 
 /** A WIT's public confirmation key, as sent to an identity server. */
 export type PublicProofJwk = Readonly<JWK & { alg: WimseAlgorithm }>;
@@ -24,6 +25,14 @@ export type WitSource = (publicJwk: PublicProofJwk) => Promise<string>;
 /** The proofs an outbound request can carry. */
 export type OutboundProof = 'wpt' | 'http-sig';
 
+/** How WPTs go on the wire: the current draft by default, or the form an older peer expects. */
+export interface WptWireOptions {
+  /** `wpt-02` (default, `Authorization: WPT`) or `wpt-01` (`Workload-Proof-Token` field). */
+  version?: WptVersion;
+  /** WPT `typ`: `wpt+jwt` (default) or the media-type form `application/wpt+jwt`. */
+  typ?: WptTyp;
+}
+
 /** Per-call options, passed as `init.wimse`. */
 export interface WimseCallOptions {
   /** Proof for this call; default: the client's `proof`. */
@@ -32,6 +41,13 @@ export interface WimseCallOptions {
   txnToken?: string;
   /** Other token-carrying fields to send and bind (WPT `oth`). */
   contextTokens?: Readonly<Record<string, string>>;
+  /** WPT wire format for this call; default: the client's `wpt`. */
+  wpt?: WptWireOptions;
+  /**
+   * wpt-01 only: an access token sent as `Authorization: Bearer` and bound by `ath`. A Bearer
+   * `Authorization` already on the request is bound the same way.
+   */
+  accessToken?: string;
   /**
    * Require the callee to sign its response (`wimse-sign-response`, HTTP signatures only). The
    * client then refuses, with a `WimseError`, any response that is unsigned or fails verification
@@ -60,6 +76,8 @@ export interface WimseFetchOptions {
   alg?: WimseAlgorithm;
   /** Default proof. Default `wpt`. */
   proof?: OutboundProof;
+  /** WPT wire format, e.g. `{ version: 'wpt-01', typ: 'application/wpt+jwt' }` for a peer on wpt-01. Default: wpt-02. */
+  wpt?: WptWireOptions;
   /** Renew this many seconds before the WIT expires. Default: a fifth of its lifetime, at least 5 s. */
   renewBefore?: number;
   /**
@@ -124,6 +142,7 @@ export function createWimseFetch(options: WimseFetchOptions): WimseFetch {
   }
   const alg = options.alg ?? 'ES256';
   const defaultProof = options.proof ?? 'wpt';
+  const defaultWire = wptWire(options.wpt);
   const fetchImpl = options.fetch ?? globalThis.fetch;
   const now = options.now ?? Date.now;
   const retry = options.retryOnWitRejection ?? true;
@@ -178,6 +197,12 @@ export function createWimseFetch(options: WimseFetchOptions): WimseFetch {
       throw new TypeError('signResponse needs the http-sig proof and a responseTrust to verify the response with');
     }
 
+    const wire = call.wpt === undefined ? defaultWire : wptWire({ ...defaultWire, ...call.wpt });
+    const accessToken = call.accessToken ?? (proof === 'wpt' && wire.version === 'wpt-01' ? bearerOf(request.headers) : undefined);
+    if (accessToken !== undefined && (proof !== 'wpt' || wire.version !== 'wpt-01')) {
+      throw new TypeError('accessToken is bound only by a wpt-01 WPT (wimse.wpt.version: "wpt-01")');
+    }
+
     const send = async (s: WorkloadSigner): Promise<{ sent: Headers; response: Response }> => {
       const headers = new Headers(request.headers);
       const proofHeaders =
@@ -186,6 +211,8 @@ export function createWimseFetch(options: WimseFetchOptions): WimseFetch {
               url: request.url,
               ...(call.txnToken === undefined ? {} : { txnToken: call.txnToken }),
               ...(call.contextTokens === undefined ? {} : { contextTokens: call.contextTokens }),
+              ...wire,
+              ...(accessToken === undefined ? {} : { accessToken }),
             })
           : await httpSignatureHeaders(s, request, headers, body, call);
       for (const [name, value] of Object.entries(proofHeaders)) headers.set(name, value);
@@ -273,6 +300,17 @@ async function httpSignatureHeaders(
     ...(body === undefined ? {} : { body }),
     ...(call.signResponse === undefined ? {} : { signResponse: call.signResponse }),
   });
+}
+
+function wptWire(o: WptWireOptions | undefined): Required<WptWireOptions> {
+  const typ = o?.typ ?? WPT_TYP;
+  if (!typMatches(typ, WPT_TYP)) throw new TypeError(`wpt.typ: ${JSON.stringify(typ)} is not a WPT type (wpt+jwt or application/wpt+jwt)`);
+  return { version: wptVersion(o?.version), typ };
+}
+
+// wpt-01: a bearer token the caller put on the request rides along, bound by ath.
+function bearerOf(headers: Headers): string | undefined {
+  return /^Bearer +([A-Za-z0-9._~+/-]+=*)$/i.exec(headers.get('authorization')?.trim() ?? '')?.[1];
 }
 
 // A fresh key pair per WIT: a renewal also rotates the proof key.

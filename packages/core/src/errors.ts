@@ -126,6 +126,15 @@ export interface WimseProblem {
 export const PROBLEM_TYPE_BASE = 'https://wimse-js.dev/problems/';
 
 /**
+ * What a check expected and what arrived, for refusals where both help the caller (audiences,
+ * WIT issuers). Plain configured or claimed values, never tokens.
+ */
+export interface WimseMismatch {
+  readonly expected: readonly string[];
+  readonly received: readonly string[];
+}
+
+/**
  * The one error class of the core.
  *
  * @example
@@ -139,12 +148,15 @@ export class WimseError extends Error {
   readonly status: number;
   /** Response headers to send with the error (e.g. `www-authenticate`). */
   readonly headers: Readonly<Record<string, string>>;
+  /** Expected and received values (e.g. audiences), also in `detail`; for error hooks and logs. */
+  readonly mismatch?: WimseMismatch;
 
   /**
    * @param options.retryAfter seconds after which a retry may succeed (503/429): sent as `Retry-After`.
    * @param options.closeConnection the request was not read to its end: sent as `Connection: close`.
+   * @param options.mismatch what was expected and what arrived (never tokens).
    */
-  constructor(code: WimseErrorCode, detail?: string, options?: { cause?: unknown; retryAfter?: number; closeConnection?: boolean }) {
+  constructor(code: WimseErrorCode, detail?: string, options?: { cause?: unknown; retryAfter?: number; closeConnection?: boolean; mismatch?: WimseMismatch }) {
     const info: CodeInfo = ERROR_CODES[code];
     super(detail ?? info.title, options?.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
@@ -156,6 +168,7 @@ export class WimseError extends Error {
     // RFC 9112 §9.6: the rest of an unread body must not be taken for the next request on the connection.
     if (options?.closeConnection === true) headers['connection'] = 'close';
     this.headers = headers;
+    if (options?.mismatch !== undefined) this.mismatch = Object.freeze({ expected: [...options.mismatch.expected], received: [...options.mismatch.received] });
   }
 
   /** The RFC 9457 body. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_IDENTIFIER_LENGTH, checkWorkloadIdentifier, parseWorkloadIdentifier, sameWorkload, workloadOrigin } from './identifier.js';
+import { MAX_IDENTIFIER_LENGTH, checkIdentifier, checkWorkloadIdentifier, parseWorkloadIdentifier, sameWorkload, workloadOrigin } from './identifier.js';
 import { compileWorkloadPattern, compileWorkloadPatterns } from './workload-pattern.js';
 import { vector } from './test-support/vectors.js';
 
@@ -124,5 +124,58 @@ describe('workload patterns', () => {
   it('rejects malformed patterns at compile time', () => {
     expect(() => compileWorkloadPattern('spiffe://example.org/a?b')).toThrow(TypeError);
     expect(() => compileWorkloadPattern('not a uri/*')).toThrow(TypeError);
+  });
+});
+
+describe('SPIFFE-ID §2: a trust-domain-only SPIFFE ID is an identifier that names no workload', () => {
+  it('is a valid identifier with an empty path', () => {
+    const r = checkIdentifier('spiffe://prod.example');
+    expect(r).toEqual({ ok: true, id: { value: 'spiffe://prod.example', scheme: 'spiffe', trustDomain: 'prod.example', path: '' } });
+  });
+
+  it('cannot name a workload (X509-SVID §3.1: a leaf SPIFFE ID has a non-root path), and the reason says why', () => {
+    const r = checkWorkloadIdentifier('spiffe://prod.example');
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.reason).toContain('names the trust domain prod.example, not a workload');
+  });
+
+  it('a trailing slash is still refused (SPIFFE-ID §2.2)', () => {
+    expect(checkIdentifier('spiffe://prod.example/').ok).toBe(false);
+  });
+
+  it('an upper-case trust domain is still refused', () => {
+    expect(checkIdentifier('spiffe://Prod.example').ok).toBe(false);
+  });
+
+  it('as a pattern it matches every workload of its trust domain and no other', () => {
+    const m = compileWorkloadPattern('spiffe://prod.example');
+    expect(m.test(parseWorkloadIdentifier('spiffe://prod.example/a/b'))).toBe(true);
+    expect(m.test(parseWorkloadIdentifier('spiffe://prod.example.evil/a'))).toBe(false);
+    expect(m.test(parseWorkloadIdentifier('wimse://prod.example/a'))).toBe(false);
+  });
+});
+
+describe('identifier-03 §4.1 + RFC 3986 §2: the non-canonical wimse mode still keeps the URI grammar', () => {
+  const loose = { canonical: false };
+  it('accepts well-formed percent-encoding and sub-delims', () => {
+    expect(checkWorkloadIdentifier('wimse://td.example/a%41/b!c', loose).ok).toBe(true);
+  });
+  it.each([
+    ['wimse://td.example/a%zz', 'malformed percent-encoding'],
+    ['wimse://td.example/a%4', 'malformed percent-encoding'],
+    ['wimse://td.example/a%', 'malformed percent-encoding'],
+    ['wimse://td%zz.example/a', 'malformed percent-encoding'],
+  ])('rejects %s (%s)', (value, reason) => {
+    expect(checkWorkloadIdentifier(value, loose)).toEqual({ ok: false, reason });
+  });
+  it.each(['wimse://td.example/a b', 'wimse://td.example/a<b', 'wimse://td.example/a"b', 'wimse://td.example/a|b', 'wimse://td.example/a\\b', 'wimse://td.example/a^b', 'wimse://td.example/a`b', 'wimse://td.example/a{b}', 'wimse://td.example/caf\u00e9', 'wimse://td.example/a\tb'])(
+    'rejects %j (outside the URI grammar)',
+    (value) => {
+      expect(checkWorkloadIdentifier(value, loose)).toEqual({ ok: false, reason: 'characters outside the URI grammar (RFC 3986)' });
+    },
+  );
+  it('the same grammar applies to another configured scheme', () => {
+    expect(checkWorkloadIdentifier('urn-ish://td.example/a%zz', { schemes: ['urn-ish'] }).ok).toBe(false);
+    expect(checkWorkloadIdentifier('urn-ish://td.example/a', { schemes: ['urn-ish'] }).ok).toBe(true);
   });
 });

@@ -6,7 +6,11 @@
  * complete string: never on the path alone, never after "repairing" it (§4.3, §4.4).
  */
 
-/** A validated Workload Identifier. `value` is the exact string that was validated. */
+/**
+ * A validated identifier. `value` is the exact string that was validated. `path` is empty only
+ * for a trust domain's own identifier (`spiffe://prod.example`, from {@link checkIdentifier}),
+ * which names the trust domain and never a workload.
+ */
 export interface WorkloadIdentifier {
   /** The complete identifier, e.g. `spiffe://example.org/ns/prod/sa/api`. */
   readonly value: string;
@@ -14,7 +18,7 @@ export interface WorkloadIdentifier {
   readonly scheme: string;
   /** The authority: the trust domain, e.g. `example.org`. */
   readonly trustDomain: string;
-  /** The path, starting with `/`. */
+  /** The path, starting with `/`; empty for a trust-domain identifier. */
   readonly path: string;
 }
 
@@ -36,21 +40,44 @@ export type IdentifierCheck = { ok: true; id: WorkloadIdentifier } | { ok: false
 export const MAX_IDENTIFIER_LENGTH = 2048;
 
 const DEFAULT_SCHEMES = ['spiffe', 'wimse'] as const;
-// SPIFFE-ID spec: lower-case trust domain, segments of [A-Za-z0-9._-].
-const SPIFFE_RE = /^spiffe:\/\/[a-z0-9._-]+(\/[A-Za-z0-9._-]+)+$/;
+// SPIFFE-ID spec §2: lower-case trust domain, optional path of segments [A-Za-z0-9._-].
+const SPIFFE_RE = /^spiffe:\/\/[a-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/;
 // identifier editor's copy §4.4 (canonical wimse): trust domain [a-z0-9._-] not ending in '.', unreserved path segments.
-const WIMSE_CANONICAL_RE = /^wimse:\/\/[a-z0-9._-]*[a-z0-9_-](\/[A-Za-z0-9._~-]+)+$/;
+const WIMSE_CANONICAL_RE = /^wimse:\/\/[a-z0-9._-]*[a-z0-9_-](\/[A-Za-z0-9._~-]+)*$/;
+// RFC 3986 §3: scheme "://" reg-name or IP-literal, then path-abempty; pct-encoded is "%" 2HEXDIG.
+// (Query, fragment, user info and port are refused earlier, each with its own reason.)
+const PCT = '%[0-9A-Fa-f]{2}';
+const REG_NAME = `(?:[A-Za-z0-9._~!$&'()*+,;=-]|${PCT})+`;
+const PCHAR = `(?:[A-Za-z0-9._~!$&'()*+,;=:@-]|${PCT})`;
+const URI_RE = new RegExp(`^[A-Za-z][A-Za-z0-9+.-]*://(?:${REG_NAME}|\\[[0-9A-Fa-f:.]+\\])(?:/${PCHAR}*)*$`);
 const utf8 = new TextEncoder();
 const IPV4_RE = /^\d{1,3}(\.\d{1,3}){3}$/;
 
 /**
- * Validates a Workload Identifier without throwing.
+ * Validates a Workload Identifier without throwing. A trust domain's own identifier
+ * (`spiffe://prod.example`) is a valid identifier but names no workload (SPIFFE X509-SVID §3.1:
+ * a leaf's SPIFFE ID has a non-root path): it is refused here, with a reason saying so. Use
+ * {@link checkIdentifier} where a trust-domain identifier is acceptable too.
  *
  * @example
  * const r = checkWorkloadIdentifier('spiffe://example.org/svc')
  * if (r.ok) console.log(r.id.trustDomain) // example.org
  */
 export function checkWorkloadIdentifier(value: unknown, options: IdentifierOptions = {}): IdentifierCheck {
+  const r = checkIdentifier(value, options);
+  if (r.ok && r.id.path === '') return fail(`${r.id.value} names the trust domain ${r.id.trustDomain}, not a workload (a workload identifier has a path)`);
+  return r;
+}
+
+/**
+ * Validates an identifier without throwing: a Workload Identifier, or a trust domain's own
+ * identifier with an empty path (SPIFFE-ID §2: the path is optional; identifier-03 §4.6 calls
+ * scheme + trust domain the Workload Identifier Origin). The result's `path` is `''` for the latter.
+ *
+ * @example
+ * checkIdentifier('spiffe://prod.example') // { ok: true, id: { trustDomain: 'prod.example', path: '' , … } }
+ */
+export function checkIdentifier(value: unknown, options: IdentifierOptions = {}): IdentifierCheck {
   if (typeof value !== 'string' || value.length === 0) return fail('not a string');
   if (utf8.encode(value).length > MAX_IDENTIFIER_LENGTH) return fail(`longer than ${MAX_IDENTIFIER_LENGTH} octets`);
   if (value.includes('?')) return fail('query component not allowed');
@@ -74,10 +101,12 @@ export function checkWorkloadIdentifier(value: unknown, options: IdentifierOptio
   if (!options.allowIpTrustDomain && (IPV4_RE.test(trustDomain) || trustDomain.startsWith('['))) {
     return fail('IP address as trust domain');
   }
+  // Every scheme, canonical or not: the generic URI grammar, so "%zz" or a space is never "repaired" by the URL parser.
+  if (!URI_RE.test(value)) return fail(/%(?![0-9A-Fa-f]{2})/.test(value) ? 'malformed percent-encoding' : 'characters outside the URI grammar (RFC 3986)');
   const path = url.pathname;
   if (scheme === 'spiffe' && !spiffeValid(value)) return fail('not a valid SPIFFE ID');
   if (scheme === 'wimse' && options.canonical !== false && !wimseCanonical(value)) return fail('not a canonical wimse identifier');
-  if (path === '' || path === '/') return fail('no path');
+  if (path === '/') return fail('empty path (a trust-domain identifier has no trailing slash)');
   return { ok: true, id: Object.freeze({ value, scheme, trustDomain, path }) };
 }
 
@@ -110,7 +139,9 @@ function wimseCanonical(value: string): boolean {
 }
 
 function hasDotSegment(value: string): boolean {
-  const path = value.slice(value.indexOf('/', value.indexOf('//') + 2));
+  const start = value.indexOf('/', value.indexOf('//') + 2);
+  if (start === -1) return false;
+  const path = value.slice(start);
   return path.split('/').some((s) => s === '.' || s === '..');
 }
 

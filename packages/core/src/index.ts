@@ -1,9 +1,10 @@
 export * from './adapter.js';
 export * from './algorithms.js';
+export { type Audience, type AudienceEntry } from './audience.js';
 export * from './authorization.js';
 export { readBody, type BodySource } from './body.js';
 export * from './client.js';
-export { ERROR_CODES, PROBLEM_CONTENT_TYPE, PROBLEM_TYPE_BASE, WimseError, isWimseError, type WimseErrorCode, type WimseProblem } from './errors.js';
+export { ERROR_CODES, PROBLEM_CONTENT_TYPE, PROBLEM_TYPE_BASE, WimseError, isWimseError, type WimseErrorCode, type WimseMismatch, type WimseProblem } from './errors.js';
 export { tokenHash } from './hash.js';
 export {
   DEFAULT_SIGNATURE_LIFETIME,
@@ -52,4 +53,4 @@ export { createVerifier, type WimseVerifier } from './verifier.js';
 export * from './versions.js';
 export { WIT_TYP, issueWit, type IssueWitOptions, type VerifiedWit, type WitClaims } from './wit.js';
 export * from './workload-pattern.js';
-export { WPT_SCHEME, WPT_TYP, createWpt, type ContextTokens, type CreateWptOptions, type WptClaims } from './wpt.js';
+export { WPT01_FIELD, WPT_SCHEME, WPT_TYP, createWpt, type ContextTokens, type CreateWptOptions, type WptClaims, type WptTyp, type WptVersion } from './wpt.js';

@@ -3,6 +3,7 @@
  * a misconfiguration fails at start-up rather than on the first request.
  */
 import { DEFAULT_ALGORITHMS, isSupportedAlgorithm, type WimseAlgorithm } from './algorithms.js';
+import { resolveAudience, type Audience, type AudienceEntry } from './audience.js';
 import type { IdentifierOptions } from './identifier.js';
 import { createMtlsPolicy, type MtlsOptions, type MtlsPolicy } from './mtls/mtls-policy.js';
 import type { ProofMethod } from './principal.js';
@@ -15,10 +16,13 @@ export interface VerifierOptions {
   /** Issuer keys per trust domain. Only WITs whose `sub` is in one of these are accepted. */
   trustDomains: TrustDomains;
   /**
-   * The public base URL(s) this service is reached at, e.g. `https://orders.example.com`. WPT
-   * `aud` and signature `wimse-aud` must equal one of these joined with the request path.
+   * The public base URL(s) this service is reached at, e.g. `https://orders.example.com`, and any
+   * deployment-specific audience values it recognises, as `{ value: 'spiffe://example.org/orders' }`.
+   * WPT `aud` (or one member of an `aud` array) and signature `wimse-aud` must equal a base URL
+   * joined with the request path (scheme and host case and a default port do not matter; query
+   * and fragment are ignored), or one of the values exactly.
    */
-  audience: string | readonly string[];
+  audience: AudienceEntry | readonly AudienceEntry[];
   /** Proofs accepted. Default `['wpt', 'http-sig']`. */
   proofs?: readonly ProofMethod[];
   /** Seconds of clock skew tolerated. Default 30. */
@@ -59,7 +63,7 @@ export interface VerifierOptions {
 
 export interface ResolvedOptions {
   readonly trustDomains: TrustDomains;
-  readonly audiences: readonly string[];
+  readonly audience: Audience;
   readonly proofs: ReadonlySet<ProofMethod>;
   readonly clockTolerance: number;
   readonly maxWptLifetime: number;
@@ -106,8 +110,7 @@ function rejectUnknownOptions(o: VerifierOptions): void {
 export function resolveOptions(o: VerifierOptions): ResolvedOptions {
   if (o === null || typeof o !== 'object') throw new TypeError('createVerifier: options object required');
   rejectUnknownOptions(o);
-  const audiences = (typeof o.audience === 'string' ? [o.audience] : o.audience ?? []).map(audienceBase);
-  if (audiences.length === 0) throw new TypeError('audience: at least one public base URL of this service is required');
+  const audience = resolveAudience(o.audience);
   const proofs = o.proofs ?? ['wpt', 'http-sig'];
   for (const p of proofs) if (!PROOFS.includes(p)) throw new TypeError(`proofs: unknown proof method ${JSON.stringify(p)}`);
   if (proofs.length === 0) throw new TypeError('proofs: accept at least one proof method');
@@ -119,7 +122,7 @@ export function resolveOptions(o: VerifierOptions): ResolvedOptions {
   });
   return {
     trustDomains: o.trustDomains,
-    audiences,
+    audience,
     proofs: new Set(proofs),
     clockTolerance: nonNegative('clockTolerance', o.clockTolerance, 30),
     maxWptLifetime: nonNegative('maxWptLifetime', o.maxWptLifetime, 300),
@@ -148,19 +151,6 @@ function mtlsPolicy(o: VerifierOptions, proofs: readonly ProofMethod[]): MtlsPol
   }
   if (o.mtls === undefined) throw new TypeError("proofs includes 'mtls': mtls.trustBundles (a CA bundle per trust domain) is required");
   return createMtlsPolicy(o.mtls, { identifier: o.identifier ?? {}, clockTolerance: o.clockTolerance ?? 30, now: o.now ?? Date.now });
-}
-
-// A base URL: http(s), no query, fragment or trailing slash; compared as a string prefix of the target URI.
-function audienceBase(value: unknown): string {
-  let url: URL;
-  try {
-    url = new URL(String(value));
-  } catch {
-    throw new TypeError(`audience: ${JSON.stringify(value)} is not an absolute URL`);
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new TypeError(`audience: ${JSON.stringify(value)} must be http(s)`);
-  if (url.search !== '' || url.hash !== '' || url.username !== '') throw new TypeError(`audience: ${JSON.stringify(value)} must not have query, fragment or user info`);
-  return url.href.replace(/\/+$/, '');
 }
 
 function nonNegative(name: string, value: number | undefined, fallback: number): number {

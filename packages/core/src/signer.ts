@@ -5,7 +5,7 @@
 import { decodeJwt, importJWK, type CryptoKey, type JWK, type KeyObject } from 'jose';
 import { isSupportedAlgorithm, type WimseAlgorithm } from './algorithms.js';
 import { signHttpRequest } from './http-signature/sign.js';
-import { createWpt } from './wpt.js';
+import { createWpt, wptVersion, type WptTyp, type WptVersion } from './wpt.js';
 
 export interface WorkloadCredentials {
   /** The workload's WIT, as issued. */
@@ -23,6 +23,15 @@ export interface WptRequestOptions {
   contextTokens?: Readonly<Record<string, string>>;
   /** WPT lifetime in seconds. Default 60. */
   lifetime?: number;
+  /**
+   * Wire format: `wpt-02` (default, `Authorization: WPT`) or `wpt-01` (`Workload-Proof-Token`),
+   * for a peer that still speaks draft-ietf-wimse-wpt-01.
+   */
+  version?: WptVersion;
+  /** WPT `typ`: `wpt+jwt` (default) or `application/wpt+jwt`. */
+  typ?: WptTyp;
+  /** `wpt-01` only: an access token to send as `Authorization: Bearer`, bound by the WPT's `ath`. */
+  accessToken?: string;
   /** Clock in ms, for tests. */
   now?: number;
 }
@@ -51,7 +60,11 @@ export interface WorkloadSigner {
   readonly wit: string;
   /** The signing key, imported once. */
   readonly key: CryptoKey | KeyObject | Uint8Array;
-  /** Headers for a WPT-authenticated request: `workload-identity-token`, `authorization` and any context tokens. */
+  /**
+   * Headers for a WPT-authenticated request: `workload-identity-token`, `authorization` (wpt-02)
+   * or `workload-proof-token` (wpt-01, with `authorization: Bearer` when an access token is bound)
+   * and any context tokens.
+   */
   wptHeaders(options: WptRequestOptions): Promise<Record<string, string>>;
   /**
    * Headers for an HTTP-signature-authenticated request: `workload-identity-token`,
@@ -83,6 +96,7 @@ export async function createWorkloadSigner(credentials: WorkloadCredentials): Pr
     key,
     async wptHeaders(o) {
       const url = new URL(o.url);
+      const version = wptVersion(o.version);
       const wpt = await createWpt({
         wit,
         key,
@@ -92,8 +106,16 @@ export async function createWorkloadSigner(credentials: WorkloadCredentials): Pr
         ...(o.txnToken === undefined ? {} : { txnToken: o.txnToken }),
         ...(o.contextTokens === undefined ? {} : { otherTokens: o.contextTokens }),
         ...(o.now === undefined ? {} : { now: o.now }),
+        version,
+        ...(o.typ === undefined ? {} : { typ: o.typ }),
+        ...(o.accessToken === undefined ? {} : { accessToken: o.accessToken }),
       });
-      const headers: Record<string, string> = { 'workload-identity-token': wit, authorization: `WPT ${wpt}` };
+      const headers: Record<string, string> = { 'workload-identity-token': wit };
+      if (version === 'wpt-02') headers.authorization = `WPT ${wpt}`;
+      else {
+        headers['workload-proof-token'] = wpt;
+        if (o.accessToken !== undefined) headers.authorization = `Bearer ${o.accessToken}`;
+      }
       if (o.txnToken !== undefined) headers['txn-token'] = o.txnToken;
       for (const [name, value] of Object.entries(o.contextTokens ?? {})) headers[name.toLowerCase()] = value;
       return headers;

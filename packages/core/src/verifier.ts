@@ -47,7 +47,7 @@ export function createVerifier(options: VerifierOptions): WimseVerifier {
     now: o.now,
   });
   const wptPolicy = {
-    audiences: o.audiences,
+    audience: o.audience,
     clockTolerance: o.clockTolerance,
     maxLifetime: o.maxWptLifetime,
     maxLength: o.maxTokenLength,
@@ -56,7 +56,7 @@ export function createVerifier(options: VerifierOptions): WimseVerifier {
     now: o.now,
   };
   const sigPolicy = {
-    audiences: o.audiences,
+    audience: o.audience,
     clockTolerance: o.clockTolerance,
     maxLifetime: o.maxSignatureLifetime,
     contextTokenHeaders: o.contextTokenHeaders,
@@ -84,7 +84,7 @@ export function createVerifier(options: VerifierOptions): WimseVerifier {
     // One proof per request: a WPT and a WIMSE signature together are ambiguous.
     if (wpt !== undefined && sig !== undefined) throw new WimseError('credentials_ambiguous', 'Send either a WPT or a WIMSE HTTP signature, not both');
     const witToken = singleField(request.headers, 'workload-identity-token', 'wit_duplicate');
-    if (wpt === undefined && sig === undefined) throw noProof(o, witToken !== undefined, hasSignatureFields(request.headers));
+    if (wpt === undefined && sig === undefined) throw noProof(o, witToken !== undefined, hasSignatureFields(request.headers), request.headers['workload-proof-token'] !== undefined);
     accepted(o, wpt !== undefined ? 'wpt' : 'http-sig');
     // workload-creds §5.1.4 before the proof: the WIT must be valid first.
     if (witToken === undefined) throw new WimseError('wit_missing', 'A WIMSE proof must come with a Workload-Identity-Token');
@@ -118,10 +118,14 @@ function accepted(o: ResolvedOptions, method: ProofMethod): void {
 }
 
 // No proof at all: a 401 with the WPT challenge when WPTs are accepted (wpt-02 §2.1).
-function noProof(o: ResolvedOptions, hasWit: boolean, hasSignature: boolean): WimseError {
+function noProof(o: ResolvedOptions, hasWit: boolean, hasSignature: boolean, hasWpt01: boolean): WimseError {
   // Signature fields without the WIMSE tag: the caller meant to sign, so say what is missing.
   if (hasSignature && o.proofs.has('http-sig')) return new WimseError('sig_missing', 'No signature is tagged wimse-workload-to-workload');
-  if (o.proofs.has('wpt')) return hasWit ? new WimseError('wpt_missing', 'Authorization: WPT is required') : new WimseError('credentials_missing');
+  if (o.proofs.has('wpt')) {
+    // wpt-01 moved to Authorization in wpt-02: say which option accepts the old field (off here).
+    const old = hasWpt01 ? `; the Workload-Proof-Token field is wpt-01, accepted only with the compat.wpt01 option` : '';
+    return hasWit ? new WimseError('wpt_missing', `Authorization: WPT is required${old}`) : new WimseError('credentials_missing', hasWpt01 ? `No workload credentials${old}` : undefined);
+  }
   if (o.proofs.has('http-sig')) return new WimseError('sig_missing', 'A WIMSE HTTP signature is required');
   return new WimseError('mtls_missing', 'A client certificate is required');
 }

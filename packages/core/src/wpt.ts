@@ -4,6 +4,7 @@
  */
 import { SignJWT, base64url, decodeProtectedHeader, type CryptoKey, type JWK, type JWTPayload, type KeyObject } from 'jose';
 import { COMPACT_JWS_RE, typMatches, type WimseAlgorithm } from './algorithms.js';
+import { checkAudience, type Audience } from './audience.js';
 import { WimseError, type WimseErrorCode } from './errors.js';
 import { tokenHash } from './hash.js';
 import type { ProofKey } from './proof-key.js';
@@ -17,10 +18,22 @@ import { joseCode, type VerifiedWit } from './wit.js';
 export const WPT_TYP = 'wpt+jwt';
 /** wpt-02 §4: the HTTP authentication scheme. */
 export const WPT_SCHEME = 'WPT';
+/** wpt-01 §2 (and s2s-protocol): the field that carried the WPT before wpt-02 moved it to `Authorization`. */
+export const WPT01_FIELD = 'Workload-Proof-Token';
+
+/**
+ * The WPT wire format to send: `wpt-02` (`Authorization: WPT <jwt>`, the default) or `wpt-01`
+ * (`Workload-Proof-Token: <jwt>`, an access token in `Authorization: Bearer` bound by `ath`), for
+ * peers that still speak draft-ietf-wimse-wpt-01.
+ */
+export type WptVersion = 'wpt-02' | 'wpt-01';
+
+/** The `typ` a WPT may carry: `wpt+jwt`, or its media-type form, which some peers require. */
+export type WptTyp = 'wpt+jwt' | 'application/wpt+jwt';
 
 /** The claims of a verified WPT. */
 export interface WptClaims extends JWTPayload {
-  aud: string;
+  aud: string | string[];
   exp: number;
   jti: string;
   wth: string;
@@ -73,8 +86,8 @@ export function presentedWpt(headers: RequestHeaders, wpt01: boolean): Presented
 
 /** Verifier settings for WPTs. */
 export interface WptPolicy {
-  /** Configured public base URLs of this service (no trailing slash). */
-  readonly audiences: readonly string[];
+  /** This service's configured audiences. */
+  readonly audience: Audience;
   readonly clockTolerance: number;
   /** Longest accepted `exp - now`, in seconds (step 7: "unreasonably far in the future"). */
   readonly maxLifetime: number;
@@ -92,10 +105,9 @@ export interface WptPolicy {
 export async function verifyWpt(request: WimseRequest, presented: PresentedWpt, wit: VerifiedWit, p: WptPolicy): Promise<ContextTokens> {
   const claims = await verifyWptJws(presented.token, wit.proofKey, p.maxLength);
   const now = p.now() / 1000;
-  // Step 6: aud is the target URI without query and fragment, authorities from configuration only.
-  if (typeof claims.aud !== 'string' || !expectedAudiences(p.audiences, request.path).includes(claims.aud)) {
-    throw new WimseError('wpt_aud', 'WPT aud is not the target URI of this request');
-  }
+  // Step 6: aud is the target URI without query and fragment (authorities from configuration
+  // only) or a recognised alias; RFC 7519 §4.1.3 allows an array, one member must match.
+  checkAudience(p.audience, request.path, claims.aud, 'wpt_aud');
   // Step 7: exp present, not passed, not unreasonably far.
   if (typeof claims.exp !== 'number' || !Number.isFinite(claims.exp)) throw new WimseError('wpt_claims', 'WPT exp is required');
   if (now > claims.exp + p.clockTolerance) throw new WimseError('wpt_expired', 'WPT expired');
@@ -160,14 +172,6 @@ export function parseClaims(payload: Uint8Array, code: WimseErrorCode): Record<s
   return claims as Record<string, unknown>;
 }
 
-/** wpt-02 §2 step 6: the audiences a WPT for `path` may name. */
-export function expectedAudiences(bases: readonly string[], path: string): string[] {
-  if (!path.startsWith('/')) throw new WimseError('request_invalid', 'Request target must be in origin form');
-  const end = path.search(/[?#]/);
-  const pathOnly = end === -1 ? path : path.slice(0, end);
-  return bases.map((b) => b + pathOnly);
-}
-
 async function boundContextTokens(headers: RequestHeaders, claims: Partial<WptClaims>, names: readonly string[]): Promise<ContextTokens> {
   const txnToken = singleField(headers, 'txn-token', 'wpt_tth');
   if (txnToken === undefined ? claims.tth !== undefined : claims.tth !== (await tokenHash(txnToken))) {
@@ -210,6 +214,12 @@ export interface CreateWptOptions {
   txnToken?: string;
   /** Other token-carrying fields to bind with `oth`, by name. */
   otherTokens?: Readonly<Record<string, string>>;
+  /** Wire format the WPT is made for. Default `wpt-02`. */
+  version?: WptVersion;
+  /** JOSE `typ`. Default `wpt+jwt`. */
+  typ?: WptTyp;
+  /** `wpt-01` only: the access token sent in `Authorization: Bearer`, bound with `ath` (wpt-02 removed both). */
+  accessToken?: string;
   /** Clock in ms, for tests. */
   now?: number;
 }
@@ -222,7 +232,15 @@ export interface CreateWptOptions {
  * headers.set('authorization', `WPT ${wpt}`)
  */
 export async function createWpt(o: CreateWptOptions): Promise<string> {
+  const version = wptVersion(o.version);
+  const typ = o.typ ?? WPT_TYP;
+  if (!typMatches(typ, WPT_TYP)) throw new TypeError(`typ: ${JSON.stringify(typ)} is not a WPT type (wpt+jwt or application/wpt+jwt)`);
+  if (o.accessToken !== undefined && version !== 'wpt-01') {
+    throw new TypeError('accessToken: only wpt-01 binds an access token (ath); under wpt-02 the WPT itself occupies Authorization');
+  }
   const claims: Record<string, unknown> = { aud: o.aud, wth: await tokenHash(o.wit) };
+  // wpt-01 §2: ath is the hash of the access token sent alongside.
+  if (o.accessToken !== undefined) claims.ath = await tokenHash(o.accessToken);
   if (o.txnToken !== undefined) claims.tth = await tokenHash(o.txnToken);
   if (o.otherTokens !== undefined && Object.keys(o.otherTokens).length > 0) {
     const oth: Record<string, string> = {};
@@ -231,8 +249,15 @@ export async function createWpt(o: CreateWptOptions): Promise<string> {
   }
   const now = Math.floor((o.now ?? Date.now()) / 1000);
   return new SignJWT(claims)
-    .setProtectedHeader({ alg: o.alg, typ: WPT_TYP })
+    .setProtectedHeader({ alg: o.alg, typ })
     .setExpirationTime(now + (o.lifetime ?? 60))
     .setJti(base64url.encode(crypto.getRandomValues(new Uint8Array(16))))
     .sign(o.key);
+}
+
+/** Checks a {@link WptVersion} option; `undefined` is `wpt-02`. */
+export function wptVersion(value: unknown): WptVersion {
+  if (value === undefined || value === 'wpt-02') return 'wpt-02';
+  if (value === 'wpt-01') return 'wpt-01';
+  throw new TypeError(`version: ${JSON.stringify(value)} is not a WPT wire format (wpt-02 or wpt-01)`);
 }

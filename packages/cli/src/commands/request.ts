@@ -9,6 +9,7 @@ import {
   isWimseError,
   type OutboundProof,
   type WorkloadCredentials,
+  type WptTyp,
 } from '@wimse/core';
 import { decodeJwt, type CryptoKey, type JSONWebKeySet, type JWK } from 'jose';
 import { parseArgs } from 'node:util';
@@ -17,12 +18,15 @@ import { publicJwk, readJson, readJwk, readToken, UsageError, type CliIo } from 
 
 export const REQUEST_USAGE = `wimse request <url> [-X <method>] [-H 'name: value']... [-d <body> | --data-file <file>]
                [--proof wpt|http-sig] [--txn-token <token>] [--sign-response --jwks <file | url> [--trust-domain <td>]]
+               [--wpt01 [--access-token <token>]] [--wpt-typ wpt+jwt|application/wpt+jwt]
                (--wit <token | file> --key <private.jwk> | --identity <url> --workload <name>)
                [--expect-responder <workload pattern>] [--allow-insecure] [-i] [-v]
   Sends a request authenticated as a workload and prints the response body (-i: with status and
   headers, -v: also the request headers sent). With --sign-response the response must be signed,
   whatever its status, and is verified against --jwks (and --expect-responder). Credentials go only
-  over https or to loopback unless --allow-insecure.`;
+  over https or to loopback unless --allow-insecure. --wpt01 sends the WPT the way
+  draft-ietf-wimse-wpt-01 peers expect it (Workload-Proof-Token field; an --access-token goes in
+  Authorization: Bearer, bound by ath).`;
 
 export async function request(argv: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parsed(() => parseArgs({ args: argv, options: {
@@ -37,6 +41,9 @@ export async function request(argv: string[], io: CliIo): Promise<number> {
       'trust-domain': { type: 'string' },
       'expect-responder': { type: 'string' },
       'allow-insecure': { type: 'boolean' },
+      wpt01: { type: 'boolean' },
+      'wpt-typ': { type: 'string' },
+      'access-token': { type: 'string' },
       wit: { type: 'string' },
       key: { type: 'string' },
       identity: { type: 'string' },
@@ -52,6 +59,11 @@ export async function request(argv: string[], io: CliIo): Promise<number> {
   if (proof !== 'wpt' && proof !== 'http-sig') throw new UsageError('--proof must be wpt or http-sig');
   if (values['sign-response'] && proof !== 'http-sig') throw new UsageError('--sign-response needs --proof http-sig');
   if (values['sign-response'] && values.jwks === undefined) throw new UsageError('--sign-response needs --jwks to verify the response');
+  if ((values.wpt01 || values['wpt-typ'] !== undefined) && proof !== 'wpt') throw new UsageError('--wpt01 and --wpt-typ apply to --proof wpt');
+  if (values['access-token'] !== undefined && !values.wpt01) throw new UsageError('--access-token needs --wpt01 (wpt-02 has no ath: the WPT itself is the Authorization)');
+  const typ = values['wpt-typ'];
+  if (typ !== undefined && typ !== 'wpt+jwt' && typ !== 'application/wpt+jwt') throw new UsageError('--wpt-typ must be wpt+jwt or application/wpt+jwt');
+  const wpt = { ...(values.wpt01 ? { version: 'wpt-01' as const } : {}), ...(typ === undefined ? {} : { typ: typ as WptTyp }) };
   const headers = new Headers();
   for (const h of values.header ?? []) {
     const i = h.indexOf(':');
@@ -86,7 +98,13 @@ export async function request(argv: string[], io: CliIo): Promise<number> {
       method,
       headers,
       ...(body === undefined ? {} : { body }),
-      wimse: { proof, ...(values['txn-token'] === undefined ? {} : { txnToken: values['txn-token'] }), ...(values['sign-response'] ? { signResponse: true } : {}) },
+      wimse: {
+        proof,
+        wpt,
+        ...(values['txn-token'] === undefined ? {} : { txnToken: values['txn-token'] }),
+        ...(values['access-token'] === undefined ? {} : { accessToken: values['access-token'] }),
+        ...(values['sign-response'] ? { signResponse: true } : {}),
+      },
     });
   } catch (e) {
     showSent(values.verbose === true);

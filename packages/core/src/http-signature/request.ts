@@ -7,7 +7,8 @@ import { WimseError } from '../errors.js';
 import { checkReplay, type ReplayStore } from '../replay.js';
 import { fieldValues, singleField, type WimseRequest } from '../request.js';
 import type { VerifiedWit } from '../wit.js';
-import { expectedAudiences, type ContextTokens } from '../wpt.js';
+import { checkAudience, type Audience } from '../audience.js';
+import type { ContextTokens } from '../wpt.js';
 import { signatureBase } from './signature-base.js';
 import { verifyBase } from '../jws-algorithm.js';
 import {
@@ -35,8 +36,8 @@ export interface HttpSignatureInfo {
 
 /** Verifier settings for request signatures. */
 export interface HttpSignaturePolicy {
-  /** Configured public base URLs of this service (no trailing slash). */
-  readonly audiences: readonly string[];
+  /** This service's configured audiences. */
+  readonly audience: Audience;
   readonly clockTolerance: number;
   /** Longest accepted `expires - created`, in seconds. */
   readonly maxLifetime: number;
@@ -72,10 +73,8 @@ export async function verifyRequestSignature(
   const context = coveredContext(request, p.contextTokenHeaders);
   // Step 4: created / expires with tolerance and a maximum lifetime.
   checkSignatureTimes(params, p);
-  // Step 5: wimse-aud names this service per configuration, never per Host.
-  if (!expectedAudiences(p.audiences, request.path).includes(params.wimseAud)) {
-    throw new WimseError('sig_aud', 'wimse-aud does not name this service and path');
-  }
+  // Step 5: wimse-aud names this service per configuration (or a recognised value), never per Host.
+  checkAudience(p.audience, request.path, params.wimseAud, 'sig_aud');
   // Step 6: content must carry a covered Content-Digest that matches the raw bytes.
   const digest = fieldValues(request.headers, 'content-digest');
   if (request.body !== undefined && request.body.length > 0 && digest.length === 0) {

@@ -40,7 +40,7 @@ function responseOf(v: HttpSigVector): { status: number; headers: Record<string,
 function policy(v: HttpSigVector, compat06: boolean): HttpSignaturePolicy {
   const host = requestOf(v).headers.host![0]!;
   return {
-    audiences: [`https://${host}`],
+    audience: { bases: [`https://${host}`], values: [] },
     clockTolerance: 0,
     maxLifetime: 600,
     contextTokenHeaders: [],

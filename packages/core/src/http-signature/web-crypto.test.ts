@@ -21,7 +21,7 @@ describe('Web Crypto only', () => {
     const request = { method: r.method, path: r.path, headers: r.headers, ...(r.body === '' ? {} : { body: new TextEncoder().encode(r.body) }) };
     const wit = await unverifiedWit(r.headers['workload-identity-token']![0]!);
     expect(wit.proofKey.nodeKey).toBeUndefined();
-    const policy = { audiences: [`https://${r.headers.host![0]}`], clockTolerance: 0, maxLifetime: 600, contextTokenHeaders: [], replayStore: new MemoryReplayStore(), compat06: false, now: () => v.clock.suggested_verify_at * 1000 };
+    const policy = { audience: { bases: [`https://${r.headers.host![0]}`], values: [] }, clockTolerance: 0, maxLifetime: 600, contextTokenHeaders: [], replayStore: new MemoryReplayStore(), compat06: false, now: () => v.clock.suggested_verify_at * 1000 };
     await expect(verifyRequestSignature(request, findWimseSignature(request.headers)!, wit, policy)).resolves.toMatchObject({ signature: { nonce: expect.any(String) } });
   });
 
