@@ -41,6 +41,8 @@ export interface WimseCallOptions {
   txnToken?: string;
   /** Other token-carrying fields to send and bind (WPT `oth`). */
   contextTokens?: Readonly<Record<string, string>>;
+  /** Further header fields the HTTP signature covers (a service's `requiredSignatureComponents`); default: the client's. */
+  coverHeaders?: readonly string[];
   /** WPT wire format for this call; default: the client's `wpt`. */
   wpt?: WptWireOptions;
   /**
@@ -76,6 +78,8 @@ export interface WimseFetchOptions {
   alg?: WimseAlgorithm;
   /** Default proof. Default `wpt`. */
   proof?: OutboundProof;
+  /** Further header fields every HTTP signature covers when the request carries them, e.g. `['x-tenant']`. */
+  coverHeaders?: readonly string[];
   /** WPT wire format, e.g. `{ version: 'wpt-01', typ: 'application/wpt+jwt' }` for a peer on wpt-01. Default: wpt-02. */
   wpt?: WptWireOptions;
   /** Renew this many seconds before the WIT expires. Default: a fifth of its lifetime, at least 5 s. */
@@ -214,7 +218,7 @@ export function createWimseFetch(options: WimseFetchOptions): WimseFetch {
               ...wire,
               ...(accessToken === undefined ? {} : { accessToken }),
             })
-          : await httpSignatureHeaders(s, request, headers, body, call);
+          : await httpSignatureHeaders(s, request, headers, body, call, call.coverHeaders ?? options.coverHeaders);
       for (const [name, value] of Object.entries(proofHeaders)) headers.set(name, value);
       return { sent: headers, response: await fetchImpl(request.url, { method: request.method, headers, body: body ?? null, redirect, signal: request.signal }) };
     };
@@ -285,6 +289,7 @@ async function httpSignatureHeaders(
   headers: Headers,
   body: Uint8Array | undefined,
   call: WimseCallOptions,
+  coverHeaders: readonly string[] | undefined,
 ): Promise<Record<string, string>> {
   // Context tokens travel as fields the signature covers (http-signature-07 §3.1: txn-token when present).
   if (call.txnToken !== undefined) headers.set('txn-token', call.txnToken);
@@ -299,6 +304,7 @@ async function httpSignatureHeaders(
     headers: plain,
     ...(body === undefined ? {} : { body }),
     ...(call.signResponse === undefined ? {} : { signResponse: call.signResponse }),
+    ...(coverHeaders === undefined ? {} : { coverHeaders }),
   });
 }
 

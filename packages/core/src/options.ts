@@ -37,6 +37,12 @@ export interface VerifierOptions {
   maxTokenLength?: number;
   /** Algorithms a WIT's `cnf.jwk.alg` may name. Default: every supported asymmetric algorithm. */
   proofAlgorithms?: readonly WimseAlgorithm[];
+  /**
+   * Header fields every request signature must cover on top of the profile's (http-signature-07 §3
+   * lists a minimum), e.g. `['content-type', 'x-tenant']`. A request without one of them is refused
+   * (`sig_components`): a required field must be sent and signed.
+   */
+  requiredSignatureComponents?: readonly string[];
   /** Token-carrying fields (besides `Txn-Token`) that a WPT binds with `oth`, e.g. `['x-user-context']`. */
   contextTokenHeaders?: readonly string[];
   /**
@@ -72,6 +78,7 @@ export interface ResolvedOptions {
   readonly maxTokenLength: number;
   readonly proofAlgorithms: readonly WimseAlgorithm[];
   readonly contextTokenHeaders: readonly string[];
+  readonly requiredSignatureComponents: readonly string[];
   readonly replayStore: ReplayStore;
   readonly witCache: { readonly maxEntries: number; readonly ttlMs: number };
   readonly identifier: IdentifierOptions;
@@ -120,6 +127,12 @@ export function resolveOptions(o: VerifierOptions): ResolvedOptions {
     if (typeof h !== 'string' || !/^[!#$%&'*+.^_`|~0-9a-z-]+$/i.test(h)) throw new TypeError(`contextTokenHeaders: ${JSON.stringify(h)} is not a field name`);
     return h.toLowerCase();
   });
+  const requiredSignatureComponents = (o.requiredSignatureComponents ?? []).map((h) => {
+    if (typeof h !== 'string' || !/^[!#$%&'*+.^_`|~0-9a-z-]+$/i.test(h)) {
+      throw new TypeError(`requiredSignatureComponents: ${JSON.stringify(h)} is not a header field name (derived components are not configurable)`);
+    }
+    return h.toLowerCase();
+  });
   return {
     trustDomains: o.trustDomains,
     audience,
@@ -131,6 +144,7 @@ export function resolveOptions(o: VerifierOptions): ResolvedOptions {
     maxTokenLength: nonNegative('maxTokenLength', o.maxTokenLength, 8192),
     proofAlgorithms,
     contextTokenHeaders,
+    requiredSignatureComponents,
     replayStore: o.replayStore ?? new MemoryReplayStore(o.now === undefined ? {} : { now: o.now }),
     witCache: {
       maxEntries: nonNegative('witCache.maxEntries', o.witCache?.maxEntries, 10_000),

@@ -47,6 +47,8 @@ export interface HttpSigRequestOptions {
   body?: Uint8Array | string;
   /** Require a signed response (`wimse-sign-response`); check it with `createResponseVerifier`. */
   signResponse?: boolean;
+  /** Further header fields to cover when present, e.g. those a service lists in `requiredSignatureComponents`. */
+  coverHeaders?: readonly string[];
   /** Signature lifetime `expires - created`, in seconds. Default 60. */
   lifetime?: number;
   /** Clock in ms, for tests. */

@@ -60,6 +60,7 @@ export function createVerifier(options: VerifierOptions): WimseVerifier {
     clockTolerance: o.clockTolerance,
     maxLifetime: o.maxSignatureLifetime,
     contextTokenHeaders: o.contextTokenHeaders,
+    requiredComponents: o.requiredSignatureComponents,
     replayStore: o.replayStore,
     compat06: o.compat.httpSignature06,
     now: o.now,

@@ -43,6 +43,8 @@ export interface HttpSignaturePolicy {
   readonly maxLifetime: number;
   /** Lower-case names of configured token-carrying fields; covered when present. */
   readonly contextTokenHeaders: readonly string[];
+  /** Lower-case header fields this service requires covered, present or not (`requiredSignatureComponents`). */
+  readonly requiredComponents?: readonly string[];
   readonly replayStore: ReplayStore;
   /** Accept the http-signature-06 form (`@request-target` instead of `@path` + `@query`). */
   readonly compat06: boolean;
@@ -70,6 +72,12 @@ export async function verifyRequestSignature(
   const target = legacy ? [component('@request-target')] : [component('@path'), component('@query')];
   const present = [...COVERED_WHEN_PRESENT, ...p.contextTokenHeaders].filter((name) => request.headers[name] !== undefined);
   requireComponents(presented.components, [component('@method'), ...target, component('workload-identity-token'), ...present.map((n) => component(n))]);
+  // A deployment may require more (e.g. content-type always, a tenant header): covered, so present.
+  for (const name of p.requiredComponents ?? []) {
+    if (!presented.components.some((c) => c.name === name && !c.req)) {
+      throw new WimseError('sig_components', `This service requires the signature to cover ${name}${request.headers[name] === undefined ? ', which the request does not carry' : ''}`);
+    }
+  }
   const context = coveredContext(request, p.contextTokenHeaders);
   // Step 4: created / expires with tolerance and a maximum lifetime.
   checkSignatureTimes(params, p);

@@ -228,6 +228,7 @@ describe('createResponseVerifier options are validated eagerly', () => {
     ['a negative clockTolerance', { trustDomains: trustDomains(), clockTolerance: -1 }],
     ['a non-numeric maxSignatureLifetime', { trustDomains: trustDomains(), maxSignatureLifetime: Number.NaN }],
     ['HS256 as a proof algorithm', { trustDomains: trustDomains(), proofAlgorithms: ['HS256'] }],
+    ['a non-boolean compat.httpSignature06', { trustDomains: trustDomains(), compat: { httpSignature06: 'yes' } }],
   ])('%s', (_, options) => {
     expect(() => createResponseVerifier(options as never)).toThrow(TypeError);
   });

@@ -137,6 +137,11 @@ export interface ResponseVerifierOptions {
    * (http-signature-07 §3: SHOULD). Default: this verifier's own `MemoryReplayStore` of 100 000 entries.
    */
   replayStore?: ReplayStore;
+  /** Older wire formats, off by default, exactly as for requests (`createVerifier`'s `compat`). */
+  compat?: {
+    /** Accept a response signed in the http-signature-06 form (`@request-target;req`) to a request sent in that form. */
+    httpSignature06?: boolean;
+  };
   /** Clock in ms, for tests. */
   now?: () => number;
 }
@@ -195,12 +200,14 @@ export function createResponseVerifier(options: ResponseVerifierOptions): Respon
   // A client sees far fewer signed responses than a server sees proofs: 100 000 live nonces (~8 MB at most).
   const replayStore = options.replayStore ?? new MemoryReplayStore({ maxEntries: 100_000, now });
   if (typeof replayStore?.checkAndStore !== 'function') throw new TypeError('replayStore must have a checkAndStore method');
+  const compat06 = options.compat?.httpSignature06 ?? false;
+  if (typeof compat06 !== 'boolean') throw new TypeError('compat.httpSignature06 must be a boolean');
   return {
     async verify(sent, response, expect = {}) {
       // A bad pattern is the caller's mistake, not the server's: TypeError, before anything else.
       const responder = expect.responder === undefined ? undefined : compileWorkloadPatterns(typeof expect.responder === 'string' ? [expect.responder] : expect.responder);
       try {
-        return await verifyResponseSignature(sent, response, verifyWit, clock, { replayStore, responder });
+        return await verifyResponseSignature(sent, response, verifyWit, clock, { replayStore, responder, compat06 });
       } catch (e) {
         if (e instanceof WimseError) throw e;
         throw new WimseError('sig_response', 'Response could not be verified', { cause: e });
@@ -224,7 +231,7 @@ export async function verifyResponseSignature(
   response: ReceivedResponse,
   verifyWit: (token: string) => Promise<VerifiedWit>,
   clock: SignatureClock,
-  checks: { replayStore?: ReplayStore | undefined; responder?: WorkloadMatcher | undefined } = {},
+  checks: { replayStore?: ReplayStore | undefined; responder?: WorkloadMatcher | undefined; compat06?: boolean } = {},
 ): Promise<VerifiedResponse | undefined> {
   const request = sentMessage(sent);
   const requestSignature = findWimseSignature(request.headers);
@@ -243,7 +250,11 @@ export async function verifyResponseSignature(
   if (await sameKey(wit, request.headers)) throw new WimseError('sig_response', 'The response is signed with the requester\'s own key');
   const params = responseParams(presented.params);
   if (params.reqNonce !== asked.nonce) throw new WimseError('sig_response', 'wimse-req-nonce is not the nonce of the request sent');
+  // http-signature-06 (`@request-target`) only when opted in, as for requests.
   const legacy = requestSignature.components.some((c) => c.name === '@request-target' && !c.req);
+  if (legacy && checks.compat06 !== true) {
+    throw new WimseError('sig_response', 'The request was signed in the http-signature-06 form (@request-target); its response is accepted only with compat.httpSignature06');
+  }
   const target = legacy ? ['@request-target'] : ['@path', '@query'];
   const present = ['content-type', 'content-digest'].filter((n) => headers[n] !== undefined);
   requireComponents(presented.components, [

@@ -57,9 +57,9 @@ function sentOf(v: HttpSigVector) {
   return { method: req.method, url: `https://${headers.host}${req.path}`, headers };
 }
 
-async function verifyVectorResponse(v: HttpSigVector) {
+async function verifyVectorResponse(v: HttpSigVector, compat06 = false) {
   const clock = { clockTolerance: 0, maxLifetime: 600, now: () => v.clock.suggested_verify_at * 1000 };
-  return verifyResponseSignature(sentOf(v), responseOf(v), unverifiedWit, clock);
+  return verifyResponseSignature(sentOf(v), responseOf(v), unverifiedWit, clock, { compat06 });
 }
 
 describe.each(CURRENT)('vector %s (http-signature-07)', (id) => {
@@ -170,8 +170,14 @@ describe('vector httpsig-06-legacy (compatibility mode only)', () => {
     expect(isWimseError(error, 'sig_components')).toBe(true);
   });
 
-  it('verifies the legacy response against the legacy request', async () => {
-    const verified = await verifyVectorResponse(v);
+  it('verifies the legacy response against the legacy request with compat.httpSignature06', async () => {
+    const verified = await verifyVectorResponse(v, true);
     expect(verified?.workload).toBe('wimse://example.com/svcB');
+  });
+
+  it('rejects the legacy response without compatibility mode, naming the option', async () => {
+    const error = await verifyVectorResponse(v, false).catch((e: unknown) => e);
+    expect(isWimseError(error, 'sig_response')).toBe(true);
+    expect((error as Error).message).toContain('compat.httpSignature06');
   });
 });

@@ -6,12 +6,13 @@
  */
 import { Agent, type AgentOptions } from 'node:https';
 import { isIP } from 'node:net';
+import { X509Certificate } from 'node:crypto';
 import { checkServerIdentity, type PeerCertificate, type SecureContextOptions, type Server } from 'node:tls';
 import { isWimseError } from '../errors.js';
-import type { IdentifierOptions } from '../identifier.js';
+import { parseWorkloadIdentifier, type IdentifierOptions } from '../identifier.js';
 import type { CredentialFiles, CredentialSnapshot } from './credential-files.js';
 import { parseBundle } from './trust-bundles.js';
-import { checkWorkloadCertificate } from './workload-certificate.js';
+import { checkWorkloadCertificate, workloadIdentifier } from './workload-certificate.js';
 
 /**
  * Secure-context options for an mTLS server: its certificate chain and key, and the bundle as
@@ -51,6 +52,12 @@ export interface RotatingAgentOptions {
    * Required to reach a server by IP address; by DNS name, the host name is checked as well.
    */
   serverWorkload?: string | ((workload: string) => boolean);
+  /**
+   * mutual-tls-02 §3.2.1: the trust domain the server's identifier must be in (checked whatever
+   * `serverWorkload` says). Default: the trust domain of a `serverWorkload` string, else this
+   * workload's own (its certificate's URI SAN). Set it to call a server of a federated trust domain.
+   */
+  serverTrustDomain?: string;
   /** Identifier rules for the server's URI SAN. */
   identifier?: IdentifierOptions;
 }
@@ -115,13 +122,14 @@ function retire(agent: Agent): void {
 
 function serverIdentityCheck(s: CredentialSnapshot, o: RotatingAgentOptions): (host: string, cert: PeerCertificate) => Error | undefined {
   const expected = o.serverWorkload;
-  if (expected === undefined) return checkServerIdentity;
-  const matches = typeof expected === 'string' ? (w: string) => w === expected : expected;
+  const matches = expected === undefined ? () => true : typeof expected === 'string' ? (w: string) => w === expected : expected;
+  const trustDomain = expectedTrustDomain(s, o);
   const anchors = parseBundle('bundle', s.bundle);
   const policy = { bundleFor: () => anchors, identifier: o.identifier ?? {}, clockTolerance: 0, now: Date.now, role: 'server' as const };
   return (host, cert) => {
     // §3.2.1: by DNS name, RFC 9525 host name validation still applies; the identifier is checked on top.
-    if (isIP(host) === 0) {
+    // By IP address the expected workload stands in for it; without one, the IP SAN must match.
+    if (isIP(host) === 0 || expected === undefined) {
       const error = checkServerIdentity(host, cert);
       if (error !== undefined) return error;
     }
@@ -129,11 +137,27 @@ function serverIdentityCheck(s: CredentialSnapshot, o: RotatingAgentOptions): (h
       // The whole identifier decides (§3.2.1: its host part is a trust domain, not a host name).
       // Synchronous (a TLS callback): the path constraints are OpenSSL's, with `ca` = this very bundle.
       const { id } = checkWorkloadCertificate(chainOf(cert), policy);
+      // §3.2.1: TLS clients MUST validate the trust domain portion, even with no workload configured.
+      if (id.trustDomain !== trustDomain) return new Error(`server workload ${id.value} is not in the expected trust domain ${trustDomain}`);
       return matches(id.value) ? undefined : new Error(`server workload ${id.value} is not the expected one`);
     } catch (e) {
       return new Error(`server certificate is not an acceptable workload certificate (${isWimseError(e) ? e.code : String(e)})`);
     }
   };
+}
+
+// Which trust domain a server must belong to: configured, implied by the expected workload, or our own.
+function expectedTrustDomain(s: CredentialSnapshot, o: RotatingAgentOptions): string {
+  if (o.serverTrustDomain !== undefined) {
+    if (typeof o.serverTrustDomain !== 'string' || !/^[a-z0-9._-]+$/.test(o.serverTrustDomain)) throw new TypeError(`serverTrustDomain: ${JSON.stringify(o.serverTrustDomain)} is not a trust domain name`);
+    return o.serverTrustDomain;
+  }
+  if (typeof o.serverWorkload === 'string') return parseWorkloadIdentifier(o.serverWorkload, o.identifier).trustDomain;
+  try {
+    return workloadIdentifier(new X509Certificate(s.cert), o.identifier ?? {}).trustDomain;
+  } catch (e) {
+    throw new TypeError(`serverTrustDomain: required, since this workload's certificate names no trust domain (${isWimseError(e) ? e.message : String(e)})`);
+  }
 }
 
 function chainOf(cert: PeerCertificate): Uint8Array[] {

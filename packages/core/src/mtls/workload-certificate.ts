@@ -127,7 +127,7 @@ function parse(der: Uint8Array): X509Certificate {
 // workload-creds-02 §6.1: the identifier sits in exactly one URI SAN. Which URI SANs "carry a
 // Workload Identifier" is left to implementations (mtls.md step 2): those whose scheme is an
 // accepted identifier scheme. Other URI SANs may be present for PKIX reasons and are ignored.
-function workloadIdentifier(leaf: X509Certificate, options: IdentifierOptions): WorkloadIdentifier {
+export function workloadIdentifier(leaf: X509Certificate, options: IdentifierOptions): WorkloadIdentifier {
   let names;
   try {
     names = parseAltNames(leaf.subjectAltName);
