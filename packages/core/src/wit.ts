@@ -126,7 +126,7 @@ async function verifyWit(token: string, o: WitVerifierOptions): Promise<Verified
   const proofKey = await confirmationKey(claims, o.proofAlgorithms);
   // Step 10: iss allow-list when the deployment configured one.
   if (anchor.issuers !== undefined && (typeof claims.iss !== 'string' || !anchor.issuers.includes(claims.iss))) {
-    throw new WimseError('wit_iss', 'WIT issuer not allowed for this trust domain');
+    throw issuerMismatch(claims.iss, anchor.issuers, checked.id.trustDomain);
   }
   return Object.freeze({ token, header, claims: claims as WitClaims, id: checked.id, proofKey, hash: await tokenHash(token) });
 }
@@ -255,4 +255,12 @@ export async function issueWit(options: IssueWitOptions): Promise<string> {
     .setJti(crypto.randomUUID());
   if (options.iss !== undefined) jwt.setIssuer(options.iss);
   return jwt.sign(options.issuerKey);
+}
+
+// What arrived and what the trust domain's issuer list allows: `iss` values, never the token.
+function issuerMismatch(iss: unknown, issuers: readonly string[], trustDomain: string): WimseError {
+  const expected = issuers.map((i) => JSON.stringify(i)).join(' or ');
+  if (typeof iss !== 'string') return new WimseError('wit_iss', `WIT iss is required by trust domain ${trustDomain}; expected ${expected}`, { mismatch: { expected: issuers, received: [] } });
+  const shown = iss.length > 200 ? `${iss.slice(0, 200)}…` : iss;
+  return new WimseError('wit_iss', `WIT iss ${JSON.stringify(shown)} is not an issuer of trust domain ${trustDomain}; expected ${expected}`, { mismatch: { expected: issuers, received: [shown] } });
 }

@@ -96,7 +96,7 @@ export function checkWorkloadCertificate(
   const anchors = p.bundleFor(id);
   if (anchors === undefined) throw new WimseError('mtls_untrusted_domain', `Trust domain ${id.trustDomain} is not trusted for client certificates`);
   const path = buildPath(leaf, intermediates, anchors);
-  if (path === undefined) throw new WimseError('mtls_untrusted', `The certificate does not chain to a CA of trust domain ${id.trustDomain}`);
+  if (path === undefined) throw new WimseError('mtls_untrusted', noPathDetail(leaf, intermediates, anchors, id.trustDomain));
   checkPublicKeys([...path.certs, path.anchor]);
   const { notAfter, at } = checkValidity(path.certs, path.anchor, p);
   checkExtendedKeyUsage(leaf, p.role ?? 'client');
@@ -164,6 +164,25 @@ function buildPath(
     current = next;
   }
   return undefined;
+}
+
+// Why no path: a CA of the right name whose key does not verify the signature (re-keyed, often to
+// another algorithm) is a different fix from an unknown CA, so the detail tells them apart.
+function noPathDetail(leaf: X509Certificate, intermediates: readonly X509Certificate[], anchors: readonly X509Certificate[], trustDomain: string): string {
+  for (const subject of [leaf, ...intermediates]) {
+    // By name only: OpenSSL's checkIssued also refuses a key of another algorithm or key id.
+    const named = [...anchors, ...intermediates].find((c) => c !== subject && c.ca && subject.issuer === c.subject && !subject.verify(c.publicKey));
+    if (named === undefined) continue;
+    const which = subject === leaf ? 'The certificate' : 'An intermediate CA certificate';
+    return `${which} names ${oneLine(named.subject)} of trust domain ${trustDomain} as its issuer, but its signature does not verify with that CA's ${keyType(named)} key (another algorithm or another key)`;
+  }
+  return `The certificate does not chain to a CA of trust domain ${trustDomain}`;
+}
+
+function keyType(cert: X509Certificate): string {
+  const k = cert.publicKey;
+  const curve = k.asymmetricKeyDetails?.namedCurve;
+  return `${(k.asymmetricKeyType ?? 'unknown').toUpperCase()}${curve === undefined ? '' : ` ${curve}`}`;
 }
 
 function issued(subject: X509Certificate, issuer: X509Certificate): boolean {
