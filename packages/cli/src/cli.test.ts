@@ -296,6 +296,21 @@ describe('wimse request', () => {
     expect(opted.err()).not.toContain('Refusing');
   });
 
+  it('--wpt01 sends Workload-Proof-Token (typ per --wpt-typ, ath for --access-token) that a wpt-01 peer accepts', async () => {
+    const r = await cli(['request', `${base}/whoami`, '--wpt01', '--wpt-typ', 'application/wpt+jwt', '--access-token', 'at-1', '-v', '--wit', 'svc.wit', '--key', 'svc.jwk'], files);
+    expect(r.code).toBe(0);
+    // This server speaks wpt-02 only, and says which option would accept the old field.
+    expect(r.out()).toContain('HTTP 401');
+    expect(r.out()).toContain('compat.wpt01');
+    const sent = Object.fromEntries([...r.out().matchAll(/^> ([a-z-]+): (.*)$/gm)].map((m) => [m[1]!, m[2]!]));
+    expect(sent.authorization).toBe('Bearer at-1');
+    expect(decodeProtectedHeader(sent['workload-proof-token']!).typ).toBe('application/wpt+jwt');
+    const issuerJwks = JSON.parse(files['issuer.jwks.json']!) as { keys: JWK[] };
+    const wpt01Peer = createVerifier({ trustDomains: { 'example.org': { keys: issuerJwks } }, audience: base, compat: { wpt01: true } });
+    const p = await wpt01Peer.verify({ method: 'GET', path: '/whoami', headers: sent });
+    expect(p).toMatchObject({ workload: 'spiffe://example.org/svc', method: 'wpt', context: { accessToken: 'at-1' } });
+  });
+
   it('prints the problem of a rejected request', async () => {
     files['wrong.jwk'] = (await cli(['keygen', '--alg', 'EdDSA'])).out();
     const r = await cli(['request', `${base}/whoami`, '-i', '--wit', 'svc.wit', '--key', 'wrong.jwk'], files);
@@ -311,6 +326,9 @@ describe('wimse request', () => {
     [['request', 'http://x', '--sign-response', '--proof', 'http-sig', '--wit', 'svc.wit', '--key', 'svc.jwk'], '--sign-response needs --jwks'],
     [['request', 'http://x', '-H', 'novalue', '--wit', 'svc.wit', '--key', 'svc.jwk'], 'expected "name: value"'],
     [['request', 'http://x', '--wit', 'svc.wit', '--key', 'issuer.jwks.json'], 'is not a JWK'],
+    [['request', 'http://x', '--access-token', 'a', '--wit', 'svc.wit', '--key', 'svc.jwk'], '--access-token needs --wpt01'],
+    [['request', 'http://x', '--wpt01', '--proof', 'http-sig', '--wit', 'svc.wit', '--key', 'svc.jwk'], '--wpt01 and --wpt-typ apply to --proof wpt'],
+    [['request', 'http://x', '--wpt-typ', 'JWT', '--wit', 'svc.wit', '--key', 'svc.jwk'], '--wpt-typ must be wpt+jwt or application/wpt+jwt'],
   ])('usage error for %j', async (argv, message) => {
     const r = await cli(argv, { ...files });
     expect(r.err()).toContain(message);
