@@ -171,3 +171,25 @@ describe('audience option: checked at start-up', () => {
     expect(() => verifierFor(issuer, { ...base, audience: audience as VerifierOptions['audience'] })).toThrow(message);
   });
 });
+
+describe('degenerate and flooded audiences', () => {
+  it('an aud array of 400 non-matching members is refused; the detail lists a few and counts the rest', async () => {
+    const members = Array.from({ length: 400 }, (_, i) => `https://x${i}.example/`);
+    const e = (await verifierFor(issuer, { maxTokenLength: 65_536 }).verify(await wptWithAud(members)).catch((x: unknown) => x)) as WimseError;
+    expect(e.code).toBe('wpt_aud');
+    expect(e.message).toContain('(and 396 more)');
+    expect(e.message.length).toBeLessThan(1000);
+  });
+  it('the default token length limit refuses an oversized aud array before it is read', async () => {
+    const members = Array.from({ length: 400 }, (_, i) => `https://x${i}.example/`);
+    await expect(verifierFor(issuer).verify(await wptWithAud(members))).rejects.toMatchObject({ code: 'wpt_too_large' });
+  });
+  it('an empty-string aud is refused', async () => {
+    await expect(verifierFor(issuer).verify(await wptWithAud(''))).rejects.toMatchObject({ code: 'wpt_aud' });
+  });
+  it('a deployment value never matches by prefix or case', async () => {
+    const v = verifierFor(issuer, several);
+    await expect(v.verify(await wptWithAud(DEPLOYMENT_VALUE.slice(0, -1)))).rejects.toMatchObject({ code: 'wpt_aud' });
+    await expect(v.verify(await wptWithAud(`${DEPLOYMENT_VALUE}x`))).rejects.toMatchObject({ code: 'wpt_aud' });
+  });
+});
