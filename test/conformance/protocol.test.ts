@@ -7,7 +7,7 @@
 import { base64url } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createWimseFetch, signHttpRequest, tokenHash, type WimseAdapterOptions, type WimseFetchOptions } from '@wimse/core';
-import { AUDIENCE, CLIENT, adapterOptions, createFixtures, nowSeconds, signJws, type Fixtures } from './fixtures.js';
+import { AUDIENCE, CLIENT, adapterOptions, craftWit, craftWpt, createFixtures, nowSeconds, signJws, type Fixtures } from './fixtures.js';
 import { send, type RawRequest, type RawResponse } from './http.js';
 import type { Running, Target } from './targets/contract.js';
 import { express4Target, express5Target } from './targets/express.js';
@@ -127,6 +127,16 @@ describe.each(targets)('$name', (target) => {
     it('the client covers it with coverHeaders', async () => {
       const res = await clientFor(extended, { coverHeaders: ['x-tenant'] })(`${AUDIENCE}/whoami`, { headers: { 'x-tenant': 't-2' }, wimse: { proof: 'http-sig' } });
       expect(res.status).toBe(200);
+    });
+  });
+
+  describe('SPIFFE X509-SVID §3.1: a trust-domain-only identifier names no workload', () => {
+    it('a WIT whose sub is spiffe://example.org is refused, and the detail says why', async () => {
+      const wit = await craftWit(f, f.client, { claims: { sub: 'spiffe://example.org' } });
+      const wpt = await craftWpt(f.client, '/whoami', { wit });
+      const res = await send(plain.url, { method: 'GET', path: '/whoami', headers: { 'workload-identity-token': wit, authorization: `WPT ${wpt}` } });
+      expect(res.status).toBe(400);
+      expect(json(res)).toMatchObject({ code: 'wit_sub_invalid', detail: expect.stringContaining('names the trust domain example.org, not a workload') });
     });
   });
 
