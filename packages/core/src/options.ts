@@ -92,7 +92,7 @@ const PROOFS: readonly ProofMethod[] = ['wpt', 'http-sig', 'mtls'];
 /** Every key of {@link VerifierOptions} (adapters accept these plus their own). */
 export const VERIFIER_KEYS: KnownKeys<VerifierOptions> = {
   trustDomains: true, audience: true, proofs: true, clockTolerance: true, maxWptLifetime: true, maxSignatureLifetime: true,
-  maxWitLifetime: true, maxTokenLength: true, proofAlgorithms: true, contextTokenHeaders: true, replayStore: true,
+  maxWitLifetime: true, maxTokenLength: true, proofAlgorithms: true, contextTokenHeaders: true, requiredSignatureComponents: true, replayStore: true,
   witCache: true, identifier: true, mtls: true, compat: true, now: true,
 };
 const TRUST_DOMAIN_KEYS: KnownKeys<TrustDomainConfig> = { keys: true, issuer: true, algorithms: true, remote: true };
