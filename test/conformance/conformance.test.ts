@@ -5,7 +5,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cases, type Case } from './cases.js';
 import { adapterOptions, createFixtures, type Fixtures } from './fixtures.js';
-import { send, type RawResponse } from './http.js';
+import { assertResponse } from './assert.js';
+import { send } from './http.js';
 import type { Running, Target } from './targets/contract.js';
 import { express4Target, express5Target } from './targets/express.js';
 import { fastifyTarget } from './targets/fastify.js';
@@ -37,19 +38,3 @@ describe.each(targets)('$name', (target) => {
     assertResponse(await send(server.url, request), c);
   });
 });
-
-function assertResponse(res: RawResponse, c: Case): void {
-  const e = c.expect;
-  const type = (res.headers['content-type'] as string | undefined)?.split(';')[0]?.trim();
-  const json = e.type !== null && type?.endsWith('json') === true ? (JSON.parse(res.text) as Record<string, unknown>) : undefined;
-  expect({ status: res.status, www: res.headers['www-authenticate'], type: e.type === null ? null : type, code: json?.code }, res.text).toEqual({
-    status: e.status,
-    www: e.www,
-    type: e.type,
-    code: e.code,
-  });
-  expect(res.status).toBeLessThan(500);
-  if (e.type === 'application/problem+json') expect(json).toMatchObject({ status: e.status, type: `https://wimse-js.dev/problems/${e.code}` });
-  if (e.body !== undefined) expect(json).toMatchObject(e.body);
-  if (e.connection !== undefined) expect(res.headers.connection).toBe(e.connection);
-}

@@ -56,8 +56,13 @@ export async function createFixtures(): Promise<Fixtures> {
  * reshapes errors on `/hooked/*` only.
  */
 export function adapterOptions(f: Fixtures): WimseAdapterOptions {
+  return adapterOptionsFor(f.issuerJwk);
+}
+
+/** {@link adapterOptions} from the issuer's public JWK alone (what the Web-runtime bundles receive). */
+export function adapterOptionsFor(issuerJwk: JWK): WimseAdapterOptions {
   return {
-    trustDomains: { [TRUST_DOMAIN]: { keys: { keys: [f.issuerJwk] } } },
+    trustDomains: { [TRUST_DOMAIN]: { keys: { keys: [issuerJwk] } } },
     audience: AUDIENCE,
     contextTokenHeaders: ['x-user-context'],
     onError: (error, response, request) =>

@@ -7,7 +7,7 @@
  */
 import { importJWK, type CryptoKey, type JWK, type KeyObject } from 'jose';
 import type { WimseAlgorithm } from './algorithms.js';
-import { nodeCrypto, type NodeKeyObject } from './node-crypto.js';
+import { nodeSignatures, type NodeKeyObject } from './node-crypto.js';
 
 interface AlgorithmParams {
   readonly web: AlgorithmIdentifier | EcdsaParams | RsaPssParams;
@@ -32,7 +32,7 @@ const PARAMS: Record<WimseAlgorithm, AlgorithmParams> = {
   PS512: { web: { name: 'RSA-PSS', saltLength: 64 }, hash: 'sha512', options: PSS },
 };
 
-/** A key in both forms: Web Crypto always, a Node `KeyObject` when running on Node. */
+/** A key in both forms: Web Crypto always, a Node `KeyObject` where the Node path is used (node-crypto.ts `nodeSignatures`). */
 export interface DualKey {
   readonly key: CryptoKey;
   readonly nodeKey?: NodeKeyObject | undefined;
@@ -44,7 +44,7 @@ const ascii = new TextEncoder();
 export async function signBase(base: string, key: DualKey, alg: WimseAlgorithm): Promise<Uint8Array<ArrayBuffer>> {
   const p = PARAMS[alg];
   const data = ascii.encode(base);
-  const node = key.nodeKey === undefined ? undefined : nodeCrypto();
+  const node = key.nodeKey === undefined ? undefined : nodeSignatures();
   if (node !== undefined) return new Uint8Array(node.sign(p.hash, data, { key: key.nodeKey!, ...p.options }));
   return new Uint8Array(await crypto.subtle.sign(p.web, key.key, data));
 }
@@ -54,7 +54,7 @@ export async function verifyBase(base: string, signature: Uint8Array, key: DualK
   const p = PARAMS[alg];
   const data = ascii.encode(base);
   try {
-    const node = key.nodeKey === undefined ? undefined : nodeCrypto();
+    const node = key.nodeKey === undefined ? undefined : nodeSignatures();
     if (node !== undefined) return node.verify(p.hash, data, { key: key.nodeKey!, ...p.options }, signature);
     return await crypto.subtle.verify(p.web, key.key, signature as Uint8Array<ArrayBuffer>, data);
   } catch {
@@ -83,7 +83,7 @@ async function dualKey(key: CryptoKey | KeyObject | JWK, alg: WimseAlgorithm): P
   if (isKeyObject(key)) web = (await importJWK((key as unknown as ExportableKey).export({ format: 'jwk' }), alg)) as CryptoKey;
   else if (isJwk(key)) web = (await importJWK(key, alg)) as CryptoKey;
   else web = key as CryptoKey;
-  const node = nodeCrypto();
+  const node = nodeSignatures();
   return node === undefined ? { key: web } : { key: web, nodeKey: node.KeyObject.from(web) };
 }
 

@@ -4,7 +4,7 @@
  */
 import { importJWK, type CryptoKey, type JWK } from 'jose';
 import type { WimseAlgorithm } from './algorithms.js';
-import { nodeCrypto, type NodeKeyObject } from './node-crypto.js';
+import { nodeSignatures, type NodeKeyObject } from './node-crypto.js';
 
 /** A verified WIT's confirmation key. */
 export interface ProofKey {
@@ -14,14 +14,14 @@ export interface ProofKey {
   readonly alg: WimseAlgorithm;
   /** The imported Web Crypto key. */
   readonly key: CryptoKey;
-  /** The same key as a Node `KeyObject`, on Node only (see proof-jws.ts). */
+  /** The same key as a Node `KeyObject`, where `node:crypto` passes the check in node-crypto.ts (see proof-jws.ts). */
   readonly nodeKey?: NodeKeyObject;
 }
 
 export async function importProofKey(jwk: JWK, alg: WimseAlgorithm): Promise<ProofKey> {
   const key = (await importJWK({ ...jwk, ext: true }, alg)) as CryptoKey;
   const frozen = Object.freeze({ ...jwk });
-  const node = nodeCrypto();
+  const node = nodeSignatures();
   if (node === undefined) return { jwk: frozen, alg, key };
   const { alg: _alg, ...material } = jwk;
   return { jwk: frozen, alg, key, nodeKey: node.createPublicKey({ key: material as import('node:crypto').JsonWebKey, format: 'jwk' }) };

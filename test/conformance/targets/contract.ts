@@ -13,8 +13,8 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
 import { Server as TlsServer } from 'node:tls';
-import type { WimseAdapterOptions, WimsePrincipal } from '@wimse/core';
-export { ADMIN } from '../fixtures.js';
+import type { WimseAdapterOptions } from '@wimse/core';
+export { ADMIN, HEALTH, summary } from './routes.js';
 
 export interface Running {
   url: URL;
@@ -35,12 +35,6 @@ export interface TlsOptions {
   requestCert: boolean;
   rejectUnauthorized: boolean;
 }
-
-export function summary(p: WimsePrincipal | undefined) {
-  return { workload: p?.workload ?? null, trustDomain: p?.trustDomain ?? null, method: p?.method ?? null, txnToken: p?.context.txnToken ?? null };
-}
-
-export const HEALTH = { status: 'ok' };
 
 /** The body of `/stream?kib=N`: N chunks of 1 KiB (at most 1024). */
 export function* kibChunks(kib: unknown): Generator<Buffer> {
