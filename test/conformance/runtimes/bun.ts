@@ -1,5 +1,6 @@
-/** Serves the conformance app with Bun's own server on a free loopback port, printed for launch.ts. */
-import worker from './worker.js';
+/** Serves a fetch handler module with Bun's own server on a free loopback port, printed for launch.ts. */
+// 'wimse-app': the served module, chosen when bundling (launch.ts).
+import worker from 'wimse-app';
 
 declare const Bun: {
   serve(options: { hostname: string; port: number; fetch: (request: Request) => Response | Promise<Response> }): { port: number };

@@ -1,5 +1,6 @@
-/** Serves the conformance app with Deno's own server on a free loopback port, printed for launch.ts. */
-import worker from './worker.js';
+/** Serves a fetch handler module with Deno's own server on a free loopback port, printed for launch.ts. */
+// 'wimse-app': the served module, chosen when bundling (launch.ts).
+import worker from 'wimse-app';
 
 declare const Deno: {
   serve(options: { hostname: string; port: number; onListen(address: { port: number }): void }, handler: (request: Request) => Response | Promise<Response>): unknown;

@@ -1,7 +1,8 @@
 /**
- * Runs the conformance Hono app (worker.ts) on Bun, Deno and Cloudflare workerd: bundled with
- * esbuild from the workspace sources, served by each runtime's own server on a free 127.0.0.1 port,
- * with the binaries the runtimes' npm packages ship (no download at install or run time).
+ * Runs a fetch handler module (`export default { fetch }`, e.g. worker.ts) on Bun, Deno and
+ * Cloudflare workerd: bundled with esbuild from the workspace sources, served by each runtime's own
+ * server on a free 127.0.0.1 port, with the binaries the runtimes' npm packages ship (no download at
+ * install or run time). Also used by `pnpm bench` (test/bench/runtimes.bench.mjs, which bundles this file).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -9,25 +10,33 @@ import { createRequire } from 'node:module';
 import { arch, platform, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import type { JWK } from 'jose';
 import type { Running } from '../targets/contract.js';
 
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const require = createRequire(import.meta.url);
+// The workspace's packages/ folder, found from the test package's dependency (so this file can be bundled elsewhere).
+const PACKAGES = dirname(dirname(require.resolve('@wimse/core/package.json')));
+const HERE = join(PACKAGES, '..', 'test', 'conformance', 'runtimes');
 
 export interface WebRuntime {
   name: string;
-  /** Starts the app (`entry` under runtimes/) with `define`d globals; rejects with the reason when the runtime cannot run here. */
-  start(entry: string, define: Record<string, unknown>): Promise<Running>;
+  /**
+   * Serves `app` (the absolute path of a module whose default export has a `fetch` handler) with
+   * `define`d globals; rejects with the reason when the runtime cannot run here.
+   */
+  start(app: string, define?: Record<string, unknown>): Promise<Running>;
 }
 
-/** Bundles `entry` (a file under runtimes/ or bench/) into one ES module, workspace packages from source. */
-export async function bundle(entry: string, define: Record<string, unknown> = {}): Promise<string> {
-  const src = (pkg: string) => join(ROOT, 'packages', pkg, 'src', 'index.ts');
+/**
+ * Bundles `entry` into one ES module, workspace packages from source; `import app from 'wimse-app'`
+ * in `entry` is the module `app`.
+ */
+export async function bundle(entry: string, define: Record<string, unknown> = {}, app?: string): Promise<string> {
+  const src = (pkg: string) => join(PACKAGES, pkg, 'src', 'index.ts');
   const out = await build({
     entryPoints: [entry],
+    plugins: [{ name: 'wimse-app', setup: (b) => b.onResolve({ filter: /^wimse-app$/ }, () => ({ path: app ?? entry })) }],
     bundle: true,
     write: false,
     format: 'esm',
@@ -43,12 +52,10 @@ export async function bundle(entry: string, define: Record<string, unknown> = {}
   return out.outputFiles[0]!.text;
 }
 
-/** The conformance app bundle for `runtime`, served with the issuer key `issuerJwk`. */
+/** The conformance app (worker.ts) on `runtime`, trusting the issuer key `issuerJwk`. */
 export function startApp(runtime: WebRuntime, issuerJwk: JWK): Promise<Running> {
-  return runtime.start(runtime.name === 'bun' || runtime.name === 'deno' ? `${runtime.name}.ts` : 'worker.ts', { WIMSE_ISSUER_JWK: issuerJwk });
+  return runtime.start(join(HERE, 'worker.ts'), { WIMSE_ISSUER_JWK: issuerJwk });
 }
-
-const here = (file: string) => fileURLToPath(new URL(file, import.meta.url));
 
 /** The binary inside an npm platform package that `owner` (the runtime's npm package) depends on. */
 function platformBinary(owner: string, pkg: string, file: string): string {
@@ -61,8 +68,8 @@ const cpu = () => (arch() === 'arm64' ? 'aarch64' : arch());
 
 export const bun: WebRuntime = {
   name: 'bun',
-  start: (entry, define) =>
-    withBundle(entry, define, 'app.js', (dir) => {
+  start: (app, define = {}) =>
+    withBundle(join(HERE, 'bun.ts'), app, define, 'app.js', (dir) => {
       const bin = platformBinary('bun', `@oven/bun-${platform()}-${cpu()}${isMusl() ? '-musl' : ''}`, 'bin/bun');
       return serve(spawn(bin, ['run', join(dir, 'app.js')], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, BUN_RUNTIME_TRANSPILER_CACHE_PATH: '0' } }), stdoutPort);
     }),
@@ -70,8 +77,8 @@ export const bun: WebRuntime = {
 
 export const deno: WebRuntime = {
   name: 'deno',
-  start: (entry, define) =>
-    withBundle(entry, define, 'app.js', (dir) => {
+  start: (app, define = {}) =>
+    withBundle(join(HERE, 'deno.ts'), app, define, 'app.js', (dir) => {
       const target = platform() === 'linux' ? `linux-${arch()}-${isMusl() ? 'musl' : 'glibc'}` : `${platform()}-${arch()}`;
       const bin = platformBinary('deno', `@deno/${target}`, 'deno');
       const args = ['run', '--no-config', '--no-lock', '--no-prompt', '--allow-net=127.0.0.1', join(dir, 'app.js')];
@@ -83,8 +90,8 @@ export const deno: WebRuntime = {
 export function workerd(flags: string[] = []): WebRuntime {
   return {
     name: flags.length === 0 ? 'workerd' : `workerd (${flags.join(', ')})`,
-    start: (entry, define) =>
-      withBundle(entry, define, 'worker.js', async (dir) => {
+    start: (app, define = {}) =>
+      withBundle(app, app, define, 'worker.js', async (dir) => {
         const { default: bin, compatibilityDate } = require('workerd') as { default: string; compatibilityDate: string };
         const config = `using Workerd = import "/workerd/workerd.capnp";
 const config :Workerd.Config = (
@@ -104,10 +111,10 @@ const config :Workerd.Config = (
   };
 }
 
-async function withBundle(entry: string, define: Record<string, unknown>, file: string, run: (dir: string) => Promise<Running>): Promise<Running> {
+async function withBundle(entry: string, app: string, define: Record<string, unknown>, file: string, run: (dir: string) => Promise<Running>): Promise<Running> {
   const dir = await mkdtemp(join(tmpdir(), 'wimse-runtime-'));
   try {
-    await writeFile(join(dir, file), await bundle(here(entry), define));
+    await writeFile(join(dir, file), await bundle(entry, define, app));
     const running = await run(dir);
     return { url: running.url, close: () => running.close().finally(() => rm(dir, { recursive: true, force: true })) };
   } catch (error) {
