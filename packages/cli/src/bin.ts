@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { nodeIo } from './io.js';
+import { describeError, nodeIo } from './io.js';
 import { run } from './run.js';
 
 // A closed pipe (`wimse … | head`) ends output quietly.
@@ -11,6 +11,6 @@ process.stdout.on('error', (e: NodeJS.ErrnoException) => {
 try {
   process.exitCode = await run(process.argv.slice(2), nodeIo());
 } catch (e) {
-  process.stderr.write(`wimse: ${e instanceof Error ? e.message : String(e)}\n`);
+  process.stderr.write(`wimse: ${describeError(e)}\n`);
   process.exitCode = 1;
 }

@@ -3,8 +3,9 @@ import type { AddressInfo } from 'node:net';
 import { createVerifier, createWorkloadSigner, isWimseError, signHttpResponse, type WimseRequest } from '@wimse/core';
 import { SignJWT, decodeJwt, decodeProtectedHeader, importJWK, type JWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
 import { inspect } from './commands/inspect.js';
-import type { CliIo } from './io.js';
+import { describeError, type CliIo } from './io.js';
 import { run } from './run.js';
 
 /** An in-memory IO: files in a map, output captured. */
@@ -119,11 +120,19 @@ describe('wimse inspect', () => {
     expect(r.out()).toMatch(/exp {2}\S+ \(in 59m\d+s\)|exp {2}\S+ \(in 1h0m\)/);
   });
 
+  it('marks decoded output NOT VERIFIED, first and last, without --jwks', async () => {
+    const files = await trustDomain();
+    const lines = (await cli(['inspect', 'svc.wit'], files)).out().trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^NOT VERIFIED: .*--jwks/);
+    expect(lines.at(-1)).toBe(lines[0]);
+  });
+
   it('verifies a WIT against a JWKS file (or the issuer key file) and names the key', async () => {
     const files = await trustDomain();
     for (const jwks of ['issuer.jwks.json', 'issuer.jwk']) {
       const r = await cli(['inspect', files['svc.wit']!, '--jwks', jwks], files);
       expect(r.out()).toContain('verified: WIT valid for spiffe://example.org/svc, signed by example.org key issuer-1');
+      expect(r.out()).not.toContain('NOT VERIFIED');
       expect(r.code).toBe(0);
     }
   });
@@ -340,6 +349,84 @@ describe('wimse request', () => {
     expect(r.code).toBe(1);
     expect(r.err()).toContain('request failed');
   });
+
+  it('names the cause of a network error, not just "fetch failed"', async () => {
+    // A port that was free a moment ago: nothing listens there, so the connection is refused.
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    const r = await cli(['request', `http://127.0.0.1:${port}/x`, '--wit', 'svc.wit', '--key', 'svc.jwk'], files);
+    expect(r.code).toBe(1);
+    expect(r.err()).toMatch(/^request failed: fetch failed: .*ECONNREFUSED/);
+  });
+});
+
+describe('wimse request --fail (curl: exit 22 on a 4xx or 5xx answer)', () => {
+  let server: Server;
+  let base: string;
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      const status = Number(req.url!.slice(1));
+      res.writeHead(status, { 'content-type': 'application/problem+json' }).end(JSON.stringify({ status, code: `status_${status}` }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  const send = async (path: string, ...flags: string[]) => cli(['request', `${base}${path}`, ...flags, '--wit', 'svc.wit', '--key', 'svc.jwk'], await trustDomain());
+
+  it.each([['/403'], ['/503']])('%s with -f: exit 22, no body, the status on stderr', async (path) => {
+    const r = await send(path, '-f');
+    expect(r.code).toBe(22);
+    expect(r.out()).toBe('');
+    expect(r.err()).toContain(`HTTP ${path.slice(1)}`);
+  });
+
+  it('403 with --fail-with-body: exit 22 and the problem printed', async () => {
+    const r = await send('/403', '--fail-with-body');
+    expect(r.code).toBe(22);
+    expect(r.out()).toContain('"code":"status_403"');
+  });
+
+  it('403 without --fail: exit 0, as curl', async () => {
+    const r = await send('/403');
+    expect(r.code).toBe(0);
+    expect(r.out()).toContain('"code":"status_403"');
+  });
+
+  it('200 and 302 with -f: exit 0', async () => {
+    expect((await send('/200', '-f')).code).toBe(0);
+    expect((await send('/302', '--fail')).code).toBe(0);
+  });
+
+  it('refuses -f together with --fail-with-body', async () => {
+    const r = await send('/200', '-f', '--fail-with-body');
+    expect(r.code).toBe(2);
+    expect(r.err()).toContain('exclude each other');
+  });
+});
+
+describe('describeError', () => {
+  it('follows causes and names their codes', () => {
+    const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9'), { code: 'ECONNREFUSED' });
+    expect(describeError(new TypeError('fetch failed', { cause: refused }))).toBe('fetch failed: connect ECONNREFUSED 127.0.0.1:9');
+    const timeout = Object.assign(new Error('Connect Timeout Error'), { code: 'UND_ERR_CONNECT_TIMEOUT' });
+    expect(describeError(new TypeError('fetch failed', { cause: timeout }))).toBe('fetch failed: Connect Timeout Error (UND_ERR_CONNECT_TIMEOUT)');
+  });
+
+  it('lists every attempt of an AggregateError', () => {
+    const e = new AggregateError([new Error('connect ECONNREFUSED ::1:80'), new Error('connect ECONNREFUSED 127.0.0.1:80')], '');
+    expect(describeError(new TypeError('fetch failed', { cause: e }))).toBe('fetch failed: connect ECONNREFUSED ::1:80; connect ECONNREFUSED 127.0.0.1:80');
+  });
+
+  it('stops at a cycle and prints a cause that is not an Error', () => {
+    const a = new Error('a');
+    const b = new Error('b', { cause: a });
+    (a as { cause?: unknown }).cause = b;
+    expect(describeError(a)).toBe('a: b');
+    expect(describeError(new Error('x', { cause: 'socket hang up' }))).toBe('x: socket hang up');
+  });
 });
 
 describe('wimse help', () => {
@@ -348,5 +435,44 @@ describe('wimse help', () => {
     expect(r.code).toBe(0);
     for (const c of ['wimse keygen', 'wimse wit issue', 'wimse inspect', 'wimse request']) expect(r.out()).toContain(c);
     expect((await cli([])).code).toBe(2);
+  });
+
+  const commands: [string[], string][] = [
+    [['keygen'], 'wimse keygen'],
+    [['wit', 'issue'], 'wimse wit issue'],
+    [['wit'], 'wimse wit issue'],
+    [['inspect'], 'wimse inspect'],
+    [['request'], 'wimse request'],
+  ];
+  it.each(commands)('%j --help and -h print that command only, exit 0 (even without its required options)', async (command, usage) => {
+    for (const flag of ['--help', '-h']) {
+      const r = await cli([...command, flag]);
+      expect(r.code).toBe(0);
+      expect(r.out().startsWith(usage)).toBe(true);
+      expect(r.out()).not.toContain('wimse — WIMSE');
+      expect(r.err()).toBe('');
+    }
+  });
+
+  it.each(commands)('wimse help %j', async (command, usage) => {
+    const r = await cli(['help', ...command]);
+    expect(r.code).toBe(0);
+    expect(r.out().startsWith(usage)).toBe(true);
+  });
+
+  it('refuses help for an unknown command', async () => {
+    const r = await cli(['help', 'nope']);
+    expect(r.code).toBe(2);
+    expect(r.err()).toContain('unknown command "nope"');
+  });
+});
+
+describe('wimse --version', () => {
+  const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  it.each([['--version'], ['-V'], ['version']])('%s prints the package version and the drafts', async (flag) => {
+    const r = await cli([flag]);
+    expect(r.code).toBe(0);
+    expect(r.out().split('\n')[0]).toBe(`wimse ${version}`);
+    expect(r.out()).toContain('draft-ietf-wimse-wpt-02');
   });
 });

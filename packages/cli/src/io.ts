@@ -31,6 +31,36 @@ export function nodeIo(): CliIo {
 /** A usage mistake: printed with a hint, exit code 2. */
 export class UsageError extends Error {}
 
+/**
+ * An error and its causes on one line: fetch only says "fetch failed", the reason (refused, DNS,
+ * TLS, timeout) is in `cause`, and each attempt of a multi-address connect in `errors`.
+ */
+export function describeError(e: unknown): string {
+  const parts: string[] = [];
+  const seen = new Set<unknown>();
+  for (let c: unknown = e; c !== undefined && c !== null && !seen.has(c) && parts.length < 8; c = (c as { cause?: unknown }).cause) {
+    seen.add(c);
+    if (!(c instanceof Error)) {
+      parts.push(String(c));
+      break;
+    }
+    const code = (c as { code?: unknown }).code;
+    const inner = c instanceof AggregateError ? c.errors.map((x) => describeError(x)).join('; ') : '';
+    const text = [c.message, inner].filter((t) => t !== '' && !parts.includes(t)).join(': ') || c.name;
+    parts.push(typeof code === 'string' && !text.includes(code) ? `${text} (${code})` : text);
+  }
+  return parts.join(': ');
+}
+
+/** Prints a command's usage for `--help` / `-h`: exit code 0. */
+export function help(io: CliIo, usage: string): number {
+  io.stdout(`${usage}\n`);
+  return 0;
+}
+
+/** The `--help` / `-h` option every command takes. */
+export const HELP_OPTION = { help: { type: 'boolean', short: 'h' } } as const;
+
 /** Reads a JSON file, naming the file when it is not JSON. */
 export async function readJson(io: CliIo, path: string): Promise<unknown> {
   let text: string;

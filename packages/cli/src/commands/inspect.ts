@@ -6,17 +6,19 @@ import { DRAFT_VERSIONS, ERROR_CODES, WIT_TYP, WPT_TYP, checkWorkloadIdentifier,
 import { decodeJwt, decodeProtectedHeader, type JSONWebKeySet, type JWK } from 'jose';
 import { parseArgs } from 'node:util';
 import { parsed } from '../args.js';
-import { json, publicJwk, readJson, readToken, UsageError, type CliIo } from '../io.js';
+import { HELP_OPTION, help, json, publicJwk, readJson, readToken, UsageError, type CliIo } from '../io.js';
 
 export const INSPECT_USAGE = `wimse inspect <token | file | -> [--jwks <file | url>] [--trust-domain <td>] [--iss <issuer>]
                [--wit <token | file>] [--url <target url>]
   Decodes a WIT or a WPT. With --jwks (the trust domain's issuer keys) it also verifies it and
-  names the rule that fails. A WPT is verified together with its WIT (--wit), against --url when given.`;
+  names the rule that fails. A WPT is verified together with its WIT (--wit), against --url when given.
+  Without --jwks the output starts with NOT VERIFIED: nothing in it has been checked.`;
 
 export async function inspect(argv: string[], io: CliIo, now: () => number = Date.now): Promise<number> {
-  const { values, positionals } = parsed(() => parseArgs({ args: argv, options: { jwks: { type: 'string' }, 'trust-domain': { type: 'string' }, iss: { type: 'string' }, wit: { type: 'string' }, url: { type: 'string' } }, allowPositionals: true, strict: true }),
+  const { values, positionals } = parsed(() => parseArgs({ args: argv, options: { ...HELP_OPTION, jwks: { type: 'string' }, 'trust-domain': { type: 'string' }, iss: { type: 'string' }, wit: { type: 'string' }, url: { type: 'string' } }, allowPositionals: true, strict: true }),
     1,
   );
+  if (values.help) return help(io, INSPECT_USAGE);
   if (positionals[0] === undefined) throw new UsageError('give a token, a file holding one, or - for stdin');
   const token = await readToken(io, positionals[0]);
   let header: Record<string, unknown>;
@@ -30,16 +32,22 @@ export async function inspect(argv: string[], io: CliIo, now: () => number = Dat
   }
   const isWpt = typMatches(header.typ, WPT_TYP);
   const kind = typMatches(header.typ, WIT_TYP) ? 'Workload Identity Token' : isWpt ? 'Workload Proof Token' : 'JWT (neither wit+jwt nor wpt+jwt)';
+  // Decoded is not verified: say so first, where nobody can miss it, and last, after the claims.
+  const jwks = values.jwks;
+  if (jwks === undefined) io.stdout(`${NOT_VERIFIED}\n`);
   io.stdout(`${kind}\nheader ${json(header)}claims ${json(claims)}`);
   for (const name of ['iat', 'nbf', 'exp'] as const) {
     if (typeof claims[name] === 'number') io.stdout(`${name.padEnd(4)} ${when(claims[name] as number, now())}\n`);
   }
-  if (values.jwks === undefined) return 0;
+  if (jwks === undefined) {
+    io.stdout(`${NOT_VERIFIED}\n`);
+    return 0;
+  }
 
   const wit = isWpt ? (values.wit === undefined ? undefined : await readToken(io, values.wit)) : token;
   if (wit === undefined) throw new UsageError('a WPT is verified with its WIT: add --wit <token | file>');
   const trustDomain = values['trust-domain'] ?? trustDomainOf(wit);
-  const config: TrustDomainConfig = { keys: await loadKeys(io, values.jwks), ...(values.iss === undefined ? {} : { issuer: values.iss }) };
+  const config: TrustDomainConfig = { keys: await loadKeys(io, jwks), ...(values.iss === undefined ? {} : { issuer: values.iss }) };
   const target = targetOf(values.url ?? claims.aud);
   const verifier = createVerifier({ trustDomains: { [trustDomain]: config }, audience: target.origin, now });
   try {
@@ -57,6 +65,8 @@ export async function inspect(argv: string[], io: CliIo, now: () => number = Dat
     return 1;
   }
 }
+
+const NOT_VERIFIED = 'NOT VERIFIED: decoded only; signature, issuer and claims unchecked (add --jwks <issuer keys> to verify)';
 
 // The code names the rule; the draft tells where it is written.
 function failure(e: WimseError): string {

@@ -1,7 +1,7 @@
 /** `wimse keygen`: a key pair as JWKs, for an issuer or a workload. */
 import { calculateJwkThumbprint, exportJWK, generateKeyPair } from 'jose';
 import { isSupportedAlgorithm } from '@wimse/core';
-import { json, UsageError, type CliIo } from '../io.js';
+import { HELP_OPTION, help, json, UsageError, type CliIo } from '../io.js';
 import { parseArgs } from 'node:util';
 import { parsed } from '../args.js';
 
@@ -10,7 +10,8 @@ export const KEYGEN_USAGE = `wimse keygen [--alg ES256] [--kid <kid>] [--out <fi
   (mode 600) and the public key as a JWKS to <file>.jwks.json.`;
 
 export async function keygen(argv: string[], io: CliIo): Promise<number> {
-  const { values } = parsed(() => parseArgs({ args: argv, options: { alg: { type: 'string' }, kid: { type: 'string' }, out: { type: 'string' } }, allowPositionals: true, strict: true }), 0);
+  const { values } = parsed(() => parseArgs({ args: argv, options: { ...HELP_OPTION, alg: { type: 'string' }, kid: { type: 'string' }, out: { type: 'string' } }, allowPositionals: true, strict: true }), 0);
+  if (values.help) return help(io, KEYGEN_USAGE);
   const alg = values.alg ?? 'ES256';
   if (!isSupportedAlgorithm(alg)) throw new UsageError(`--alg ${alg} is not a supported asymmetric JWS algorithm (e.g. ES256, EdDSA, PS256)`);
   const { privateKey, publicKey } = await generateKeyPair(alg, { extractable: true });

@@ -14,22 +14,27 @@ import {
 import { decodeJwt, type CryptoKey, type JSONWebKeySet, type JWK } from 'jose';
 import { parseArgs } from 'node:util';
 import { parsed } from '../args.js';
-import { publicJwk, readJson, readJwk, readToken, UsageError, type CliIo } from '../io.js';
+import { describeError, HELP_OPTION, help, publicJwk, readJson, readJwk, readToken, UsageError, type CliIo } from '../io.js';
 
 export const REQUEST_USAGE = `wimse request <url> [-X <method>] [-H 'name: value']... [-d <body> | --data-file <file>]
                [--proof wpt|http-sig] [--txn-token <token>] [--sign-response --jwks <file | url> [--trust-domain <td>]]
                [--wpt01 [--access-token <token>]] [--wpt-typ wpt+jwt|application/wpt+jwt]
                (--wit <token | file> --key <private.jwk> | --identity <url> --workload <name>)
-               [--expect-responder <workload pattern>] [--allow-insecure] [-i] [-v]
+               [--expect-responder <workload pattern>] [--allow-insecure] [-i] [-v] [-f | --fail-with-body]
   Sends a request authenticated as a workload and prints the response body (-i: with status and
   headers, -v: also the request headers sent). With --sign-response the response must be signed,
   whatever its status, and is verified against --jwks (and --expect-responder). Credentials go only
   over https or to loopback unless --allow-insecure. --wpt01 sends the WPT the way
   draft-ietf-wimse-wpt-01 peers expect it (Workload-Proof-Token field; an --access-token goes in
-  Authorization: Bearer, bound by ath).`;
+  Authorization: Bearer, bound by ath). As curl: a 4xx or 5xx answer exits 0 unless -f/--fail
+  (exit 22, body not printed) or --fail-with-body (exit 22, body printed).`;
+
+/** curl's exit code for an HTTP error under --fail. */
+export const HTTP_ERROR_EXIT = 22;
 
 export async function request(argv: string[], io: CliIo): Promise<number> {
   const { values, positionals } = parsed(() => parseArgs({ args: argv, options: {
+      ...HELP_OPTION,
       request: { type: 'string', short: 'X' },
       header: { type: 'string', short: 'H', multiple: true },
       data: { type: 'string', short: 'd' },
@@ -50,9 +55,13 @@ export async function request(argv: string[], io: CliIo): Promise<number> {
       workload: { type: 'string' },
       include: { type: 'boolean', short: 'i' },
       verbose: { type: 'boolean', short: 'v' },
+      fail: { type: 'boolean', short: 'f' },
+      'fail-with-body': { type: 'boolean' },
     }, allowPositionals: true, strict: true }),
     1,
   );
+  if (values.help) return help(io, REQUEST_USAGE);
+  if (values.fail && values['fail-with-body']) throw new UsageError('--fail and --fail-with-body exclude each other');
   const url = positionals[0];
   if (url === undefined || !/^https?:\/\//.test(url)) throw new UsageError('give the http(s) URL to call');
   const proof = (values.proof ?? 'wpt') as OutboundProof;
@@ -108,10 +117,17 @@ export async function request(argv: string[], io: CliIo): Promise<number> {
     });
   } catch (e) {
     showSent(values.verbose === true);
-    io.stderr(isWimseError(e) ? `response signature FAILED ${e.code}: ${e.message}\n` : `request failed: ${e instanceof Error ? e.message : String(e)}\n`);
+    io.stderr(isWimseError(e) ? `response signature FAILED ${e.code}: ${e.message}\n` : `request failed: ${describeError(e)}\n`);
     return 1;
   }
   showSent(values.verbose === true);
+  const httpError = res.status >= 400 && (values.fail === true || values['fail-with-body'] === true);
+  if (httpError && values.fail) {
+    // curl -f: no body, a one-line reason, exit 22.
+    await res.body?.cancel();
+    io.stderr(`wimse: the server answered HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ''} (--fail)\n`);
+    return HTTP_ERROR_EXIT;
+  }
   const responseBody = new Uint8Array(await res.arrayBuffer());
   if (values.include || values.verbose) {
     io.stdout(`HTTP ${res.status} ${res.statusText}\n`);
@@ -122,6 +138,10 @@ export async function request(argv: string[], io: CliIo): Promise<number> {
   if (responseBody.length > 0) io.stdout('\n');
   const responder = wimseFetch.responder(res)?.workload;
   if (responder !== undefined) io.stderr(`response signed by ${responder}\n`);
+  if (httpError) {
+    io.stderr(`wimse: the server answered HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ''} (--fail-with-body)\n`);
+    return HTTP_ERROR_EXIT;
+  }
   return 0;
 
   function showSent(verbose: boolean): void {
@@ -145,7 +165,7 @@ async function credentialsFor(values: CredentialArgs, io: CliIo): Promise<Worklo
     if (values.workload === undefined) throw new UsageError('--identity needs --workload <name>');
     const bootstrap = createWimseFetch({ witSource: identityServerWitSource({ url: values.identity, workload: values.workload, fetch: io.fetch }) });
     const signer = await bootstrap.signer().catch((e: unknown) => {
-      throw new UsageError(e instanceof Error ? e.message : String(e));
+      throw new UsageError(describeError(e));
     });
     return { wit: signer.wit, privateKey: signer.key as CryptoKey };
   }
