@@ -1,7 +1,7 @@
 /** The Web Crypto path of Content-Digest (non-Node runtimes): same answers as on Node. */
 import { describe, expect, it, vi } from 'vitest';
 
-vi.mock('./node-crypto.js', () => ({ nodeCrypto: () => undefined }));
+vi.mock('./node-crypto.js', () => ({ nodeCrypto: () => undefined, nodeSignatures: () => undefined }));
 
 const { contentDigest, verifyContentDigest } = await import('./content-digest.js');
 

@@ -1,7 +1,7 @@
 // Without node:crypto (Web-standard runtimes) long ids are kept as they are: still told apart.
 import { describe, expect, it, vi } from 'vitest';
 
-vi.mock('./node-crypto.js', () => ({ nodeCrypto: () => undefined }));
+vi.mock('./node-crypto.js', () => ({ nodeCrypto: () => undefined, nodeSignatures: () => undefined }));
 
 const { MemoryReplayStore } = await import('./memory-replay-store.js');
 

@@ -3,7 +3,7 @@ import { base64url, generateKeyPair, type CryptoKey } from 'jose';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { IDENTITY_JWK, IDENTITY_SIGNATURE, jwsWithSignature, rs256WithExponentOne, rsaExponentOneJwk } from './test-support/forged.js';
 
-vi.mock('./node-crypto.js', () => ({ nodeCrypto: () => undefined }));
+vi.mock('./node-crypto.js', () => ({ nodeCrypto: () => undefined, nodeSignatures: () => undefined }));
 
 const { verificationKeyFlaw } = await import('./public-key.js');
 const { tokenHash } = await import('./hash.js');

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it, vi } from 'vitest';
 
-vi.mock('../node-crypto.js', () => ({ nodeCrypto: () => undefined }));
+vi.mock('../node-crypto.js', () => ({ nodeCrypto: () => undefined, nodeSignatures: () => undefined }));
 
 const { vector, parseRawRequest } = await import('../test-support/vectors.js');
 const { unverifiedWit } = await import('../test-support/http-sig.js');
