@@ -6,7 +6,7 @@
 import * as crypto from 'node:crypto';
 import { compactVerify, importJWK } from 'jose';
 import { describe, expect, it } from 'vitest';
-import { nodeSignatures, verifiesLikeNode } from './node-crypto.js';
+import { isNode, nodeSignatures, verifiesLikeNode } from './node-crypto.js';
 
 type NodeCrypto = typeof crypto;
 const withVerify = (verify: (...args: Parameters<NodeCrypto['verify']>) => boolean): NodeCrypto => ({ ...crypto, verify: verify as NodeCrypto['verify'] });
@@ -60,5 +60,13 @@ describe('signature fast path gate', () => {
 
   it('is closed when node:crypto cannot import a JWK', () => {
     expect(verifiesLikeNode({ ...crypto, createPublicKey: (() => { throw new TypeError('jwk unsupported'); }) as NodeCrypto['createPublicKey'] })).toBe(false);
+  });
+
+  it('is closed on Bun and Deno, whose process.versions name Node too', () => {
+    expect(isNode(process.versions)).toBe(true);
+    expect(isNode({ node: '24.3.0', bun: '1.4.5' })).toBe(false);
+    expect(isNode({ node: '24.2.0', deno: '2.9.6', v8: '15.0' })).toBe(false);
+    expect(isNode(undefined)).toBe(false);
+    expect(isNode({})).toBe(false);
   });
 });

@@ -20,18 +20,26 @@ export function nodeCrypto(): NodeCrypto | undefined {
 }
 
 /**
- * `node:crypto` for the signature fast path (jws-algorithm.ts, proof-key.ts), only where it signs and
- * verifies as Node's does; `undefined` sends that path to Web Crypto. Other runtimes ship a
- * `node:crypto` of their own: workerd's (2026-11-17, with or without `nodejs_compat`) refuses a
- * `KeyObject` inside the options object (`{ key, dsaEncoding }`), so every valid proof failed there.
- * Checked once, with the call shapes the fast path uses, on published vectors.
+ * `node:crypto` for the signature fast path (jws-algorithm.ts, proof-key.ts): on Node only, and only
+ * when it verifies as Node's does; `undefined` sends that path to Web Crypto. Other runtimes ship a
+ * `node:crypto` of their own. workerd's (2026-11-17, with or without `nodejs_compat`) refuses a
+ * `KeyObject` inside the options object (`{ key, dsaEncoding }`), so every valid proof failed there;
+ * Bun's and Deno's verify correctly but slower than their own Web Crypto (`pnpm bench`), so the fast
+ * path would be the slow one there. Checked once, with the call shapes the fast path uses, on
+ * published vectors.
  */
 export function nodeSignatures(): NodeCrypto | undefined {
   if (signatures === undefined) {
     const node = nodeCrypto();
-    signatures = node !== undefined && verifiesLikeNode(node) ? node : null;
+    const versions = (globalThis as { process?: { versions?: Readonly<Record<string, string | undefined>> } }).process?.versions;
+    signatures = node !== undefined && isNode(versions) && verifiesLikeNode(node) ? node : null;
   }
   return signatures ?? undefined;
+}
+
+/** True for Node's own `process.versions`: Bun and Deno list `node` too, beside their own name. Exported for the tests. */
+export function isNode(versions: Readonly<Record<string, string | undefined>> | undefined): boolean {
+  return typeof versions?.node === 'string' && versions.bun === undefined && versions.deno === undefined;
 }
 
 // RFC 7515 §A.3 (ES256, signature as raw r‖s) and RFC 8037 §A.4 (Ed25519): public key, signing input, signature.

@@ -1,7 +1,8 @@
 /**
  * Verifies the JWS of a proof (a WPT) with the WIT's confirmation key. The per-request hot spot:
  * on Node it uses `node:crypto` with the cached `KeyObject` (synchronous, about twice the rate of
- * Web Crypto there, see `pnpm bench`); elsewhere jose over Web Crypto. Both paths accept exactly
+ * Web Crypto there, see `pnpm bench`); elsewhere, Bun, Deno and workerd included (node-crypto.ts
+ * says why), jose over Web Crypto. Both paths accept exactly
  * the same tokens (proof-jws.test.ts checks them against each other).
  *
  * The caller has already checked that the header `alg` string-equals `cnf.jwk.alg` (wpt-02 §2 step 3).

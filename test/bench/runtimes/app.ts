@@ -1,10 +1,13 @@
 /**
- * The fetch handler runtimes.bench.mjs runs on Node, Bun, Deno and workerd: `GET /?kind=verifier|jose&n=N`
+ * The fetch handler runtimes.bench.mjs runs on Node, Bun, Deno and workerd: `GET /?kind=<kind>&n=N`
  * verifies one ES256 WPT N times and answers when done (timed from outside: workerd's clock stands
  * still while a request computes).
  */
-import { compactVerify, exportJWK, generateKeyPair, importJWK } from 'jose';
+import { decodeProtectedHeader, exportJWK, generateKeyPair } from 'jose';
 import { createVerifier, createWorkloadSigner, issueWit } from '@wimse/core';
+// The per-request hot spot itself (not exported): the same proof key with and without its Node form.
+import { importProofKey } from '../../../packages/core/src/proof-key.js';
+import { verifyProofJws } from '../../../packages/core/src/proof-jws.js';
 
 const AUD = 'https://api.example.org';
 type Op = () => Promise<unknown>;
@@ -22,12 +25,16 @@ async function prepare(): Promise<Record<string, Op>> {
   // The same WPT every time: a store that keeps nothing leaves replay bookkeeping out of the measure.
   const verifier = createVerifier({ trustDomains: { 'example.org': { keys: { keys: [issuerJwk] } } }, audience: AUD, replayStore: { checkAndStore: () => true } });
   const wpt = headers.authorization!.slice('WPT '.length);
-  const key = await importJWK(cnfJwk, 'ES256');
+  const header = decodeProtectedHeader(wpt) as Record<string, unknown>;
+  const key = await importProofKey(cnfJwk, 'ES256');
+  const { nodeKey: _node, ...webKey } = key;
   return {
-    // The core verifier, WIT cached: the WPT checks, on whichever signature path core picks here.
+    // The core verifier, WIT cached: every WPT check, on the signature path core picks here.
     verifier: () => verifier.verify(request),
-    // jose over Web Crypto: the path core takes where node:crypto is absent or refused.
-    jose: () => compactVerify(wpt, key, { algorithms: ['ES256'] }),
+    // The proof signature on the path core picks here (node:crypto where node-crypto.ts allows it).
+    proof: () => verifyProofJws(wpt, key, header),
+    // The proof signature on Web Crypto (jose), the path without node:crypto.
+    web: () => verifyProofJws(wpt, webKey, header),
   };
 }
 
