@@ -44,3 +44,25 @@ it('a key of another type verifies nothing on either path', async () => {
   expect(await verifyBase(BASE, sig, { key: ed.publicKey, nodeKey: KeyObject.from(ed.publicKey) }, 'ES256')).toBe(false);
   expect(await verifyBase(BASE, sig, { key: ed.publicKey }, 'ES256')).toBe(false);
 });
+
+// RFC 8017 §8.1.2 step 1: a signature of k - 1 octets is invalid, even when it is the valid one with
+// its leading zero octet dropped (the same integer). OpenSSL accepts it, behind both paths on Node.
+describe.each(['RS256', 'PS256'] as const)('%s signature length', (alg) => {
+  it('a valid signature without its leading zero octet is refused on both paths', async () => {
+    const { privateKey, publicKey } = await generateKeyPair(alg, { extractable: true });
+    const signing = await signingKey(privateKey, alg);
+    const { KeyObject } = await import('node:crypto');
+    let sig: Uint8Array | undefined;
+    let base = BASE;
+    // About one signature in 256 starts with a zero octet.
+    for (let i = 0; sig === undefined; i++) {
+      base = `${BASE}\n${i}`;
+      const s = await signBase(base, signing, alg);
+      if (s[0] === 0) sig = s;
+    }
+    expect(await verifyBase(base, sig, { key: publicKey, nodeKey: KeyObject.from(publicKey) }, alg)).toBe(true);
+    for (const key of [{ key: publicKey, nodeKey: KeyObject.from(publicKey) }, { key: publicKey }]) {
+      expect(await verifyBase(base, sig.slice(1), key, alg)).toBe(false);
+    }
+  });
+});

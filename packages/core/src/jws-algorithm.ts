@@ -55,12 +55,19 @@ export async function verifyBase(base: string, signature: Uint8Array, key: DualK
   const data = ascii.encode(base);
   try {
     const node = key.nodeKey === undefined ? undefined : nodeSignatures();
+    // RFC 8017 §8.1.2, §8.2.2 step 1: an RSA signature is exactly k octets. OpenSSL (behind both
+    // paths on Node) also accepts one with its leading zero octet dropped: refuse that malleability.
+    if ((alg[0] === 'R' || alg[0] === 'P') && signature.length * 8 !== rsaModulusBits(key)) return false;
     if (node !== undefined) return node.verify(p.hash, data, { key: key.nodeKey!, ...p.options }, signature);
     return await crypto.subtle.verify(p.web, key.key, signature as Uint8Array<ArrayBuffer>, data);
   } catch {
     // A key that does not fit, or a signature of the wrong shape, cannot verify.
     return false;
   }
+}
+
+function rsaModulusBits(key: DualKey): number | undefined {
+  return key.nodeKey?.asymmetricKeyDetails?.modulusLength ?? (key.key.algorithm as { modulusLength?: number }).modulusLength;
 }
 
 const signingKeys = new WeakMap<object, Map<WimseAlgorithm, Promise<DualKey>>>();

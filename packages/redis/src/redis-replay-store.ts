@@ -192,9 +192,19 @@ export class RedisReplayStore implements ReplayStore {
     this.#inFlight++;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      // setImmediate: a reply that reached the socket while this process was busy is read (poll
-      // phase) before the refusal (check phase), so a stalled event loop alone is no timeout.
-      timer = setTimeout(() => setImmediate(() => reject(this.#refuse(`Redis did not answer within ${this.#timeoutMs} ms`))), this.#timeoutMs);
+      // A stalled event loop alone is no timeout: when the timer fires late (this process was busy,
+      // and the command may not even have been written yet), Redis gets one more full window.
+      // setImmediate: a reply that reached the socket meanwhile is read (poll phase) before the
+      // refusal (check phase).
+      const arm = (graced: boolean): void => {
+        const armedAt = performance.now();
+        timer = setTimeout(() => {
+          const late = performance.now() - armedAt - this.#timeoutMs;
+          if (!graced && late > this.#timeoutMs / 2) return arm(true);
+          setImmediate(() => reject(this.#refuse(`Redis did not answer within ${this.#timeoutMs} ms`)));
+        }, this.#timeoutMs);
+      };
+      arm(false);
     });
     try {
       if (!this.#verified) await Promise.race([this.#verify(), timeout]);
