@@ -21,7 +21,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 
-console.log('Starting the identity server and the Express, Fastify, Hono and NestJS services (HTTP, and HTTPS with client certificates) on 127.0.0.1 …');
+console.log('Starting the identity server and the Express, Fastify, Hono and NestJS services (HTTP and mTLS) …');
 try {
   stack = await startStack({ ports: DEFAULT_PORTS, serviceEnv: ROTATION_ENV, ...(verbose ? { log: (l) => console.log(`  ${l}`) } : {}) });
 } catch (e) {
