@@ -60,7 +60,7 @@ function entryPoints(): string[] {
 
 describe('the packages to publish', () => {
   it('are every non-private package under packages/', () => {
-    expect(PACKAGES.map((p) => p.manifest.name)).toEqual(expect.arrayContaining(['@wimse/core', '@wimse/express', '@wimse/fastify', '@wimse/hono', '@wimse/nestjs', '@wimse/cli']));
+    expect(PACKAGES.map((p) => p.manifest.name)).toEqual(expect.arrayContaining(['@wimse/core', '@wimse/express', '@wimse/fastify', '@wimse/hono', '@wimse/nestjs', '@wimse/redis', '@wimse/cli']));
   });
 });
 
