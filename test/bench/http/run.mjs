@@ -1,0 +1,158 @@
+// `pnpm bench:http` (issue 12): each adapter over real HTTP against the plain framework and the
+// "ideal" = 1e6 / (plain framework CPU µs/request + one raw node:crypto ES256 verify µs).
+//
+// Method: each target runs in its own child process (servers.mjs: the plain framework and the
+// framework with our adapter on the same route), pinned to core 0 with taskset when there is one;
+// this process (autocannon, the load generator) is pinned to core 1. Every request carries fresh
+// credentials made before timing (one WPT or one HTTP signature each; replay protection is on, so
+// a request can be used once). The cost is the server child's CPU time per request
+// (process.cpuUsage() over IPC, around each load run), not req/s, which the load generator also
+// limits. Several rounds alternate plain / WPT / signature per target; ratios are taken within a
+// round and the median over rounds is printed. Every response is checked (200 and the expected
+// body); the exit code is 1 if any was not accepted. No timing thresholds: goals are printed.
+//
+//   node test/bench/http/run.mjs [--smoke] [--only=express5,fastify]
+//   BENCH_HTTP_ROUNDS (default 5), BENCH_HTTP_REQUESTS per load run (default 3000)
+import { execFileSync, spawn } from 'node:child_process';
+import { availableParallelism } from 'node:os';
+import autocannon from 'autocannon';
+import { AUD, setup } from '../harness.mjs';
+import { PATH, TARGETS, authBody, plainBody } from './servers.mjs';
+
+const args = process.argv.slice(2);
+const smoke = args.includes('--smoke');
+const only = args.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',');
+const ROUNDS = smoke ? 1 : Number(process.env.BENCH_HTTP_ROUNDS ?? 5);
+const REQUESTS = smoke ? 60 : Number(process.env.BENCH_HTTP_REQUESTS ?? 3000);
+const WARMUP = smoke ? 20 : 500;
+const CONNECTIONS = smoke ? 4 : 8;
+const GOAL = { wpt: 0.85, sig: 0.8 };
+const names = only ?? Object.keys(TARGETS);
+for (const n of names) if (TARGETS[n] === undefined) throw new Error(`unknown target ${n}; known: ${Object.keys(TARGETS).join(', ')}`);
+
+// Core 0 for the servers, core 1 for the load generator, when taskset and two cores exist.
+const pinned = (() => {
+  if (availableParallelism() < 2) return false;
+  try {
+    execFileSync('taskset', ['-a', '-p', '-c', '1', String(process.pid)], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+const { issuerJwk, signer } = await setup();
+const trustDomains = { 'example.org': { keys: { keys: [issuerJwk] } } };
+const url = AUD + PATH;
+const PLAIN = JSON.stringify(plainBody());
+const AUTH = JSON.stringify(authBody({ workload: 'spiffe://example.org/client' }));
+
+/** One child per target; `ask` sends a message and resolves with the next reply. */
+async function startChild(name) {
+  const script = new URL('./server.mjs', import.meta.url).pathname;
+  const [cmd, argv] = pinned ? ['taskset', ['-c', '0', process.execPath, script, name]] : [process.execPath, [script, name]];
+  const child = spawn(cmd, argv, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const replies = [];
+  child.on('message', (m) => replies.shift()?.(m));
+  const ask = (m) => new Promise((resolve) => (replies.push(resolve), child.send(m)));
+  const exited = new Promise((_, reject) => child.once('exit', (code) => reject(new Error(`${name} server exited (${code})`))));
+  exited.catch(() => {});
+  const ready = await Promise.race([ask({ trustDomains, audience: AUD }), exited]);
+  return { name, child, ask, ...ready };
+}
+
+/** Fresh credentials for `n` requests (plus slack for what the load generator builds ahead). */
+async function pool(kind, n) {
+  const out = [];
+  for (let i = 0; i < n + CONNECTIONS * 2; i++) out.push(kind === 'wpt' ? await signer.wptHeaders({ url }) : await signer.httpSigHeaders({ method: 'GET', url }));
+  return out;
+}
+
+let rejected = 0;
+let logged = 0;
+/** One load run of `n` requests; returns server CPU µs per request and req/s. */
+async function load(t, kind, n) {
+  const credentials = kind === 'plain' ? undefined : await pool(kind, n);
+  const expected = kind === 'plain' ? PLAIN : AUTH;
+  let next = 0;
+  let accepted = 0;
+  let last = 0;
+  const request = {
+    method: 'GET',
+    path: PATH,
+    onResponse(status, body) {
+      last = performance.now();
+      if (status === 200 && String(body) === expected) accepted++;
+      else if (logged++ < 5) console.error(`${t.name} ${kind}: not accepted: ${status} ${String(body).slice(0, 200)}`);
+    },
+    // A request built ahead and never sent wastes one credential; an exhausted pool sends none (401, counted).
+    ...(credentials === undefined ? {} : { setupRequest: (req) => ({ ...req, headers: credentials[next++] ?? {} }) }),
+  };
+  const before = (await t.ask({ type: 'cpu' })).cpu;
+  const start = performance.now();
+  // sampleInt: autocannon notices the end of an `amount` run at its next sample tick.
+  const r = await autocannon({ sampleInt: 10, url: `http://127.0.0.1:${kind === 'plain' ? t.plainPort : t.authPort}`, connections: CONNECTIONS, pipelining: 1, amount: n, requests: [request] });
+  const after = (await t.ask({ type: 'cpu' })).cpu;
+  if (accepted !== n || r.errors > 0) {
+    rejected += Math.max(1, n - accepted);
+    console.error(`${t.name} ${kind}: ${accepted}/${n} accepted (errors ${r.errors}, timeouts ${r.timeouts}, non-2xx ${r.non2xx})`);
+  }
+  return { us: (after - before) / n, rps: (n * 1000) / (last - start) };
+}
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+
+const children = [];
+try {
+  for (const name of names) children.push(await startChild(name));
+  // Warm-up (JIT, WIT cache, connection pools), not counted.
+  for (const t of children) for (const kind of ['plain', 'wpt', 'sig']) await load(t, kind, WARMUP);
+  const rounds = Object.fromEntries(names.map((n) => [n, []]));
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const t of children) {
+      // Alternate the order so a drift in machine load does not always favour one kind.
+      const order = r % 2 === 0 ? ['plain', 'wpt', 'sig'] : ['sig', 'wpt', 'plain'];
+      const m = {};
+      for (const kind of order) m[kind] = await load(t, kind, REQUESTS);
+      m.raw = (await t.ask({ type: 'rawVerify', n: smoke ? 100 : 2000 })).us;
+      rounds[t.name].push(m);
+    }
+  }
+  print(rounds);
+} finally {
+  for (const t of children) t.child.kill();
+}
+if (rejected > 0) {
+  console.error(`bench:http: ${rejected} response(s) not accepted`);
+  process.exit(1);
+}
+
+function print(rounds) {
+  const head = ['target', 'plain µs', 'raw verify µs', 'WPT µs', 'sig µs', 'WPT req/s', 'sig req/s', 'WPT × ideal', 'sig × ideal'];
+  const rows = names.map((n) => {
+    const rs = rounds[n];
+    const ideal = (m) => m.plain.us + m.raw;
+    return [
+      n,
+      median(rs.map((m) => m.plain.us)).toFixed(0),
+      median(rs.map((m) => m.raw)).toFixed(0),
+      median(rs.map((m) => m.wpt.us)).toFixed(0),
+      median(rs.map((m) => m.sig.us)).toFixed(0),
+      median(rs.map((m) => m.wpt.rps)).toFixed(0),
+      median(rs.map((m) => m.sig.rps)).toFixed(0),
+      median(rs.map((m) => ideal(m) / m.wpt.us)).toFixed(2),
+      median(rs.map((m) => ideal(m) / m.sig.us)).toFixed(2),
+    ];
+  });
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells) => `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(' | ')} |`;
+  console.log(`bench:http — server CPU µs per request, ${smoke ? 'smoke: 1 short round' : `median of ${ROUNDS} rounds × ${REQUESTS} requests`}, ${CONNECTIONS} connections, ${pinned ? 'server on core 0, load on core 1' : 'not pinned (no taskset or one core)'}`);
+  console.log(line(head));
+  console.log(line(widths.map((w, i) => (i === 0 ? '-'.repeat(w) : `${'-'.repeat(w - 1)}:`))));
+  for (const r of rows) console.log(line(r));
+  console.log(`× ideal = (plain µs + raw verify µs) / adapter µs, per round, median; goals: WPT ≥ ${GOAL.wpt}, signature ≥ ${GOAL.sig}`);
+}

@@ -1,0 +1,39 @@
+// The server child of `pnpm bench:http` (pinned to one core by the parent). argv[2] = target name.
+// Over IPC it receives { trustDomains, audience }, starts the plain and the authenticated server,
+// and answers the parent's questions:
+//   { type: 'cpu' }           → { cpu } process.cpuUsage() user+system µs so far
+//   { type: 'rawVerify', n }  → { us } CPU µs of one node:crypto ES256 verify (n verifications of a
+//                               WPT-sized signing input with a cached KeyObject), measured here, now
+import { createSign, generateKeyPairSync, verify } from 'node:crypto';
+import { TARGETS } from './servers.mjs';
+
+const target = TARGETS[process.argv[2]];
+if (target === undefined) throw new Error(`unknown target ${process.argv[2]}`);
+
+const cpuNow = () => {
+  const u = process.cpuUsage();
+  return u.user + u.system;
+};
+
+// One raw ES256 verification, as the ideal counts it: SHA-256 + ECDSA P-256 over a WPT-sized
+// signing input, with a KeyObject imported once.
+const { privateKey, publicKey: rawKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+const rawData = Buffer.from('e'.repeat(400));
+const rawSig = createSign('sha256').update(rawData).sign({ key: privateKey, dsaEncoding: 'ieee-p1363' });
+function rawVerifyUs(n) {
+  const start = cpuNow();
+  for (let i = 0; i < n; i++) if (!verify('sha256', rawData, { key: rawKey, dsaEncoding: 'ieee-p1363' }, rawSig)) throw new Error('raw verify failed');
+  return (cpuNow() - start) / n;
+}
+
+process.once('message', async ({ trustDomains, audience }) => {
+  const plain = await target(undefined);
+  const auth = await target({ trustDomains, audience });
+  process.on('message', (m) => {
+    if (m.type === 'cpu') process.send({ cpu: cpuNow() });
+    else if (m.type === 'rawVerify') process.send({ us: rawVerifyUs(m.n) });
+    else if (m.type === 'close') Promise.all([plain.close(), auth.close()]).finally(() => process.exit(0));
+  });
+  process.send({ ready: true, plainPort: plain.port, authPort: auth.port });
+});
+process.on('disconnect', () => process.exit(0));
