@@ -12,7 +12,8 @@
 // body); the exit code is 1 if any was not accepted. No timing thresholds: goals are printed.
 //
 //   node test/bench/http/run.mjs [--smoke] [--only=express5,fastify]
-//   BENCH_HTTP_ROUNDS (default 5), BENCH_HTTP_REQUESTS per load run (default 3000)
+//   BENCH_HTTP_ROUNDS (default 5), BENCH_HTTP_REQUESTS per load run (default 3000),
+//   BENCH_HTTP_PROFILE=<dir>: each server child runs with --cpu-prof into <dir>
 import { execFileSync, spawn } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import autocannon from 'autocannon';
@@ -50,7 +51,9 @@ const AUTH = JSON.stringify(authBody({ workload: 'spiffe://example.org/client' }
 /** One child per target; `ask` sends a message and resolves with the next reply. */
 async function startChild(name) {
   const script = new URL('./server.mjs', import.meta.url).pathname;
-  const [cmd, argv] = pinned ? ['taskset', ['-c', '0', process.execPath, script, name]] : [process.execPath, [script, name]];
+  const profile = process.env.BENCH_HTTP_PROFILE === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_HTTP_PROFILE}`, `--cpu-prof-name=${name}.cpuprofile`];
+  const node = [process.execPath, ...profile, script, name];
+  const [cmd, argv] = pinned ? ['taskset', ['-c', '0', ...node]] : [node[0], node.slice(1)];
   const child = spawn(cmd, argv, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const replies = [];
   child.on('message', (m) => replies.shift()?.(m));
@@ -58,7 +61,8 @@ async function startChild(name) {
   const exited = new Promise((_, reject) => child.once('exit', (code) => reject(new Error(`${name} server exited (${code})`))));
   exited.catch(() => {});
   const ready = await Promise.race([ask({ trustDomains, audience: AUD }), exited]);
-  return { name, child, ask, ...ready };
+  const close = () => (child.exitCode === null ? new Promise((resolve) => (child.once('exit', resolve), child.send({ type: 'close' }))) : undefined);
+  return { name, child, ask, close, ...ready };
 }
 
 /** Fresh credentials for `n` requests (plus slack for what the load generator builds ahead). */
@@ -124,7 +128,8 @@ try {
   }
   print(rounds);
 } finally {
-  for (const t of children) t.child.kill();
+  // A clean exit, so a --cpu-prof child writes its profile.
+  await Promise.all(children.map((t) => t.close()));
 }
 if (rejected > 0) {
   console.error(`bench:http: ${rejected} response(s) not accepted`);
