@@ -18,11 +18,11 @@ export interface ProofKey {
   readonly nodeKey?: NodeKeyObject;
 }
 
+/** Imports `cnf.jwk` once: the Node `KeyObject` wraps the same key as the Web Crypto one (no second JWK parse). */
 export async function importProofKey(jwk: JWK, alg: WimseAlgorithm): Promise<ProofKey> {
   const key = (await importJWK({ ...jwk, ext: true }, alg)) as CryptoKey;
   const frozen = Object.freeze({ ...jwk });
   const node = nodeSignatures();
   if (node === undefined) return { jwk: frozen, alg, key };
-  const { alg: _alg, ...material } = jwk;
-  return { jwk: frozen, alg, key, nodeKey: node.createPublicKey({ key: material as import('node:crypto').JsonWebKey, format: 'jwk' }) };
+  return { jwk: frozen, alg, key, nodeKey: node.KeyObject.from(key as Parameters<typeof node.KeyObject.from>[0]) };
 }
