@@ -317,6 +317,9 @@ describe('stale-if-error: the last good key set outlives its max age while the J
       clock = NOW + 60_001 + step * 500;
       const results = await Promise.all(Array.from({ length: 10 }, () => outcome(v.verifyWit(wit))));
       expect(new Set(results)).toEqual(new Set(['ok']));
+      // Requests arrive through I/O, so the event loop turns between them (verification itself may
+      // not yield: on Node it is synchronous), and the background retry's fetch can complete.
+      await new Promise((r) => setImmediate(r));
     }
     // Backoff 1, 2, 4, 8, 16 s from 60 s on: at most 6 attempts (retries run in the background here,
     // so a slow one can only delay the next).

@@ -7,7 +7,6 @@ import {
   decodeJwt,
   decodeProtectedHeader,
   importJWK,
-  jwtVerify,
   type CryptoKey,
   type JWK,
   type JWTHeaderParameters,
@@ -23,6 +22,7 @@ import { checkWorkloadIdentifier, parseWorkloadIdentifier, type IdentifierOption
 import { importProofKey, type ProofKey } from './proof-key.js';
 import { publicKeyFlaw, verificationKeyFlaw } from './public-key.js';
 import type { TrustAnchor } from './trust.js';
+import { verifyWitSignature } from './wit-signature.js';
 
 /** workload-creds-02 §5.1.1: the media type of a WIT, as `typ`. */
 export const WIT_TYP = 'wit+jwt';
@@ -109,11 +109,14 @@ async function verifyWit(token: string, o: WitVerifierOptions): Promise<Verified
   const now = o.now();
   let claims: JWTPayload;
   try {
-    ({ payload: claims } = await jwtVerify(token, guardedKey(anchor.getKey), {
-      algorithms: [...anchor.algorithms],
-      currentDate: new Date(now),
+    claims = await verifyWitSignature(token, {
+      header,
+      claims: unverified,
+      getKey: guardedKey(anchor.getKey),
+      algorithms: anchor.algorithms,
       clockTolerance: o.clockTolerance,
-    }));
+      now,
+    });
   } catch (e) {
     throw witError(e);
   }
