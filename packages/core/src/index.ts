@@ -36,7 +36,7 @@ export type { ProofKey } from './proof-key.js';
 export { publicKeyFlaw } from './public-key.js';
 export { MemoryReplayStore, type MemoryReplayStoreOptions } from './memory-replay-store.js';
 export { replayKeyString, type ReplayKey, type ReplayKind, type ReplayStore } from './replay.js';
-export { fieldValues, headersOf, type HeaderValue, type RequestHeaders, type WimseRequest } from './request.js';
+export { fieldValues, headersFromRaw, headersOf, type HeaderValue, type RequestHeaders, type WimseRequest } from './request.js';
 export * from './signer.js';
 export type { JwksEvent, JwksFailureReason } from './remote-jwks.js';
 export {

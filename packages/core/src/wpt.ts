@@ -71,10 +71,16 @@ const MAX_JTI_LENGTH = 256;
  */
 export function presentedWpt(headers: RequestHeaders, wpt01: boolean): PresentedWpt | undefined {
   const authorization = fieldValues(headers, 'authorization');
-  const current = authorization.map((v) => WPT_AUTHORIZATION_RE.exec(v.trim()));
-  if (current.some((m) => m !== null)) {
+  let first: RegExpExecArray | null = null;
+  let any = false;
+  for (let i = 0; i < authorization.length; i++) {
+    const m = WPT_AUTHORIZATION_RE.exec(authorization[i]!.trim());
+    if (i === 0) first = m;
+    any ||= m !== null;
+  }
+  if (any) {
     if (authorization.length > 1) throw new WimseError('wpt_duplicate', 'Exactly one Authorization field is allowed');
-    return { token: current[0]![1]!, legacy: false };
+    return { token: first![1]!, legacy: false };
   }
   if (!wpt01) return undefined;
   const legacy = singleField(headers, 'workload-proof-token', 'wpt_duplicate');

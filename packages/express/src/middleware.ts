@@ -9,6 +9,7 @@ import {
   createAuthorizer,
   connectionOf,
   createWimseHandler,
+  headersFromRaw,
   problemResponse,
   type WimseAdapterOptions,
   type WimseErrorResponse,
@@ -71,7 +72,8 @@ export function requireWorkload(policy: WorkloadPolicy): RequestHandler {
 }
 
 async function authenticate(handler: WimseHandler, req: Request): Promise<WimseOutcome> {
-  const headers = req.headersDistinct;
+  // From rawHeaders: every occurrence of a field, as headersDistinct, with fewer allocations.
+  const headers = headersFromRaw(req.rawHeaders);
   let body: Uint8Array | undefined;
   if (handler.needsBody(headers)) {
     try {
