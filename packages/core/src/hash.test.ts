@@ -12,7 +12,7 @@ describe('tokenHash: base64url(SHA-256(ASCII)) without padding', () => {
 
   it('agrees with Web Crypto alone on tokens of every length mod 3 and non-ASCII input', async () => {
     vi.resetModules();
-    vi.doMock('./node-crypto.js', () => ({ nodeCrypto: () => undefined }));
+    vi.doMock('./node-crypto.js', () => ({ nodeCrypto: () => undefined, nodeSignatures: () => undefined }));
     const web = (await import('./hash.js')).tokenHash;
     vi.doUnmock('./node-crypto.js');
     expect(await web('abc')).toBe(ABC);

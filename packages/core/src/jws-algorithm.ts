@@ -32,9 +32,9 @@ const PARAMS: Record<WimseAlgorithm, AlgorithmParams> = {
   PS512: { web: { name: 'RSA-PSS', saltLength: 64 }, hash: 'sha512', options: PSS },
 };
 
-/** A key in both forms: Web Crypto always, a Node `KeyObject` where the Node path is used (node-crypto.ts `nodeSignatures`). */
+/** A key for Web Crypto, for `node:crypto` (where node-crypto.ts `nodeSignatures` allows it), or both; used through `nodeKey` when that path is on. */
 export interface DualKey {
-  readonly key: CryptoKey;
+  readonly key?: CryptoKey | undefined;
   readonly nodeKey?: NodeKeyObject | undefined;
 }
 
@@ -46,6 +46,7 @@ export async function signBase(base: string, key: DualKey, alg: WimseAlgorithm):
   const data = ascii.encode(base);
   const node = key.nodeKey === undefined ? undefined : nodeSignatures();
   if (node !== undefined) return new Uint8Array(node.sign(p.hash, data, { key: key.nodeKey!, ...p.options }));
+  if (key.key === undefined) throw new TypeError('No Web Crypto key to sign with');
   return new Uint8Array(await crypto.subtle.sign(p.web, key.key, data));
 }
 
@@ -59,6 +60,7 @@ export async function verifyBase(base: string, signature: Uint8Array, key: DualK
     // paths on Node) also accepts one with its leading zero octet dropped: refuse that malleability.
     if ((alg[0] === 'R' || alg[0] === 'P') && signature.length * 8 !== rsaModulusBits(key)) return false;
     if (node !== undefined) return node.verify(p.hash, data, { key: key.nodeKey!, ...p.options }, signature);
+    if (key.key === undefined) return false;
     return await crypto.subtle.verify(p.web, key.key, signature as Uint8Array<ArrayBuffer>, data);
   } catch {
     // A key that does not fit, or a signature of the wrong shape, cannot verify.

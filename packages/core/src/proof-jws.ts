@@ -22,7 +22,10 @@ export interface VerifiedJws {
  * `protectedHeader` is the token's header as the caller already decoded it (not decoded twice).
  */
 export async function verifyProofJws(token: string, key: ProofKey, protectedHeader: Readonly<Record<string, unknown>>): Promise<VerifiedJws> {
-  if (key.nodeKey === undefined) return compactVerify(token, key.key, { algorithms: [key.alg] });
+  if (key.nodeKey === undefined) {
+    if (key.key === undefined) throw new TypeError('Proof key not imported');
+    return compactVerify(token, key.key, { algorithms: [key.alg] });
+  }
   const [h = '', p = '', s = ''] = token.split('.');
   // RFC 7515 §4.1.11: we understand no extensions, so any crit is rejected (as jose does without options).
   if (typeof protectedHeader !== 'object' || protectedHeader === null || protectedHeader.alg !== key.alg || 'crit' in protectedHeader) {

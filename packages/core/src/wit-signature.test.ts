@@ -9,7 +9,7 @@ import { createIssuer, createWorkload, keyPair, NOW, TRUST_DOMAIN, verifierFor }
 import { signJws, withPayload } from './test-support/tokens.js';
 
 vi.resetModules();
-vi.doMock('./node-crypto.js', () => ({ nodeCrypto: () => undefined }));
+vi.doMock('./node-crypto.js', () => ({ nodeCrypto: () => undefined, nodeSignatures: () => undefined }));
 const web = await import('./test-support/factory.js');
 vi.doUnmock('./node-crypto.js');
 

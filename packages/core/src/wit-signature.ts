@@ -9,7 +9,7 @@
 import { base64url, errors, jwtVerify, type CryptoKey, type JWTHeaderParameters, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import type { WimseAlgorithm } from './algorithms.js';
 import { verifyBase, type DualKey } from './jws-algorithm.js';
-import { nodeCrypto } from './node-crypto.js';
+import { nodeSignatures } from './node-crypto.js';
 
 export interface WitSignatureCheck {
   /** The decoded protected header and claims (jose's strict decoding), already checked to be objects. */
@@ -25,7 +25,7 @@ export interface WitSignatureCheck {
 
 /** Resolves the verified claims, or rejects with the error jose's `jwtVerify` would raise. */
 export async function verifyWitSignature(token: string, c: WitSignatureCheck): Promise<JWTPayload> {
-  const node = nodeCrypto();
+  const node = nodeSignatures();
   const alg = c.header.alg as WimseAlgorithm;
   if (node === undefined || 'crit' in c.header || 'b64' in c.header || !c.algorithms.includes(alg)) return viaJose(token, c.getKey, c);
   const [h = '', p = '', s = ''] = token.split('.');
@@ -83,7 +83,7 @@ const dualKeys = new WeakMap<CryptoKey, DualKey>();
 
 /** The issuer key with its `KeyObject` when it is a public Web Crypto key fit for `alg`, else `undefined`. */
 function fastKey(key: unknown, alg: WimseAlgorithm): DualKey | undefined {
-  const node = nodeCrypto();
+  const node = nodeSignatures();
   if (node === undefined || !isCryptoKey(key) || key.type !== 'public' || !key.usages.includes('verify')) return undefined;
   const want = EXPECTED[alg];
   const a = key.algorithm as { name: string; namedCurve?: string; hash?: { name?: string }; modulusLength?: number };
