@@ -20,10 +20,9 @@ export interface ProofKey {
 
 /**
  * Imports `cnf.jwk` once. On Node (node-crypto.ts `nodeSignatures`), `node:crypto` alone (it
- * refuses what Web Crypto refuses here:
- * EC points off the curve, malformed members; kty/crv fit and degenerate keys are checked
- * before, in wit.ts); a JWK with `key_ops` goes through Web Crypto, which judges them, and gets
- * its `KeyObject` from that key. Elsewhere Web Crypto.
+ * refuses what Web Crypto refuses here: EC points off the curve, malformed members; kty/crv fit
+ * and degenerate keys are checked before, in wit.ts); a JWK with `key_ops` goes through Web
+ * Crypto, which judges them, and gets its `KeyObject` from that key. Elsewhere Web Crypto.
  */
 export async function importProofKey(jwk: JWK, alg: WimseAlgorithm): Promise<ProofKey> {
   const frozen = Object.freeze({ ...jwk });
