@@ -69,7 +69,7 @@ export async function verifyBase(base: string, signature: Uint8Array, key: DualK
 }
 
 function rsaModulusBits(key: DualKey): number | undefined {
-  return key.nodeKey?.asymmetricKeyDetails?.modulusLength ?? (key.key.algorithm as { modulusLength?: number }).modulusLength;
+  return key.nodeKey?.asymmetricKeyDetails?.modulusLength ?? (key.key?.algorithm as { modulusLength?: number } | undefined)?.modulusLength;
 }
 
 const signingKeys = new WeakMap<object, Map<WimseAlgorithm, Promise<DualKey>>>();
