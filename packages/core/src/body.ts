@@ -63,6 +63,38 @@ export function boundedBody(body: Uint8Array | undefined, limit: number): Uint8A
   return body;
 }
 
+/**
+ * Reads a body this side is about to send (a response to be signed over the bytes sent), refusing
+ * past `limit` with `tooLarge()` and ending the source: unlike a request, nothing is owed to the
+ * peer on that stream. Text chunks count as their UTF-8 bytes; a failing source rejects as it is.
+ */
+export async function readOutgoingBody(
+  source: ReadableStream<Uint8Array> | AsyncIterable<Uint8Array | string>,
+  limit: number,
+  tooLarge: () => Error,
+): Promise<Uint8Array<ArrayBuffer>> {
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const over = (chunk: Uint8Array | string): boolean => {
+    const bytes = typeof chunk === 'string' ? new TextEncoder().encode(chunk) : chunk;
+    chunks.push(bytes);
+    return (size += bytes.byteLength) > limit;
+  };
+  if (isReadableStream(source as BodySource)) {
+    const reader = (source as ReadableStream<Uint8Array>).getReader();
+    for (let r = await reader.read(); !r.done; r = await reader.read()) {
+      if (over(r.value)) {
+        await reader.cancel();
+        throw tooLarge();
+      }
+    }
+  } else {
+    // Leaving for await early calls return(), which ends (destroys) a Node Readable.
+    for await (const chunk of source as AsyncIterable<Uint8Array | string>) if (over(chunk)) throw tooLarge();
+  }
+  return concat(chunks, size);
+}
+
 interface Puller {
   read(): Promise<Uint8Array | undefined>;
   /** Stop without cancelling: cancelling a Node-backed stream would destroy the socket before the 413 is sent. */

@@ -22,6 +22,7 @@ function recording(o: { maxBodyBytes?: number; fail?: unknown } = {}): Recorded 
     asked: true,
     maxBodyBytes: o.maxBodyBytes ?? 1024,
     tooLarge: () => new WimseError('response_too_large_to_sign'),
+    read: () => Promise.reject(new Error('not used by the Node response path')),
     async sign(response) {
       seen.push({ ...response, headers: { ...response.headers } });
       if (o.fail !== undefined) throw o.fail;

@@ -13,6 +13,7 @@
  *   (403, 404, 413…) alike; if it cannot be done the request is refused (501/503, never an
  *   unsigned success), before the handler runs whenever that can be known early.
  */
+import { readOutgoingBody } from './body.js';
 import { WimseError } from './errors.js';
 import type { HttpSignatureInfo } from './http-signature/request.js';
 import type { WimsePrincipal } from './principal.js';
@@ -70,6 +71,8 @@ export interface ResponseSignature {
   sign(response: OutgoingResponse): Promise<Record<string, string>>;
   /** The error for a body beyond {@link maxBodyBytes}. */
   tooLarge(): WimseError;
+  /** Reads a streamed body about to be sent, up to {@link maxBodyBytes} (beyond: {@link tooLarge}, the stream ended). */
+  read(source: ReadableStream<Uint8Array> | AsyncIterable<Uint8Array | string>): Promise<Uint8Array<ArrayBuffer>>;
 }
 
 /** Compiled {@link ResponseSigningOptions}. */
@@ -138,6 +141,7 @@ export function createResponseSigning(options: ResponseSigningOptions = {}): Res
       asked,
       maxBodyBytes,
       tooLarge,
+      read: (source) => readOutgoingBody(source, maxBodyBytes, tooLarge),
       async sign(response) {
         const body = response.body;
         if (body !== undefined && body.length > maxBodyBytes) throw tooLarge();

@@ -120,18 +120,8 @@ async function payloadBytes(payload: unknown, reply: FastifyReply, signature: Re
     source = payload.body ?? [];
   }
   if (source === null || typeof source !== 'object' || !(Symbol.asyncIterator in source)) throw new TypeError('unsupported payload type');
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of source as AsyncIterable<Uint8Array | string>) {
-    const buffer = typeof chunk === 'string' ? Buffer.from(chunk) : Buffer.from(chunk);
-    size += buffer.length;
-    if (size > signature.maxBodyBytes) {
-      (source as { destroy?: () => void }).destroy?.();
-      throw signature.tooLarge();
-    }
-    chunks.push(buffer);
-  }
-  return Buffer.concat(chunks);
+  const bytes = await signature.read(source as AsyncIterable<Uint8Array | string>);
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 

@@ -145,25 +145,7 @@ async function signed(response: Response, signature: ResponseSignature, handler:
 const NULL_BODY = new Set([101, 204, 205, 304]);
 
 async function bytesOf(response: Response, signature: ResponseSignature): Promise<Uint8Array<ArrayBuffer> | undefined> {
-  if (response.body === null) return undefined;
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (let r = await reader.read(); !r.done; r = await reader.read()) {
-    size += r.value.length;
-    if (size > signature.maxBodyBytes) {
-      await reader.cancel();
-      throw signature.tooLarge();
-    }
-    chunks.push(r.value);
-  }
-  const body = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    body.set(chunk, offset);
-    offset += chunk.length;
-  }
-  return body;
+  return response.body === null ? undefined : signature.read(response.body);
 }
 
 function respond(r: WimseErrorResponse, c?: Context): Response {
