@@ -6,10 +6,11 @@
  * - WPT problems, or no credentials where a WPT is accepted: 401 + `WWW-Authenticate: WPT` (wpt-02 §2.1).
  * - WIT problems: 400 (workload-creds-02 §5.2 advises against 401).
  * - HTTP signature problems: 400 (http-signature-07 §3.6).
- * - Authenticated but not allowed: 403.
+ * - Txn-Token problems: 400 (it is request context, not the caller's credential: txn-tokens-10 §13.12).
+ * - Authenticated but not allowed: 403; a route's scope not granted by the Txn-Token: 403 `insufficient_scope` (RFC 6750 §3.1).
  */
 
-type Family = 'wit' | 'wpt' | 'sig' | 'mtls' | 'request' | 'policy' | 'server';
+type Family = 'wit' | 'wpt' | 'sig' | 'mtls' | 'txn' | 'request' | 'policy' | 'server';
 
 interface CodeInfo {
   readonly status: number;
@@ -99,6 +100,21 @@ export const ERROR_CODES = {
   mtls_identity_mismatch: def(400, 'mtls', 'Application-layer workload differs from the client certificate'),
   mtls_proxy_header: def(400, 'mtls', 'Forwarded client certificate invalid'),
   mtls_proxy_untrusted: def(400, 'mtls', 'Client-Cert from a peer that is not a trusted proxy'),
+  // Transaction Tokens (draft-ietf-oauth-transaction-tokens-10 §9, §12, §12.2)
+  txn_token_duplicate: def(400, 'txn', 'More than one Txn-Token'),
+  txn_token_too_large: def(400, 'txn', 'Txn-Token too large'),
+  txn_token_malformed: def(400, 'txn', 'Malformed Txn-Token'),
+  txn_token_typ: def(400, 'txn', 'Wrong Txn-Token type'),
+  txn_token_alg: def(400, 'txn', 'Txn-Token algorithm not allowed'),
+  txn_token_key_unknown: def(400, 'txn', 'No trusted key for this Txn-Token'),
+  txn_token_signature: def(400, 'txn', 'Txn-Token signature invalid'),
+  txn_token_claims: def(400, 'txn', 'Txn-Token claims invalid'),
+  txn_token_audience: def(400, 'txn', 'Txn-Token audience is not this trust domain'),
+  txn_token_expired: def(400, 'txn', 'Txn-Token expired'),
+  txn_token_not_yet_valid: def(400, 'txn', 'Txn-Token issued in the future'),
+  txn_token_lifetime: def(400, 'txn', 'Txn-Token lifetime too long'),
+  txn_token_iss: def(400, 'txn', 'Txn-Token issuer not allowed'),
+  insufficient_scope: def(403, 'policy', 'Transaction scope insufficient'),
   // Generic
   request_invalid: def(400, 'request', 'Request malformed'),
   body_too_large: def(413, 'request', 'Request body too large'),

@@ -50,6 +50,19 @@ export {
 } from './response-signing.js';
 export type { RemoteJwksOptions, TrustDomainConfig, TrustDomains } from './trust.js';
 export { createVerifier, type WimseVerifier } from './verifier.js';
+export {
+  TXN_TOKEN_FIELD,
+  TXN_TOKEN_TYP,
+  createTxnTokenVerifier,
+  issueTxnToken,
+  verifyTxnToken,
+  type IssueTxnTokenOptions,
+  type TransactionTokenOptions,
+  type TxnTokenClaimsInput,
+  type TxnTokenVerifier,
+  type TxnTokenVerifierOptions,
+  type WimseTransaction,
+} from './txn-token.js';
 export * from './versions.js';
 export { WIT_TYP, issueWit, type IssueWitOptions, type VerifiedWit, type WitClaims } from './wit.js';
 export * from './workload-pattern.js';

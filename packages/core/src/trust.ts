@@ -88,11 +88,16 @@ function toAnchor(name: string, config: TrustDomainConfig, now: () => number): T
     if (!isSupportedAlgorithm(alg)) throw new TypeError(`${where}.algorithms: ${JSON.stringify(alg)} is not an asymmetric JWS algorithm`);
   }
   const issuers = config.issuer === undefined ? undefined : typeof config.issuer === 'string' ? [config.issuer] : [...config.issuer];
-  return { name, getKey: keyResolver(name, config, now), algorithms, issuers };
+  return { name, getKey: issuerKeyResolver(where, name, config, now), algorithms, issuers };
 }
 
-function keyResolver(name: string, config: TrustDomainConfig, now: () => number): JWTVerifyGetKey {
-  const where = `trustDomains[${JSON.stringify(name)}]`;
+/**
+ * A key resolver over configured issuer keys (static, remote JWKS or a resolver), checked as
+ * described on {@link TrustDomainConfig.keys}. Shared by WIT trust anchors and the Txn-Token
+ * service keys (txn-token.ts). `where` names the option in errors, `name` the key owner in events.
+ * Throws `TypeError` on bad configuration.
+ */
+export function issuerKeyResolver(where: string, name: string, config: Pick<TrustDomainConfig, 'keys' | 'remote'>, now: () => number): JWTVerifyGetKey {
   const { keys } = config;
   if (typeof keys === 'function') return keys;
   if (typeof keys === 'string' || keys instanceof URL) {

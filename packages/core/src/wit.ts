@@ -15,7 +15,7 @@ import {
   type KeyObject,
 } from 'jose';
 import { COMPACT_JWS_RE, hasPrivateMembers, isSupportedAlgorithm, keyMismatch, typMatches, type WimseAlgorithm } from './algorithms.js';
-import { WimseError } from './errors.js';
+import { WimseError, type WimseErrorCode } from './errors.js';
 import { ExpiringMap } from './expiring-map.js';
 import { tokenHash } from './hash.js';
 import { checkWorkloadIdentifier, parseWorkloadIdentifier, type IdentifierOptions, type WorkloadIdentifier } from './identifier.js';
@@ -161,18 +161,19 @@ async function confirmationKey(claims: JWTPayload, allowed: readonly WimseAlgori
 // or an issuer key public-key.ts refuses: it is never used). A remote JWKS reports no matching key
 // only once a fresh set lacks it (remote-jwks.ts), and throws trust_unavailable with Retry-After
 // while a refresh is pending or failing.
-function guardedKey(getKey: JWTVerifyGetKey): JWTVerifyGetKey {
-  return async (header, token) => {
+// Shared with txn-token.ts, whose key failures differ only in the code and the token's name.
+export function guardedKey(getKey: JWTVerifyGetKey, unknownKey: WimseErrorCode = 'wit_key_unknown', token = 'WIT'): JWTVerifyGetKey {
+  return async (header, jws) => {
     try {
-      const key = await getKey(header, token);
+      const key = await getKey(header, jws);
       const flaw = await verificationKeyFlaw(key);
       if (flaw !== undefined) throw new WimseError('trust_unavailable', `The trusted issuer key${header.kid === undefined ? '' : ` ${JSON.stringify(header.kid)}`} is refused: ${flaw}`);
       return key;
     } catch (e) {
       if (e instanceof WimseError) throw e;
-      if (joseCode(e) === 'ERR_JWKS_NO_MATCHING_KEY') throw new WimseError('wit_key_unknown', 'No trusted key matches the WIT header');
+      if (joseCode(e) === 'ERR_JWKS_NO_MATCHING_KEY') throw new WimseError(unknownKey, `No trusted key matches the ${token} header`);
       // §3: without kid, policy must make the key unambiguous; several candidates are not.
-      if (joseCode(e) === 'ERR_JWKS_MULTIPLE_MATCHING_KEYS') throw new WimseError('wit_key_unknown', 'Several trusted keys match; the WIT needs a kid');
+      if (joseCode(e) === 'ERR_JWKS_MULTIPLE_MATCHING_KEYS') throw new WimseError(unknownKey, `Several trusted keys match; the ${token} needs a kid`);
       throw new WimseError('trust_unavailable', 'Trust anchors could not be loaded', { cause: e });
     }
   };
