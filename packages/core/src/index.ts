@@ -67,3 +67,21 @@ export * from './versions.js';
 export { WIT_TYP, issueWit, type IssueWitOptions, type VerifiedWit, type WitClaims } from './wit.js';
 export * from './workload-pattern.js';
 export { WPT01_FIELD, WPT_SCHEME, WPT_TYP, createWpt, type ContextTokens, type CreateWptOptions, type WptClaims, type WptTyp, type WptVersion } from './wpt.js';
+export {
+  FORM_CONTENT_TYPE,
+  TOKEN_EXCHANGE_GRANT_TYPE,
+  TOKEN_TYPES,
+  TokenExchangeError,
+  parseScope,
+  parseTokenExchangeRequest,
+  readTokenExchangeResponse,
+  tokenErrorFromWimse,
+  tokenExchangeResponse,
+  type TokenEndpointRequest,
+  type TokenEndpointResponse,
+  type TokenExchangeErrorBody,
+  type TokenExchangeErrorCode,
+  type TokenExchangeLimits,
+  type TokenExchangeRequest,
+  type TokenExchangeSuccess,
+} from './token-exchange.js';
