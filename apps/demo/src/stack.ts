@@ -132,7 +132,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       };
       mtls = await createPki(root.dir, trustDomain, mtlsPorts);
     }
-    children.push(start('identity-server', { PORT: String(ports.identity), WIMSE_TRUST_DOMAIN: trustDomain, IDENTITY_ADMIN_TOKEN: adminToken }, log));
+    children.push(start('identity-server', { PORT: String(ports.identity), WIMSE_TRUST_DOMAIN: trustDomain, IDENTITY_ADMIN_TOKEN: adminToken, WIMSE_DEV_REGISTRATION: '1' }, log));
     await healthy(identityUrl, children[0]!);
     for (const s of SERVICES) {
       const env = {

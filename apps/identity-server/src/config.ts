@@ -14,6 +14,9 @@ export function configFromEnv(env: NodeJS.ProcessEnv): IdentityServerConfig & { 
     workloads: env.IDENTITY_WORKLOADS ? env.IDENTITY_WORKLOADS.split(',').map((s) => s.trim()).filter(Boolean) : DEFAULT_WORKLOADS,
     witLifetime: integer(env.IDENTITY_WIT_LIFETIME, 3600, 'IDENTITY_WIT_LIFETIME'),
     adminToken: env.IDENTITY_ADMIN_TOKEN,
+    devMode: flag(env.WIMSE_DEV_REGISTRATION, 'WIMSE_DEV_REGISTRATION'),
+    dataDir: env.WIMSE_DATA_DIR || undefined,
+    keyFile: env.IDENTITY_KEY_FILE || undefined,
   };
 }
 
@@ -22,4 +25,10 @@ function integer(value: string | undefined, fallback: number, name: string): num
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer, got ${JSON.stringify(value)}`);
   return n;
+}
+
+function flag(value: string | undefined, name: string): boolean {
+  if (value === undefined || value === '' || value === '0' || value === 'false') return false;
+  if (value === '1' || value === 'true') return true;
+  throw new Error(`${name} must be 1 or 0, got ${JSON.stringify(value)}`);
 }

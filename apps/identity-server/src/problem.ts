@@ -20,6 +20,8 @@ const TITLES = {
   admin_disabled: [404, 'Admin endpoints are disabled'],
   key_unknown: [404, 'No such issuer key'],
   key_current: [409, 'The current signing key cannot be retired'],
+  keys_static: [409, 'The issuer keys are operator-supplied'],
+  dev_registration_disabled: [404, 'Registration by name is a development mode; use the token exchange at POST /token'],
 } as const satisfies Record<string, readonly [number, string]>;
 
 export type ProblemCode = keyof typeof TITLES;

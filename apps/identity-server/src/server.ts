@@ -18,7 +18,7 @@ import { timingSafeEqual, createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { issueWit } from '@wimse/core';
 import { decodeJwt } from 'jose';
-import { createKeyRing, type KeyRing } from './keyring.js';
+import { createKeyRing, KeyRingError, type KeyRing } from './keyring.js';
 import { Problem, sendJson, sendProblem } from './problem.js';
 import { parseRegistration } from './registration.js';
 
@@ -27,8 +27,17 @@ export interface IdentityServerConfig {
   trustDomain: string;
   /** The WIT `iss`, normally this server's public URL. */
   issuer: string;
-  /** Workload names allowed to register (demo-grade: no attestation). */
+  /** Workload names allowed to register by name alone with `POST /wit` (only in {@link devMode}). */
   workloads: readonly string[];
+  /**
+   * Development mode: `POST /wit` issues a WIT to any allow-listed name, proving nothing about the
+   * caller. Off unless set; production issuance is the attested token exchange at `POST /token`.
+   */
+  devMode?: boolean;
+  /** Keep issuer keys and rotation state in this directory (see `KeyRingOptions.dataDir`); without it (and without `keyFile`) keys live in memory only. */
+  dataDir?: string | undefined;
+  /** Sign with an operator-supplied key (PEM, JWK or JWK Set file) instead. */
+  keyFile?: string | undefined;
   /** WIT lifetime in seconds. */
   witLifetime: number;
   /** Bearer token for the admin endpoints; without one they are disabled. */
@@ -48,10 +57,14 @@ const JWKS_PATH = '/.well-known/jwks.json';
 
 /** Creates the server (not yet listening) with a fresh issuer key. */
 export async function createIdentityServer(config: IdentityServerConfig): Promise<IdentityServer> {
-  const keys = await createKeyRing();
+  const keys = await createKeyRing({ dataDir: config.dataDir, keyFile: config.keyFile });
   const allowed = new Set(config.workloads);
   const maxBody = config.maxBodyBytes ?? 16 * 1024;
   const log = config.log ?? (() => {});
+  if (keys.mode === 'memory') log('issuer keys are in memory only: a restart makes a new trust anchor (set WIMSE_DATA_DIR to keep them)');
+  else if (keys.mode === 'persistent') log(`issuer keys and rotation state in ${config.dataDir}`);
+  else log(`issuer key(s) from ${config.keyFile} (rotation by replacing the file)`);
+  if (config.devMode === true) log(`DEVELOPMENT MODE: POST /wit issues WITs by name alone to ${allowed.size} allow-listed workloads, without attestation`);
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
@@ -60,6 +73,7 @@ export async function createIdentityServer(config: IdentityServerConfig): Promis
       return only(req, 'GET', () => sendJson(res, 200, keys.jwks(), { 'content-type': 'application/jwk-set+json', 'cache-control': 'max-age=60' }));
     }
     if (path === '/wit') {
+      if (config.devMode !== true) throw new Problem('dev_registration_disabled');
       only(req, 'POST');
       const { workload, cnfJwk } = parseRegistration(await readJson(req, res, maxBody), allowed);
       const { kid, privateKey, alg } = keys.current();
@@ -75,20 +89,20 @@ export async function createIdentityServer(config: IdentityServerConfig): Promis
       if (path === '/admin/keys') {
         only(req, 'POST');
         const activate = new URL(req.url ?? '/', 'http://localhost').searchParams.get('activate') !== 'false';
-        const kid = await keys.rotate(activate);
+        const kid = await keys.rotate(activate).catch(staticKeys);
         log(activate ? `rotated: new issuer key ${kid}` : `published issuer key ${kid} (not yet signing)`);
         return sendJson(res, 201, { created: kid, current: keys.current().kid, published: published() });
       }
       if (path.endsWith('/activate')) {
         only(req, 'POST');
         const kid = kidOf(path.slice('/admin/keys/'.length, -'/activate'.length));
-        if (keys.activate(kid) === 'unknown') throw new Problem('key_unknown', 'No published issuer key has this kid');
+        if ((await keys.activate(kid).catch(staticKeys)) === 'unknown') throw new Problem('key_unknown', 'No published issuer key has this kid');
         log(`activated issuer key ${kid}`);
         return sendJson(res, 200, { current: kid, published: published() });
       }
       only(req, 'DELETE');
       const kid = kidOf(path.slice('/admin/keys/'.length));
-      const outcome = keys.retire(kid);
+      const outcome = await keys.retire(kid).catch(staticKeys);
       if (outcome === 'unknown') throw new Problem('key_unknown', 'No published issuer key has this kid');
       if (outcome === 'current') throw new Problem('key_current', 'Rotate to a new key before retiring the current one');
       log(`retired issuer key ${kid}`);
@@ -111,6 +125,11 @@ export async function createIdentityServer(config: IdentityServerConfig): Promis
     });
   });
   return { server, keys };
+}
+
+function staticKeys(e: unknown): never {
+  if (e instanceof KeyRingError && e.code === 'static_keys') throw new Problem('keys_static', e.message);
+  throw e;
 }
 
 function kidOf(segment: string): string {

@@ -17,6 +17,7 @@ beforeAll(async () => {
     workloads: ['client', 'admin'],
     witLifetime: 600,
     adminToken: ADMIN,
+    devMode: true,
   });
   await new Promise<void>((resolve) => identity.server.listen(0, '127.0.0.1', resolve));
   base = `http://127.0.0.1:${(identity.server.address() as AddressInfo).port}`;
@@ -220,6 +221,22 @@ describe('admin disabled', () => {
       const res = await fetch(`http://127.0.0.1:${(s.server.address() as AddressInfo).port}/admin/keys`, { method: 'POST', headers: { authorization: 'Bearer ' } });
       expect(res.status).toBe(404);
       expect((await problem(res)).code).toBe('admin_disabled');
+    } finally {
+      await new Promise<void>((resolve) => s.server.close(() => resolve()));
+    }
+  });
+});
+
+describe('development mode', () => {
+  it('answers POST /wit with 404 dev_registration_disabled unless devMode is set', async () => {
+    const s = await createIdentityServer({ trustDomain: 'example.org', issuer: 'x', workloads: ['client'], witLifetime: 60 });
+    await new Promise<void>((resolve) => s.server.listen(0, '127.0.0.1', resolve));
+    try {
+      const res = await fetch(`http://127.0.0.1:${(s.server.address() as AddressInfo).port}/wit`, {
+        method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ workload: 'client', jwk: (await keyPair()).publicJwk }),
+      });
+      expect(res.status).toBe(404);
+      expect((await problem(res)).code).toBe('dev_registration_disabled');
     } finally {
       await new Promise<void>((resolve) => s.server.close(() => resolve()));
     }
