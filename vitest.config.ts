@@ -10,6 +10,7 @@ export default defineConfig({
     alias: {
       // Subpaths before their package: an alias also matches `<key>/…`.
       '@wimse/core/node': fileURLToPath(new URL('./packages/core/src/node.ts', import.meta.url)),
+      '@wimse/core/otel': fileURLToPath(new URL('./packages/core/src/otel.ts', import.meta.url)),
       '@wimse/core': src('core'),
       '@wimse/identity-server/keyring': fileURLToPath(new URL('./apps/identity-server/src/keyring.ts', import.meta.url)),
       '@wimse/express': src('express'),

@@ -6,6 +6,7 @@
 import { createAuthorizer, type WorkloadPolicy } from './authorization.js';
 import { boundedBody } from './body.js';
 import { PROBLEM_CONTENT_TYPE, WimseError, type WimseErrorCode } from './errors.js';
+import { createOperatorLog } from './logger.js';
 import { rejectUnknownKeys, type KnownKeys } from './option-keys.js';
 import { VERIFIER_KEYS, type VerifierOptions } from './options.js';
 import type { WimsePrincipal } from './principal.js';
@@ -44,7 +45,10 @@ export interface WimseAdapterOptions extends VerifierOptions, ResponseSigningOpt
   allow?: WorkloadPolicy;
   /** Reshape error responses (status, headers, body). */
   onError?: WimseErrorHook;
-  /** Report bugs (exceptions that are not bad input; answered 500 `internal_error`). Default: `console.error`, tokens redacted. */
+  /**
+   * Report bugs (exceptions that are not bad input; answered 500 `internal_error`). Default: `logger.error`
+   * when a `logger` is set, else `console.error`; tokens redacted either way.
+   */
   onInternalError?: WimseInternalErrorHook;
   /**
    * Largest body verified against a Content-Digest, in bytes: a longer one is refused with 413
@@ -136,9 +140,12 @@ export function createWimseHandler(options: WimseAdapterOptions): WimseHandler {
     ...(responseSignatureLifetime === undefined ? {} : { responseSignatureLifetime }),
   });
   const onError = options.onError;
-  const report = options.onInternalError ?? reportToConsole;
+  // Refusals that point at configuration (audience, issuer) reach the operator's log, rate-limited.
+  const log = createOperatorLog(options.logger, options.now ?? Date.now);
+  const report = options.onInternalError ?? (options.logger && log !== undefined ? log.internal : reportToConsole);
 
   function reject(error: WimseError, request?: WimseRequest): Extract<WimseOutcome, { ok: false }> {
+    if (error.mismatch !== undefined) log?.mismatch(error);
     const response = problemResponse(error);
     let hooked: WimseErrorResponse | undefined | void;
     try {

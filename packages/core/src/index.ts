@@ -25,7 +25,9 @@ export {
   type VerifiedResponse,
 } from './http-signature/index.js';
 export { contentDigest, verifyContentDigest, type DigestAlgorithm } from './content-digest.js';
+export { WIMSE_CHANNELS, type WimseJwksMessage, type WimseReplayMessage, type WimseVerifyMessage } from './diagnostics.js';
 export * from './identifier.js';
+export type { WimseLogFields, WimseLogger, WimseLogValue } from './logger.js';
 export type { TrustedProxies } from './mtls/forwarded-cert.js';
 export type { MtlsOptions } from './mtls/mtls-policy.js';
 export type { TrustBundleSource, TrustBundles } from './mtls/trust-bundles.js';

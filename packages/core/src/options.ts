@@ -5,6 +5,7 @@
 import { DEFAULT_ALGORITHMS, isSupportedAlgorithm, type WimseAlgorithm } from './algorithms.js';
 import { resolveAudience, type Audience, type AudienceEntry } from './audience.js';
 import type { IdentifierOptions } from './identifier.js';
+import { createOperatorLog, type OperatorLog, type WimseLogger } from './logger.js';
 import { createMtlsPolicy, type MtlsOptions, type MtlsPolicy } from './mtls/mtls-policy.js';
 import type { ProofMethod } from './principal.js';
 import { MemoryReplayStore } from './memory-replay-store.js';
@@ -63,6 +64,13 @@ export interface VerifierOptions {
     /** Accept http-signature-06 signatures: `@request-target` instead of `@path` + `@query`. */
     httpSignature06?: boolean;
   };
+  /**
+   * Where configuration and upstream failures are logged (a JWKS that answers 404 or HTML, a
+   * failing replay store, and with the adapters an audience or issuer that does not match), each
+   * kind once, then at most once a minute. Fields first, as pino takes them. Default: the console
+   * (errors and warnings); `false` logs nothing. Tokens are never logged.
+   */
+  logger?: WimseLogger | false;
   /** Clock in ms, for tests. */
   now?: () => number;
 }
@@ -84,6 +92,7 @@ export interface ResolvedOptions {
   readonly identifier: IdentifierOptions;
   readonly mtls: MtlsPolicy | undefined;
   readonly compat: { readonly wpt01: boolean; readonly httpSignature06: boolean };
+  readonly log: OperatorLog | undefined;
   readonly now: () => number;
 }
 
@@ -93,7 +102,7 @@ const PROOFS: readonly ProofMethod[] = ['wpt', 'http-sig', 'mtls'];
 export const VERIFIER_KEYS: KnownKeys<VerifierOptions> = {
   trustDomains: true, audience: true, proofs: true, clockTolerance: true, maxWptLifetime: true, maxSignatureLifetime: true,
   maxWitLifetime: true, maxTokenLength: true, proofAlgorithms: true, contextTokenHeaders: true, requiredSignatureComponents: true, replayStore: true,
-  witCache: true, identifier: true, mtls: true, compat: true, now: true,
+  witCache: true, identifier: true, mtls: true, compat: true, logger: true, now: true,
 };
 const TRUST_DOMAIN_KEYS: KnownKeys<TrustDomainConfig> = { keys: true, issuer: true, algorithms: true, remote: true };
 const WIT_CACHE_KEYS: KnownKeys<NonNullable<VerifierOptions['witCache']>> = { maxEntries: true, ttlSeconds: true };
@@ -153,6 +162,7 @@ export function resolveOptions(o: VerifierOptions): ResolvedOptions {
     identifier: o.identifier ?? {},
     mtls: mtlsPolicy(o, proofs),
     compat: { wpt01: o.compat?.wpt01 === true, httpSignature06: o.compat?.httpSignature06 === true },
+    log: createOperatorLog(o.logger, o.now ?? Date.now),
     now: o.now ?? Date.now,
   };
 }

@@ -13,20 +13,28 @@
  * Web-standard only (`fetch`, `AbortSignal`, streams).
  */
 import { createLocalJWKSet, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
+import { jwksChannel, type WimseJwksMessage } from './diagnostics.js';
 import { WimseError } from './errors.js';
 import { ExpiringMap } from './expiring-map.js';
+import { safeUrl } from './logger.js';
 
 /** Why a JWKS fetch failed. */
 export type JwksFailureReason = 'network' | 'timeout' | 'status' | 'too_large' | 'invalid';
 
 /** What happened to a remote JWKS; for logs and metrics. Never carries a token. */
 export type JwksEvent =
-  | { type: 'jwks_refreshed'; trustDomain: string; url: string; keys: number }
+  | { type: 'jwks_refreshed'; trustDomain: string; url: string; keys: number; status: number; contentType?: string; durationMs: number }
   | {
       type: 'jwks_refresh_failed';
       trustDomain: string;
       url: string;
       reason: JwksFailureReason;
+      /** The HTTP status, when a response arrived (e.g. 404, or 200 with an HTML body). */
+      status?: number;
+      /** The response's `content-type`, when a response arrived. */
+      contentType?: string;
+      /** Time from request to failure, in ms. */
+      durationMs: number;
       /** Human-readable cause, e.g. `HTTP 500` or a JSON parse error. */
       message: string;
       /** Failures in a row, this one included. */
@@ -50,7 +58,8 @@ export interface RemoteJwksSettings {
   backoffMaxMs: number;
   /** Checks a parsed body and returns the key set; throws when it is not an acceptable JWKS. */
   keySet: (json: unknown) => JSONWebKeySet;
-  onEvent: ((event: JwksEvent) => void) | undefined;
+  /** Told of every fetch outcome: the `onEvent` option, the operator log. */
+  listeners: readonly ((event: JwksEvent) => void)[];
   now: () => number;
 }
 
@@ -64,6 +73,8 @@ interface KeySet {
 }
 
 class JwksFetchError extends Error {
+  /** What the response said, when one arrived. */
+  response: ResponseFacts | undefined;
   constructor(
     readonly reason: JwksFailureReason,
     message: string,
@@ -71,6 +82,11 @@ class JwksFetchError extends Error {
   ) {
     super(message, options);
   }
+}
+
+interface ResponseFacts {
+  readonly status: number;
+  readonly contentType: string | undefined;
 }
 
 // Remembered unknown kids, so the verdict (pending or unknown) stays stable; bounded.
@@ -100,14 +116,18 @@ export function createRemoteJwks(s: RemoteJwksSettings): JWTVerifyGetKey {
 
   async function load(): Promise<KeySet | undefined> {
     const startedAt = s.now();
+    const started = performance.now();
+    let response: ResponseFacts | undefined;
     try {
-      const jwks = s.keySet(await fetchJwks(s));
+      const fetched = await fetchJwks(s);
+      response = fetched.response;
+      const jwks = s.keySet(fetched.json);
       const select = createLocalJWKSet(jwks);
       const set: KeySet = { select, startedAt, receivedAt: s.now() };
       current = set;
       failures = 0;
       retryAt = -Infinity;
-      emit({ type: 'jwks_refreshed', trustDomain: s.trustDomain, url: s.url.href, keys: jwks.keys.length });
+      emit({ type: 'jwks_refreshed', trustDomain: s.trustDomain, url: s.url.href, keys: jwks.keys.length, ...facts(response), durationMs: performance.now() - started });
       return set;
     } catch (e) {
       const now = s.now();
@@ -121,6 +141,8 @@ export function createRemoteJwks(s: RemoteJwksSettings): JWTVerifyGetKey {
         trustDomain: s.trustDomain,
         url: s.url.href,
         reason: err.reason,
+        ...facts(err.response ?? response),
+        durationMs: performance.now() - started,
         message: err.message,
         failures,
         retryInMs: wait,
@@ -131,10 +153,13 @@ export function createRemoteJwks(s: RemoteJwksSettings): JWTVerifyGetKey {
   }
 
   function emit(event: JwksEvent): void {
-    try {
-      s.onEvent?.(event);
-    } catch {
-      // A failing logger must not change trust decisions.
+    if (jwksChannel.hasSubscribers) jwksChannel.publish(jwksMessage(event));
+    for (const listener of s.listeners) {
+      try {
+        listener(event);
+      } catch {
+        // A failing logger must not change trust decisions.
+      }
     }
   }
 
@@ -220,8 +245,27 @@ function kidId(header: { alg?: string; kid?: string }): string | undefined {
   return `${String(header.alg)} ${kid}`;
 }
 
+function facts(response: ResponseFacts): { status: number; contentType?: string };
+function facts(response: ResponseFacts | undefined): { status?: number; contentType?: string };
+function facts(response: ResponseFacts | undefined): { status?: number; contentType?: string } {
+  if (response === undefined) return {};
+  return response.contentType === undefined ? { status: response.status } : { status: response.status, contentType: response.contentType };
+}
+
+// The channel message: the URL without credentials or query, as the operator log has it.
+function jwksMessage(e: JwksEvent): WimseJwksMessage {
+  const common = {
+    trustDomain: e.trustDomain,
+    url: safeUrl(e.url),
+    ...(e.status === undefined ? {} : { status: e.status }),
+    ...(e.contentType === undefined ? {} : { contentType: e.contentType }),
+    durationMs: e.durationMs,
+  };
+  return e.type === 'jwks_refreshed' ? { outcome: 'ok', ...common, keys: e.keys } : { outcome: 'error', ...common, reason: e.reason, error: e.message };
+}
+
 /** GETs the JWKS: 200 only, no redirects, within the timeout (body included) and the size cap. */
-async function fetchJwks(s: RemoteJwksSettings): Promise<unknown> {
+async function fetchJwks(s: RemoteJwksSettings): Promise<{ json: unknown; response: ResponseFacts }> {
   const signal = AbortSignal.timeout(s.timeoutMs);
   let response: Response;
   try {
@@ -229,15 +273,21 @@ async function fetchJwks(s: RemoteJwksSettings): Promise<unknown> {
   } catch (cause) {
     throw fetchFailure(cause, signal);
   }
-  if (response.status !== 200) {
-    await response.body?.cancel().catch(() => undefined);
-    throw new JwksFetchError('status', `HTTP ${response.status}`);
-  }
-  const text = await readCapped(response, s.maxBytes, signal);
+  const seen: ResponseFacts = { status: response.status, contentType: response.headers.get('content-type') ?? undefined };
   try {
-    return JSON.parse(text) as unknown;
-  } catch (cause) {
-    throw new JwksFetchError('invalid', `not JSON: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    if (response.status !== 200) {
+      await response.body?.cancel().catch(() => undefined);
+      throw new JwksFetchError('status', `HTTP ${response.status}`);
+    }
+    const text = await readCapped(response, s.maxBytes, signal);
+    try {
+      return { json: JSON.parse(text) as unknown, response: seen };
+    } catch (cause) {
+      throw new JwksFetchError('invalid', `not JSON: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    }
+  } catch (e) {
+    if (e instanceof JwksFetchError) e.response = seen;
+    throw e;
   }
 }
 

@@ -7,7 +7,9 @@
  * reject a nonce seen "regardless of sender"; a captured signature can only be replayed with the
  * WIT it was bound to, so the partition by workload loses nothing an attacker could use.
  */
+import { replayChannel, storeName, type WimseReplayMessage } from './diagnostics.js';
 import { WimseError } from './errors.js';
+import type { OperatorLog } from './logger.js';
 
 /** The kinds of one-time value remembered. */
 export type ReplayKind = 'wpt' | 'sig' | 'response';
@@ -49,20 +51,22 @@ export function replayKeyString(key: ReplayKey): string {
 /**
  * Records a one-time value or throws `replayCode` when it was seen before. A failing store is a
  * server problem (503), never a reason to accept the request; a store's own refusal
- * (`WimseError`, e.g. a quota) passes through as it is.
+ * (`WimseError`, e.g. a quota) passes through as it is. Failures go to `wimse:replay` and `log`.
  */
 export function checkReplay(
   store: ReplayStore,
   key: ReplayKey,
   expiresAt: number,
   replayCode: 'wpt_replay' | 'sig_replay' | 'sig_response_replay',
+  log?: OperatorLog,
 ): void | Promise<void> {
   const settle = (fresh: boolean): void => {
     if (fresh !== true) throw new WimseError(replayCode, 'This proof was already used');
   };
   const failed = (cause: unknown): never => {
-    if (cause instanceof WimseError) throw cause;
-    throw new WimseError('replay_unavailable', 'Replay store failed', { cause, retryAfter: 1 });
+    const error = cause instanceof WimseError ? cause : new WimseError('replay_unavailable', 'Replay store failed', { cause, retryAfter: 1 });
+    if (error.code === 'replay_unavailable' || error.code === 'replay_quota_exceeded') report(store, key, error.code, cause, log);
+    throw error;
   };
   let result: boolean | Promise<boolean>;
   try {
@@ -72,4 +76,18 @@ export function checkReplay(
   }
   // A synchronous store (the in-memory default) answers without a microtask on the hot path.
   return typeof result === 'boolean' ? settle(result) : Promise.resolve(result).then(settle, failed);
+}
+
+// Who is told of a store failure: `wimse:replay` subscribers and the operator log. Never the id.
+function report(store: ReplayStore, key: ReplayKey, code: WimseReplayMessage['code'], cause: unknown, log: OperatorLog | undefined): void {
+  if (!replayChannel.hasSubscribers && log === undefined) return;
+  const message: WimseReplayMessage = {
+    store: storeName(store),
+    code,
+    kind: key.kind,
+    workload: key.workload,
+    error: cause instanceof Error ? cause.message : String(cause),
+  };
+  if (replayChannel.hasSubscribers) replayChannel.publish(message);
+  log?.replay(message);
 }

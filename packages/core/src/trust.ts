@@ -6,6 +6,7 @@
 import { createLocalJWKSet, type JSONWebKeySet, type JWK, type JWTVerifyGetKey } from 'jose';
 import { DEFAULT_ALGORITHMS, hasPrivateMembers, isSupportedAlgorithm, type WimseAlgorithm } from './algorithms.js';
 import type { WorkloadIdentifier } from './identifier.js';
+import type { OperatorLog } from './logger.js';
 import { createRemoteJwks, type JwksEvent } from './remote-jwks.js';
 import { publicKeyFlaw } from './public-key.js';
 
@@ -67,20 +68,24 @@ export interface TrustAnchor {
 const TRUST_DOMAIN_RE = /^(?:[a-z][a-z0-9+.-]*:\/\/)?[a-z0-9._-]+$/;
 
 /** Builds the trust anchors once, validating configuration eagerly. Throws `TypeError` on bad config. */
-export function createTrustAnchors(domains: TrustDomains, clock: { now?: () => number } = {}): (id: WorkloadIdentifier) => TrustAnchor | undefined {
-  const now = clock.now ?? Date.now;
+export function createTrustAnchors(domains: TrustDomains, context: { now?: () => number; log?: OperatorLog | undefined } = {}): (id: WorkloadIdentifier) => TrustAnchor | undefined {
+  const now = context.now ?? Date.now;
+  const jwksLog = context.log === undefined ? undefined : context.log.jwks;
   if (domains === null || typeof domains !== 'object' || Object.keys(domains).length === 0) {
     throw new TypeError('trustDomains must name at least one trust domain');
   }
   const anchors = new Map<string, TrustAnchor>();
   for (const [name, config] of Object.entries(domains)) {
     if (!TRUST_DOMAIN_RE.test(name)) throw new TypeError(`trustDomains: ${JSON.stringify(name)} is not a lower-case trust domain or origin`);
-    anchors.set(name, toAnchor(name, config, now));
+    anchors.set(name, toAnchor(name, config, now, jwksLog));
   }
   return (id) => anchors.get(`${id.scheme}://${id.trustDomain}`) ?? anchors.get(id.trustDomain);
 }
 
-function toAnchor(name: string, config: TrustDomainConfig, now: () => number): TrustAnchor {
+/** Told of every remote JWKS fetch outcome. */
+export type JwksListener = (event: JwksEvent) => void;
+
+function toAnchor(name: string, config: TrustDomainConfig, now: () => number, jwksLog: JwksListener | undefined): TrustAnchor {
   const where = `trustDomains[${JSON.stringify(name)}]`;
   if (config === null || typeof config !== 'object' || config.keys === undefined) throw new TypeError(`${where}.keys is required`);
   const algorithms = config.algorithms ?? DEFAULT_ALGORITHMS;
@@ -88,21 +93,30 @@ function toAnchor(name: string, config: TrustDomainConfig, now: () => number): T
     if (!isSupportedAlgorithm(alg)) throw new TypeError(`${where}.algorithms: ${JSON.stringify(alg)} is not an asymmetric JWS algorithm`);
   }
   const issuers = config.issuer === undefined ? undefined : typeof config.issuer === 'string' ? [config.issuer] : [...config.issuer];
-  return { name, getKey: issuerKeyResolver(where, name, config, now), algorithms, issuers };
+  return { name, getKey: issuerKeyResolver(where, name, config, now, jwksLog), algorithms, issuers };
 }
 
 /**
  * A key resolver over configured issuer keys (static, remote JWKS or a resolver), checked as
  * described on {@link TrustDomainConfig.keys}. Shared by WIT trust anchors and the Txn-Token
- * service keys (txn-token.ts). `where` names the option in errors, `name` the key owner in events.
+ * service keys (txn-token.ts). `where` names the option in errors, `name` the key owner in events,
+ * `jwksLog` (the operator log) hears remote fetch outcomes beside `remote.onEvent`.
  * Throws `TypeError` on bad configuration.
  */
-export function issuerKeyResolver(where: string, name: string, config: Pick<TrustDomainConfig, 'keys' | 'remote'>, now: () => number): JWTVerifyGetKey {
+export function issuerKeyResolver(
+  where: string,
+  name: string,
+  config: Pick<TrustDomainConfig, 'keys' | 'remote'>,
+  now: () => number,
+  jwksLog?: JwksListener,
+): JWTVerifyGetKey {
   const { keys } = config;
   if (typeof keys === 'function') return keys;
   if (typeof keys === 'string' || keys instanceof URL) {
     const url = new URL(keys);
     if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new TypeError(`${where}.keys: a JWKS URL must be http(s)`);
+    // The Fetch standard refuses such a URL, so every fetch would fail; and logs must not show them.
+    if (url.username !== '' || url.password !== '') throw new TypeError(`${where}.keys: a JWKS URL must not carry credentials`);
     const r = config.remote ?? {};
     const ms = (option: Exclude<keyof RemoteJwksOptions, 'onEvent'>, fallback: number, min = 0): number => {
       const value = r[option] ?? fallback;
@@ -123,7 +137,7 @@ export function issuerKeyResolver(where: string, name: string, config: Pick<Trus
       backoffMinMs,
       backoffMaxMs,
       keySet: (json) => issuerKeySet(json, `JWKS of ${name}`),
-      onEvent: r.onEvent,
+      listeners: [r.onEvent, jwksLog].filter((l): l is JwksListener => l !== undefined),
       now,
     });
   }

@@ -3,6 +3,7 @@
  * One request flows one way: find the proof → verify the WIT (cached) → verify the proof →
  * principal, or a {@link WimseError}.
  */
+import { observeVerify } from './diagnostics.js';
 import { WimseError } from './errors.js';
 import { verifyRequestSignature, type HttpSignatureInfo } from './http-signature/request.js';
 import { findWimseSignature, hasSignatureFields, type PresentedSignature } from './http-signature/signature-params.js';
@@ -37,7 +38,7 @@ export interface WimseVerifier {
 export function createVerifier(options: VerifierOptions): WimseVerifier {
   const o = resolveOptions(options);
   const verifyWit = createWitVerifier({
-    anchorFor: createTrustAnchors(o.trustDomains, { now: o.now }),
+    anchorFor: createTrustAnchors(o.trustDomains, { now: o.now, log: o.log }),
     proofAlgorithms: o.proofAlgorithms,
     clockTolerance: o.clockTolerance,
     maxLifetime: o.maxWitLifetime,
@@ -53,6 +54,7 @@ export function createVerifier(options: VerifierOptions): WimseVerifier {
     maxLength: o.maxTokenLength,
     contextTokenHeaders: o.contextTokenHeaders,
     replayStore: o.replayStore,
+    log: o.log,
     now: o.now,
   };
   const sigPolicy = {
@@ -62,6 +64,7 @@ export function createVerifier(options: VerifierOptions): WimseVerifier {
     contextTokenHeaders: o.contextTokenHeaders,
     requiredComponents: o.requiredSignatureComponents,
     replayStore: o.replayStore,
+    log: o.log,
     compat06: o.compat.httpSignature06,
     now: o.now,
   };
@@ -99,7 +102,8 @@ export function createVerifier(options: VerifierOptions): WimseVerifier {
     return principal(wit, 'wpt', context);
   }
 
-  return { verify, verifyWit, proofs: o.proofs };
+  // Outcomes go to `wimse:verify` (diagnostics.ts); a direct call when nobody listens.
+  return { verify: observeVerify(verify), verifyWit, proofs: o.proofs };
 }
 
 // http-signature-07 §3: the WIMSE signature is found by its tag. Unparseable signature fields

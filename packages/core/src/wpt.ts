@@ -7,6 +7,7 @@ import { COMPACT_JWS_RE, typMatches, type WimseAlgorithm } from './algorithms.js
 import { checkAudience, type Audience } from './audience.js';
 import { WimseError, type WimseErrorCode } from './errors.js';
 import { tokenHash } from './hash.js';
+import type { OperatorLog } from './logger.js';
 import type { ProofKey } from './proof-key.js';
 import { verifyProofJws, type VerifiedJws } from './proof-jws.js';
 import { checkReplay } from './replay.js';
@@ -101,6 +102,8 @@ export interface WptPolicy {
   /** Lower-case names of token-carrying fields bound by `oth`. */
   readonly contextTokenHeaders: readonly string[];
   readonly replayStore: ReplayStore;
+  /** Where replay store failures are logged. */
+  readonly log?: OperatorLog | undefined;
   readonly now: () => number;
 }
 
@@ -137,7 +140,7 @@ export async function verifyWpt(request: WimseRequest, presented: PresentedWpt, 
   const context = await boundContextTokens(request.headers, claims, p.contextTokenHeaders);
   if (presented.legacy) await checkAccessTokenHash(claims, presented.accessToken);
   // Step 9, last so a rejected request never burns a jti.
-  await checkReplay(p.replayStore, { workload: wit.id.value, kind: 'wpt', id: claims.jti }, (claims.exp + p.clockTolerance) * 1000, 'wpt_replay');
+  await checkReplay(p.replayStore, { workload: wit.id.value, kind: 'wpt', id: claims.jti }, (claims.exp + p.clockTolerance) * 1000, 'wpt_replay', p.log);
   return presented.accessToken === undefined ? context : { ...context, accessToken: presented.accessToken };
 }
 

@@ -4,6 +4,7 @@
  */
 import { verifyContentDigest } from '../content-digest.js';
 import { WimseError } from '../errors.js';
+import type { OperatorLog } from '../logger.js';
 import { checkReplay, type ReplayStore } from '../replay.js';
 import { fieldValues, singleField, type WimseRequest } from '../request.js';
 import type { VerifiedWit } from '../wit.js';
@@ -46,6 +47,8 @@ export interface HttpSignaturePolicy {
   /** Lower-case header fields this service requires covered, present or not (`requiredSignatureComponents`). */
   readonly requiredComponents?: readonly string[];
   readonly replayStore: ReplayStore;
+  /** Where replay store failures are logged. */
+  readonly log?: OperatorLog | undefined;
   /** Accept the http-signature-06 form (`@request-target` instead of `@path` + `@query`). */
   readonly compat06: boolean;
   readonly now: () => number;
@@ -95,7 +98,7 @@ export async function verifyRequestSignature(
     throw new WimseError('sig_invalid', 'HTTP signature does not verify with the WIT cnf key');
   }
   // Step 8, last so a rejected request never burns a nonce.
-  await checkReplay(p.replayStore, { workload: wit.id.value, kind: 'sig', id: params.nonce }, (params.expires + p.clockTolerance) * 1000, 'sig_replay');
+  await checkReplay(p.replayStore, { workload: wit.id.value, kind: 'sig', id: params.nonce }, (params.expires + p.clockTolerance) * 1000, 'sig_replay', p.log);
   // Step 9: what the response needs.
   const signature: HttpSignatureInfo = {
     nonce: params.nonce,
