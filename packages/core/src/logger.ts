@@ -45,8 +45,10 @@ export const LOG_INTERVAL_MS = 60_000;
 const MAX_STRING = 256;
 const MAX_VALUES = 8;
 
-// Compact-JWS-shaped runs (three base64url segments): an upstream message or a claim may quote one.
-const TOKEN_RE = /[A-Za-z0-9_-]{6,}\.[A-Za-z0-9_-]{6,}\.[A-Za-z0-9_-]*/g;
+// Compact JWS (RFC 7515 §7.1), whole or clipped: an upstream message or a claim may quote one. Its
+// segments are base64url of JSON objects, so they start `ey` (`{"`, `{ `) or `ew` (`{` + line break or
+// tab); a long such run and the segments after it go. Host names such as `old-name.example.org` stay.
+const TOKEN_RE = /(?<![A-Za-z0-9-])e[wy][A-Za-z0-9_-]{10,}(?:\.[A-Za-z0-9_-]*){0,2}/g;
 
 /** Removes anything token-shaped from `text` and bounds its length. */
 export function redact(text: string): string {
@@ -54,11 +56,11 @@ export function redact(text: string): string {
   return clean.length > MAX_STRING ? `${clean.slice(0, MAX_STRING)}…` : clean;
 }
 
-// The default: warnings and errors to the console (debug is dropped), fields printed after the message.
+// The default: errors, warnings and recoveries to the console (debug is dropped), one line each, fields as JSON.
 const CONSOLE: WimseLogger = {
-  error: (fields, message) => console.error(`@wimse: ${message}`, fields),
-  warn: (fields, message) => console.warn(`@wimse: ${message}`, fields),
-  info: (fields, message) => console.info(`@wimse: ${message}`, fields),
+  error: (fields, message) => console.error(`@wimse: ${message} ${JSON.stringify(fields)}`),
+  warn: (fields, message) => console.warn(`@wimse: ${message} ${JSON.stringify(fields)}`),
+  info: (fields, message) => console.info(`@wimse: ${message} ${JSON.stringify(fields)}`),
 };
 
 /**
@@ -77,7 +79,9 @@ export function createOperatorLog(logger: WimseLogger | false | undefined, now: 
   function write(level: Level, fields: WimseLogFields, message: string): void {
     try {
       const method = sink[level];
-      if (typeof method === 'function') method.call(sink, fields, message);
+      // Absent facts are left out, not logged as undefined.
+      const present = Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)) as WimseLogFields;
+      if (typeof method === 'function') method.call(sink, present, message);
     } catch {
       // A failing logger must not change the answer to a request.
     }
@@ -120,12 +124,12 @@ export function createOperatorLog(logger: WimseLogger | false | undefined, now: 
           reason: event.reason,
           status: event.status,
           contentType: event.contentType === undefined ? undefined : redact(event.contentType),
-          error: redact(event.message),
+          error: redact(withSafeUrl(event.message, event.url)),
           failures: event.failures,
           retryInMs: event.retryInMs,
           servingStale: event.servingStale,
         },
-        `JWKS of ${event.trustDomain} could not be fetched from ${url}: ${redact(event.message)}; ${consequence}`,
+        `JWKS of ${event.trustDomain} could not be fetched from ${url}: ${redact(withSafeUrl(event.message, event.url))}; ${consequence}`,
       );
     },
     replay(f) {
@@ -157,6 +161,11 @@ export function createOperatorLog(logger: WimseLogger | false | undefined, now: 
       );
     },
   };
+}
+
+/** `text` with every occurrence of `href` replaced by its {@link safeUrl} (an error message may quote the URL). */
+export function withSafeUrl(text: string, href: string): string {
+  return text.split(href).join(safeUrl(href));
 }
 
 /** A JWKS URL for logs and messages: origin and path only (it may carry credentials or a signed query). */

@@ -16,7 +16,7 @@ import { createLocalJWKSet, type JSONWebKeySet, type JWTVerifyGetKey } from 'jos
 import { jwksChannel, type WimseJwksMessage } from './diagnostics.js';
 import { WimseError } from './errors.js';
 import { ExpiringMap } from './expiring-map.js';
-import { safeUrl } from './logger.js';
+import { safeUrl, withSafeUrl } from './logger.js';
 
 /** Why a JWKS fetch failed. */
 export type JwksFailureReason = 'network' | 'timeout' | 'status' | 'too_large' | 'invalid';
@@ -261,7 +261,7 @@ function jwksMessage(e: JwksEvent): WimseJwksMessage {
     ...(e.contentType === undefined ? {} : { contentType: e.contentType }),
     durationMs: e.durationMs,
   };
-  return e.type === 'jwks_refreshed' ? { outcome: 'ok', ...common, keys: e.keys } : { outcome: 'error', ...common, reason: e.reason, error: e.message };
+  return e.type === 'jwks_refreshed' ? { outcome: 'ok', ...common, keys: e.keys } : { outcome: 'error', ...common, reason: e.reason, error: withSafeUrl(e.message, e.url) };
 }
 
 /** GETs the JWKS: 200 only, no redirects, within the timeout (body included) and the size cap. */
