@@ -261,3 +261,45 @@ describe('wimse:jwks: one message per fetch of a remote JWKS', () => {
     expect(() => verifierAt(`${base.replace('//', '//ops:s3cret@')}/jwks`)).toThrow(/must not carry credentials/);
   });
 });
+
+describe('off Node the channels are silent and cost nothing', () => {
+  it('without process.getBuiltinModule (workerd without nodejs_compat): nothing is published, verify answers as before', async () => {
+    const proc = process as { getBuiltinModule?: unknown };
+    const original = proc.getBuiltinModule;
+    proc.getBuiltinModule = undefined;
+    vi.resetModules();
+    try {
+      const web = await import('./diagnostics.js');
+      expect([web.verifyChannel.hasSubscribers, web.jwksChannel.hasSubscribers, web.replayChannel.hasSubscribers]).toEqual([false, false, false]);
+      const principal = { workload: 'spiffe://example.org/a', trustDomain: 'example.org', method: 'wpt' } as never;
+      const messages = await heard(WIMSE_CHANNELS.verify, async () => {
+        await expect(web.observeVerify(async () => principal)({ method: 'GET', path: '/', headers: {} })).resolves.toBe(principal);
+        await expect(web.observeVerify(async () => Promise.reject(new WimseError('forbidden')))({ method: 'GET', path: '/', headers: {} })).rejects.toMatchObject({ code: 'forbidden' });
+      });
+      expect(messages).toEqual([]);
+      expect(web.subscribe(WIMSE_CHANNELS.verify, () => undefined)).toBeTypeOf('function');
+    } finally {
+      proc.getBuiltinModule = original;
+      vi.resetModules();
+    }
+  });
+
+  it('the main entry never loads @opentelemetry/api (only @wimse/core/otel does)', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { dirname, resolve } = await import('node:path');
+    const seen = new Set<string>();
+    const external: string[] = [];
+    const walk = (file: string): void => {
+      if (seen.has(file)) return;
+      seen.add(file);
+      for (const m of readFileSync(file, 'utf8').matchAll(/^(?:import|export)\s+(?!type\b)[^;]*?from\s+'([^']+)'/gms)) {
+        const spec = m[1]!;
+        if (spec.startsWith('.')) walk(resolve(dirname(file), spec.replace(/\.js$/, '.ts')));
+        else external.push(spec);
+      }
+    };
+    walk(new URL('./index.ts', import.meta.url).pathname);
+    expect(seen.has(new URL('./diagnostics.ts', import.meta.url).pathname)).toBe(true);
+    expect(external.filter((s) => s.startsWith('@opentelemetry/'))).toEqual([]);
+  });
+});
