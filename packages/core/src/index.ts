@@ -87,3 +87,12 @@ export {
   type TokenExchangeRequest,
   type TokenExchangeSuccess,
 } from './token-exchange.js';
+export {
+  checkScopeWithin,
+  parseTxnTokenRequest,
+  replacementClaims,
+  type ReplacedTxnToken,
+  type ReplacementClaims,
+  type TxnTokenRequest,
+  type TxnTokenRequestOptions,
+} from './txn-token-request.js';
