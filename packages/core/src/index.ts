@@ -96,3 +96,11 @@ export {
   type TxnTokenRequest,
   type TxnTokenRequestOptions,
 } from './txn-token-request.js';
+export {
+  createTxnTokenClient,
+  type FetchTxnTokenOptions,
+  type IssuedTxnToken,
+  type ReplaceTxnTokenOptions,
+  type TxnTokenClient,
+  type TxnTokenClientOptions,
+} from './txn-token-client.js';
