@@ -67,7 +67,7 @@ export interface TxnTokenServiceConfig {
   lifetime?: number;
   /** Oldest accepted self-signed subject token (`iat`), in seconds. Default 300. */
   maxSelfSignedAge?: number;
-  /** Request bounds; `maxBodyBytes` also caps what is read (413). Default 32 KiB body. */
+  /** Request bounds; `maxBodyBytes` also caps what is read (413). Default 32 KiB body, 2 KiB per parameter but tokens. */
   limits?: TokenExchangeLimits;
   /** One line per event; never given a token. */
   log?: (line: string) => void;
@@ -77,6 +77,7 @@ export interface TxnTokenServiceConfig {
 
 const JWKS_PATH = '/.well-known/jwks.json';
 const CLOCK_TOLERANCE = 30;
+const MAX_TXN_TOKEN_LENGTH = 8192;
 
 /** Builds the service's Hono app (Web-standard `fetch`; serve it with @hono/node-server). */
 export function createTxnTokenService(config: TxnTokenServiceConfig): Hono<WimseEnv> {
@@ -84,7 +85,8 @@ export function createTxnTokenService(config: TxnTokenServiceConfig): Hono<Wimse
   const lifetime = config.lifetime ?? 300;
   if (!Number.isInteger(lifetime) || lifetime <= 0 || lifetime > 3600) throw new TypeError('lifetime must be a whole number of seconds in 1..3600 (§6: short-lived)');
   const maxBody = config.limits?.maxBodyBytes ?? 32 * 1024;
-  const limits: TokenExchangeLimits = { ...config.limits, maxBodyBytes: maxBody };
+  // 2 KiB per JSON parameter keeps an issued token well under receivers' default 8192-character bound.
+  const limits: TokenExchangeLimits = { maxValueLength: 2048, ...config.limits, maxBodyBytes: maxBody };
   const policyOf = compilePolicies(config.requesters);
   const serviceId = config.serviceId ?? firstBaseUrl(config.wimse.audience);
   const log = config.log ?? (() => {});
@@ -152,12 +154,13 @@ export function createTxnTokenService(config: TxnTokenServiceConfig): Hono<Wimse
     const sign = { privateKey, alg, kid, now: at, lifetime };
     let issued: string;
     let exp: number;
+    let event: string;
     if (subject.replaced !== undefined) {
       // §13.15: txn, sub, aud kept; scope only narrower; tctx immutable; not past the old expiry.
       const claims = replacementClaims(subject.replaced, request, at / 1000);
       exp = Math.min(claims.exp, Math.floor(at / 1000) + lifetime);
       issued = await issueTxnToken({ ...claims, aud: config.trustDomain, req_wl: principal.workload, exp, ...(config.issuer === undefined ? {} : { iss: config.issuer }) }, sign);
-      log(`replaced Txn-Token for transaction ${claims.txn}, requested by ${principal.workload}`);
+      event = `replaced Txn-Token for transaction ${claims.txn}, requested by ${principal.workload}`;
     } else {
       // §13.6, §13.14: no wider than the subject's scope; an unknown one grants nothing.
       if (subject.scope !== 'requester') checkScopeWithin(request.scope, subject.scope, 'subject token');
@@ -184,8 +187,11 @@ export function createTxnTokenService(config: TxnTokenServiceConfig): Hono<Wimse
         sign,
       );
       // §15: never the token, and not the subject (possibly personal data): the transaction id.
-      log(`issued Txn-Token for transaction ${txn} (${kind} subject), requested by ${principal.workload}`);
+      event = `issued Txn-Token for transaction ${txn} (${kind} subject), requested by ${principal.workload}`;
     }
+    // A token receivers would refuse as too large is not issued (core's default bound, 8192 characters).
+    if (issued.length > MAX_TXN_TOKEN_LENGTH) throw new TokenExchangeError('invalid_request', 'request_context and request_details make the Txn-Token too large');
+    log(event);
     // §11.4: token_type N_A, the Txn-Token type, no refresh token; expires_in as RFC 8693 recommends.
     return tokenExchangeResponse({ access_token: issued, issued_token_type: TOKEN_TYPES.txn_token, token_type: 'N_A', expires_in: exp - Math.floor(at / 1000) });
   }

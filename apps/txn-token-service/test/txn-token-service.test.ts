@@ -139,6 +139,15 @@ describe('RFC 8693 §2.1 / txn-tokens §11.1: malformed requests', () => {
   it('oversized subject_token → 400 invalid_request', async () => {
     expectOAuthError(await exchange({ subject_token: 'a'.repeat(20_000) }), 400, 'invalid_request');
   });
+  it('request_details over 2 KiB → 400 invalid_request', async () => {
+    expectOAuthError(await exchange({ request_details: JSON.stringify({ note: 'x'.repeat(2100) }) }), 400, 'invalid_request');
+  });
+  it('context and details that would make a token over 8192 characters → 400 invalid_request, nothing issued', async () => {
+    const wide = JSON.stringify({ note: 'é'.repeat(1900) });
+    const before = rig.logs.length;
+    expectOAuthError(await exchange({ request_context: wide, request_details: wide }), 400, 'invalid_request');
+    expect(rig.logs.slice(before).join('\n')).not.toMatch(/issued/);
+  });
   it('GET /token → 405 with Allow: POST', async () => {
     const res = await fetch(rig.tokenUrl);
     expect(res.status).toBe(405);
