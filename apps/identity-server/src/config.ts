@@ -5,6 +5,7 @@
  * - `IDENTITY_KEY_FILE`: or sign with this operator-supplied key (PEM, JWK or JWK Set)
  * - `IDENTITY_ATTESTATION_CONFIG`: JSON file `{ "platformIssuers": [...], "rules": [...] }` for `POST /token`
  * - `WIMSE_DEV_REGISTRATION=1`: development mode, `POST /wit` by workload name alone
+ * - `IDENTITY_STAND_IN_PLATFORM=1`: demo only, mount a stand-in Kubernetes service account issuer (server.ts)
  */
 import { readFileSync } from 'node:fs';
 import type { IdentityServerConfig } from './server.js';
@@ -24,6 +25,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv): IdentityServerConfig & { 
     witLifetime: integer(env.IDENTITY_WIT_LIFETIME, 3600, 'IDENTITY_WIT_LIFETIME'),
     adminToken: env.IDENTITY_ADMIN_TOKEN,
     devMode: flag(env.WIMSE_DEV_REGISTRATION, 'WIMSE_DEV_REGISTRATION'),
+    standInPlatform: flag(env.IDENTITY_STAND_IN_PLATFORM, 'IDENTITY_STAND_IN_PLATFORM'),
     dataDir: env.WIMSE_DATA_DIR || undefined,
     keyFile: env.IDENTITY_KEY_FILE || undefined,
     attestation: env.IDENTITY_ATTESTATION_CONFIG ? attestationFile(env.IDENTITY_ATTESTATION_CONFIG) : undefined,

@@ -22,6 +22,7 @@ import { decodeJwt } from 'jose';
 import { createKeyRing, KeyRingError, type KeyRing } from './keyring.js';
 import { Problem, sendJson, sendProblem } from './problem.js';
 import { parseRegistration } from './registration.js';
+import { createStandInPlatform } from './stand-in-platform-issuer.js';
 import { createTokenEndpoint, type AttestationConfig } from './token-endpoint.js';
 
 export interface IdentityServerConfig {
@@ -46,6 +47,12 @@ export interface IdentityServerConfig {
   adminToken?: string | undefined;
   /** Platform issuers and mapping rules for `POST /token`; without them every exchange is refused. */
   attestation?: AttestationConfig | undefined;
+  /**
+   * Demo only: mount a STAND-IN for a Kubernetes service account issuer at `<issuer>/stand-in-platform`
+   * (it hands tokens to anyone who asks) and accept its tokens for `system:serviceaccount:demo:<name>`
+   * as `spiffe://<trust domain>/<name>`. Off unless set.
+   */
+  standInPlatform?: boolean;
   /** Where used DPoP `jti`s are remembered. Default: a per-process {@link MemoryReplayStore}; share one (e.g. Redis) between instances. */
   replayStore?: ReplayStore;
   /** Largest accepted request body in bytes. Default 16 KiB. */
@@ -60,6 +67,7 @@ export interface IdentityServer {
 }
 
 const JWKS_PATH = '/.well-known/jwks.json';
+const STAND_IN_PATH = '/stand-in-platform';
 
 /** Creates the server (not yet listening) with a fresh issuer key. */
 export async function createIdentityServer(config: IdentityServerConfig): Promise<IdentityServer> {
@@ -70,7 +78,16 @@ export async function createIdentityServer(config: IdentityServerConfig): Promis
   if (keys.mode === 'memory') log('issuer keys are in memory only: a restart makes a new trust anchor (set WIMSE_DATA_DIR to keep them)');
   else if (keys.mode === 'persistent') log(`issuer keys and rotation state in ${config.dataDir}`);
   else log(`issuer key(s) from ${config.keyFile} (rotation by replacing the file)`);
-  const attestation = config.attestation ?? { platformIssuers: [], rules: [] };
+  let attestation = config.attestation ?? { platformIssuers: [], rules: [] };
+  const standIn = config.standInPlatform === true ? await createStandInPlatform({ issuer: `${config.issuer.replace(/\/+$/, '')}${STAND_IN_PATH}` }) : undefined;
+  if (standIn !== undefined) {
+    attestation = {
+      ...attestation,
+      platformIssuers: [...attestation.platformIssuers, { issuer: standIn.issuer, jwks: standIn.jwks }],
+      rules: [...attestation.rules, { issuer: standIn.issuer, match: { sub: 'system:serviceaccount:demo:(?<name>[a-z0-9-]{1,63})' }, workload: `spiffe://${config.trustDomain}/{name}` }],
+    };
+    log(`DEMO ONLY: stand-in for a Kubernetes service account issuer at ${standIn.issuer}; it gives any caller a token, so it attests nothing`);
+  }
   const exchange = createTokenEndpoint({
     attestation, trustDomain: config.trustDomain, issuer: config.issuer, keys, witLifetime: config.witLifetime,
     replayStore: config.replayStore ?? new MemoryReplayStore(), log,
@@ -84,6 +101,7 @@ export async function createIdentityServer(config: IdentityServerConfig): Promis
     if (path === JWKS_PATH) {
       return only(req, 'GET', () => sendJson(res, 200, keys.jwks(), { 'content-type': 'application/jwk-set+json', 'cache-control': 'max-age=60' }));
     }
+    if (standIn !== undefined && path.startsWith(`${STAND_IN_PATH}/`)) return standIn.handle(req, res, path.slice(STAND_IN_PATH.length));
     if (path === '/token') {
       let body: Buffer;
       try {

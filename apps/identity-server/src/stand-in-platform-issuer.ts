@@ -8,10 +8,11 @@
  * Where Kubernetes mounts the token into the pod of that service account, this stand-in hands one
  * to whoever asks at `POST /api/v1/namespaces/<ns>/serviceaccounts/<sa>/token` (the TokenRequest
  * path) with `{"spec": {"audiences": [...], "expirationSeconds": n}}`: it attests nothing, which
- * is why it listens on loopback only.
+ * is why it listens on loopback only, and why the identity server mounts it (under
+ * `/stand-in-platform`) only when told to (`standInPlatform`, `IDENTITY_STAND_IN_PLATFORM=1`).
  */
 import { randomUUID } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SignJWT, calculateJwkThumbprint, exportJWK, generateKeyPair, type CryptoKey, type JSONWebKeySet } from 'jose';
 
@@ -26,30 +27,50 @@ export interface ServiceAccountTokenRequest {
   now?: number;
 }
 
-export interface StandInPlatformIssuer {
-  /** The `iss` of its tokens: its own base URL, as an API server's is its discovery URL. */
+export interface StandInPlatform {
+  /** The `iss` of its tokens: its base URL, as an API server's is its discovery URL. */
   readonly issuer: string;
   readonly jwks: JSONWebKeySet;
   /** Signs a service account token. */
   token(request: ServiceAccountTokenRequest): Promise<string>;
+  /** Serves discovery, JWKS and TokenRequest; `path` is relative to the issuer URL. */
+  handle(req: IncomingMessage, res: ServerResponse, path: string): void;
+}
+
+export interface StandInPlatformIssuer extends StandInPlatform {
   close(): Promise<void>;
 }
 
 const NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 const TOKEN_PATH = /^\/api\/v1\/namespaces\/([^/]+)\/serviceaccounts\/([^/]+)\/token$/;
 
-/** Starts the stand-in on 127.0.0.1 (`port` 0: a free one). */
+/** Starts the stand-in on its own 127.0.0.1 port (`port` 0: a free one). */
 export async function startStandInPlatformIssuer(options: { port?: number; alg?: 'RS256' | 'ES256' } = {}): Promise<StandInPlatformIssuer> {
+  let platform: StandInPlatform | undefined;
+  const server = createServer((req, res) => platform!.handle(req, res, new URL(req.url ?? '/', 'http://localhost').pathname));
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
+  platform = await createStandInPlatform({ issuer: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, ...(options.alg === undefined ? {} : { alg: options.alg }) });
+  return {
+    ...platform,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+/** The stand-in without a listener of its own, e.g. mounted under a path of another server. */
+export async function createStandInPlatform(options: { issuer: string; alg?: 'RS256' | 'ES256' }): Promise<StandInPlatform> {
   const alg = options.alg ?? 'RS256';
+  const issuer = options.issuer.replace(/\/+$/, '');
   const { privateKey, publicKey } = await generateKeyPair(alg);
   const jwk = await exportJWK(publicKey);
   const kid = await calculateJwkThumbprint(jwk);
   const jwks: JSONWebKeySet = { keys: [{ ...jwk, kid, alg, use: 'sig' }] };
-  let issuer = '';
 
-  const server: Server = createServer((req, res) => {
-    const json = (status: number, body: unknown) => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
-    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+  function handle(req: IncomingMessage, res: ServerResponse, path: string): void {
+    const json = (status: number, body: unknown): void => void res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
     if (req.method === 'GET' && path === '/.well-known/openid-configuration') {
       return json(200, { issuer, jwks_uri: `${issuer}/openid/v1/jwks`, response_types_supported: ['id_token'], subject_types_supported: ['public'], id_token_signing_alg_values_supported: [alg] });
     }
@@ -80,7 +101,7 @@ export async function startStandInPlatformIssuer(options: { port?: number; alg?:
       return;
     }
     json(404, { message: 'not found' });
-  });
+  }
 
   async function token(r: ServiceAccountTokenRequest): Promise<string> {
     if (!NAME.test(r.namespace) || !NAME.test(r.serviceAccount)) throw new Error('namespace and service account must be DNS labels');
@@ -104,18 +125,5 @@ export async function startStandInPlatformIssuer(options: { port?: number; alg?:
       .sign(privateKey as CryptoKey);
   }
 
-  await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
-  issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return {
-    get issuer() {
-      return issuer;
-    },
-    jwks,
-    token,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
+  return { issuer, jwks, token, handle };
 }
