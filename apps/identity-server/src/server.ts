@@ -69,7 +69,7 @@ export interface IdentityServer {
 const JWKS_PATH = '/.well-known/jwks.json';
 const STAND_IN_PATH = '/stand-in-platform';
 
-/** Creates the server (not yet listening) with a fresh issuer key. */
+/** Creates the server (not yet listening) with its issuer keys (in memory, from `dataDir`, or from `keyFile`). */
 export async function createIdentityServer(config: IdentityServerConfig): Promise<IdentityServer> {
   const keys = await createKeyRing({ dataDir: config.dataDir, keyFile: config.keyFile });
   const allowed = new Set(config.workloads);
