@@ -14,12 +14,19 @@
  * against the bundle; WIMSE_MTLS_REJECT_UNAUTHORIZED=false lets every handshake through and leaves
  * all refusals to the verifier (4xx problems with stable codes). Without WIMSE_MTLS_DIR nothing changes.
  *
+ * Attested WITs (attested.ts): with WIMSE_PLATFORM_TOKEN_FILE (a projected service account token)
+ * or WIMSE_PLATFORM_URL (the identity server's stand-in platform issuer, demo only) the service gets
+ * its WIT by token exchange at `<WIMSE_IDENTITY_URL>/token`, as service account WIMSE_WORKLOAD in
+ * namespace WIMSE_PLATFORM_NAMESPACE (default `demo`). Without either it registers by name at `/wit`,
+ * which the identity server allows only in development mode.
+ *
  * Shared replay protection (optional): REDIS_URL (`redis://host:port`) makes the replay store that
  * Redis, keyed by this service's audience, so every instance of one service refuses a proof any of
  * them accepted. Without it each process remembers its own.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { attestedCredentials, platformTokenFile, standInPlatformToken } from './attested.js';
 import { createWimseFetch, identityServerWitSource, type SignResponsesMode, type TrustDomainConfig, type TrustDomains, type WimseAdapterOptions, type WimseFetch } from '@wimse/core';
 import { SPIFFE_HELPER_FILES } from '@wimse/core/node';
 import { redisReplayStore } from '@wimse/redis';
@@ -88,7 +95,13 @@ export function configFromEnv(env: NodeJS.ProcessEnv, defaults: { workload: stri
   // Made on first use (options are checked then, as the adapter's are), and nothing is fetched
   // until the first relay or signed response needs the WIT.
   let client: WimseFetch | undefined;
-  const ownClient = () => (client ??= createWimseFetch({ witSource: identityServerWitSource({ url: identityUrl, workload }), responseTrust: { trustDomains } }));
+  const platformToken = env.WIMSE_PLATFORM_TOKEN_FILE
+    ? platformTokenFile(env.WIMSE_PLATFORM_TOKEN_FILE)
+    : env.WIMSE_PLATFORM_URL
+      ? standInPlatformToken({ platformUrl: env.WIMSE_PLATFORM_URL, namespace: env.WIMSE_PLATFORM_NAMESPACE || 'demo', serviceAccount: workload, audience: identityUrl })
+      : undefined;
+  const source = platformToken === undefined ? { witSource: identityServerWitSource({ url: identityUrl, workload }) } : { credentials: attestedCredentials({ identityUrl, platformToken }) };
+  const ownClient = () => (client ??= createWimseFetch({ ...source, responseTrust: { trustDomains } }));
   const mtls = env.WIMSE_MTLS_DIR
     ? mtlsConfig(env.WIMSE_MTLS_DIR, optionalInt(env.WIMSE_MTLS_PORT, 'WIMSE_MTLS_PORT') ?? port + 100, optionalBool(env.WIMSE_MTLS_REJECT_UNAUTHORIZED, 'WIMSE_MTLS_REJECT_UNAUTHORIZED') ?? true)
     : undefined;

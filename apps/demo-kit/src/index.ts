@@ -1,3 +1,4 @@
+export * from './attested.js';
 export * from './config.js';
 export * from './http.js';
 export * from './relay.js';

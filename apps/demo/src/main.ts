@@ -23,7 +23,8 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 
 console.log('Starting the identity server and the Express, Fastify, Hono and NestJS services (HTTP and mTLS) …');
 try {
-  stack = await startStack({ ports: DEFAULT_PORTS, serviceEnv: ROTATION_ENV, ...(verbose ? { log: (l) => console.log(`  ${l}`) } : {}) });
+  // The CLI commands printed for --serve register by name: development mode for them only.
+  stack = await startStack({ ports: DEFAULT_PORTS, serviceEnv: ROTATION_ENV, devRegistration: serve, ...(verbose ? { log: (l) => console.log(`  ${l}`) } : {}) });
 } catch (e) {
   console.error(`Could not start the demo: ${e instanceof Error ? e.message : String(e)}`);
   process.exit(1);

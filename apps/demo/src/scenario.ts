@@ -2,7 +2,8 @@
  * The scripted client of `pnpm demo`: what a person would try against a trust domain, as table
  * rows of expected versus observed outcomes. Shared by the demo command and its CI test.
  */
-import { createWimseFetch, identityServerWitSource, isWimseError, type WimseFetch, type WimseFetchOptions } from '@wimse/core';
+import { attestedCredentials, standInPlatformToken } from '@wimse/demo-kit';
+import { createWimseFetch, isWimseError, type WimseFetch, type WimseFetchOptions } from '@wimse/core';
 import { openMtlsClient, type MtlsClient, type MtlsResponse } from './mtls-client.js';
 import { SERVICES, type MtlsStack, type ServiceName, type Stack } from './stack.js';
 
@@ -259,8 +260,10 @@ export async function runRotation(stack: Stack): Promise<Row[]> {
 /** Service settings that make a retired key visible at once (no JWKS or WIT caching). */
 export const ROTATION_ENV = { WIMSE_JWKS_MAX_AGE_MS: '0', WIMSE_WIT_CACHE_SECONDS: '0' };
 
+/** A client as `workload`: its WIT by token exchange of a stand-in service account token (namespace `demo`). */
 export function workloadFetch(stack: Stack, workload: string, extra: Partial<WimseFetchOptions> = {}): WimseFetch {
-  return createWimseFetch({ witSource: identityServerWitSource({ url: stack.identityUrl, workload }), ...extra });
+  const platformToken = standInPlatformToken({ platformUrl: stack.platformUrl, namespace: 'demo', serviceAccount: workload, audience: stack.identityUrl });
+  return createWimseFetch({ credentials: attestedCredentials({ identityUrl: stack.identityUrl, platformToken }), ...extra });
 }
 
 export async function row(rows: Row[], service: string, check: string, proof: string, expected: string, got: () => Promise<string>): Promise<void> {

@@ -28,6 +28,8 @@ export const DEFAULT_PORTS: Ports = { identity: 3000, express: 3001, fastify: 30
 
 export interface Stack {
   readonly identityUrl: string;
+  /** The identity server's STAND-IN Kubernetes service account issuer (demo only), where workloads get platform tokens. */
+  readonly platformUrl: string;
   readonly urls: Readonly<Record<ServiceName, string>>;
   /** Bearer token of the identity server's admin endpoints. */
   readonly adminToken: string;
@@ -61,6 +63,12 @@ export interface StackOptions {
   mtlsPorts?: Readonly<Record<ServiceName, number>>;
   /** Receives each line the processes print. */
   log?: (line: string) => void;
+  /**
+   * Also let workloads register by name alone (`POST /wit`, the identity server's development mode),
+   * for tools that do (the CLI's `--identity … --workload …`). The stack's own workloads always get
+   * their WITs by attested token exchange. Default false.
+   */
+  devRegistration?: boolean;
 }
 
 const APPS = fileURLToPath(new URL('../../', import.meta.url));
@@ -112,6 +120,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const trustDomain = 'example.org';
   const adminToken = randomBytes(16).toString('base64url');
   const identityUrl = `http://127.0.0.1:${ports.identity}`;
+  const platformUrl = `${identityUrl}/stand-in-platform`;
   const urls = Object.fromEntries(SERVICES.map((s) => [s, `http://127.0.0.1:${ports[s]}`])) as Record<ServiceName, string>;
   const children: ChildProcess[] = [];
   const mtlsPorts = options.mtls === false ? undefined : (options.mtlsPorts ?? (Object.fromEntries(SERVICES.map((s) => [s, ports[s] + 100])) as Record<ServiceName, number>));
@@ -132,13 +141,15 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       };
       mtls = await createPki(root.dir, trustDomain, mtlsPorts);
     }
-    children.push(start('identity-server', { PORT: String(ports.identity), WIMSE_TRUST_DOMAIN: trustDomain, IDENTITY_ADMIN_TOKEN: adminToken, WIMSE_DEV_REGISTRATION: '1' }, log));
+    children.push(start('identity-server', { PORT: String(ports.identity), WIMSE_TRUST_DOMAIN: trustDomain, IDENTITY_ADMIN_TOKEN: adminToken, IDENTITY_STAND_IN_PLATFORM: '1', ...(options.devRegistration === true ? { WIMSE_DEV_REGISTRATION: '1' } : {}) }, log));
     await healthy(identityUrl, children[0]!);
     for (const s of SERVICES) {
       const env = {
         PORT: String(ports[s]),
         WIMSE_TRUST_DOMAIN: trustDomain,
         WIMSE_IDENTITY_URL: identityUrl,
+        // Attested WITs: a (stand-in) service account token exchanged at the identity server.
+        WIMSE_PLATFORM_URL: platformUrl,
         WIMSE_RELAY_TARGETS: Object.values(urls).join(','),
         ...(mtls === undefined || mtlsPorts === undefined ? {} : { WIMSE_MTLS_DIR: mtls.dir(`${s}-demo`), WIMSE_MTLS_PORT: String(mtlsPorts[s]) }),
         ...options.serviceEnv,
@@ -156,7 +167,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     await stop();
     throw e;
   }
-  return { identityUrl, urls, adminToken, trustDomain, ...(mtls === undefined ? {} : { mtls }), stop };
+  return { identityUrl, platformUrl, urls, adminToken, trustDomain, ...(mtls === undefined ? {} : { mtls }), stop };
 }
 
 /**

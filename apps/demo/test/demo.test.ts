@@ -4,10 +4,10 @@
  * `pnpm demo` as expected, and bad input answered with a 4xx problem by every service. Needs the
  * workspace built (`pnpm test` builds first).
  */
-import { createWimseFetch, identityServerWitSource, type WimseFetch } from '@wimse/core';
+import type { WimseFetch } from '@wimse/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openMtlsClient, type MtlsClient } from '../src/mtls-client.js';
-import { runMtlsRotation, runScenario, type Row } from '../src/scenario.js';
+import { runMtlsRotation, runScenario, workloadFetch, type Row } from '../src/scenario.js';
 import { SERVICES, freeMtlsPorts, freePorts, startStack, type Stack } from '../src/stack.js';
 import { runSharedReplay } from '../src/shared-replay.js';
 import { recordRedisRun, redisForTests } from '../../../test/support/redis-server.mjs';
@@ -24,7 +24,7 @@ beforeAll(async () => {
   down = `http://127.0.0.1:${downPort}`;
   const targets = [ports.express, ports.fastify, ports.hono, ports.nestjs].map((p) => `http://127.0.0.1:${p}`);
   stack = await startStack({ ports, mtlsPorts: await freeMtlsPorts([...Object.values(ports), downPort]), serviceEnv: { WIMSE_RELAY_TARGETS: [...targets, down].join(',') } });
-  client = createWimseFetch({ witSource: identityServerWitSource({ url: stack.identityUrl, workload: 'client' }) });
+  client = workloadFetch(stack, 'client');
 }, 60_000);
 afterAll(() => stack?.stop());
 
@@ -99,7 +99,7 @@ describe.each(SERVICES)('%s over HTTPS: the certificate and application-layer pr
   });
 
   it('a WPT of another workload on the same connection is refused: 400 mtls_identity_mismatch', async () => {
-    const admin = createWimseFetch({ witSource: identityServerWitSource({ url: stack.identityUrl, workload: 'admin' }) });
+    const admin = workloadFetch(stack, 'admin');
     const headers = await (await admin.signer()).wptHeaders({ url: url('/admin') });
     const { status, body } = await tls.get(url('/admin'), server(), headers);
     expect([status, body?.code]).toEqual([400, 'mtls_identity_mismatch']);
@@ -108,6 +108,17 @@ describe.each(SERVICES)('%s over HTTPS: the certificate and application-layer pr
   it('the client refuses a server whose workload is not the expected one', async () => {
     const other = SERVICES.find((s) => s !== service)!;
     await expect(tls.get(url('/health'), `spiffe://${stack.trustDomain}/${other}-demo`)).rejects.toThrow(/not the expected one/);
+  });
+});
+
+describe('attested WITs', () => {
+  it('every workload of the stack got its WIT by token exchange: name-only registration is off', async () => {
+    const res = await fetch(`${stack.identityUrl}/wit`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"workload":"client","jwk":{}}' });
+    expect(res.status).toBe(404);
+    expect(((await res.json()) as { code: string }).code).toBe('dev_registration_disabled');
+    // The services relayed and signed with their own WITs above; the client's identity is the mapped one.
+    const who = (await (await client(`${stack.urls.express}/whoami`)).json()) as { workload: string };
+    expect(who.workload).toBe(`spiffe://${stack.trustDomain}/client`);
   });
 });
 
@@ -177,7 +188,7 @@ describe.each(SERVICES)('%s: bad input is a 4xx problem, never a crash', (servic
       });
       return fetch(input, { ...init, body, duplex: 'half' } as RequestInit);
     };
-    const streaming = createWimseFetch({ witSource: identityServerWitSource({ url: stack.identityUrl, workload: 'client' }), fetch: chunked });
+    const streaming = workloadFetch(stack, 'client', { fetch: chunked });
     const res = await streaming(url('/echo'), { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"chunked":true}', wimse: { proof: 'http-sig' } });
     expect([res.status, await res.json()]).toEqual([200, { chunked: true }]);
   });

@@ -24,10 +24,15 @@ export function parseRegistration(body: unknown, allowed: ReadonlySet<string>): 
   const { workload, jwk } = body as { workload?: unknown; jwk?: unknown };
   if (typeof workload !== 'string' || !NAME_RE.test(workload)) throw new Problem('workload_invalid', 'workload must be a short lower-case name, e.g. "express-demo"');
   if (!allowed.has(workload)) throw new Problem('workload_unknown', `Workload "${workload}" is not on this identity server's allow-list`);
-  return { workload, cnfJwk: publicKey(jwk) };
+  return { workload, cnfJwk: workloadPublicKey(jwk) };
 }
 
-function publicKey(jwk: unknown): JWK & { alg: WimseAlgorithm } {
+/**
+ * A workload's public key for `cnf.jwk`, checked as the core checks proof keys (public only, `alg`
+ * fits the key, on the curve, no degenerate key) and reduced to its defining members plus `alg`.
+ * Throws a {@link Problem} naming what is wrong. Used by `POST /wit` and by the token exchange.
+ */
+export function workloadPublicKey(jwk: unknown): JWK & { alg: WimseAlgorithm } {
   if (typeof jwk !== 'object' || jwk === null || Array.isArray(jwk)) throw new Problem('jwk_invalid', 'jwk must be a JSON Web Key object');
   // Refuse rather than strip: a caller that sent its private key must learn that it leaked it.
   if (hasPrivateMembers(jwk)) throw new Problem('jwk_private', 'jwk carries private key material; send only the public key (and replace this key pair)');

@@ -114,7 +114,7 @@ describe('POST /wit', () => {
     ['a non-JSON content type', async () => fetch(`${base}/wit`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: '{}' }), 415, 'unsupported_media_type'],
     ['an oversized body', async () => post('/wit', { workload: 'client', pad: 'x'.repeat(20_000) }), 413, 'body_too_large'],
     ['GET instead of POST', async () => fetch(`${base}/wit`), 405, 'method_not_allowed'],
-    ['an unknown path', async () => fetch(`${base}/token`), 404, 'not_found'],
+    ['an unknown path', async () => fetch(`${base}/nope`), 404, 'not_found'],
   ];
   it.each(cases)('rejects %s with a problem', async (_name, send, status, code) => {
     const res = await send();

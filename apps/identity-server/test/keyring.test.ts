@@ -1,3 +1,4 @@
+import { execFile } from 'node:child_process';
 import { generateKeyPairSync, createPublicKey } from 'node:crypto';
 import { chmod, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
@@ -147,6 +148,18 @@ describe('persistent issuer keys: refusals at start', () => {
     expect(e?.message).toMatch(/chmod 600/);
     // The server does not start either.
     await expect(createIdentityServer({ trustDomain: 'example.org', issuer: 'x', workloads: [], witLifetime: 60, dataDir })).rejects.toThrow(/readable by other users/);
+  });
+
+  it('the built server exits with a clear message instead of starting (needs `pnpm build`)', async () => {
+    const dataDir = await tempDir();
+    const { kid } = (await createKeyRing({ dataDir })).current();
+    await chmod(join(dataDir, 'keys', `${kid}.jwk`), 0o644);
+    const main = new URL('../dist/main.js', import.meta.url).pathname;
+    const { code, stderr } = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      const child = execFile(process.execPath, [main], { env: { ...process.env, PORT: '0', WIMSE_DATA_DIR: dataDir } }, (_e, _out, err) => resolve({ code: child.exitCode, stderr: err }));
+    });
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/cannot start: .*readable by other users.*chmod 600/);
   });
 
   it('refuses a data directory writable by other users', async () => {

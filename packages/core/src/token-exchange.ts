@@ -20,12 +20,21 @@ export const TOKEN_TYPES = {
   txn_token: 'urn:ietf:params:oauth:token-type:txn_token',
   self_signed: 'urn:ietf:params:oauth:token-type:self_signed',
   unsigned_json: 'urn:ietf:params:oauth:token-type:unsigned_json',
+  /**
+   * A WIT (workload-creds-02 §5.1). No token type URI is registered for it (RFC 8693 §3 asks for a
+   * URI; `urn:ietf:params:oauth:*` values need IANA registration), so this project names it under
+   * its own URI until one is.
+   */
+  wit: 'https://wimse-js.dev/token-type/wit',
 } as const;
 
 /** RFC 8693 §2.1 media type of the request body (RFC 6749 Appendix B). */
 export const FORM_CONTENT_TYPE = 'application/x-www-form-urlencoded';
 
-/** The `error` values of RFC 6749 §5.2 (and RFC 8707 §2 `invalid_target`) a token exchange answers with. */
+/**
+ * The `error` values of RFC 6749 §5.2 (and RFC 8707 §2 `invalid_target`, RFC 9449 §5
+ * `invalid_dpop_proof`, and `temporarily_unavailable` with 503) a token exchange answers with.
+ */
 export type TokenExchangeErrorCode =
   | 'invalid_request'
   | 'invalid_client'
@@ -33,7 +42,9 @@ export type TokenExchangeErrorCode =
   | 'unauthorized_client'
   | 'unsupported_grant_type'
   | 'invalid_scope'
-  | 'invalid_target';
+  | 'invalid_target'
+  | 'invalid_dpop_proof'
+  | 'temporarily_unavailable';
 
 /** RFC 6749 §5.2 error body; `code` is the WIMSE code when client authentication failed on a WIMSE proof. */
 export interface TokenExchangeErrorBody {
@@ -58,6 +69,12 @@ const STATUS: Record<TokenExchangeErrorCode, number> = {
   unsupported_grant_type: 400,
   invalid_scope: 400,
   invalid_target: 400,
+  // RFC 9449 §5: a token request with a missing or bad DPoP proof.
+  invalid_dpop_proof: 400,
+  // A dependency of the token endpoint (a platform issuer's JWKS, the replay store) is down: not the
+  // client's fault, so not a 400. RFC 6749 registers this code for the authorization endpoint only
+  // (§4.1.2.1); 503 with Retry-After says "try again later" at the token endpoint too.
+  temporarily_unavailable: 503,
 };
 
 // RFC 6749 §5.2: error_description is %x20-21 / %x23-5B / %x5D-7E (no `"` or `\`), and never a token.
