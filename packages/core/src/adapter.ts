@@ -12,7 +12,8 @@ import { VERIFIER_KEYS, type VerifierOptions } from './options.js';
 import type { WimsePrincipal } from './principal.js';
 import { fieldValues, type RequestHeaders, type WimseRequest } from './request.js';
 import { createResponseSigning, type ResponseSignature, type ResponseSigningOptions } from './response-signing.js';
-import { createVerifier, type WimseVerifier } from './verifier.js';
+import { createVerifierCore, type WimseVerifier } from './verifier.js';
+import type { MaybePromise } from './maybe-async.js';
 
 /** An error response ready to send: status, headers (incl. `content-type`) and the serialized body. */
 export interface WimseErrorResponse {
@@ -91,8 +92,12 @@ export interface WimseHandler {
   needsBody(headers: RequestHeaders): boolean;
   /** Compiles route rules once (unknown keys and bad patterns throw `TypeError` at start-up). */
   route(rules?: WimseRouteRules): WimseRoute;
-  /** Authenticates `request`, then applies optional mode and the adapter's and the route's policy. Never rejects. */
-  handle(request: WimseRequest, route?: WimseRoute): Promise<WimseOutcome>;
+  /**
+   * Authenticates `request`, then applies optional mode and the adapter's and the route's policy.
+   * Answers in the same tick when nothing had to wait (a cached WIT, `node:crypto`, a synchronous
+   * replay store, no response to sign), else with a promise; never throws, never rejects.
+   */
+  handle(request: WimseRequest, route?: WimseRoute): WimseOutcome | Promise<WimseOutcome>;
   /** A route policy on its own (e.g. Express `requireWorkload`): no principal is a 401, a disallowed one a 403. */
   authorize(principal: WimsePrincipal | undefined, check: (principal: WimsePrincipal) => void, request?: WimseRequest): WimseOutcome;
   /** The response for `error`, after the error hook. */
@@ -107,6 +112,15 @@ const ADAPTER_KEYS: KnownKeys<Omit<WimseAdapterOptions, keyof VerifierOptions>> 
   responseSigner: true, signResponses: true, maxResponseBodyBytes: true, responseSignatureLifetime: true,
 };
 const ROUTE_KEYS: KnownKeys<WimseRouteRules> = { public: true, optional: true, allow: true };
+
+// A request let through without a principal (public route, optional mode without credentials).
+const PASS: WimseOutcome = Object.freeze({ ok: true, principal: undefined });
+
+// Only a refusal to sign is an answer; anything else is a bug, reported as a 500 (handle()).
+function unsignable(e: unknown): WimseError {
+  if (!(e instanceof WimseError)) throw e;
+  return e;
+}
 
 // The errors `verify` raises when a request carries no proof at all: optional mode lets these through.
 const NO_CREDENTIALS: readonly WimseErrorCode[] = ['credentials_missing', 'sig_missing', 'mtls_missing'];
@@ -126,7 +140,7 @@ export function createWimseHandler(options: WimseAdapterOptions): WimseHandler {
     responseSigner, signResponses, maxResponseBodyBytes, responseSignatureLifetime,
     ...verifierOptions
   } = options;
-  const verifier = createVerifier(verifierOptions);
+  const verifier = createVerifierCore(verifierOptions);
   if (options.optional !== undefined && typeof options.optional !== 'boolean') throw new TypeError('optional must be a boolean');
   if (options.onError !== undefined && typeof options.onError !== 'function') throw new TypeError('onError must be a function');
   if (options.onInternalError !== undefined && typeof options.onInternalError !== 'function') throw new TypeError('onInternalError must be a function');
@@ -184,33 +198,57 @@ export function createWimseHandler(options: WimseAdapterOptions): WimseHandler {
     return { ok: true, principal };
   }
 
-  async function verifyAndAuthorize(request: WimseRequest, route: WimseRoute | undefined): Promise<WimseOutcome> {
-    if (route?.public === true) return { ok: true, principal: undefined };
-    let principal: WimsePrincipal;
+  function forbidden(principal: WimsePrincipal, check: ((p: WimsePrincipal) => void) | undefined, request: WimseRequest): Extract<WimseOutcome, { ok: false }> | undefined {
+    if (check === undefined) return undefined;
+    const outcome = authorize(principal, check, request);
+    return outcome.ok ? undefined : outcome;
+  }
+
+  // Each step goes on in the same tick when the one before answered synchronously.
+  function verifyAndAuthorize(request: WimseRequest, route: WimseRoute | undefined): MaybePromise<WimseOutcome> {
+    if (route?.public === true) return PASS;
+    let principal: MaybePromise<WimsePrincipal>;
     try {
       // The limit holds for bytes a framework read too (e.g. Nest's rawBody), so every adapter answers alike.
       boundedBody(request.body, maxBodyBytes);
-      principal = await verifier.verify(request);
+      principal = verifier.authenticate(request);
     } catch (e) {
-      // Bad input is a WimseError; anything else is a bug (fail() reports it as a 500).
-      if (e instanceof WimseError && (route?.optional ?? options.optional) === true && NO_CREDENTIALS.includes(e.code)) return { ok: true, principal: undefined };
-      return fail(e, request);
+      return refused(e, request, route);
     }
-    let responseSignature: ResponseSignature | undefined;
-    let unsignable: WimseError | undefined;
+    if (principal instanceof Promise) return principal.then((p) => authorized(p, request, route), (e: unknown) => refused(e, request, route));
+    return authorized(principal, request, route);
+  }
+
+  // Bad input is a WimseError; anything else is a bug (fail() reports it as a 500).
+  function refused(e: unknown, request: WimseRequest, route: WimseRoute | undefined): WimseOutcome {
+    if (e instanceof WimseError && (route?.optional ?? options.optional) === true && NO_CREDENTIALS.includes(e.code)) return PASS;
+    return fail(e, request);
+  }
+
+  function authorized(principal: WimsePrincipal, request: WimseRequest, route: WimseRoute | undefined): MaybePromise<WimseOutcome> {
+    let prepared: Promise<ResponseSignature | undefined> | undefined;
     try {
-      const prepared = signing.prepare(request, principal);
-      responseSignature = prepared === undefined ? undefined : await prepared;
+      prepared = signing.prepare(request, principal);
     } catch (e) {
-      if (!(e instanceof WimseError)) throw e;
-      unsignable = e;
+      return decided(principal, request, route, undefined, unsignable(e));
     }
+    if (prepared === undefined) return decided(principal, request, route, undefined, undefined);
+    return prepared.then(
+      (responseSignature) => decided(principal, request, route, responseSignature, undefined),
+      (e: unknown) => decided(principal, request, route, undefined, unsignable(e)),
+    );
+  }
+
+  function decided(
+    principal: WimsePrincipal,
+    request: WimseRequest,
+    route: WimseRoute | undefined,
+    responseSignature: ResponseSignature | undefined,
+    unsignable: WimseError | undefined,
+  ): WimseOutcome {
     // A 403 says more than "cannot sign"; it is signed when it can be.
-    for (const check of [allowAll, route?.authorize]) {
-      if (check === undefined) continue;
-      const outcome = authorize(principal, check, request);
-      if (!outcome.ok) return { ...outcome, responseSignature };
-    }
+    const denied = forbidden(principal, allowAll, request) ?? forbidden(principal, route?.authorize, request);
+    if (denied !== undefined) return { ...denied, responseSignature };
     if (unsignable !== undefined) return reject(unsignable, request);
     return { ok: true, principal, responseSignature };
   }
@@ -236,7 +274,12 @@ export function createWimseHandler(options: WimseAdapterOptions): WimseHandler {
       return { public: rules.public === true, optional: rules.optional, authorize: rules.allow === undefined ? undefined : createAuthorizer(rules.allow) };
     },
     handle(request, route) {
-      return verifyAndAuthorize(request, route).catch((e: unknown) => fail(e, request));
+      try {
+        const outcome = verifyAndAuthorize(request, route);
+        return outcome instanceof Promise ? outcome.catch((e: unknown) => fail(e, request)) : outcome;
+      } catch (e) {
+        return fail(e, request);
+      }
     },
     authorize,
     reject,

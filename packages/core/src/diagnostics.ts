@@ -8,6 +8,7 @@
  * Web-standard runtimes.
  */
 import { WimseError, type WimseErrorCode } from './errors.js';
+import type { MaybePromise } from './maybe-async.js';
 import type { ProofMethod, WimsePrincipal } from './principal.js';
 import type { JwksFailureReason } from './remote-jwks.js';
 import type { ReplayKind } from './replay.js';
@@ -108,17 +109,24 @@ export function subscribe(name: string, listener: (message: unknown) => void): (
   return () => void dc.unsubscribe(name, fn);
 }
 
-/** Wraps `verify` so its outcome is published on `wimse:verify`; a direct call when nobody listens. */
-export function observeVerify(verify: (request: WimseRequest) => Promise<WimsePrincipal>): (request: WimseRequest) => Promise<WimsePrincipal> {
+/**
+ * Wraps `verify` so its outcome is published on `wimse:verify`; a direct call when nobody listens.
+ * A synchronous answer (verifier.ts `authenticate`) stays synchronous.
+ */
+export function observeVerify(verify: (request: WimseRequest) => MaybePromise<WimsePrincipal>): (request: WimseRequest) => MaybePromise<WimsePrincipal> {
   return (request) => {
     if (!verifyChannel.hasSubscribers) return verify(request);
     const start = performance.now();
-    let pending: Promise<WimsePrincipal>;
+    let pending: MaybePromise<WimsePrincipal>;
     try {
       pending = verify(request);
     } catch (e) {
       verifyChannel.publish(failed(e, request, start));
       throw e;
+    }
+    if (!(pending instanceof Promise)) {
+      verifyChannel.publish(verified(pending, start));
+      return pending;
     }
     return pending.then(
       (principal) => {

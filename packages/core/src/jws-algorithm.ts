@@ -7,6 +7,7 @@
  */
 import { importJWK, type CryptoKey, type JWK, type KeyObject } from 'jose';
 import type { WimseAlgorithm } from './algorithms.js';
+import type { MaybePromise } from './maybe-async.js';
 import { nodeSignatures, type NodeKeyObject } from './node-crypto.js';
 
 interface AlgorithmParams {
@@ -50,8 +51,11 @@ export async function signBase(base: string, key: DualKey, alg: WimseAlgorithm):
   return new Uint8Array(await crypto.subtle.sign(p.web, key.key, data));
 }
 
-/** True when `signature` is a valid `alg` signature by `key` over the signature base (or JWS signing input). */
-export async function verifyBase(base: string, signature: Uint8Array, key: DualKey, alg: WimseAlgorithm): Promise<boolean> {
+/**
+ * True when `signature` is a valid `alg` signature by `key` over the signature base (or JWS signing
+ * input): answered now on the `node:crypto` path, as a promise on Web Crypto. Never throws.
+ */
+export function verifyBase(base: string, signature: Uint8Array, key: DualKey, alg: WimseAlgorithm): MaybePromise<boolean> {
   const p = PARAMS[alg];
   const data = ascii.encode(base);
   try {
@@ -61,12 +65,14 @@ export async function verifyBase(base: string, signature: Uint8Array, key: DualK
     if ((alg[0] === 'R' || alg[0] === 'P') && signature.length * 8 !== rsaModulusBits(key)) return false;
     if (node !== undefined) return node.verify(p.hash, data, { key: key.nodeKey!, ...p.options }, signature);
     if (key.key === undefined) return false;
-    return await crypto.subtle.verify(p.web, key.key, signature as Uint8Array<ArrayBuffer>, data);
+    return crypto.subtle.verify(p.web, key.key, signature as Uint8Array<ArrayBuffer>, data).catch(cannotVerify);
   } catch {
-    // A key that does not fit, or a signature of the wrong shape, cannot verify.
-    return false;
+    return cannotVerify();
   }
 }
+
+// A key that does not fit, or a signature of the wrong shape, cannot verify.
+const cannotVerify = (): false => false;
 
 function rsaModulusBits(key: DualKey): number | undefined {
   return key.nodeKey?.asymmetricKeyDetails?.modulusLength ?? (key.key?.algorithm as { modulusLength?: number } | undefined)?.modulusLength;

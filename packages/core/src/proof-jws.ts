@@ -9,6 +9,7 @@
  */
 import { base64url, compactVerify, errors } from 'jose';
 import { verifyBase } from './jws-algorithm.js';
+import type { MaybePromise } from './maybe-async.js';
 import type { ProofKey } from './proof-key.js';
 
 export interface VerifiedJws {
@@ -22,18 +23,29 @@ export interface VerifiedJws {
  * `protectedHeader` is the token's header as the caller already decoded it (not decoded twice).
  */
 export async function verifyProofJws(token: string, key: ProofKey, protectedHeader: Readonly<Record<string, unknown>>): Promise<VerifiedJws> {
+  return proofJws(token, key, protectedHeader);
+}
+
+/** {@link verifyProofJws}, answered now on the `node:crypto` path (a throw instead of a rejection there). */
+export function proofJws(token: string, key: ProofKey, protectedHeader: Readonly<Record<string, unknown>>): MaybePromise<VerifiedJws> {
   if (key.nodeKey === undefined) {
     if (key.key === undefined) throw new TypeError('Proof key not imported');
     return compactVerify(token, key.key, { algorithms: [key.alg] });
   }
-  const [h = '', p = '', s = ''] = token.split('.');
   // RFC 7515 §4.1.11: we understand no extensions, so any crit is rejected (as jose does without options).
   if (typeof protectedHeader !== 'object' || protectedHeader === null || protectedHeader.alg !== key.alg || 'crit' in protectedHeader) {
     throw new errors.JWSInvalid('JWS header not acceptable');
   }
-  const ok = await verifyBase(`${h}.${p}`, decode(s), key, key.alg);
-  if (!ok) throw new errors.JWSSignatureVerificationFailed();
-  return { protectedHeader, payload: decode(p) };
+  // RFC 7515 §7.1: three segments; the signing input is all before the second dot.
+  const first = token.indexOf('.');
+  const second = first === -1 ? -1 : token.indexOf('.', first + 1);
+  if (second === -1 || token.includes('.', second + 1)) throw new errors.JWSInvalid('Invalid Compact JWS');
+  const ok = verifyBase(token.slice(0, second), decode(token.slice(second + 1)), key, key.alg);
+  const payload = (valid: boolean): VerifiedJws => {
+    if (!valid) throw new errors.JWSSignatureVerificationFailed();
+    return { protectedHeader, payload: decode(token.slice(first + 1, second)) };
+  };
+  return typeof ok === 'boolean' ? payload(ok) : ok.then(payload);
 }
 
 // RFC 7515 §7.1: a segment that is not base64url makes the JWS invalid (jose's decode throws a TypeError).

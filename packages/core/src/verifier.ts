@@ -7,7 +7,9 @@ import { observeVerify } from './diagnostics.js';
 import { WimseError } from './errors.js';
 import { verifyRequestSignature, type HttpSignatureInfo } from './http-signature/request.js';
 import { findWimseSignature, hasSignatureFields, type PresentedSignature } from './http-signature/signature-params.js';
+import { after, type MaybePromise } from './maybe-async.js';
 import { mtlsPrincipal } from './mtls/mtls-policy.js';
+import type { VerifiedCertificate } from './mtls/workload-certificate.js';
 import { resolveOptions, type ResolvedOptions, type VerifierOptions } from './options.js';
 import type { ProofMethod, WimsePrincipal } from './principal.js';
 import { singleField, type WimseRequest } from './request.js';
@@ -26,6 +28,15 @@ export interface WimseVerifier {
 }
 
 /**
+ * The verifier with the entry point the adapter glue uses (adapter.ts): {@link WimseVerifier.verify}
+ * answered in the same tick when nothing had to wait (a cached WIT, `node:crypto`, a synchronous
+ * replay store), so a framework can go on without a microtask. A refusal is then thrown.
+ */
+export interface VerifierCore extends WimseVerifier {
+  authenticate(request: WimseRequest): MaybePromise<WimsePrincipal>;
+}
+
+/**
  * Creates a verifier; options are validated now, so bad configuration throws at start-up.
  *
  * @example
@@ -36,8 +47,14 @@ export interface WimseVerifier {
  * const principal = await verifier.verify({ method, path, headers })
  */
 export function createVerifier(options: VerifierOptions): WimseVerifier {
+  const { verify, verifyWit, proofs } = createVerifierCore(options);
+  return { verify, verifyWit, proofs };
+}
+
+/** {@link createVerifier} with {@link VerifierCore.authenticate}, for adapter.ts. */
+export function createVerifierCore(options: VerifierOptions): VerifierCore {
   const o = resolveOptions(options);
-  const verifyWit = createWitVerifier({
+  const witVerifier = createWitVerifier({
     anchorFor: createTrustAnchors(o.trustDomains, { now: o.now, log: o.log }),
     proofAlgorithms: o.proofAlgorithms,
     clockTolerance: o.clockTolerance,
@@ -69,22 +86,27 @@ export function createVerifier(options: VerifierOptions): WimseVerifier {
     now: o.now,
   };
 
-  // Bad input rejects with a WimseError, raised where it is parsed; any other rejection is a bug,
+  // Bad input is refused with a WimseError, raised where it is parsed; any other error is a bug,
   // which the adapters answer 500 internal_error and report (adapter.ts), never a disguised 400.
-  async function verify(request: WimseRequest): Promise<WimsePrincipal> {
+  function authenticateOnce(request: WimseRequest): MaybePromise<WimsePrincipal> {
     // mutual-tls-02 §3.2: a presented client certificate is verified whenever mTLS is accepted;
     // it authenticates alone only without an application-layer proof (rule in mtls/mtls-policy.ts).
     const wpt = presentedWpt(request.headers, o.compat.wpt01);
     const sig = presentedSignature(o, request);
     // A certificate verified before comes back synchronously (no microtask on the hot path).
-    let certificate = o.mtls?.certificate(request);
-    if (certificate instanceof Promise) certificate = await certificate;
-    if (certificate !== undefined && wpt === undefined && sig === undefined) return mtlsPrincipal(certificate);
-    const authenticated = await authenticate(request, wpt, sig);
-    return o.mtls === undefined ? authenticated : o.mtls.combine(authenticated, certificate);
+    const certificate = o.mtls?.certificate(request);
+    if (certificate instanceof Promise) return certificate.then((c) => withCertificate(request, wpt, sig, c));
+    return withCertificate(request, wpt, sig, certificate);
   }
 
-  async function authenticate(request: WimseRequest, wpt: PresentedWpt | undefined, sig: PresentedSignature | undefined): Promise<WimsePrincipal> {
+  function withCertificate(request: WimseRequest, wpt: PresentedWpt | undefined, sig: PresentedSignature | undefined, certificate: VerifiedCertificate | undefined): MaybePromise<WimsePrincipal> {
+    if (certificate !== undefined && wpt === undefined && sig === undefined) return mtlsPrincipal(certificate);
+    const proven = proof(request, wpt, sig);
+    const mtls = o.mtls;
+    return mtls === undefined ? proven : after(proven, (p) => mtls.combine(p, certificate));
+  }
+
+  function proof(request: WimseRequest, wpt: PresentedWpt | undefined, sig: PresentedSignature | undefined): MaybePromise<WimsePrincipal> {
     // One proof per request: a WPT and a WIMSE signature together are ambiguous.
     if (wpt !== undefined && sig !== undefined) throw new WimseError('credentials_ambiguous', 'Send either a WPT or a WIMSE HTTP signature, not both');
     const witToken = singleField(request.headers, 'workload-identity-token', 'wit_duplicate');
@@ -92,18 +114,32 @@ export function createVerifier(options: VerifierOptions): WimseVerifier {
     accepted(o, wpt !== undefined ? 'wpt' : 'http-sig');
     // workload-creds §5.1.4 before the proof: the WIT must be valid first.
     if (witToken === undefined) throw new WimseError('wit_missing', 'A WIMSE proof must come with a Workload-Identity-Token');
-    const wit = await verifyWit(witToken.trim());
-    if (sig !== undefined) {
-      // http-signature-07 §3: the signature after the WIT, with its cnf key.
-      const verified = await verifyRequestSignature(request, sig, wit, sigPolicy);
-      return principal(wit, 'http-sig', verified.context, verified.signature);
-    }
-    const context = await verifyWpt(request, wpt!, wit, wptPolicy);
-    return principal(wit, 'wpt', context);
+    return after(witVerifier(witToken.trim()), (wit) => {
+      if (sig !== undefined) {
+        // http-signature-07 §3: the signature after the WIT, with its cnf key.
+        return after(verifyRequestSignature(request, sig, wit, sigPolicy), (verified) => principal(wit, 'http-sig', verified.context, verified.signature));
+      }
+      return after(verifyWpt(request, wpt!, wit, wptPolicy), (context) => principal(wit, 'wpt', context));
+    });
   }
 
   // Outcomes go to `wimse:verify` (diagnostics.ts); a direct call when nobody listens.
-  return { verify: observeVerify(verify), verifyWit, proofs: o.proofs };
+  const authenticate = observeVerify(authenticateOnce);
+  return {
+    verify: (request) => settled(() => authenticate(request)),
+    verifyWit: (token) => settled(() => witVerifier(token)),
+    authenticate,
+    proofs: o.proofs,
+  };
+}
+
+// A promise whatever happened: a throw on the synchronous path becomes a rejection.
+function settled<T>(run: () => MaybePromise<T>): Promise<T> {
+  try {
+    return Promise.resolve(run());
+  } catch (e) {
+    return Promise.reject(e);
+  }
 }
 
 // http-signature-07 §3: the WIMSE signature is found by its tag. Unparseable signature fields
@@ -136,13 +172,11 @@ function noProof(o: ResolvedOptions, hasWit: boolean, hasSignature: boolean, has
 }
 
 function principal(wit: VerifiedWit, method: ProofMethod, context: ContextTokens, signature?: HttpSignatureInfo): WimsePrincipal {
-  return Object.freeze({
-    workload: wit.id.value,
-    trustDomain: wit.id.trustDomain,
-    id: wit.id,
-    method,
-    wit: { header: wit.header, claims: wit.claims },
-    context,
-    ...(signature === undefined ? {} : { signature }),
-  });
+  const id = wit.id;
+  const witInfo = { header: wit.header, claims: wit.claims };
+  return Object.freeze(
+    signature === undefined
+      ? { workload: id.value, trustDomain: id.trustDomain, id, method, wit: witInfo, context }
+      : { workload: id.value, trustDomain: id.trustDomain, id, method, wit: witInfo, context, signature },
+  );
 }

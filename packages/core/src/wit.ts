@@ -19,6 +19,7 @@ import { WimseError, type WimseErrorCode } from './errors.js';
 import { ExpiringMap } from './expiring-map.js';
 import { tokenHash } from './hash.js';
 import { checkWorkloadIdentifier, parseWorkloadIdentifier, type IdentifierOptions, type WorkloadIdentifier } from './identifier.js';
+import type { MaybePromise } from './maybe-async.js';
 import { importProofKey, type ProofKey } from './proof-key.js';
 import { publicKeyFlaw, verificationKeyFlaw } from './public-key.js';
 import type { TrustAnchor } from './trust.js';
@@ -67,17 +68,19 @@ export interface WitVerifierOptions {
 
 /**
  * Builds a WIT verifier that caches verified tokens (bounded, never past `exp`), so a repeat
- * caller costs no WIT signature check and no key import.
+ * caller costs no WIT signature check and no key import: a cached WIT is answered now, a new one
+ * as a promise.
  */
-export function createWitVerifier(options: WitVerifierOptions): (token: string) => Promise<VerifiedWit> {
+export function createWitVerifier(options: WitVerifierOptions): (token: string) => MaybePromise<VerifiedWit> {
   const cache = new ExpiringMap<string, VerifiedWit>(options.cache.maxEntries);
-  return async (token) => {
+  return (token) => {
     const now = options.now();
     const hit = cache.get(token, now);
     if (hit !== undefined) return hit;
-    const wit = await verifyWit(token, options);
-    if (options.cache.ttlMs > 0) cache.set(token, wit, Math.min(wit.claims.exp * 1000, now + options.cache.ttlMs), now);
-    return wit;
+    return verifyWit(token, options).then((wit) => {
+      if (options.cache.ttlMs > 0) cache.set(token, wit, Math.min(wit.claims.exp * 1000, now + options.cache.ttlMs), now);
+      return wit;
+    });
   };
 }
 

@@ -6,10 +6,11 @@ import { SignJWT, base64url, decodeProtectedHeader, type CryptoKey, type JWK, ty
 import { COMPACT_JWS_RE, typMatches, type WimseAlgorithm } from './algorithms.js';
 import { checkAudience, type Audience } from './audience.js';
 import { WimseError, type WimseErrorCode } from './errors.js';
-import { tokenHash } from './hash.js';
+import { tokenHash, tokenHashNow } from './hash.js';
 import type { OperatorLog } from './logger.js';
+import { after, type MaybePromise } from './maybe-async.js';
 import type { ProofKey } from './proof-key.js';
-import { verifyProofJws, type VerifiedJws } from './proof-jws.js';
+import { proofJws, type VerifiedJws } from './proof-jws.js';
 import { checkReplay } from './replay.js';
 import type { ReplayStore } from './replay.js';
 import { fieldValues, singleField, type RequestHeaders, type WimseRequest } from './request.js';
@@ -108,11 +109,15 @@ export interface WptPolicy {
 }
 
 /**
- * wpt-02 §2 validation steps 2-11 for a WPT presented with an already verified WIT.
- * Resolves to the context tokens the proof covered.
+ * wpt-02 §2 validation steps 2-11 for a WPT presented with an already verified WIT: the context
+ * tokens the proof covered, now on the synchronous path (node:crypto, a synchronous replay store;
+ * a refusal is then thrown), else as a promise.
  */
-export async function verifyWpt(request: WimseRequest, presented: PresentedWpt, wit: VerifiedWit, p: WptPolicy): Promise<ContextTokens> {
-  const claims = await verifyWptJws(presented.token, wit.proofKey, p.maxLength);
+export function verifyWpt(request: WimseRequest, presented: PresentedWpt, wit: VerifiedWit, p: WptPolicy): MaybePromise<ContextTokens> {
+  return after(verifyWptJws(presented.token, wit.proofKey, p.maxLength), (claims) => checkWptClaims(request, presented, wit, p, claims));
+}
+
+function checkWptClaims(request: WimseRequest, presented: PresentedWpt, wit: VerifiedWit, p: WptPolicy, claims: Partial<WptClaims>): MaybePromise<ContextTokens> {
   const now = p.now() / 1000;
   // Step 6: aud is the target URI without query and fragment (authorities from configuration
   // only) or a recognised alias; RFC 7519 §4.1.3 allows an array, one member must match.
@@ -125,27 +130,35 @@ export async function verifyWpt(request: WimseRequest, presented: PresentedWpt, 
   }
   // wpt-02 defines no iat or nbf; when present they are RFC 7519 §4.1.5/§4.1.6 claims, and a proof
   // issued or valid only beyond the tolerated skew in the future is refused.
-  for (const claim of ['iat', 'nbf'] as const) {
-    const value = claims[claim];
-    if (value === undefined) continue;
-    if (typeof value !== 'number' || !Number.isFinite(value)) throw new WimseError('wpt_claims', `WPT ${claim} must be a NumericDate`);
-    if (value > now + p.clockTolerance) throw new WimseError('wpt_not_yet_valid', `WPT ${claim} is in the future`);
-  }
+  notInFuture(claims, 'iat', now, p.clockTolerance);
+  notInFuture(claims, 'nbf', now, p.clockTolerance);
   // Step 8: wth binds the WIT sent with it.
   if (claims.wth !== wit.hash) throw new WimseError('wpt_wth', claims.wth === undefined ? 'WPT wth is required' : 'WPT wth does not match the Workload-Identity-Token');
-  if (typeof claims.jti !== 'string' || claims.jti.length === 0 || claims.jti.length > MAX_JTI_LENGTH) {
+  const jti = claims.jti;
+  if (typeof jti !== 'string' || jti.length === 0 || jti.length > MAX_JTI_LENGTH) {
     throw new WimseError('wpt_claims', 'WPT jti is required');
   }
+  const exp = claims.exp;
   // Steps 10-11: tth and oth bind the context tokens; wpt-01 ath binds the access token.
-  const context = await boundContextTokens(request.headers, claims, p.contextTokenHeaders);
-  if (presented.legacy) await checkAccessTokenHash(claims, presented.accessToken);
-  // Step 9, last so a rejected request never burns a jti.
-  await checkReplay(p.replayStore, { workload: wit.id.value, kind: 'wpt', id: claims.jti }, (claims.exp + p.clockTolerance) * 1000, 'wpt_replay', p.log);
-  return presented.accessToken === undefined ? context : { ...context, accessToken: presented.accessToken };
+  return after(boundContextTokens(request.headers, claims, p.contextTokenHeaders), (context) =>
+    after(presented.legacy ? checkAccessTokenHash(claims, presented.accessToken) : undefined, () =>
+      // Step 9, last so a rejected request never burns a jti.
+      after(checkReplay(p.replayStore, { workload: wit.id.value, kind: 'wpt', id: jti }, (exp + p.clockTolerance) * 1000, 'wpt_replay', p.log), () =>
+        presented.accessToken === undefined ? context : { ...context, accessToken: presented.accessToken },
+      ),
+    ),
+  );
+}
+
+function notInFuture(claims: Partial<WptClaims>, claim: 'iat' | 'nbf', now: number, clockTolerance: number): void {
+  const value = (claims as Record<string, unknown>)[claim];
+  if (value === undefined) return;
+  if (typeof value !== 'number' || !Number.isFinite(value)) throw new WimseError('wpt_claims', `WPT ${claim} must be a NumericDate`);
+  if (value > now + clockTolerance) throw new WimseError('wpt_not_yet_valid', `WPT ${claim} is in the future`);
 }
 
 // Steps 2-5: one well-formed JWT, alg string-equal to cnf.jwk.alg, signed by cnf.jwk, typ wpt+jwt.
-async function verifyWptJws(token: string, key: ProofKey, maxLength: number): Promise<Partial<WptClaims>> {
+function verifyWptJws(token: string, key: ProofKey, maxLength: number): MaybePromise<Partial<WptClaims>> {
   if (token.length > maxLength) throw new WimseError('wpt_too_large', `WPT longer than ${maxLength} characters`);
   if (!COMPACT_JWS_RE.test(token)) throw new WimseError('wpt_malformed', 'WPT is not a compact JWS');
   let header: Record<string, unknown>;
@@ -155,14 +168,23 @@ async function verifyWptJws(token: string, key: ProofKey, maxLength: number): Pr
     throw new WimseError('wpt_malformed', 'WPT header is not a JSON object', { cause });
   }
   if (header.alg !== key.alg) throw new WimseError('wpt_alg_mismatch', `WPT alg must be ${key.alg}, the WIT cnf.jwk.alg`);
-  let verified: VerifiedJws;
+  let verified: MaybePromise<VerifiedJws>;
   try {
-    verified = await verifyProofJws(token, key, header);
+    verified = proofJws(token, key, header);
   } catch (cause) {
-    // proof-jws.ts rejects invalid tokens with jose errors only; anything else is a bug, not the token's fault.
-    if (joseCode(cause) === undefined) throw cause;
-    throw new WimseError('wpt_signature', 'WPT signature does not verify with the WIT cnf key', { cause });
+    throw wptSignatureError(cause);
   }
+  if (verified instanceof Promise) return verified.then(wptClaims, (cause: unknown) => Promise.reject(wptSignatureError(cause)));
+  return wptClaims(verified);
+}
+
+// proof-jws.ts rejects invalid tokens with jose errors only; anything else is a bug, not the token's fault.
+function wptSignatureError(cause: unknown): unknown {
+  if (joseCode(cause) === undefined) return cause;
+  return new WimseError('wpt_signature', 'WPT signature does not verify with the WIT cnf key', { cause });
+}
+
+function wptClaims(verified: VerifiedJws): Partial<WptClaims> {
   if (!typMatches(verified.protectedHeader.typ, WPT_TYP)) throw new WimseError('wpt_typ', `WPT typ must be ${WPT_TYP}`);
   return parseClaims(verified.payload, 'wpt_malformed');
 }
@@ -181,31 +203,55 @@ export function parseClaims(payload: Uint8Array, code: WimseErrorCode): Record<s
   return claims as Record<string, unknown>;
 }
 
-async function boundContextTokens(headers: RequestHeaders, claims: Partial<WptClaims>, names: readonly string[]): Promise<ContextTokens> {
+/** No context token bound: shared, as most requests carry none. */
+const NO_OTHER: Readonly<Record<string, string>> = Object.freeze({});
+const NO_CONTEXT: ContextTokens = Object.freeze({ other: NO_OTHER });
+
+function boundContextTokens(headers: RequestHeaders, claims: Partial<WptClaims>, names: readonly string[]): MaybePromise<ContextTokens> {
   const txnToken = singleField(headers, 'txn-token', 'wpt_tth');
-  if (txnToken === undefined ? claims.tth !== undefined : claims.tth !== (await tokenHash(txnToken))) {
-    throw new WimseError('wpt_tth', txnToken === undefined ? 'WPT tth given but no Txn-Token sent' : 'WPT tth does not match the Txn-Token');
+  if (txnToken === undefined) {
+    if (claims.tth !== undefined) throw new WimseError('wpt_tth', 'WPT tth given but no Txn-Token sent');
+    return boundOtherTokens(headers, claims, names, undefined);
   }
+  return after(tokenHashNow(txnToken), (hash) => {
+    if (claims.tth !== hash) throw new WimseError('wpt_tth', 'WPT tth does not match the Txn-Token');
+    return boundOtherTokens(headers, claims, names, txnToken);
+  });
+}
+
+function boundOtherTokens(headers: RequestHeaders, claims: Partial<WptClaims>, names: readonly string[], txnToken: string | undefined): MaybePromise<ContextTokens> {
   const oth = claims.oth;
   if (oth !== undefined && (typeof oth !== 'object' || oth === null || Array.isArray(oth))) throw new WimseError('wpt_oth', 'WPT oth must be an object');
+  if (oth === undefined && txnToken === undefined && names.length === 0) return NO_CONTEXT;
+  const entries = Object.entries(oth ?? {});
   const other: Record<string, string> = {};
-  for (const [name, hash] of Object.entries(oth ?? {})) {
+  const step = (i: number): MaybePromise<ContextTokens> => {
+    if (i === entries.length) {
+      for (const name of names) {
+        if (headers[name] !== undefined && !(name in other)) throw new WimseError('wpt_oth', `${name} is sent but not bound by WPT oth`);
+      }
+      const bound = entries.length === 0 ? NO_OTHER : other;
+      return txnToken === undefined ? (bound === NO_OTHER ? NO_CONTEXT : { other: bound }) : { txnToken, other: bound };
+    }
+    const [name, hash] = entries[i]!;
     if (!names.includes(name)) throw new WimseError('wpt_oth', `WPT oth member ${JSON.stringify(name)} is not understood`);
     const value = singleField(headers, name, 'wpt_oth');
     if (value === undefined) throw new WimseError('wpt_oth', `WPT oth names ${name} but the request has no such field`);
-    if (typeof hash !== 'string' || hash !== (await tokenHash(value.trim()))) throw new WimseError('wpt_oth', `WPT oth does not match ${name}`);
-    other[name] = value.trim();
-  }
-  for (const name of names) {
-    if (headers[name] !== undefined && !(name in other)) throw new WimseError('wpt_oth', `${name} is sent but not bound by WPT oth`);
-  }
-  return txnToken === undefined ? { other } : { txnToken, other };
+    return after(tokenHashNow(value.trim()), (computed) => {
+      if (typeof hash !== 'string' || hash !== computed) throw new WimseError('wpt_oth', `WPT oth does not match ${name}`);
+      other[name] = value.trim();
+      return step(i + 1);
+    });
+  };
+  return step(0);
 }
 
 // wpt-01 §2: ath binds the access token sent alongside the WPT.
-async function checkAccessTokenHash(claims: Record<string, unknown>, accessToken: string | undefined): Promise<void> {
+function checkAccessTokenHash(claims: Record<string, unknown>, accessToken: string | undefined): MaybePromise<void> {
   if (accessToken === undefined) return;
-  if (claims.ath !== (await tokenHash(accessToken))) throw new WimseError('wpt_ath', 'WPT ath does not match the access token');
+  return after(tokenHashNow(accessToken), (hash) => {
+    if (claims.ath !== hash) throw new WimseError('wpt_ath', 'WPT ath does not match the access token');
+  });
 }
 
 /** What a caller needs to make a WPT. */

@@ -137,3 +137,36 @@ describe('types', () => {
     expectTypeOf(wimse).returns.toEqualTypeOf<express.RequestHandler>();
   });
 });
+
+// Issue 12: with a cached WIT and the in-memory replay store, nothing waits, so the route runs in
+// the same tick as the middleware call (no promise in between).
+describe('synchronous path', () => {
+  const call = async (handler: express.RequestHandler, headers: Record<string, string>) => {
+    const rawHeaders = Object.entries(headers).flat();
+    const req = { method: 'GET', originalUrl: '/orders', url: '/orders', rawHeaders, headers, socket: { remoteAddress: '127.0.0.1' } } as unknown as Request;
+    const sent: { status?: number } = {};
+    const res = { setHeader: () => undefined, end: () => void (sent.status = res.statusCode), statusCode: 200 } as unknown as express.Response & { statusCode: number };
+    let nextCalls = 0;
+    handler(req, res, () => void nextCalls++);
+    const sameTick = nextCalls;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    return { sameTick, later: nextCalls, status: sent.status, principal: req.wimse };
+  };
+
+  it('calls next() in the same tick once the WIT is cached', async () => {
+    const handler = wimse(options);
+    const cold = await call(handler, await signer.wptHeaders({ url: `${AUDIENCE}/orders` }));
+    expect([cold.sameTick, cold.later]).toEqual([0, 1]);
+    const warm = await call(handler, await signer.wptHeaders({ url: `${AUDIENCE}/orders` }));
+    expect([warm.sameTick, warm.later, warm.principal?.workload]).toEqual([1, 1, 'spiffe://example.org/client']);
+  });
+
+  it('answers a refusal in the same tick, without next()', async () => {
+    const handler = wimse(options);
+    await call(handler, await signer.wptHeaders({ url: `${AUDIENCE}/orders` }));
+    const headers = await signer.wptHeaders({ url: `${AUDIENCE}/orders` });
+    await call(handler, headers);
+    const replay = await call(handler, headers);
+    expect([replay.sameTick, replay.later, replay.status]).toEqual([0, 0, 401]);
+  });
+});

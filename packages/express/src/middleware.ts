@@ -15,6 +15,7 @@ import {
   type WimseErrorResponse,
   type WimseHandler,
   type WimseOutcome,
+  type RequestHeaders,
   type WimseRequest,
   type WorkloadPolicy,
 } from '@wimse/core';
@@ -37,20 +38,27 @@ const seen = new WeakMap<Request, { handler: WimseHandler; view: WimseRequest }>
 export function wimse(options: WimseExpressOptions): RequestHandler {
   const handler = createWimseHandler(options);
   return (req, res, next) => {
-    authenticate(handler, req).then(
-      (outcome) => {
-        // http-signature-07 §3.5: from here on, whatever this request gets is signed (or refused).
-        if (outcome.responseSignature !== undefined) {
-          const view = seen.get(req)?.view;
-          signNodeResponse(res, outcome.responseSignature, (e) => handler.reject(e, view).response);
-        }
-        if (!outcome.ok) return send(res, outcome.response);
-        req.wimse = outcome.principal;
-        next();
-      },
-      // A bug (or a set-up mistake) on our side: a reported 500 internal_error, like every adapter.
-      (e: unknown) => send(res, handler.fail(e, seen.get(req)?.view).response),
-    );
+    const settle = (outcome: WimseOutcome): void => {
+      // http-signature-07 §3.5: from here on, whatever this request gets is signed (or refused).
+      if (outcome.responseSignature !== undefined) {
+        const view = seen.get(req)?.view;
+        signNodeResponse(res, outcome.responseSignature, (e) => handler.reject(e, view).response);
+      }
+      if (!outcome.ok) return send(res, outcome.response);
+      req.wimse = outcome.principal;
+      next();
+    };
+    // A bug (or a set-up mistake) on our side: a reported 500 internal_error, like every adapter.
+    const failed = (e: unknown): void => send(res, handler.fail(e, seen.get(req)?.view).response);
+    let outcome: WimseOutcome | Promise<WimseOutcome>;
+    try {
+      outcome = authenticate(handler, req);
+    } catch (e) {
+      return failed(e);
+    }
+    // Nothing had to wait (a cached WIT, no body): on to the route in the same tick.
+    if (outcome instanceof Promise) outcome.then(settle, failed);
+    else settle(outcome);
   };
 }
 
@@ -71,19 +79,26 @@ export function requireWorkload(policy: WorkloadPolicy): RequestHandler {
   };
 }
 
-async function authenticate(handler: WimseHandler, req: Request): Promise<WimseOutcome> {
+function authenticate(handler: WimseHandler, req: Request): WimseOutcome | Promise<WimseOutcome> {
   // From rawHeaders: every occurrence of a field, as headersDistinct, with fewer allocations.
   const headers = headersFromRaw(req.rawHeaders);
+  if (handler.needsBody(headers)) return withBody(handler, req, headers);
+  return handle(handler, req, headers, undefined);
+}
+
+async function withBody(handler: WimseHandler, req: Request, headers: RequestHeaders): Promise<WimseOutcome> {
   let body: Uint8Array | undefined;
-  if (handler.needsBody(headers)) {
-    try {
-      body = await rawBody(req, handler.maxBodyBytes);
-    } catch (e) {
-      return handler.fail(e);
-    }
-    // A set-up mistake, not bad input: say so loudly rather than fail every digest check.
-    if (body === undefined) throw new Error('wimse(): a body parser consumed the body first; mount wimse() before it or keep the bytes in req.rawBody');
+  try {
+    body = await rawBody(req, handler.maxBodyBytes);
+  } catch (e) {
+    return handler.fail(e);
   }
+  // A set-up mistake, not bad input: say so loudly rather than fail every digest check.
+  if (body === undefined) throw new Error('wimse(): a body parser consumed the body first; mount wimse() before it or keep the bytes in req.rawBody');
+  return handle(handler, req, headers, body);
+}
+
+function handle(handler: WimseHandler, req: Request, headers: RequestHeaders, body: Uint8Array | undefined): WimseOutcome | Promise<WimseOutcome> {
   const view: WimseRequest = { method: req.method, path: req.originalUrl, headers, body, ...connectionOf(req.socket) };
   seen.set(req, { handler, view });
   return handler.handle(view);

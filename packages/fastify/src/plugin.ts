@@ -59,23 +59,34 @@ const plugin: FastifyPluginAsync<WimseFastifyOptions> = async (app, options) => 
 
   app.decorateRequest('wimse', undefined);
   app.addHook('onRoute', (route) => void compile(route.config?.wimse));
-  app.addHook('onRequest', async (request, reply) => {
+  // A callback hook: when nothing had to wait (a cached WIT), the route runs in the same tick.
+  app.addHook('onRequest', (request, reply, done) => {
+    let outcome: WimseOutcome | Promise<WimseOutcome>;
     try {
       const route = compile(request.routeOptions.config.wimse);
-      if (route?.public === true) return;
-      if (handler.needsBody(headersOf(request))) return void withBody.add(request);
-      return await authenticate(handler, route, request, reply, undefined, signatures);
+      if (route?.public === true) return done();
+      if (handler.needsBody(headersOf(request))) {
+        withBody.add(request);
+        return done();
+      }
+      outcome = authenticate(handler, route, request, undefined, signatures);
     } catch (e) {
       // A bug on our side: the reported 500 internal_error problem, not Fastify's error page.
-      return sendError(reply, handler.fail(e).response);
+      return void sendError(reply, handler.fail(e).response);
     }
+    const go = (o: WimseOutcome): void => {
+      // Answered (a refusal): the hook chain ends here, without done().
+      if (settle(o, request, reply) === undefined) done();
+    };
+    if (outcome instanceof Promise) outcome.then(go, (e: unknown) => void sendError(reply, handler.fail(e).response));
+    else go(outcome);
   });
   app.addHook('preParsing', async (request, reply, payload) => {
     if (!withBody.has(request)) return payload;
     try {
       // The core's bound, before Fastify's parser (and its own bodyLimit) sees anything.
       const body = await readBody(payload, handler.maxBodyBytes, request.headers['content-length']);
-      await authenticate(handler, compile(request.routeOptions.config.wimse), request, reply, body, signatures);
+      settle(await authenticate(handler, compile(request.routeOptions.config.wimse), request, body, signatures), request, reply);
       if (reply.sent) return;
       // The app's content-type parser reads the same bytes; Fastify checks their count against Content-Length.
       const replay = Readable.from(body.byteLength === 0 ? [] : [Buffer.from(body.buffer, body.byteOffset, body.byteLength)], { objectMode: false });
@@ -128,14 +139,13 @@ async function payloadBytes(payload: unknown, reply: FastifyReply, signature: Re
 // Distinct fields keep a repeated Authorization apart; `inject()` requests only have the folded ones.
 const headersOf = (request: FastifyRequest) => request.raw.headersDistinct ?? request.headers;
 
-async function authenticate(
+function authenticate(
   handler: WimseHandler,
   route: WimseRoute | undefined,
   request: FastifyRequest,
-  reply: FastifyReply,
   body: Uint8Array | undefined,
   signatures: Signatures,
-) {
+): WimseOutcome | Promise<WimseOutcome> {
   const view: WimseRequest = {
     method: request.method,
     path: request.originalUrl,
@@ -144,15 +154,19 @@ async function authenticate(
     // The TCP peer, not request.ip: a forwarded client certificate is believed only from a configured proxy.
     ...connectionOf(request.raw.socket),
   };
-  const outcome = await handler.handle(view, route);
-  if (outcome.responseSignature !== undefined) signatures.set(request, { signature: outcome.responseSignature, view });
-  return settle(outcome, request, reply);
+  const outcome = handler.handle(view, route);
+  const remember = (o: WimseOutcome): WimseOutcome => {
+    if (o.responseSignature !== undefined) signatures.set(request, { signature: o.responseSignature, view });
+    return o;
+  };
+  return outcome instanceof Promise ? outcome.then(remember) : remember(outcome);
 }
 
-function settle(outcome: WimseOutcome, request: FastifyRequest, reply: FastifyReply) {
+// Sets `request.wimse`, or sends the refusal (returning the reply, so the caller knows it was answered).
+function settle(outcome: WimseOutcome, request: FastifyRequest, reply: FastifyReply): FastifyReply | undefined {
   if (outcome.ok) {
     request.wimse = outcome.principal;
-    return;
+    return undefined;
   }
   return sendError(reply, outcome.response);
 }

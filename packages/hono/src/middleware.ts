@@ -3,7 +3,7 @@
  * with the core's error response. Web-standard only (fetch `Request`/`Response`, no `node:`
  * imports), so it runs on Node, Workers, Deno and Bun. No protocol rule lives here.
  */
-import type { Context } from 'hono';
+import type { Context, Next } from 'hono';
 import { createMiddleware } from 'hono/factory';
 import {
   WimseError,
@@ -48,29 +48,54 @@ const seen = new WeakMap<Context, { handler: WimseHandler; view: WimseRequest }>
  */
 export function wimse(options: WimseHonoOptions) {
   const handler = createWimseHandler(options);
-  return createMiddleware<WimseEnv>(async (c, next) => {
-    let outcome: WimseOutcome;
-    let view: WimseRequest;
+  return createMiddleware<WimseEnv>((c, next) => {
+    let outcome: WimseOutcome | Promise<WimseOutcome>;
+    let built: WimseRequest | Promise<WimseRequest | WimseError>;
     try {
-      const built = await viewOf(c, handler);
-      if (built instanceof WimseError) return respond(handler.reject(built).response, c);
-      view = built;
-      seen.set(c, { handler, view });
-      outcome = await handler.handle(view);
+      built = viewOf(c, handler);
+      // A body to read first: the slow path, all of it awaited.
+      if (built instanceof Promise) return viaBody(built, handler, c, next);
+      outcome = handled(built, handler, c);
     } catch (e) {
       // A bug on our side: the reported 500 internal_error problem, as in every adapter.
-      return respond(handler.fail(e, seen.get(c)?.view).response, c);
+      return Promise.resolve(respond(handler.fail(e, seen.get(c)?.view).response, c));
     }
-    const signature = outcome.responseSignature;
-    if (!outcome.ok) return signature === undefined ? respond(outcome.response, c) : signed(respond(outcome.response, c), signature, handler, view, c);
-    c.set('wimse', outcome.principal);
-    await next();
+    // Nothing had to wait (a cached WIT): straight on to next(), no extra microtask.
+    if (outcome instanceof Promise) return outcome.then((o) => proceed(o, built, handler, c, next));
+    return proceed(outcome, built, handler, c, next);
+  });
+}
+
+async function viaBody(built: Promise<WimseRequest | WimseError>, handler: WimseHandler, c: Context<WimseEnv>, next: Next): Promise<Response | void> {
+  let outcome: WimseOutcome;
+  let view: WimseRequest;
+  try {
+    const ready = await built;
+    if (ready instanceof WimseError) return respond(handler.reject(ready).response, c);
+    view = ready;
+    outcome = await handled(view, handler, c);
+  } catch (e) {
+    return respond(handler.fail(e, seen.get(c)?.view).response, c);
+  }
+  return proceed(outcome, view, handler, c, next);
+}
+
+function handled(view: WimseRequest, handler: WimseHandler, c: Context<WimseEnv>): WimseOutcome | Promise<WimseOutcome> {
+  seen.set(c, { handler, view });
+  return handler.handle(view);
+}
+
+// Sets the principal and runs the app, or answers the refusal.
+function proceed(outcome: WimseOutcome, view: WimseRequest, handler: WimseHandler, c: Context<WimseEnv>, next: Next): Promise<Response | void> {
+  const signature = outcome.responseSignature;
+  if (!outcome.ok) return signature === undefined ? Promise.resolve(respond(outcome.response, c)) : signed(respond(outcome.response, c), signature, handler, view, c);
+  c.set('wimse', outcome.principal);
+  if (signature === undefined) return next();
+  return next().then(async () => {
     // http-signature-07 §3.5: whatever the app answered (handlers, notFound, onError) is signed.
-    if (signature !== undefined) {
-      const response = await signed(c.res, signature, handler, view, c);
-      c.res = undefined; // a replacement, not a merge with the unsigned one's fields
-      c.res = response;
-    }
+    const response = await signed(c.res, signature, handler, view, c);
+    c.res = undefined; // a replacement, not a merge with the unsigned one's fields
+    c.res = response;
   });
 }
 
@@ -98,20 +123,22 @@ interface NodeBindings {
   incoming?: { headersDistinct?: RequestHeaders; socket?: unknown; httpVersionMajor?: number };
 }
 
-async function viewOf(c: Context, handler: WimseHandler): Promise<WimseRequest | WimseError> {
+// The request view now, or (when a signature may cover a body) once the body is read.
+function viewOf(c: Context, handler: WimseHandler): WimseRequest | Promise<WimseRequest | WimseError> {
   const incoming = (c.env as NodeBindings | undefined)?.incoming;
   const headers = incoming?.headersDistinct ?? headersOf(c.req.raw.headers);
-  const url = new URL(c.req.url);
-  let body: Uint8Array | undefined;
-  if (handler.needsBody(headers)) {
-    try {
-      body = await bodyOf(c, handler.maxBodyBytes);
-    } catch (e) {
-      if (e instanceof WimseError) return e;
-      throw e;
-    }
-  }
-  return { method: c.req.method, path: url.pathname + url.search, headers, body, ...connectionOf(incoming?.socket) };
+  const view = (body: Uint8Array | undefined): WimseRequest => ({ method: c.req.method, path: pathOf(c.req.url), headers, body, ...connectionOf(incoming?.socket) });
+  if (!handler.needsBody(headers)) return view(undefined);
+  return bodyOf(c, handler.maxBodyBytes).then(view, (e: unknown) => {
+    if (e instanceof WimseError) return e;
+    throw e;
+  });
+}
+
+// The request target in origin form (path and query) of an absolute request URL.
+function pathOf(url: string): string {
+  const parsed = new URL(url);
+  return parsed.pathname + parsed.search;
 }
 
 // The core reads the fetch body (bounded); the request then gets a fresh body of the same bytes,

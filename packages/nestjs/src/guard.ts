@@ -36,7 +36,7 @@ export class WimseGuard implements CanActivate {
     @Inject(Reflector) protected readonly reflector: Reflector,
   ) {}
 
-  async canActivate(context: ExecutionContext): Promise<boolean> {
+  canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     const targets = [context.getHandler(), context.getClass()];
     if (this.reflector.getAllAndOverride<boolean | undefined>(PUBLIC_KEY, targets) === true) return true;
     // Fail closed: other transports (RPC, WebSocket, GraphQL) carry no HTTP proof this guard can check.
@@ -47,21 +47,27 @@ export class WimseGuard implements CanActivate {
       authorize: this.reflector.getAllAndOverride<WimseRoute['authorize']>(ALLOW_KEY, targets),
     };
     const request = context.switchToHttp().getRequest<WimseHttpRequest & IncomingMessage>();
-    let outcome: WimseOutcome;
+    let outcome: WimseOutcome | Promise<WimseOutcome>;
     let view: WimseRequest | undefined;
     try {
       view = this.viewOf(request);
-      outcome = await this.handler.handle(view, route);
+      outcome = this.handler.handle(view, route);
     } catch (e) {
       // A bug or set-up mistake on our side: the reported 500 internal_error problem, as in every adapter.
       outcome = this.handler.fail(e);
     }
+    // Nothing had to wait (a cached WIT): answered without a promise.
+    const signedFor = view;
+    if (outcome instanceof Promise) return outcome.then((o) => this.settle(o, context, request, signedFor));
+    return this.settle(outcome, context, request, signedFor);
+  }
+
+  private settle(outcome: WimseOutcome, context: ExecutionContext, request: WimseHttpRequest, signedFor: WimseRequest | undefined): boolean {
     // http-signature-07 §3.5: signed at the Node response, the one place that sees every byte sent
     // on both platforms, this guard's own 403 and the exception filters' answers included (an
     // interceptor would see neither).
     if (outcome.responseSignature !== undefined) {
       const response = context.switchToHttp().getResponse<ServerResponse | { raw: ServerResponse }>();
-      const signedFor = view;
       signNodeResponse('raw' in response ? response.raw : response, outcome.responseSignature, (e) => this.handler.reject(e, signedFor).response);
     }
     if (!outcome.ok) throw new WimseHttpException(outcome.response);

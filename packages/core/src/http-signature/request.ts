@@ -12,13 +12,8 @@ import { checkAudience, type Audience } from '../audience.js';
 import type { ContextTokens } from '../wpt.js';
 import { signatureBase } from './signature-base.js';
 import { verifyBase } from '../jws-algorithm.js';
-import {
-  checkSignatureTimes,
-  requestParams,
-  requireComponents,
-  type CoveredComponent,
-  type PresentedSignature,
-} from './signature-params.js';
+import { after, type MaybePromise } from '../maybe-async.js';
+import { checkSignatureTimes, requestParams, type CoveredComponent, type PresentedSignature } from './signature-params.js';
 
 /** What a verified request signature tells the server, e.g. to sign its response. */
 export interface HttpSignatureInfo {
@@ -54,30 +49,41 @@ export interface HttpSignaturePolicy {
   readonly now: () => number;
 }
 
-const component = (name: string, req = false): CoveredComponent => ({ name, req });
 // §3: covered whenever the request carries them.
 const COVERED_WHEN_PRESENT = ['content-type', 'content-digest', 'authorization', 'txn-token'] as const;
 const EMPTY = new Uint8Array(0);
+const NO_OTHER: Readonly<Record<string, string>> = Object.freeze({});
+const NO_CONTEXT: ContextTokens = Object.freeze({ other: NO_OTHER });
 
 /**
  * http-signature-07 §3 steps 3-9 for the WIMSE signature of `request`, signed by the holder of
- * the already verified `wit`. Resolves to the signature's facts and the context tokens it covered.
+ * the already verified `wit`: the signature's facts and the context tokens it covered, now on the
+ * synchronous path (node:crypto, a synchronous replay store; a refusal is then thrown), else as a
+ * promise.
  */
-export async function verifyRequestSignature(
+export function verifyRequestSignature(
   request: WimseRequest,
   presented: PresentedSignature,
   wit: VerifiedWit,
   p: HttpSignaturePolicy,
-): Promise<{ signature: HttpSignatureInfo; context: ContextTokens }> {
+): MaybePromise<{ signature: HttpSignatureInfo; context: ContextTokens }> {
   // Step 3: parameters and covered components.
   const params = requestParams(presented.params);
-  const legacy = p.compat06 && presented.components.some((c) => c.name === '@request-target' && !c.req);
-  const target = legacy ? [component('@request-target')] : [component('@path'), component('@query')];
-  const present = [...COVERED_WHEN_PRESENT, ...p.contextTokenHeaders].filter((name) => request.headers[name] !== undefined);
-  requireComponents(presented.components, [component('@method'), ...target, component('workload-identity-token'), ...present.map((n) => component(n))]);
+  const components = presented.components;
+  const legacy = p.compat06 && covers(components, '@request-target');
+  // Checked in this order (the first missing one is named): method, target, WIT, then what is present.
+  requireCovered(components, '@method');
+  if (legacy) requireCovered(components, '@request-target');
+  else {
+    requireCovered(components, '@path');
+    requireCovered(components, '@query');
+  }
+  requireCovered(components, 'workload-identity-token');
+  for (const name of COVERED_WHEN_PRESENT) if (request.headers[name] !== undefined) requireCovered(components, name);
+  for (const name of p.contextTokenHeaders) if (request.headers[name] !== undefined) requireCovered(components, name);
   // A deployment may require more (e.g. content-type always, a tenant header): covered, so present.
   for (const name of p.requiredComponents ?? []) {
-    if (!presented.components.some((c) => c.name === name && !c.req)) {
+    if (!covers(components, name)) {
       throw new WimseError('sig_components', `This service requires the signature to cover ${name}${request.headers[name] === undefined ? ', which the request does not carry' : ''}`);
     }
   }
@@ -91,33 +97,48 @@ export async function verifyRequestSignature(
   if (request.body !== undefined && request.body.length > 0 && digest.length === 0) {
     throw new WimseError('digest_missing', 'A request with content must carry Content-Digest');
   }
-  if (digest.length > 0) await verifyContentDigest(digest, request.body ?? EMPTY);
-  // Step 7: the signature base, verified with cnf.jwk under cnf.jwk.alg.
-  const base = signatureBase(presented.components, presented.signatureParams, request);
-  if (!(await verifyBase(base, presented.signature, wit.proofKey, wit.proofKey.alg))) {
-    throw new WimseError('sig_invalid', 'HTTP signature does not verify with the WIT cnf key');
-  }
-  // Step 8, last so a rejected request never burns a nonce.
-  await checkReplay(p.replayStore, { workload: wit.id.value, kind: 'sig', id: params.nonce }, (params.expires + p.clockTolerance) * 1000, 'sig_replay', p.log);
-  // Step 9: what the response needs.
-  const signature: HttpSignatureInfo = {
-    nonce: params.nonce,
-    signResponse: params.signResponse,
-    created: params.created,
-    expires: params.expires,
-    label: presented.label,
-    legacy,
-  };
-  return { signature: Object.freeze(signature), context };
+  const digested = digest.length > 0 ? verifyContentDigest(digest, request.body ?? EMPTY) : undefined;
+  return after(digested, () => {
+    // Step 7: the signature base, verified with cnf.jwk under cnf.jwk.alg.
+    const base = signatureBase(components, presented.signatureParams, request);
+    return after(verifyBase(base, presented.signature, wit.proofKey, wit.proofKey.alg), (valid) => {
+      if (!valid) throw new WimseError('sig_invalid', 'HTTP signature does not verify with the WIT cnf key');
+      // Step 8, last so a rejected request never burns a nonce.
+      const replay = checkReplay(p.replayStore, { workload: wit.id.value, kind: 'sig', id: params.nonce }, (params.expires + p.clockTolerance) * 1000, 'sig_replay', p.log);
+      return after(replay, () => {
+        // Step 9: what the response needs.
+        const signature: HttpSignatureInfo = Object.freeze({
+          nonce: params.nonce,
+          signResponse: params.signResponse,
+          created: params.created,
+          expires: params.expires,
+          label: presented.label,
+          legacy,
+        });
+        return { signature, context };
+      });
+    });
+  });
+}
+
+// A plain component (no `;req`) among those covered.
+function covers(components: readonly CoveredComponent[], name: string): boolean {
+  for (const c of components) if (c.name === name && !c.req) return true;
+  return false;
+}
+
+function requireCovered(components: readonly CoveredComponent[], name: string): void {
+  if (!covers(components, name)) throw new WimseError('sig_components', `The signature must cover ${name}`);
 }
 
 // Only covered context tokens reach the principal; the component check above made sure of that.
 function coveredContext(request: WimseRequest, names: readonly string[]): ContextTokens {
   const txnToken = singleField(request.headers, 'txn-token', 'sig_components')?.trim();
-  const other: Record<string, string> = {};
+  let other: Record<string, string> | undefined;
   for (const name of names) {
     const value = singleField(request.headers, name, 'sig_components');
-    if (value !== undefined) other[name] = value.trim();
+    if (value !== undefined) (other ??= {})[name] = value.trim();
   }
-  return txnToken === undefined ? { other } : { txnToken, other };
+  if (txnToken === undefined) return other === undefined ? NO_CONTEXT : { other };
+  return { txnToken, other: other ?? NO_OTHER };
 }

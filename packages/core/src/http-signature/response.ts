@@ -229,7 +229,7 @@ function seconds(name: string, value: number | undefined, fallback: number): num
 export async function verifyResponseSignature(
   sent: SentRequest,
   response: ReceivedResponse,
-  verifyWit: (token: string) => Promise<VerifiedWit>,
+  verifyWit: (token: string) => VerifiedWit | Promise<VerifiedWit>,
   clock: SignatureClock,
   checks: { replayStore?: ReplayStore | undefined; responder?: WorkloadMatcher | undefined; compat06?: boolean } = {},
 ): Promise<VerifiedResponse | undefined> {

@@ -96,7 +96,7 @@ describe.each(CURRENT)('vector %s (http-signature-07)', (id) => {
     const req = requestOf(v);
     const wit = await unverifiedWit(req.headers['workload-identity-token']![0]!);
     const late = { ...policy(v, false), now: () => (v.clock.request_expires + 1) * 1000 };
-    await expect(verifyRequestSignature(req, findWimseSignature(req.headers)!, wit, late)).rejects.toMatchObject({ code: 'sig_expired' });
+    await expect((async () => verifyRequestSignature(req, findWimseSignature(req.headers)!, wit, late))()).rejects.toMatchObject({ code: 'sig_expired' });
   });
 });
 
@@ -166,7 +166,7 @@ describe('vector httpsig-06-legacy (compatibility mode only)', () => {
   it('rejects the request without compatibility mode (@path/@query not covered)', async () => {
     const req = requestOf(v);
     const wit = await unverifiedWit(req.headers['workload-identity-token']![0]!);
-    const error = await verifyRequestSignature(req, findWimseSignature(req.headers)!, wit, policy(v, false)).catch((e: unknown) => e);
+    const error = await (async () => verifyRequestSignature(req, findWimseSignature(req.headers)!, wit, policy(v, false)))().catch((e: unknown) => e);
     expect(isWimseError(error, 'sig_components')).toBe(true);
   });
 
