@@ -12,6 +12,7 @@ import { resolveOptions, type ResolvedOptions, type VerifierOptions } from './op
 import type { ProofMethod, WimsePrincipal } from './principal.js';
 import { singleField, type WimseRequest } from './request.js';
 import { createTrustAnchors } from './trust.js';
+import { createTxnTokenVerifier, withTransactions } from './txn-token.js';
 import { createWitVerifier, type VerifiedWit } from './wit.js';
 import { presentedWpt, verifyWpt, type ContextTokens, type PresentedWpt } from './wpt.js';
 
@@ -102,8 +103,10 @@ export function createVerifier(options: VerifierOptions): WimseVerifier {
     return principal(wit, 'wpt', context);
   }
 
+  // txn-tokens-10 §12.2, after the proof (txn-token.ts); checked here at start-up.
+  const txn = o.transactionTokens === undefined ? undefined : createTxnTokenVerifier({ ...o.transactionTokens, clockTolerance: o.clockTolerance, maxLength: o.maxTokenLength, now: o.now });
   // Outcomes go to `wimse:verify` (diagnostics.ts); a direct call when nobody listens.
-  return { verify: observeVerify(verify), verifyWit, proofs: o.proofs };
+  return { verify: observeVerify(txn === undefined ? verify : withTransactions(verify, txn)), verifyWit, proofs: o.proofs };
 }
 
 // http-signature-07 §3: the WIMSE signature is found by its tag. Unparseable signature fields
