@@ -3,7 +3,7 @@
  * optional mode, route policy and the error response. An adapter only builds a {@link WimseRequest},
  * calls {@link WimseHandler.handle} and sends what comes back, so all of them answer alike.
  */
-import { createAuthorizer, type WorkloadPolicy } from './authorization.js';
+import { createAuthorizer, createScopeCheck, type WorkloadPolicy } from './authorization.js';
 import { boundedBody } from './body.js';
 import { PROBLEM_CONTENT_TYPE, WimseError, type WimseErrorCode } from './errors.js';
 import { createOperatorLog } from './logger.js';
@@ -57,7 +57,10 @@ export interface WimseAdapterOptions extends VerifierOptions, ResponseSigningOpt
   maxBodyBytes?: number;
 }
 
-/** Per-route rules, compiled with {@link WimseHandler.route}. Unknown keys throw: a misspelt policy must not fail open. */
+/**
+ * Per-route rules, the same in every adapter (compiled with {@link WimseHandler.route}). Unknown
+ * keys throw: a misspelt policy must not fail open.
+ */
 export interface WimseRouteRules {
   /** No authentication on this route. */
   public?: boolean;
@@ -65,6 +68,11 @@ export interface WimseRouteRules {
   optional?: boolean;
   /** Workloads allowed on this route. Applies when a principal is present. */
   allow?: WorkloadPolicy;
+  /**
+   * Scopes the request's verified Txn-Token must all grant (needs the `transactionTokens` option);
+   * otherwise 403 `insufficient_scope`. A scope route always requires an authenticated workload.
+   */
+  scope?: string | readonly string[];
 }
 
 /** Compiled {@link WimseRouteRules}. */
@@ -72,6 +80,8 @@ export interface WimseRoute {
   readonly public: boolean;
   readonly optional: boolean | undefined;
   readonly authorize: ((principal: WimsePrincipal) => void) | undefined;
+  /** The compiled `scope` requirement, if any (see {@link createScopeCheck}). */
+  readonly scope?: ((principal: WimsePrincipal) => void) | undefined;
 }
 
 /**
@@ -93,6 +103,12 @@ export interface WimseHandler {
   route(rules?: WimseRouteRules): WimseRoute;
   /** Authenticates `request`, then applies optional mode and the adapter's and the route's policy. Never rejects. */
   handle(request: WimseRequest, route?: WimseRoute): Promise<WimseOutcome>;
+  /**
+   * A route's rules for a request this handler already authenticated (an adapter mounted globally
+   * and again on the route): they can only narrow what already ran — `allow`, `scope`, and
+   * `optional: false` apply; `public` and `optional: true` cannot undo the authentication.
+   */
+  narrow(principal: WimsePrincipal | undefined, route: WimseRoute, request?: WimseRequest): WimseOutcome;
   /** A route policy on its own (e.g. Express `requireWorkload`): no principal is a 401, a disallowed one a 403. */
   authorize(principal: WimsePrincipal | undefined, check: (principal: WimsePrincipal) => void, request?: WimseRequest): WimseOutcome;
   /** The response for `error`, after the error hook. */
@@ -106,7 +122,7 @@ const ADAPTER_KEYS: KnownKeys<Omit<WimseAdapterOptions, keyof VerifierOptions>> 
   optional: true, allow: true, onError: true, onInternalError: true, maxBodyBytes: true,
   responseSigner: true, signResponses: true, maxResponseBodyBytes: true, responseSignatureLifetime: true,
 };
-const ROUTE_KEYS: KnownKeys<WimseRouteRules> = { public: true, optional: true, allow: true };
+const ROUTE_KEYS: KnownKeys<WimseRouteRules> = { public: true, optional: true, allow: true, scope: true };
 
 // The errors `verify` raises when a request carries no proof at all: optional mode lets these through.
 const NO_CREDENTIALS: readonly WimseErrorCode[] = ['credentials_missing', 'sig_missing', 'mtls_missing'];
@@ -206,7 +222,7 @@ export function createWimseHandler(options: WimseAdapterOptions): WimseHandler {
       unsignable = e;
     }
     // A 403 says more than "cannot sign"; it is signed when it can be.
-    for (const check of [allowAll, route?.authorize]) {
+    for (const check of [allowAll, route?.authorize, route?.scope]) {
       if (check === undefined) continue;
       const outcome = authorize(principal, check, request);
       if (!outcome.ok) return { ...outcome, responseSignature };
@@ -230,10 +246,34 @@ export function createWimseHandler(options: WimseAdapterOptions): WimseHandler {
       rejectUnknownKeys('route rules', rules, ROUTE_KEYS);
       if (rules.public !== undefined && typeof rules.public !== 'boolean') throw new TypeError('route rules: public must be a boolean');
       if (rules.optional !== undefined && typeof rules.optional !== 'boolean') throw new TypeError('route rules: optional must be a boolean');
-      if (rules.public === true && (rules.optional !== undefined || rules.allow !== undefined)) {
-        throw new TypeError('route rules: a public route is not authenticated, so optional and allow cannot apply');
+      if (rules.public === true && (rules.optional !== undefined || rules.allow !== undefined || rules.scope !== undefined)) {
+        throw new TypeError('route rules: a public route is not authenticated, so optional, allow and scope cannot apply');
       }
-      return { public: rules.public === true, optional: rules.optional, authorize: rules.allow === undefined ? undefined : createAuthorizer(rules.allow) };
+      if (rules.scope !== undefined && rules.optional === true) throw new TypeError('route rules: a scope route needs an authenticated workload, so it cannot be optional');
+      if (rules.scope !== undefined && options.transactionTokens === undefined) {
+        throw new TypeError('route rules: scope needs the transactionTokens option (Txn-Tokens are not verified without it)');
+      }
+      const scope = rules.scope === undefined ? undefined : createScopeCheck(rules.scope);
+      return {
+        public: rules.public === true,
+        // A scope route is never optional, even under an optional adapter.
+        optional: scope === undefined ? rules.optional : false,
+        authorize: rules.allow === undefined ? undefined : createAuthorizer(rules.allow),
+        scope,
+      };
+    },
+    narrow(principal, route, request) {
+      if (principal === undefined) {
+        // As handle() would decide: the route's optional, else the adapter's.
+        if (route.public || (route.optional ?? options.optional) === true) return { ok: true, principal };
+        return reject(new WimseError('credentials_missing', 'This route requires an authenticated workload'), request);
+      }
+      for (const check of [route.authorize, route.scope]) {
+        if (check === undefined) continue;
+        const outcome = authorize(principal, check, request);
+        if (!outcome.ok) return outcome;
+      }
+      return { ok: true, principal };
     },
     handle(request, route) {
       return verifyAndAuthorize(request, route).catch((e: unknown) => fail(e, request));

@@ -92,6 +92,11 @@ const CACHE_KEYS: KnownKeys<NonNullable<TransactionTokenOptions['cache']>> = { m
 // RFC 6749 §3.3: scope = scope-token *( SP scope-token ), scope-token = 1*NQCHAR.
 const SCOPE_RE = /^[\x21\x23-\x5B\x5D-\x7E]+(?: [\x21\x23-\x5B\x5D-\x7E]+)*$/;
 
+/** True when `value` is one RFC 6749 §3.3 scope-token (printable ASCII without space, `"` or `\`). */
+export function isScopeToken(value: unknown): value is string {
+  return typeof value === 'string' && !value.includes(' ') && SCOPE_RE.test(value);
+}
+
 interface Resolved {
   readonly trustDomain: string;
   readonly getKey: JWTVerifyGetKey;
