@@ -9,6 +9,7 @@ import type { VerifierOptions } from './options.js';
 import { createWorkloadSigner } from './signer.js';
 import { AUDIENCE, NOW, TRUST_DOMAIN, createIssuer, createWorkload, verifierFor, wptRequest, type Issuer, type Workload } from './test-support/factory.js';
 import { signJws } from './test-support/tokens.js';
+import { bundle, createCa, issueCert } from './test-support/certs.js';
 import { issueTxnToken } from './txn-token.js';
 import type { WimseRequest } from './request.js';
 
@@ -88,6 +89,18 @@ describe('§12 exactly one Txn-Token field', () => {
     const r = await wptRequest(workload, { txnToken: token });
     await refusedWith(v.verify({ ...r, headers: { ...r.headers, 'txn-token': [token, token] } }), 'txn_token_duplicate', 400);
     expect(counter.asked).toBe(0);
+  });
+});
+
+describe('mutual-tls-02: with mTLS alone, the authenticated connection carries the Txn-Token', () => {
+  it('verifies the Txn-Token field and sets principal.transaction', async () => {
+    const root = await createCa('example.org root', { at: NOW });
+    const leaf = await issueCert(root, { at: NOW, uris: ['spiffe://example.org/client'] });
+    const v = verifier({ proofs: ['mtls'], mtls: { trustBundles: { 'example.org': bundle(root) } } }).v;
+    const p = await v.verify({ method: 'GET', path: '/orders', headers: { 'txn-token': token }, peerCertificates: leaf.chain });
+    expect(p.method).toBe('mtls');
+    expect(p.transaction).toEqual(EXPECTED);
+    await refusedWith(v.verify({ method: 'GET', path: '/orders', headers: { 'txn-token': 'x.y.z' }, peerCertificates: leaf.chain }), 'txn_token_malformed', 400);
   });
 });
 
