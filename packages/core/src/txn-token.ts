@@ -115,6 +115,7 @@ interface Resolved {
  * @example
  * const txn = createTxnTokenVerifier({ trustDomain: 'example.org', keys: 'https://tts.example.org/jwks' })
  * const transaction = await txn.verify(request.headers['txn-token'])
+ * @param where the option's name in configuration errors.
  */
 export function createTxnTokenVerifier(options: TxnTokenVerifierOptions, where = 'transactionTokens'): TxnTokenVerifier {
   rejectUnknownKeys(where, options, STANDALONE_KEYS);
