@@ -7,7 +7,7 @@ import { generateKeyPairSync, sign } from 'node:crypto';
 import { base64url, type JWK } from 'jose';
 import { createWorkloadSigner, tokenHash } from '@wimse/core';
 import { IDENTITY_JWK, IDENTITY_SIGNATURE, jwsWithSignature, rs256WithExponentOne, rsaExponentOneJwk } from '../../packages/core/src/test-support/forged.js';
-import { ADMIN, AUDIENCE, CLIENT, craftWit, craftWpt, nowSeconds, wptHeaders, type Fixtures } from './fixtures.js';
+import { ADMIN, AUDIENCE, CLIENT, TXN, craftTxnToken, craftWit, craftWpt, nowSeconds, wptHeaders, type Fixtures } from './fixtures.js';
 import type { Fields, RawRequest } from './http.js';
 
 export interface Expected {
@@ -56,6 +56,10 @@ const tooLarge: Expected = { ...problem(413, 'body_too_large'), connection: 'clo
 const NOT_JSON_HEADER = `${base64url.encode('not json')}.${base64url.encode('{}')}.AAAA`;
 
 const get = (path: string, headers: Fields = {}): RawRequest => ({ method: 'GET', path, headers });
+/** GET `path` by the client with a WPT binding `txnToken` (tth). */
+const txnGet = async (f: Fixtures, path: string, txnToken: string) => get(path, await wptHeaders(f.client, path, { txnToken }));
+/** What principal.transaction shows for {@link craftTxnToken}'s token with scope `trade.stocks read`. */
+const transaction = { txn: TXN.txn, sub: TXN.sub, reqWl: TXN.req_wl, scope: ['trade.stocks', 'read'], tctx: { action: 'BUY' } };
 /** GET /whoami with the client's valid WIT and a WPT overridden by `o`. */
 const withWpt = async (f: Fixtures, o: Parameters<typeof craftWpt>[2] = {}, extra: Fields = {}) =>
   get('/whoami', { 'workload-identity-token': o.wit ?? f.client.wit, authorization: `WPT ${await craftWpt(f.client, '/whoami', o)}`, ...extra });
@@ -79,7 +83,7 @@ export const cases: Case[] = [
   { name: 'valid WPT', request: async (f) => get('/whoami', await wptHeaders(f.client, '/whoami')), expect: ok({ ...asClient, method: 'wpt' }) },
   { name: 'valid WPT, auth scheme in lower case', request: async (f) => get('/whoami', { 'workload-identity-token': f.client.wit, authorization: `wpt ${await craftWpt(f.client, '/whoami')}` }), expect: ok({ ...asClient, method: 'wpt' }) },
   { name: 'valid WPT, query ignored by aud', request: async (f) => get('/whoami?page=2&x=%20y', await wptHeaders(f.client, '/whoami')), expect: ok({ ...asClient, method: 'wpt' }) },
-  { name: 'valid WPT bound to a Txn-Token', request: async (f) => get('/whoami', await wptHeaders(f.client, '/whoami', { txnToken: 'txn.token.value' })), expect: ok({ ...asClient, txnToken: 'txn.token.value' }) },
+  { name: 'valid WPT bound to a Txn-Token', request: async (f) => get('/whoami', await wptHeaders(f.client, '/whoami', { txnToken: await craftTxnToken(f, 'read') })), expect: ok({ ...asClient, transaction: { ...transaction, scope: ['read'] } }) },
   { name: 'valid WPT bound to a context token (oth)', request: async (f) => get('/whoami', await wptHeaders(f.client, '/whoami', { contextTokens: { 'x-user-context': 'u-1' } })), expect: ok({ ...asClient, method: 'wpt' }) },
   {
     name: 'valid WPT on POST: the app still parses the JSON body',
@@ -167,7 +171,8 @@ export const cases: Case[] = [
   { name: 'WPT bound to another WIT (wth)', request: async (f) => withWpt(f, { claims: { wth: await tokenHash(f.admin.wit) } }), expect: problem(401, 'wpt_wth') },
   { name: 'WPT without jti', request: async (f) => withWpt(f, { claims: { jti: undefined } }), expect: problem(401, 'wpt_claims') },
   { name: 'Txn-Token sent but not bound (tth)', request: async (f) => withWpt(f, {}, { 'txn-token': 'txn.token.value' }), expect: problem(401, 'wpt_tth') },
-  { name: 'Txn-Token sent twice', request: async (f) => withWpt(f, {}, { 'txn-token': ['txn.a', 'txn.b'] }), expect: problem(401, 'wpt_tth') },
+  // txn-tokens-10 §12: "exactly one Txn-Token", checked before the proof.
+  { name: 'Txn-Token sent twice', request: async (f) => withWpt(f, {}, { 'txn-token': ['txn.a', 'txn.b'] }), expect: problem(400, 'txn_token_duplicate') },
   { name: 'oth member the service does not understand', request: async (f) => withWpt(f, { claims: { oth: { 'x-unknown': 'abc' } } }), expect: problem(401, 'wpt_oth') },
   { name: 'WPT replayed', repeat: 1, request: async (f) => get('/whoami', await wptHeaders(f.client, '/whoami')), expect: problem(401, 'wpt_replay') },
 
@@ -209,6 +214,25 @@ export const cases: Case[] = [
 
   // Bad input the server itself refuses: a 4xx, never a 5xx.
   { name: 'header block beyond the server limit', request: async (f) => get('/whoami', { 'workload-identity-token': f.client.wit, 'x-padding': 'p'.repeat(20_000) }), expect: { status: 431, type: null } },
+
+  // Txn-Tokens (txn-tokens-10 §12.2) and the route vocabulary's scope (403 insufficient_scope, RFC 6750 §3.1)
+  { name: 'scope route, Txn-Token granting the scope → 200 with principal.transaction', request: async (f) => txnGet(f, '/trade', await craftTxnToken(f, 'trade.stocks read')), expect: ok({ ...asClient, transaction }) },
+  { name: 'scope route, Txn-Token covered by an HTTP signature → 200', request: async (f) => signed(f, 'GET', '/trade', undefined, { 'txn-token': await craftTxnToken(f, 'trade.stocks') }), expect: ok({ ...asClient, method: 'http-sig', transaction: { ...transaction, scope: ['trade.stocks'] } }) },
+  { name: 'scope route, Txn-Token without the scope → 403 insufficient_scope', request: async (f) => txnGet(f, '/trade', await craftTxnToken(f, 'read')), expect: problem(403, 'insufficient_scope') },
+  { name: 'scope route, scope only as a prefix → 403 insufficient_scope', request: async (f) => txnGet(f, '/trade', await craftTxnToken(f, 'trade')), expect: problem(403, 'insufficient_scope') },
+  { name: 'scope route, no Txn-Token → 403 insufficient_scope', request: async (f) => get('/trade', await wptHeaders(f.client, '/trade')), expect: problem(403, 'insufficient_scope') },
+  { name: 'scope route, no credentials → 401', request: async () => get('/trade'), expect: problem(401, 'credentials_missing') },
+  { name: 'scope and allow route, admin with the scope → 200', request: async (f) => get('/trade/admin', await wptHeaders(f.admin, '/trade/admin', { txnToken: await craftTxnToken(f, 'trade.stocks') })), expect: ok({ workload: ADMIN }) },
+  { name: 'scope and allow route, admin without the scope → 403 insufficient_scope', request: async (f) => get('/trade/admin', await wptHeaders(f.admin, '/trade/admin', { txnToken: await craftTxnToken(f, 'read') })), expect: problem(403, 'insufficient_scope') },
+  { name: 'scope and allow route, other workload with the scope → 403 forbidden', request: async (f) => txnGet(f, '/trade/admin', await craftTxnToken(f, 'trade.stocks')), expect: problem(403, 'forbidden') },
+  { name: 'Txn-Token expired → 400', request: async (f) => txnGet(f, '/trade', await craftTxnToken(f, 'trade.stocks', { claims: { iat: nowSeconds() - 300, exp: nowSeconds() - 120 } })), expect: problem(400, 'txn_token_expired') },
+  { name: 'Txn-Token for another trust domain → 400', request: async (f) => txnGet(f, '/trade', await craftTxnToken(f, 'trade.stocks', { claims: { aud: 'other.example' } })), expect: problem(400, 'txn_token_audience') },
+  { name: 'Txn-Token with typ JWT → 400', request: async (f) => txnGet(f, '/trade', await craftTxnToken(f, 'trade.stocks', { header: { typ: 'JWT' } })), expect: problem(400, 'txn_token_typ') },
+  { name: 'Txn-Token signed by another key → 400', request: async (f) => txnGet(f, '/trade', await craftTxnToken(f, 'trade.stocks', { key: f.rogueKey })), expect: problem(400, 'txn_token_signature') },
+  { name: 'Txn-Token without req_wl → 400', request: async (f) => txnGet(f, '/trade', await craftTxnToken(f, 'trade.stocks', { claims: { req_wl: undefined } })), expect: problem(400, 'txn_token_claims') },
+  { name: 'Txn-Token not a JWS → 400', request: async (f) => txnGet(f, '/whoami', 'txn.token.value'), expect: problem(400, 'txn_token_malformed') },
+  { name: 'Txn-Token invalid on an optional route → still 400', request: async (f) => txnGet(f, '/optional', 'txn.token.value'), expect: problem(400, 'txn_token_malformed') },
+  { name: 'Txn-Token beyond maxTokenLength → 400 before any verification', request: async (f) => withWpt(f, {}, { 'txn-token': `${'a'.repeat(4100)}.${'b'.repeat(4100)}.c` }), expect: problem(400, 'txn_token_too_large') },
 ];
 
 /** GET /whoami with a WIT binding `cnf` (signed by the trusted issuer) and a WPT whose signature bytes come from `signature`. */

@@ -1,6 +1,6 @@
 /** Keys, WITs and hand-built tokens for the conformance cases. Real clock: the targets are real servers. */
 import { CompactSign, base64url, exportJWK, generateKeyPair, type CryptoKey, type JWK } from 'jose';
-import { createWorkloadSigner, issueWit, tokenHash, type WimseAdapterOptions, type WorkloadSigner } from '@wimse/core';
+import { createWorkloadSigner, issueTxnToken, issueWit, tokenHash, type WimseAdapterOptions, type WorkloadSigner } from '@wimse/core';
 
 /** The public base URL every target is configured with; the verifier never looks at Host. */
 export const AUDIENCE = 'https://conformance.example.org';
@@ -65,6 +65,8 @@ export function adapterOptionsFor(issuerJwk: JWK): WimseAdapterOptions {
     trustDomains: { [TRUST_DOMAIN]: { keys: { keys: [issuerJwk] } } },
     audience: AUDIENCE,
     contextTokenHeaders: ['x-user-context'],
+    // The Txn-Token Service signs with the issuer's key here, so the Web-runtime bundles need no second key.
+    transactionTokens: { trustDomain: TRUST_DOMAIN, keys: { keys: [issuerJwk] } },
     onError: (error, response, request) =>
       request?.path.startsWith('/hooked/') === true
         ? { status: response.status, headers: { ...response.headers, 'content-type': 'application/json' }, body: JSON.stringify({ hooked: true, code: error.code }) }
@@ -107,4 +109,21 @@ export async function craftWpt(
 /** Headers for `w` proving with a WPT (via the core signer). */
 export function wptHeaders(w: Workload, path: string, extra: { txnToken?: string; contextTokens?: Record<string, string> } = {}) {
   return w.signer.wptHeaders({ url: AUDIENCE + path, ...extra });
+}
+
+/** The Txn-Token every scope case starts from (txn-tokens-10 §9.2). */
+export const TXN = { txn: 'txn-conformance-1', sub: 'user-42', req_wl: 'spiffe://example.org/gateway' };
+
+/** A Txn-Token signed by the fixtures' Txn-Token Service key with `scope`; `claims`/`header`/`key` override (then hand-built). */
+export async function craftTxnToken(
+  f: Fixtures,
+  scope: string,
+  o: { header?: Record<string, unknown>; claims?: Record<string, unknown>; key?: CryptoKey } = {},
+): Promise<string> {
+  if (o.header === undefined && o.claims === undefined && o.key === undefined) {
+    return issueTxnToken({ ...TXN, aud: TRUST_DOMAIN, scope, tctx: { action: 'BUY' } }, { privateKey: f.issuerKey, alg: 'ES256', kid: KID, lifetime: 120 });
+  }
+  const now = nowSeconds();
+  const claims = { ...TXN, aud: TRUST_DOMAIN, scope, iat: now, exp: now + 120, ...o.claims };
+  return signJws({ alg: 'ES256', typ: 'txntoken+jwt', kid: KID, ...o.header }, claims, o.key ?? f.issuerKey);
 }

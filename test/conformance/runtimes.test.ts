@@ -25,6 +25,8 @@ const problem = (status: number, code: string): Expected => ({ status, code, typ
 const FOLDED: Record<string, Expected> = {
   'WIT sent twice': problem(400, 'wit_malformed'),
   'Authorization sent twice': problem(401, 'wpt_missing'),
+  // "txn.a, txn.b" is one Txn-Token value here, which the WPT does not bind.
+  'Txn-Token sent twice': problem(401, 'wpt_tth'),
 };
 
 /**

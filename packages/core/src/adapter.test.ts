@@ -182,7 +182,7 @@ describe('unknown keys and malformed policies throw at start-up', () => {
   });
 
   it('an unknown route rule, naming it and the allowed ones', () => {
-    expect(() => handlerWith().route({ alow: `spiffe://${TRUST_DOMAIN}/admin` } as WimseRouteRules)).toThrow(/route rules: unknown option "alow" \(allowed: public, optional, allow\)/);
+    expect(() => handlerWith().route({ alow: `spiffe://${TRUST_DOMAIN}/admin` } as WimseRouteRules)).toThrow(/route rules: unknown option "alow" \(allowed: public, optional, allow, scope\)/);
   });
 
   it('route rules that are not an object', () => {

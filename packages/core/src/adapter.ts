@@ -3,7 +3,7 @@
  * optional mode, route policy and the error response. An adapter only builds a {@link WimseRequest},
  * calls {@link WimseHandler.handle} and sends what comes back, so all of them answer alike.
  */
-import { createAuthorizer, type WorkloadPolicy } from './authorization.js';
+import { createAuthorizer, createScopeCheck, type WorkloadPolicy } from './authorization.js';
 import { boundedBody } from './body.js';
 import { PROBLEM_CONTENT_TYPE, WimseError, type WimseErrorCode } from './errors.js';
 import { createOperatorLog } from './logger.js';
@@ -58,7 +58,10 @@ export interface WimseAdapterOptions extends VerifierOptions, ResponseSigningOpt
   maxBodyBytes?: number;
 }
 
-/** Per-route rules, compiled with {@link WimseHandler.route}. Unknown keys throw: a misspelt policy must not fail open. */
+/**
+ * Per-route rules, the same in every adapter (compiled with {@link WimseHandler.route}). Unknown
+ * keys throw: a misspelt policy must not fail open.
+ */
 export interface WimseRouteRules {
   /** No authentication on this route. */
   public?: boolean;
@@ -66,6 +69,11 @@ export interface WimseRouteRules {
   optional?: boolean;
   /** Workloads allowed on this route. Applies when a principal is present. */
   allow?: WorkloadPolicy;
+  /**
+   * Scopes the request's verified Txn-Token must all grant (needs the `transactionTokens` option);
+   * otherwise 403 `insufficient_scope`. A scope route always requires an authenticated workload.
+   */
+  scope?: string | readonly string[];
 }
 
 /** Compiled {@link WimseRouteRules}. */
@@ -73,6 +81,8 @@ export interface WimseRoute {
   readonly public: boolean;
   readonly optional: boolean | undefined;
   readonly authorize: ((principal: WimsePrincipal) => void) | undefined;
+  /** The compiled `scope` requirement, if any (see {@link createScopeCheck}). */
+  readonly scope?: ((principal: WimsePrincipal) => void) | undefined;
 }
 
 /**
@@ -98,6 +108,12 @@ export interface WimseHandler {
    * replay store, no response to sign), else with a promise; never throws, never rejects.
    */
   handle(request: WimseRequest, route?: WimseRoute): WimseOutcome | Promise<WimseOutcome>;
+  /**
+   * A route's rules for a request this handler already authenticated (an adapter mounted globally
+   * and again on the route): they can only narrow what already ran — `allow`, `scope`, and
+   * `optional: false` apply; `public` and `optional: true` cannot undo the authentication.
+   */
+  narrow(principal: WimsePrincipal | undefined, route: WimseRoute, request?: WimseRequest): WimseOutcome;
   /** A route policy on its own (e.g. Express `requireWorkload`): no principal is a 401, a disallowed one a 403. */
   authorize(principal: WimsePrincipal | undefined, check: (principal: WimsePrincipal) => void, request?: WimseRequest): WimseOutcome;
   /** The response for `error`, after the error hook. */
@@ -111,7 +127,7 @@ const ADAPTER_KEYS: KnownKeys<Omit<WimseAdapterOptions, keyof VerifierOptions>> 
   optional: true, allow: true, onError: true, onInternalError: true, maxBodyBytes: true,
   responseSigner: true, signResponses: true, maxResponseBodyBytes: true, responseSignatureLifetime: true,
 };
-const ROUTE_KEYS: KnownKeys<WimseRouteRules> = { public: true, optional: true, allow: true };
+const ROUTE_KEYS: KnownKeys<WimseRouteRules> = { public: true, optional: true, allow: true, scope: true };
 
 // A request let through without a principal (public route, optional mode without credentials).
 const PASS: WimseOutcome = Object.freeze({ ok: true, principal: undefined });
@@ -198,7 +214,7 @@ export function createWimseHandler(options: WimseAdapterOptions): WimseHandler {
     return { ok: true, principal };
   }
 
-  function forbidden(principal: WimsePrincipal, check: ((p: WimsePrincipal) => void) | undefined, request: WimseRequest): Extract<WimseOutcome, { ok: false }> | undefined {
+  function forbidden(principal: WimsePrincipal, check: ((p: WimsePrincipal) => void) | undefined, request: WimseRequest | undefined): Extract<WimseOutcome, { ok: false }> | undefined {
     if (check === undefined) return undefined;
     const outcome = authorize(principal, check, request);
     return outcome.ok ? undefined : outcome;
@@ -247,7 +263,8 @@ export function createWimseHandler(options: WimseAdapterOptions): WimseHandler {
     unsignable: WimseError | undefined,
   ): WimseOutcome {
     // A 403 says more than "cannot sign"; it is signed when it can be.
-    const denied = forbidden(principal, allowAll, request) ?? forbidden(principal, route?.authorize, request);
+    // No array per request: each check in turn (hot path).
+    const denied = forbidden(principal, allowAll, request) ?? forbidden(principal, route?.authorize, request) ?? forbidden(principal, route?.scope, request);
     if (denied !== undefined) return { ...denied, responseSignature };
     if (unsignable !== undefined) return reject(unsignable, request);
     return { ok: true, principal, responseSignature };
@@ -268,10 +285,29 @@ export function createWimseHandler(options: WimseAdapterOptions): WimseHandler {
       rejectUnknownKeys('route rules', rules, ROUTE_KEYS);
       if (rules.public !== undefined && typeof rules.public !== 'boolean') throw new TypeError('route rules: public must be a boolean');
       if (rules.optional !== undefined && typeof rules.optional !== 'boolean') throw new TypeError('route rules: optional must be a boolean');
-      if (rules.public === true && (rules.optional !== undefined || rules.allow !== undefined)) {
-        throw new TypeError('route rules: a public route is not authenticated, so optional and allow cannot apply');
+      if (rules.public === true && (rules.optional !== undefined || rules.allow !== undefined || rules.scope !== undefined)) {
+        throw new TypeError('route rules: a public route is not authenticated, so optional, allow and scope cannot apply');
       }
-      return { public: rules.public === true, optional: rules.optional, authorize: rules.allow === undefined ? undefined : createAuthorizer(rules.allow) };
+      if (rules.scope !== undefined && rules.optional === true) throw new TypeError('route rules: a scope route needs an authenticated workload, so it cannot be optional');
+      if (rules.scope !== undefined && options.transactionTokens === undefined) {
+        throw new TypeError('route rules: scope needs the transactionTokens option (Txn-Tokens are not verified without it)');
+      }
+      const scope = rules.scope === undefined ? undefined : createScopeCheck(rules.scope);
+      return {
+        public: rules.public === true,
+        // A scope route is never optional, even under an optional adapter.
+        optional: scope === undefined ? rules.optional : false,
+        authorize: rules.allow === undefined ? undefined : createAuthorizer(rules.allow),
+        scope,
+      };
+    },
+    narrow(principal, route, request) {
+      if (principal === undefined) {
+        // As handle() would decide: the route's optional, else the adapter's.
+        if (route.public || (route.optional ?? options.optional) === true) return { ok: true, principal };
+        return reject(new WimseError('credentials_missing', 'This route requires an authenticated workload'), request);
+      }
+      return forbidden(principal, route.authorize, request) ?? forbidden(principal, route.scope, request) ?? { ok: true, principal };
     },
     handle(request, route) {
       try {

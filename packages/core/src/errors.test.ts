@@ -26,3 +26,15 @@ describe('WimseError', () => {
     expect(new WimseError('body_too_large').headers).toEqual({});
   });
 });
+
+describe('Txn-Token codes (txn-tokens-10 §12.2; RFC 6750 §3.1)', () => {
+  it('are 400 without a challenge: the Txn-Token is request context, not the caller credential (§13.12)', () => {
+    const txn = (Object.keys(ERROR_CODES) as WimseErrorCode[]).filter((c) => c.startsWith('txn_token_'));
+    expect(txn.length).toBeGreaterThanOrEqual(13);
+    for (const code of txn) expect([code, new WimseError(code).status, new WimseError(code).headers]).toEqual([code, 400, {}]);
+  });
+
+  it('insufficient_scope is a 403 (RFC 6750 §3.1)', () => {
+    expect(new WimseError('insufficient_scope').status).toBe(403);
+  });
+});

@@ -56,6 +56,7 @@ export {
   TXN_TOKEN_FIELD,
   TXN_TOKEN_TYP,
   createTxnTokenVerifier,
+  isScopeToken,
   issueTxnToken,
   verifyTxnToken,
   type IssueTxnTokenOptions,

@@ -12,6 +12,7 @@ import { MemoryReplayStore } from './memory-replay-store.js';
 import { rejectUnknownKeys, type KnownKeys } from './option-keys.js';
 import type { ReplayStore } from './replay.js';
 import type { TrustDomainConfig, TrustDomains } from './trust.js';
+import { TRANSACTION_TOKEN_KEYS, type TransactionTokenOptions } from './txn-token.js';
 
 export interface VerifierOptions {
   /** Issuer keys per trust domain. Only WITs whose `sub` is in one of these are accepted. */
@@ -57,6 +58,12 @@ export interface VerifierOptions {
   identifier?: IdentifierOptions;
   /** Mutual TLS with Workload Identity Certificates; required when `proofs` includes `'mtls'`. Needs Node's `X509Certificate`. */
   mtls?: MtlsOptions;
+  /**
+   * Verify Txn-Tokens (draft-ietf-oauth-transaction-tokens-10 §12.2): a request's `Txn-Token`, once
+   * its proof binds it, is verified against these keys and becomes `principal.transaction`.
+   * Without this option a Txn-Token is only bound by the proof, not verified, and no route can require a scope.
+   */
+  transactionTokens?: TransactionTokenOptions;
   /** Older wire formats, off by default. */
   compat?: {
     /** Accept wpt-01 proofs: `Workload-Proof-Token` field, `ath` bound to a bearer token. */
@@ -93,6 +100,7 @@ export interface ResolvedOptions {
   readonly mtls: MtlsPolicy | undefined;
   readonly compat: { readonly wpt01: boolean; readonly httpSignature06: boolean };
   readonly log: OperatorLog | undefined;
+  readonly transactionTokens: TransactionTokenOptions | undefined;
   readonly now: () => number;
 }
 
@@ -102,7 +110,7 @@ const PROOFS: readonly ProofMethod[] = ['wpt', 'http-sig', 'mtls'];
 export const VERIFIER_KEYS: KnownKeys<VerifierOptions> = {
   trustDomains: true, audience: true, proofs: true, clockTolerance: true, maxWptLifetime: true, maxSignatureLifetime: true,
   maxWitLifetime: true, maxTokenLength: true, proofAlgorithms: true, contextTokenHeaders: true, requiredSignatureComponents: true, replayStore: true,
-  witCache: true, identifier: true, mtls: true, compat: true, logger: true, now: true,
+  witCache: true, identifier: true, mtls: true, compat: true, logger: true, transactionTokens: true, now: true,
 };
 const TRUST_DOMAIN_KEYS: KnownKeys<TrustDomainConfig> = { keys: true, issuer: true, algorithms: true, remote: true };
 const WIT_CACHE_KEYS: KnownKeys<NonNullable<VerifierOptions['witCache']>> = { maxEntries: true, ttlSeconds: true };
@@ -120,6 +128,8 @@ function rejectUnknownOptions(o: VerifierOptions): void {
   if (o.identifier !== undefined) rejectUnknownKeys('identifier', o.identifier, IDENTIFIER_KEYS);
   if (o.mtls !== undefined) rejectUnknownKeys('mtls', o.mtls, MTLS_KEYS);
   if (o.compat !== undefined) rejectUnknownKeys('compat', o.compat, COMPAT_KEYS);
+  // The verifier's clockTolerance, maxTokenLength and now apply: they are not transactionTokens keys.
+  if (o.transactionTokens !== undefined) rejectUnknownKeys('transactionTokens', o.transactionTokens, TRANSACTION_TOKEN_KEYS);
 }
 
 /** Validates and fills in defaults. Throws `TypeError` naming the offending option. */
@@ -163,6 +173,7 @@ export function resolveOptions(o: VerifierOptions): ResolvedOptions {
     mtls: mtlsPolicy(o, proofs),
     compat: { wpt01: o.compat?.wpt01 === true, httpSignature06: o.compat?.httpSignature06 === true },
     log: createOperatorLog(o.logger, o.now ?? Date.now),
+    transactionTokens: o.transactionTokens,
     now: o.now ?? Date.now,
   };
 }

@@ -3,6 +3,7 @@ import type { JWTHeaderParameters } from 'jose';
 import type { HttpSignatureInfo } from './http-signature/request.js';
 import type { WorkloadIdentifier } from './identifier.js';
 import type { WorkloadCertificateInfo } from './mtls/workload-certificate.js';
+import type { WimseTransaction } from './txn-token.js';
 import type { WitClaims } from './wit.js';
 import type { ContextTokens } from './wpt.js';
 
@@ -30,4 +31,9 @@ export interface WimsePrincipal {
    * (`signResponse`), and the rest of what {@link signHttpResponse} needs to answer it.
    */
   readonly signature?: HttpSignatureInfo;
+  /**
+   * The verified Txn-Token the proof bound (txn-tokens-10 §12.2), when the verifier has
+   * `transactionTokens` and the request carried one. Context for authorization, never the caller's identity (§13.12).
+   */
+  readonly transaction?: WimseTransaction;
 }

@@ -110,6 +110,28 @@ describe('§12.2 a valid Txn-Token is accepted', () => {
   });
 });
 
+describe('a failing Txn-Token Service JWKS', () => {
+  it('answers 503 trust_unavailable with Retry-After, not a 400 for the token', async () => {
+    let fetches = 0;
+    const server = createServer((_, res) => void (fetches++, res.writeHead(500).end()));
+    await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/jwks`;
+      const v = createTxnTokenVerifier(options({ keys: url }));
+      const token = await sign();
+      for (let i = 0; i < 3; i++) {
+        const error = await Promise.resolve().then(() => v.verify(token)).then(() => undefined, (e: unknown) => e);
+        expect(error).toMatchObject({ code: 'trust_unavailable', status: 503 });
+        expect((error as WimseError).headers['retry-after']).toMatch(/^[1-9]\d*$/);
+      }
+      // Backoff: one fetch for the three requests, not one each.
+      expect(fetches).toBe(1);
+    } finally {
+      server.close();
+    }
+  });
+});
+
 describe('verified Txn-Tokens are cached, never past exp', () => {
   it('answers a repeat synchronously with the same frozen transaction', async () => {
     const v = createTxnTokenVerifier(options());

@@ -11,7 +11,10 @@ import { SignJWT, decodeJwt, decodeProtectedHeader, type CryptoKey, type JSONWeb
 import { COMPACT_JWS_RE, DEFAULT_ALGORITHMS, isSupportedAlgorithm, typMatches, type WimseAlgorithm } from './algorithms.js';
 import { WimseError } from './errors.js';
 import { ExpiringMap } from './expiring-map.js';
+import { after, type MaybePromise } from './maybe-async.js';
 import { rejectUnknownKeys, type KnownKeys } from './option-keys.js';
+import type { WimsePrincipal } from './principal.js';
+import { singleField, type WimseRequest } from './request.js';
 import { issuerKeyResolver, type RemoteJwksOptions } from './trust.js';
 import { guardedKey, joseCode } from './wit.js';
 import { verifyWitSignature } from './wit-signature.js';
@@ -76,16 +79,24 @@ export interface WimseTransaction {
 export interface TxnTokenVerifier {
   /** The verified transaction, synchronously when the token was verified before; rejects/throws a {@link WimseError}. */
   verify(token: string): WimseTransaction | Promise<WimseTransaction>;
+  /** Longest accepted token, in characters. */
+  readonly maxLength: number;
 }
 
-const OPTION_KEYS: KnownKeys<TransactionTokenOptions> = {
+/** Every key of {@link TransactionTokenOptions}. */
+export const TRANSACTION_TOKEN_KEYS: KnownKeys<TransactionTokenOptions> = {
   trustDomain: true, keys: true, algorithms: true, issuer: true, maxLifetime: true, remote: true, cache: true,
 };
-const STANDALONE_KEYS: KnownKeys<TxnTokenVerifierOptions> = { ...OPTION_KEYS, clockTolerance: true, maxLength: true, now: true };
+const STANDALONE_KEYS: KnownKeys<TxnTokenVerifierOptions> = { ...TRANSACTION_TOKEN_KEYS, clockTolerance: true, maxLength: true, now: true };
 const CACHE_KEYS: KnownKeys<NonNullable<TransactionTokenOptions['cache']>> = { maxEntries: true, ttlSeconds: true };
 
 // RFC 6749 §3.3: scope = scope-token *( SP scope-token ), scope-token = 1*NQCHAR.
 const SCOPE_RE = /^[\x21\x23-\x5B\x5D-\x7E]+(?: [\x21\x23-\x5B\x5D-\x7E]+)*$/;
+
+/** True when `value` is one RFC 6749 §3.3 scope-token (printable ASCII without space, `"` or `\`). */
+export function isScopeToken(value: unknown): value is string {
+  return typeof value === 'string' && !value.includes(' ') && SCOPE_RE.test(value);
+}
 
 interface Resolved {
   readonly trustDomain: string;
@@ -105,6 +116,7 @@ interface Resolved {
  * @example
  * const txn = createTxnTokenVerifier({ trustDomain: 'example.org', keys: 'https://tts.example.org/jwks' })
  * const transaction = await txn.verify(request.headers['txn-token'])
+ * @param where the option's name in configuration errors.
  */
 export function createTxnTokenVerifier(options: TxnTokenVerifierOptions, where = 'transactionTokens'): TxnTokenVerifier {
   rejectUnknownKeys(where, options, STANDALONE_KEYS);
@@ -135,6 +147,7 @@ export function createTxnTokenVerifier(options: TxnTokenVerifierOptions, where =
   const ttlMs = nonNegative(`${where}.cache.ttlSeconds`, options.cache?.ttlSeconds, 300) * 1000;
   const cache = maxEntries >= 1 && ttlMs > 0 ? new ExpiringMap<string, WimseTransaction>(Math.floor(maxEntries)) : undefined;
   return {
+    maxLength: r.maxLength,
     verify(token) {
       // Bounded before anything else, the cache lookup included: no work for a flood of huge values.
       if (typeof token !== 'string' || token.length > r.maxLength) throw new WimseError('txn_token_too_large', `Txn-Token longer than ${r.maxLength} characters`);
@@ -146,6 +159,29 @@ export function createTxnTokenVerifier(options: TxnTokenVerifierOptions, where =
         return t;
       });
     },
+  };
+}
+
+/**
+ * Wraps proof verification with Txn-Token verification: exactly one `Txn-Token` field (§12),
+ * checked before the proof; then the token the proof bound (WPT `tth`, or the signature's covered
+ * `txn-token`; for mTLS alone, the field of the authenticated connection) is verified (§12.2) and
+ * becomes `principal.transaction`. Without a Txn-Token the principal is returned as it is.
+ */
+export function withTransactions(verifyProof: (request: WimseRequest) => MaybePromise<WimsePrincipal>, txn: TxnTokenVerifier): (request: WimseRequest) => MaybePromise<WimsePrincipal> {
+  return (request) => {
+    const field = singleField(request.headers, TXN_TOKEN_FIELD, 'txn_token_duplicate');
+    // A flood of huge values costs no proof verification either.
+    if (field !== undefined && field.length > txn.maxLength) throw new WimseError('txn_token_too_large', `Txn-Token longer than ${txn.maxLength} characters`);
+    const proven = verifyProof(request);
+    if (field === undefined) return proven;
+    return after(proven, (principal) => {
+      const token = principal.method === 'mtls' ? field : principal.context.txnToken;
+      // Every proof refuses a Txn-Token it does not bind (wpt.ts, http-signature/request.ts): reaching here without one is a bug.
+      if (token === undefined) throw new Error('A Txn-Token was sent but the proof did not bind it');
+      // A cached Txn-Token answers in the same tick (maybe-async.ts).
+      return after(txn.verify(token.trim()), (transaction) => Object.freeze({ ...principal, transaction }));
+    });
   };
 }
 

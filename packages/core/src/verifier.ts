@@ -14,6 +14,7 @@ import { resolveOptions, type ResolvedOptions, type VerifierOptions } from './op
 import type { ProofMethod, WimsePrincipal } from './principal.js';
 import { singleField, type WimseRequest } from './request.js';
 import { createTrustAnchors } from './trust.js';
+import { createTxnTokenVerifier, withTransactions } from './txn-token.js';
 import { createWitVerifier, type VerifiedWit } from './wit.js';
 import { presentedWpt, verifyWpt, type ContextTokens, type PresentedWpt } from './wpt.js';
 
@@ -123,8 +124,10 @@ export function createVerifierCore(options: VerifierOptions): VerifierCore {
     });
   }
 
+  // txn-tokens-10 §12.2, after the proof (txn-token.ts); checked here at start-up.
+  const txn = o.transactionTokens === undefined ? undefined : createTxnTokenVerifier({ ...o.transactionTokens, clockTolerance: o.clockTolerance, maxLength: o.maxTokenLength, now: o.now });
   // Outcomes go to `wimse:verify` (diagnostics.ts); a direct call when nobody listens.
-  const authenticate = observeVerify(authenticateOnce);
+  const authenticate = observeVerify(txn === undefined ? authenticateOnce : withTransactions(authenticateOnce, txn));
   return {
     verify: (request) => settled(() => authenticate(request)),
     verifyWit: (token) => settled(() => witVerifier(token)),

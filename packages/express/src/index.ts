@@ -1,2 +1,2 @@
-export { requireWorkload, wimse, type WimseExpressOptions } from './middleware.js';
+export { requireScope, requireWorkload, wimse, type WimseExpressOptions, type WimseMiddleware } from './middleware.js';
 export type {} from './request.js';

@@ -7,6 +7,7 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import {
   WimseError,
   createAuthorizer,
+  createScopeCheck,
   connectionOf,
   createWimseHandler,
   headersFromRaw,
@@ -16,7 +17,10 @@ import {
   type WimseHandler,
   type WimseOutcome,
   type RequestHeaders,
+  type WimsePrincipal,
   type WimseRequest,
+  type WimseRoute,
+  type WimseRouteRules,
   type WorkloadPolicy,
 } from '@wimse/core';
 import { signNodeResponse } from '@wimse/core/node';
@@ -29,16 +33,36 @@ export type WimseExpressOptions = WimseAdapterOptions;
 const seen = new WeakMap<Request, { handler: WimseHandler; view: WimseRequest }>();
 
 /**
+ * The middleware {@link wimse} returns: mount it globally (`app.use(auth)`) and/or per route with
+ * `auth.route(rules)`. Both share one verifier and replay store.
+ */
+export interface WimseMiddleware extends RequestHandler {
+  /**
+   * Per-route rules (`public`, `optional`, `allow`, `scope`), compiled now (unknown keys and bad
+   * patterns throw). On a route without the global mount it authenticates with these rules; behind
+   * the global mount it can only narrow (`allow`, `scope`, `optional: false`): a `public` or
+   * `optional` route rule never lets through what the global mount refused.
+   *
+   * @example
+   * const auth = wimse(options)
+   * app.get('/health', handler) // not mounted: public
+   * app.get('/feed', auth.route({ optional: true }), feed)
+   * app.post('/trades', auth.route({ allow: 'spiffe://example.org/gateway', scope: 'trade.stocks' }), trade)
+   */
+  route(rules: WimseRouteRules): RequestHandler;
+}
+
+/**
  * Authenticates every request that reaches it and sets `req.wimse`; routes registered before it stay public.
  *
  * @example
  * app.use(wimse({ trustDomains: { 'example.org': { keys: jwksUrl } }, audience: 'https://orders.example.org' }))
  * app.get('/whoami', (req, res) => res.json({ workload: req.wimse?.workload }))
  */
-export function wimse(options: WimseExpressOptions): RequestHandler {
+export function wimse(options: WimseExpressOptions): WimseMiddleware {
   const handler = createWimseHandler(options);
-  return (req, res, next) => {
-    const settle = (outcome: WimseOutcome): void => {
+  const run = (route: WimseRoute | undefined): RequestHandler => (req, res, next) => {
+    const proceed = (outcome: WimseOutcome): void => {
       // http-signature-07 §3.5: from here on, whatever this request gets is signed (or refused).
       if (outcome.responseSignature !== undefined) {
         const view = seen.get(req)?.view;
@@ -52,14 +76,28 @@ export function wimse(options: WimseExpressOptions): RequestHandler {
     const failed = (e: unknown): void => send(res, handler.fail(e, seen.get(req)?.view).response);
     let outcome: WimseOutcome | Promise<WimseOutcome>;
     try {
-      outcome = authenticate(handler, req);
+      outcome = authenticate(handler, req, route);
     } catch (e) {
       return failed(e);
     }
     // Nothing had to wait (a cached WIT, no body): on to the route in the same tick.
-    if (outcome instanceof Promise) outcome.then(settle, failed);
-    else settle(outcome);
+    if (outcome instanceof Promise) outcome.then(proceed, failed);
+    else proceed(outcome);
   };
+  const middleware = run(undefined);
+  return Object.assign(middleware, {
+    route(rules: WimseRouteRules): RequestHandler {
+      const route = handler.route(rules);
+      const authenticateHere = route.public ? undefined : run(route);
+      return (req, res, next) => {
+        const state = seen.get(req);
+        // Already authenticated by this wimse() (global mount): never again (the proof would be a replay); only narrow.
+        if (state?.handler === handler) return settle(res, next, state.handler.narrow(req.wimse, route, state.view));
+        if (authenticateHere === undefined) return next();
+        authenticateHere(req, res, next);
+      };
+    },
+  });
 }
 
 /**
@@ -69,24 +107,42 @@ export function wimse(options: WimseExpressOptions): RequestHandler {
  * app.get('/admin', requireWorkload('spiffe://example.org/admin'), handler)
  */
 export function requireWorkload(policy: WorkloadPolicy): RequestHandler {
-  const check = createAuthorizer(policy);
+  return requirement('requireWorkload', createAuthorizer(policy));
+}
+
+/**
+ * Lets through only requests whose verified Txn-Token grants every given scope (403
+ * `insufficient_scope` otherwise; 401 when no workload was authenticated). Needs the
+ * `transactionTokens` option on the {@link wimse} before it.
+ *
+ * @example
+ * app.post('/trades', requireScope('trade.stocks'), handler)
+ */
+export function requireScope(...scopes: string[]): RequestHandler {
+  return requirement('requireScope', createScopeCheck(scopes));
+}
+
+function requirement(name: string, check: (principal: WimsePrincipal) => void): RequestHandler {
   return (req: Request, res: Response, next: NextFunction) => {
     const state = seen.get(req);
-    if (state === undefined) return send(res, problemResponse(new WimseError('credentials_missing', 'requireWorkload() must follow wimse()')));
-    const outcome = state.handler.authorize(req.wimse, check, state.view);
-    if (!outcome.ok) return send(res, outcome.response);
-    next();
+    if (state === undefined) return send(res, problemResponse(new WimseError('credentials_missing', `${name}() must follow wimse()`)));
+    settle(res, next, state.handler.authorize(req.wimse, check, state.view));
   };
 }
 
-function authenticate(handler: WimseHandler, req: Request): WimseOutcome | Promise<WimseOutcome> {
-  // From rawHeaders: every occurrence of a field, as headersDistinct, with fewer allocations.
-  const headers = headersFromRaw(req.rawHeaders);
-  if (handler.needsBody(headers)) return withBody(handler, req, headers);
-  return handle(handler, req, headers, undefined);
+function settle(res: ServerResponse, next: NextFunction, outcome: WimseOutcome): void {
+  if (!outcome.ok) return send(res, outcome.response);
+  next();
 }
 
-async function withBody(handler: WimseHandler, req: Request, headers: RequestHeaders): Promise<WimseOutcome> {
+function authenticate(handler: WimseHandler, req: Request, route: WimseRoute | undefined): WimseOutcome | Promise<WimseOutcome> {
+  // From rawHeaders: every occurrence of a field, as headersDistinct, with fewer allocations.
+  const headers = headersFromRaw(req.rawHeaders);
+  if (handler.needsBody(headers)) return withBody(handler, req, headers, route);
+  return handle(handler, req, headers, undefined, route);
+}
+
+async function withBody(handler: WimseHandler, req: Request, headers: RequestHeaders, route: WimseRoute | undefined): Promise<WimseOutcome> {
   let body: Uint8Array | undefined;
   try {
     body = await rawBody(req, handler.maxBodyBytes);
@@ -95,13 +151,13 @@ async function withBody(handler: WimseHandler, req: Request, headers: RequestHea
   }
   // A set-up mistake, not bad input: say so loudly rather than fail every digest check.
   if (body === undefined) throw new Error('wimse(): a body parser consumed the body first; mount wimse() before it or keep the bytes in req.rawBody');
-  return handle(handler, req, headers, body);
+  return handle(handler, req, headers, body, route);
 }
 
-function handle(handler: WimseHandler, req: Request, headers: RequestHeaders, body: Uint8Array | undefined): WimseOutcome | Promise<WimseOutcome> {
+function handle(handler: WimseHandler, req: Request, headers: RequestHeaders, body: Uint8Array | undefined, route: WimseRoute | undefined): WimseOutcome | Promise<WimseOutcome> {
   const view: WimseRequest = { method: req.method, path: req.originalUrl, headers, body, ...connectionOf(req.socket) };
   seen.set(req, { handler, view });
-  return handler.handle(view);
+  return handler.handle(view, route);
 }
 
 // Plain Node response calls, so Express 4 and 5 send byte-identical errors.

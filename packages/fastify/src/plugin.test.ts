@@ -87,7 +87,7 @@ describe('wimsePlugin', () => {
   it('rejects an unknown key in config.wimse when the route is declared', async () => {
     await build();
     expect(() => app.get('/admin', { config: { wimse: { alow: 'spiffe://example.org/admin' } } }, async () => 'x')).toThrow(
-      /route rules: unknown option "alow" \(allowed: public, optional, allow\)/,
+      /route rules: unknown option "alow" \(allowed: public, optional, allow, scope\)/,
     );
   });
 

@@ -27,8 +27,9 @@ import {
 export type WimseFastifyOptions = WimseAdapterOptions;
 
 /**
- * Per-route rules, under `config: { wimse: { … } }`: `allow`, `public`, `optional`. Any other key
- * throws when the route is registered (a misspelt `allow` must not let every workload in).
+ * Per-route rules, under `config: { wimse: { … } }`: `allow`, `public`, `optional`, `scope` (the
+ * verified Txn-Token must grant them all; needs `transactionTokens`). Any other key throws when the
+ * route is registered (a misspelt `allow` must not let every workload in).
  */
 export type WimseRouteConfig = WimseRouteRules;
 
@@ -177,7 +178,7 @@ function sendError(reply: FastifyReply, response: WimseErrorResponse) {
 
 /**
  * Authenticates every route of the Fastify instance it is registered on and sets `request.wimse`.
- * Per route: `config: { wimse: { allow, public, optional } }`.
+ * Per route: `config: { wimse: { allow, public, optional, scope } }`.
  *
  * @example
  * await app.register(wimsePlugin, { trustDomains: { 'example.org': { keys: jwksUrl } }, audience: 'https://orders.example.org' })

@@ -1,1 +1,1 @@
-export { requireWorkload, wimse, type WimseEnv, type WimseHonoOptions } from './middleware.js';
+export { requireScope, requireWorkload, wimse, type WimseEnv, type WimseHonoOptions, type WimseMiddleware } from './middleware.js';

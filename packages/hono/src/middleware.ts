@@ -3,11 +3,12 @@
  * with the core's error response. Web-standard only (fetch `Request`/`Response`, no `node:`
  * imports), so it runs on Node, Workers, Deno and Bun. No protocol rule lives here.
  */
-import type { Context, Next } from 'hono';
+import type { Context, MiddlewareHandler, Next } from 'hono';
 import { createMiddleware } from 'hono/factory';
 import {
   WimseError,
   createAuthorizer,
+  createScopeCheck,
   connectionOf,
   createWimseHandler,
   headersFor,
@@ -22,6 +23,8 @@ import {
   type WimseOutcome,
   type WimsePrincipal,
   type WimseRequest,
+  type WimseRoute,
+  type WimseRouteRules,
   type WorkloadPolicy,
 } from '@wimse/core';
 
@@ -40,22 +43,41 @@ export interface WimseEnv {
 const seen = new WeakMap<Context, { handler: WimseHandler; view: WimseRequest }>();
 
 /**
+ * The middleware {@link wimse} returns: mount it globally (`app.use('/api/*', auth)`) and/or per
+ * route with `auth.route(rules)`. Both share one verifier and replay store.
+ */
+export interface WimseMiddleware extends MiddlewareHandler<WimseEnv> {
+  /**
+   * Per-route rules (`public`, `optional`, `allow`, `scope`), compiled now (unknown keys and bad
+   * patterns throw). On a route without the global mount it authenticates with these rules; behind
+   * the global mount it can only narrow (`allow`, `scope`, `optional: false`): a `public` or
+   * `optional` route rule never lets through what the global mount refused.
+   *
+   * @example
+   * const auth = wimse(options)
+   * app.get('/feed', auth.route({ optional: true }), feed)
+   * app.post('/trades', auth.route({ allow: 'spiffe://example.org/gateway', scope: 'trade.stocks' }), trade)
+   */
+  route(rules: WimseRouteRules): MiddlewareHandler<WimseEnv>;
+}
+
+/**
  * Authenticates requests and sets `c.get('wimse')`.
  *
  * @example
  * app.use('/api/*', wimse({ trustDomains: { 'example.org': { keys: jwksUrl } }, audience: 'https://orders.example.org' }))
  * app.get('/api/whoami', (c) => c.json({ workload: c.get('wimse')?.workload }))
  */
-export function wimse(options: WimseHonoOptions) {
+export function wimse(options: WimseHonoOptions): WimseMiddleware {
   const handler = createWimseHandler(options);
-  return createMiddleware<WimseEnv>((c, next) => {
+  const run = (route: WimseRoute | undefined) => createMiddleware<WimseEnv>((c, next) => {
     let outcome: WimseOutcome | Promise<WimseOutcome>;
     let built: WimseRequest | Promise<WimseRequest | WimseError>;
     try {
       built = viewOf(c, handler);
       // A body to read first: the slow path, all of it awaited.
-      if (built instanceof Promise) return viaBody(built, handler, c, next);
-      outcome = handled(built, handler, c);
+      if (built instanceof Promise) return viaBody(built, handler, c, next, route);
+      outcome = handled(built, handler, c, route);
     } catch (e) {
       // A bug on our side: the reported 500 internal_error problem, as in every adapter.
       return Promise.resolve(respond(handler.fail(e, seen.get(c)?.view).response, c));
@@ -64,25 +86,48 @@ export function wimse(options: WimseHonoOptions) {
     if (outcome instanceof Promise) return outcome.then((o) => proceed(o, built, handler, c, next));
     return proceed(outcome, built, handler, c, next);
   });
+  return Object.assign(run(undefined), {
+    route(rules: WimseRouteRules): MiddlewareHandler<WimseEnv> {
+      const route = handler.route(rules);
+      const authenticateHere = route.public ? undefined : run(route);
+      return createMiddleware<WimseEnv>(async (c, next) => {
+        const state = seen.get(c);
+        // Already authenticated by this wimse() (global mount): never again (the proof would be a replay); only narrow.
+        if (state?.handler === handler) {
+          const outcome = state.handler.narrow(c.get('wimse'), route, state.view);
+          if (!outcome.ok) return respond(outcome.response, c);
+          return next();
+        }
+        if (authenticateHere === undefined) return next();
+        return authenticateHere(c, next);
+      });
+    },
+  });
 }
 
-async function viaBody(built: Promise<WimseRequest | WimseError>, handler: WimseHandler, c: Context<WimseEnv>, next: Next): Promise<Response | void> {
+async function viaBody(
+  built: Promise<WimseRequest | WimseError>,
+  handler: WimseHandler,
+  c: Context<WimseEnv>,
+  next: Next,
+  route: WimseRoute | undefined,
+): Promise<Response | void> {
   let outcome: WimseOutcome;
   let view: WimseRequest;
   try {
     const ready = await built;
     if (ready instanceof WimseError) return respond(handler.reject(ready).response, c);
     view = ready;
-    outcome = await handled(view, handler, c);
+    outcome = await handled(view, handler, c, route);
   } catch (e) {
     return respond(handler.fail(e, seen.get(c)?.view).response, c);
   }
   return proceed(outcome, view, handler, c, next);
 }
 
-function handled(view: WimseRequest, handler: WimseHandler, c: Context<WimseEnv>): WimseOutcome | Promise<WimseOutcome> {
+function handled(view: WimseRequest, handler: WimseHandler, c: Context<WimseEnv>, route: WimseRoute | undefined): WimseOutcome | Promise<WimseOutcome> {
   seen.set(c, { handler, view });
-  return handler.handle(view);
+  return handler.handle(view, route);
 }
 
 // Sets the principal and runs the app, or answers the refusal.
@@ -106,12 +151,27 @@ function proceed(outcome: WimseOutcome, view: WimseRequest, handler: WimseHandle
  * app.get('/admin', requireWorkload('spiffe://example.org/admin'), (c) => c.text('hi'))
  */
 export function requireWorkload(policy: WorkloadPolicy) {
-  const check = createAuthorizer(policy);
+  return requirement('requireWorkload', createAuthorizer(policy));
+}
+
+/**
+ * Lets through only requests whose verified Txn-Token grants every given scope (403
+ * `insufficient_scope` otherwise; 401 when no workload was authenticated). Needs the
+ * `transactionTokens` option on the {@link wimse} before it.
+ *
+ * @example
+ * app.post('/trades', requireScope('trade.stocks'), (c) => c.text('ok'))
+ */
+export function requireScope(...scopes: string[]) {
+  return requirement('requireScope', createScopeCheck(scopes));
+}
+
+function requirement(name: string, check: (principal: WimsePrincipal) => void) {
   return createMiddleware<WimseEnv>(async (c, next) => {
     const state = seen.get(c);
-    if (state === undefined) return respond(problemResponse(new WimseError('credentials_missing', 'requireWorkload() must follow wimse()')));
+    if (state === undefined) return respond(problemResponse(new WimseError('credentials_missing', `${name}() must follow wimse()`)));
     const outcome = state.handler.authorize(c.get('wimse'), check, state.view);
-    if (!outcome.ok) return respond(outcome.response);
+    if (!outcome.ok) return respond(outcome.response, c);
     await next();
   });
 }

@@ -9,3 +9,4 @@ export const WIMSE_HANDLER = Symbol('WIMSE_HANDLER');
 export const PUBLIC_KEY = 'wimse:public';
 export const OPTIONAL_KEY = 'wimse:optional';
 export const ALLOW_KEY = 'wimse:allow';
+export const SCOPE_KEY = 'wimse:scope';

@@ -1,7 +1,7 @@
 /** Parameter and route metadata decorators. */
 import { SetMetadata, createParamDecorator, type ExecutionContext } from '@nestjs/common';
-import { createAuthorizer, type WimsePrincipal } from '@wimse/core';
-import { ALLOW_KEY, OPTIONAL_KEY, PUBLIC_KEY } from './constants.js';
+import { createAuthorizer, createScopeCheck, type WimsePrincipal } from '@wimse/core';
+import { ALLOW_KEY, OPTIONAL_KEY, PUBLIC_KEY, SCOPE_KEY } from './constants.js';
 
 /** The principal `WimseGuard` set on the current request. */
 export function workloadOf(context: ExecutionContext): WimsePrincipal | undefined {
@@ -40,3 +40,13 @@ export const Public = () => SetMetadata(PUBLIC_KEY, true);
  * @OptionalWorkload() @Get('feed') feed(@Workload() workload?: WimsePrincipal) {}
  */
 export const OptionalWorkload = () => SetMetadata(OPTIONAL_KEY, true);
+
+/**
+ * Requires every given scope in the request's verified Txn-Token on a route or controller (403
+ * `insufficient_scope` otherwise); needs the `transactionTokens` option. Such a route is never
+ * optional. Scopes are checked now, so a malformed one fails at start-up.
+ *
+ * @example
+ * @RequireScope('trade.stocks') @Post('trades') trade(@Workload() workload: WimsePrincipal) { return workload.transaction }
+ */
+export const RequireScope = (...scopes: string[]) => SetMetadata(SCOPE_KEY, createScopeCheck(scopes));

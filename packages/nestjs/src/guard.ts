@@ -7,7 +7,7 @@ import { Reflector } from '@nestjs/core';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { signNodeResponse } from '@wimse/core/node';
 import { connectionOf, type WimseHandler, type WimseOutcome, type WimsePrincipal, type WimseRequest, type WimseRoute } from '@wimse/core';
-import { ALLOW_KEY, OPTIONAL_KEY, PUBLIC_KEY, WIMSE_HANDLER } from './constants.js';
+import { ALLOW_KEY, OPTIONAL_KEY, PUBLIC_KEY, SCOPE_KEY, WIMSE_HANDLER } from './constants.js';
 import { WimseHttpException } from './exception.js';
 
 /** The parts of an Express request or a Fastify request the guard reads. */
@@ -23,7 +23,7 @@ export interface WimseHttpRequest {
 
 /**
  * Authenticates HTTP requests; use globally (`{ provide: APP_GUARD, useClass: WimseGuard }`) or
- * with `@UseGuards(WimseGuard)`. Honours `@Public()`, `@OptionalWorkload()` and `@AllowWorkloads()`.
+ * with `@UseGuards(WimseGuard)`. Honours `@Public()`, `@OptionalWorkload()`, `@AllowWorkloads()` and `@RequireScope()`.
  * Non-HTTP handlers are refused unless marked `@Public()`.
  *
  * @example
@@ -41,10 +41,13 @@ export class WimseGuard implements CanActivate {
     if (this.reflector.getAllAndOverride<boolean | undefined>(PUBLIC_KEY, targets) === true) return true;
     // Fail closed: other transports (RPC, WebSocket, GraphQL) carry no HTTP proof this guard can check.
     if (context.getType() !== 'http') return false;
+    const scope = this.reflector.getAllAndOverride<WimseRoute['scope']>(SCOPE_KEY, targets);
     const route: WimseRoute = {
       public: false,
-      optional: this.reflector.getAllAndOverride<boolean | undefined>(OPTIONAL_KEY, targets),
+      // A scope route is never optional (as WimseHandler.route compiles it for the other adapters).
+      optional: scope === undefined ? this.reflector.getAllAndOverride<boolean | undefined>(OPTIONAL_KEY, targets) : false,
       authorize: this.reflector.getAllAndOverride<WimseRoute['authorize']>(ALLOW_KEY, targets),
+      scope,
     };
     const request = context.switchToHttp().getRequest<WimseHttpRequest & IncomingMessage>();
     let outcome: WimseOutcome | Promise<WimseOutcome>;

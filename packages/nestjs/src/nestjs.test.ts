@@ -4,7 +4,7 @@ import { NestFactory, Reflector } from '@nestjs/core';
 import { afterEach, beforeAll, describe, expect, expectTypeOf, it } from 'vitest';
 import { createWimseHandler, type WimseAdapterOptions, type WimsePrincipal, type WorkloadSigner } from '@wimse/core';
 import { adapterFixture } from '../../core/src/test-support/factory.js';
-import { AllowWorkloads, Public, WimseGuard, WimseModule, Workload, workloadOf, type WimseHttpRequest } from './index.js';
+import { AllowWorkloads, OptionalWorkload, Public, RequireScope, WimseGuard, WimseHttpException, WimseModule, Workload, workloadOf, type WimseHttpRequest } from './index.js';
 
 const AUDIENCE = 'https://svc.example.org';
 let options: WimseAdapterOptions;
@@ -127,6 +127,39 @@ describe('WimseGuard outside HTTP', () => {
     const guard = new WimseGuard(createWimseHandler(options), new Reflector());
     expect(await guard.canActivate(contextOf('rpc'))).toBe(false);
     expect(await guard.canActivate(contextOf('open'))).toBe(true);
+  });
+});
+
+describe('@RequireScope()', () => {
+  class Handlers {
+    @OptionalWorkload()
+    @RequireScope('read')
+    scoped() {}
+    @OptionalWorkload()
+    optional() {}
+  }
+  const httpContextOf = (name: 'scoped' | 'optional') =>
+    ({
+      getType: () => 'http',
+      getHandler: () => Handlers.prototype[name],
+      getClass: () => Handlers,
+      switchToHttp: () => ({ getRequest: () => ({ method: 'GET', originalUrl: '/x', headers: {} }), getResponse: () => ({}) }),
+    }) as unknown as ExecutionContext;
+  const guard = () => new WimseGuard(createWimseHandler({ ...options, transactionTokens: { trustDomain: 'example.org', keys: (options.trustDomains['example.org']!).keys } }), new Reflector());
+
+  it('makes a route never optional: no credentials is a 401 even with @OptionalWorkload()', async () => {
+    // canActivate answers synchronously when it can: a refusal is then thrown, not rejected.
+    const error = await Promise.resolve()
+      .then(() => guard().canActivate(httpContextOf('scoped')))
+      .then(() => undefined, (e: unknown) => e);
+    expect(error).toBeInstanceOf(WimseHttpException);
+    expect((error as WimseHttpException).getStatus()).toBe(401);
+    expect(await guard().canActivate(httpContextOf('optional'))).toBe(true);
+  });
+
+  it('refuses a malformed scope when the decorator is applied', () => {
+    expect(() => RequireScope('a b')).toThrow(/scope tokens/);
+    expect(() => RequireScope()).toThrow(/scope tokens/);
   });
 });
 

@@ -8,13 +8,16 @@
  * - GET  /admin           protected, only {@link ADMIN} (403 otherwise)
  * - GET  /optional        optional mode: no credentials → `workload: null`
  * - GET  /stream?kib=N    protected; streams N KiB of `x` as text/plain with the framework's own stream type
+ * - GET  /trade           protected, Txn-Token scope {@link TRADE_SCOPE} required (403 insufficient_scope otherwise)
+ * - GET  /trade/admin     protected, only {@link ADMIN}, and scope {@link TRADE_SCOPE}
+ * Each adapter says these in its own form of the one route vocabulary (public / optional / allow / scope).
  */
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
 import { Server as TlsServer } from 'node:tls';
 import type { WimseAdapterOptions } from '@wimse/core';
-export { ADMIN, HEALTH, summary } from './routes.js';
+export { ADMIN, HEALTH, TRADE_SCOPE, summary } from './routes.js';
 
 export interface Running {
   url: URL;

@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { wimsePlugin } from '@wimse/fastify';
-import { ADMIN, HEALTH, echoed, kibChunks, summary, type Running, type Target } from './contract.js';
+import { ADMIN, HEALTH, TRADE_SCOPE, echoed, kibChunks, summary, type Running, type Target } from './contract.js';
 
 export const fastifyTarget: Target = {
   name: 'fastify',
@@ -15,6 +15,8 @@ export const fastifyTarget: Target = {
     app.get('/hooked/whoami', async (request) => summary(request.wimse));
     app.post('/echo', async (request) => ({ ...summary(request.wimse), body: echoed(request.body) }));
     app.get('/admin', { config: { wimse: { allow: ADMIN } } }, async (request) => summary(request.wimse));
+    app.get('/trade', { config: { wimse: { scope: TRADE_SCOPE } } }, async (request) => summary(request.wimse));
+    app.get('/trade/admin', { config: { wimse: { allow: ADMIN, scope: [TRADE_SCOPE] } } }, async (request) => summary(request.wimse));
     app.get<{ Querystring: { kib?: string } }>('/stream', async (request, reply) => reply.type('text/plain').send(Readable.from(kibChunks(request.query.kib))));
     const address = await app.listen({ port: 0, host: '127.0.0.1' });
     return { url: new URL(address), close: () => app.close() };

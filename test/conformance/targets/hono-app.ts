@@ -1,15 +1,16 @@
 /** The contract's routes as a Hono app: served by @hono/node-server (hono.ts) and by Bun, Deno and workerd (runtimes/). */
 import { Hono } from 'hono';
-import { requireWorkload, wimse } from '@wimse/hono';
+import { requireScope, requireWorkload, wimse } from '@wimse/hono';
 import type { WimseAdapterOptions } from '@wimse/core';
-import { ADMIN, HEALTH, summary } from './routes.js';
+import { ADMIN, HEALTH, TRADE_SCOPE, summary } from './routes.js';
 
 export function honoApp(options: WimseAdapterOptions): Hono {
   const app = new Hono();
-  // Handlers registered before wimse() answer first: public.
-  app.get('/health', (c) => c.json(HEALTH));
-  app.get('/optional', wimse({ ...options, optional: true }), (c) => c.json(summary(c.get('wimse'))));
-  const api = new Hono().use(wimse(options));
+  // One wimse(): its route rules first (handlers registered before the mount answer first), then the mount.
+  const auth = wimse(options);
+  app.get('/health', auth.route({ public: true }), (c) => c.json(HEALTH));
+  app.get('/optional', auth.route({ optional: true }), (c) => c.json(summary(c.get('wimse'))));
+  const api = new Hono().use(auth);
   api.get('/whoami', (c) => c.json(summary(c.get('wimse'))));
   api.get('/hooked/whoami', (c) => c.json(summary(c.get('wimse'))));
   api.post('/echo', async (c) => {
@@ -19,6 +20,9 @@ export function honoApp(options: WimseAdapterOptions): Hono {
     return body === undefined ? c.json({ error: 'body is not JSON' }, 400) : c.json({ ...summary(c.get('wimse')), body });
   });
   api.get('/admin', requireWorkload(ADMIN), (c) => c.json(summary(c.get('wimse'))));
+  // Behind the global mount, route rules narrow; requireWorkload/requireScope say the same.
+  api.get('/trade', auth.route({ scope: TRADE_SCOPE }), (c) => c.json(summary(c.get('wimse'))));
+  api.get('/trade/admin', requireWorkload(ADMIN), requireScope(TRADE_SCOPE), (c) => c.json(summary(c.get('wimse'))));
   // N chunks of 1 KiB (at most 1024), as a Web stream (kibChunks in contract.ts is Node-only).
   api.get('/stream', (c) => {
     let left = Math.min(Number(c.req.query('kib')) || 0, 1024);

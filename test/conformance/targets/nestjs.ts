@@ -4,8 +4,8 @@ import { Body, Controller, Get, HttpCode, Module, Post, Query, Req, StreamableFi
 import { APP_GUARD, NestFactory } from '@nestjs/core';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import type { WimseAdapterOptions, WimsePrincipal } from '@wimse/core';
-import { AllowWorkloads, OptionalWorkload, Public, WimseGuard, WimseModule, Workload } from '@wimse/nestjs';
-import { ADMIN, HEALTH, echoed, kibChunks, summary, type Running, type Target } from './contract.js';
+import { AllowWorkloads, OptionalWorkload, Public, RequireScope, WimseGuard, WimseModule, Workload } from '@wimse/nestjs';
+import { ADMIN, HEALTH, TRADE_SCOPE, echoed, kibChunks, summary, type Running, type Target } from './contract.js';
 
 @Controller()
 class ConformanceController {
@@ -37,6 +37,19 @@ class ConformanceController {
   @AllowWorkloads(ADMIN)
   @Get('admin')
   admin(@Workload() workload: WimsePrincipal) {
+    return summary(workload);
+  }
+
+  @RequireScope(TRADE_SCOPE)
+  @Get('trade')
+  trade(@Workload() workload: WimsePrincipal) {
+    return summary(workload);
+  }
+
+  @AllowWorkloads(ADMIN)
+  @RequireScope(TRADE_SCOPE)
+  @Get('trade/admin')
+  tradeAdmin(@Workload() workload: WimsePrincipal) {
     return summary(workload);
   }
 
