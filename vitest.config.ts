@@ -9,6 +9,7 @@ export default defineConfig({
   resolve: {
     alias: {
       // Subpaths before their package: an alias also matches `<key>/…`.
+      '@wimse/core/adapter': fileURLToPath(new URL('./packages/core/src/adapter-entry.ts', import.meta.url)),
       '@wimse/core/node': fileURLToPath(new URL('./packages/core/src/node.ts', import.meta.url)),
       '@wimse/core/otel': fileURLToPath(new URL('./packages/core/src/otel.ts', import.meta.url)),
       '@wimse/core': src('core'),

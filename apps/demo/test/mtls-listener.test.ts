@@ -7,7 +7,7 @@
  */
 import type { RequestListener } from 'node:http';
 import { join } from 'node:path';
-import { connectionOf, createWimseHandler } from '@wimse/core';
+import { connectionOf, createWimseHandler } from '@wimse/core/adapter';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configFromEnv } from '../../demo-kit/src/config.js';
 import { listenMtls, type MtlsListener } from '../../demo-kit/src/mtls.js';

@@ -1,9 +1,26 @@
-export * from './adapter.js';
-export * from './algorithms.js';
+/**
+ * `@wimse/core`: verify and make WIMSE workload-to-workload credentials (WIT, WPT, HTTP Message
+ * Signatures, mTLS). Node-only helpers are in `@wimse/core/node`; adapter glue in `@wimse/core/adapter`.
+ *
+ * @packageDocumentation
+ */
+export type { WimseAdapterOptions, WimseErrorHook, WimseErrorResponse, WimseInternalErrorHook, WimseRouteRules } from './adapter.js';
+export { DEFAULT_ALGORITHMS, SUPPORTED_ALGORITHMS, hasPrivateMembers, isSupportedAlgorithm, keyMismatch, typMatches, type WimseAlgorithm } from './algorithms.js';
 export { type Audience, type AudienceEntry } from './audience.js';
-export * from './authorization.js';
-export { readBody, type BodySource } from './body.js';
-export * from './client.js';
+export { createAuthorizer, type WorkloadPolicy } from './authorization.js';
+export {
+  createWimseFetch,
+  identityServerWitSource,
+  type IdentityServerWitSourceOptions,
+  type OutboundProof,
+  type PublicProofJwk,
+  type WimseCallOptions,
+  type WimseFetch,
+  type WimseFetchOptions,
+  type WimseRequestInit,
+  type WitSource,
+  type WptWireOptions,
+} from './client.js';
 export { ERROR_CODES, PROBLEM_CONTENT_TYPE, PROBLEM_TYPE_BASE, WimseError, isWimseError, type WimseErrorCode, type WimseMismatch, type WimseProblem } from './errors.js';
 export { tokenHash } from './hash.js';
 export {
@@ -26,30 +43,32 @@ export {
 } from './http-signature/index.js';
 export { contentDigest, verifyContentDigest, type DigestAlgorithm } from './content-digest.js';
 export { WIMSE_CHANNELS, type WimseJwksMessage, type WimseReplayMessage, type WimseVerifyMessage } from './diagnostics.js';
-export * from './identifier.js';
+export {
+  MAX_IDENTIFIER_LENGTH,
+  checkIdentifier,
+  checkWorkloadIdentifier,
+  parseWorkloadIdentifier,
+  sameWorkload,
+  workloadOrigin,
+  type IdentifierCheck,
+  type IdentifierOptions,
+  type WorkloadIdentifier,
+} from './identifier.js';
 export type { WimseLogFields, WimseLogger, WimseLogValue } from './logger.js';
 export type { TrustedProxies } from './mtls/forwarded-cert.js';
 export type { MtlsOptions } from './mtls/mtls-policy.js';
 export type { TrustBundleSource, TrustBundles } from './mtls/trust-bundles.js';
 export type { WorkloadCertificateInfo } from './mtls/workload-certificate.js';
-export type { ResolvedOptions, VerifierOptions } from './options.js';
+export type { VerifierOptions } from './options.js';
 export type { ProofMethod, WimsePrincipal } from './principal.js';
 export type { ProofKey } from './proof-key.js';
 export { publicKeyFlaw } from './public-key.js';
 export { MemoryReplayStore, type MemoryReplayStoreOptions } from './memory-replay-store.js';
 export { replayKeyString, type ReplayKey, type ReplayKind, type ReplayStore } from './replay.js';
-export { fieldValues, headersFromRaw, headersOf, type HeaderValue, type RequestHeaders, type WimseRequest } from './request.js';
-export * from './signer.js';
+export type { HeaderValue, RequestHeaders, WimseRequest } from './request.js';
+export { createWorkloadSigner, type HttpSigRequestOptions, type WorkloadCredentials, type WorkloadSigner, type WptRequestOptions } from './signer.js';
 export type { JwksEvent, JwksFailureReason } from './remote-jwks.js';
-export {
-  createResponseSigning,
-  type OutgoingResponse,
-  type ResponseSignature,
-  type ResponseSignerSource,
-  type ResponseSigning,
-  type ResponseSigningOptions,
-  type SignResponsesMode,
-} from './response-signing.js';
+export type { ResponseSignerSource, ResponseSigningOptions, SignResponsesMode } from './response-signing.js';
 export type { RemoteJwksOptions, TrustDomainConfig, TrustDomains } from './trust.js';
 export { createVerifier, type WimseVerifier } from './verifier.js';
 export {
@@ -66,9 +85,9 @@ export {
   type TxnTokenVerifierOptions,
   type WimseTransaction,
 } from './txn-token.js';
-export * from './versions.js';
+export { COMPAT_VERSIONS, DRAFT_VERSIONS } from './versions.js';
 export { WIT_TYP, issueWit, type IssueWitOptions, type VerifiedWit, type WitClaims } from './wit.js';
-export * from './workload-pattern.js';
+export { compileWorkloadPattern, compileWorkloadPatterns, type WorkloadMatcher } from './workload-pattern.js';
 export { WPT01_FIELD, WPT_SCHEME, WPT_TYP, createWpt, type ContextTokens, type CreateWptOptions, type WptClaims, type WptTyp, type WptVersion } from './wpt.js';
 export {
   FORM_CONTENT_TYPE,

@@ -12,5 +12,3 @@ export {
   type CredentialSnapshot,
 } from './mtls/credential-files.js';
 export { createRotatingAgent, keepServerCredentials, serverTlsOptions, type RotatingAgent, type RotatingAgentOptions } from './mtls/tls-credentials.js';
-export { readAndRestoreBody, type NodeBodyStream } from './node-body.js';
-export { signNodeResponse } from './node-response-signing.js';

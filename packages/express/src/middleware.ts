@@ -4,26 +4,8 @@
  */
 import type { ServerResponse } from 'node:http';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import {
-  WimseError,
-  createAuthorizer,
-  createScopeCheck,
-  connectionOf,
-  createWimseHandler,
-  headersFromRaw,
-  problemResponse,
-  type WimseAdapterOptions,
-  type WimseErrorResponse,
-  type WimseHandler,
-  type WimseOutcome,
-  type RequestHeaders,
-  type WimsePrincipal,
-  type WimseRequest,
-  type WimseRoute,
-  type WimseRouteRules,
-  type WorkloadPolicy,
-} from '@wimse/core';
-import { signNodeResponse } from '@wimse/core/node';
+import { WimseError, createAuthorizer, createScopeCheck, type WimseAdapterOptions, type WimseErrorResponse, type RequestHeaders, type WimsePrincipal, type WimseRequest, type WimseRouteRules, type WorkloadPolicy } from '@wimse/core';
+import { connectionOf, createWimseHandler, headersFromRaw, problemResponse, signNodeResponse, type WimseHandler, type WimseOutcome, type WimseRoute } from '@wimse/core/adapter';
 import { rawBody } from './raw-body.js';
 
 /** Options of {@link wimse}: the core verifier's plus `optional`, `allow`, `onError`, `onInternalError`, `maxBodyBytes` and response signing (`responseSigner`, `signResponses`). */

@@ -2,7 +2,7 @@
  * The raw body for a Content-Digest check, read without taking it from the app's own body parser.
  */
 import type { IncomingMessage } from 'node:http';
-import { readAndRestoreBody } from '@wimse/core/node';
+import { readAndRestoreBody } from '@wimse/core/adapter';
 
 /**
  * Returns the body bytes: those a parser kept (`req.rawBody`, `express.raw()`), or else the stream's,

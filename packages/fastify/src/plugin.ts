@@ -7,21 +7,8 @@
 import { Readable } from 'node:stream';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import {
-  connectionOf,
-  createWimseHandler,
-  headersFor,
-  readBody,
-  type ResponseSignature,
-  type WimseAdapterOptions,
-  type WimseErrorResponse,
-  type WimseHandler,
-  type WimseOutcome,
-  type WimsePrincipal,
-  type WimseRequest,
-  type WimseRoute,
-  type WimseRouteRules,
-} from '@wimse/core';
+import type { WimseAdapterOptions, WimseErrorResponse, WimsePrincipal, WimseRequest, WimseRouteRules } from '@wimse/core';
+import { connectionOf, createWimseHandler, headersFor, readBody, type ResponseSignature, type WimseHandler, type WimseOutcome, type WimseRoute } from '@wimse/core/adapter';
 
 /** Options of {@link wimsePlugin}: the core verifier's plus `optional`, `allow`, `onError`, `onInternalError`, `maxBodyBytes` and response signing (`responseSigner`, `signResponses`). */
 export type WimseFastifyOptions = WimseAdapterOptions;

@@ -5,28 +5,8 @@
  */
 import type { Context, MiddlewareHandler, Next } from 'hono';
 import { createMiddleware } from 'hono/factory';
-import {
-  WimseError,
-  createAuthorizer,
-  createScopeCheck,
-  connectionOf,
-  createWimseHandler,
-  headersFor,
-  headersOf,
-  problemResponse,
-  readBody,
-  type RequestHeaders,
-  type ResponseSignature,
-  type WimseAdapterOptions,
-  type WimseErrorResponse,
-  type WimseHandler,
-  type WimseOutcome,
-  type WimsePrincipal,
-  type WimseRequest,
-  type WimseRoute,
-  type WimseRouteRules,
-  type WorkloadPolicy,
-} from '@wimse/core';
+import { WimseError, createAuthorizer, createScopeCheck, type RequestHeaders, type WimseAdapterOptions, type WimseErrorResponse, type WimsePrincipal, type WimseRequest, type WimseRouteRules, type WorkloadPolicy } from '@wimse/core';
+import { connectionOf, createWimseHandler, headersFor, headersOf, problemResponse, readBody, type ResponseSignature, type WimseHandler, type WimseOutcome, type WimseRoute } from '@wimse/core/adapter';
 
 /** Options of {@link wimse}: the core verifier's plus `optional`, `allow`, `onError`, `onInternalError`, `maxBodyBytes` and response signing (`responseSigner`, `signResponses`). */
 export type WimseHonoOptions = WimseAdapterOptions;

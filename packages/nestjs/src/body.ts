@@ -7,8 +7,7 @@
  */
 import { Inject, Injectable, type NestMiddleware } from '@nestjs/common';
 import type { IncomingMessage } from 'node:http';
-import type { WimseHandler } from '@wimse/core';
-import { readAndRestoreBody } from '@wimse/core/node';
+import { readAndRestoreBody, type WimseHandler } from '@wimse/core/adapter';
 import { WIMSE_HANDLER } from './constants.js';
 import { WimseHttpException } from './exception.js';
 

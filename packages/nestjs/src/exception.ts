@@ -2,7 +2,8 @@
 import { Catch, HttpException, Inject, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { ServerResponse } from 'node:http';
-import { headersFor, type WimseErrorResponse } from '@wimse/core';
+import type { WimseErrorResponse } from '@wimse/core';
+import { headersFor } from '@wimse/core/adapter';
 
 /** Thrown by `WimseGuard`: status, headers and body exactly as the core rendered them. */
 export class WimseHttpException extends HttpException {

@@ -5,8 +5,8 @@
 import { Inject, Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { signNodeResponse } from '@wimse/core/node';
-import { connectionOf, type WimseHandler, type WimseOutcome, type WimsePrincipal, type WimseRequest, type WimseRoute } from '@wimse/core';
+import type { WimsePrincipal, WimseRequest } from '@wimse/core';
+import { connectionOf, signNodeResponse, type WimseHandler, type WimseOutcome, type WimseRoute } from '@wimse/core/adapter';
 import { ALLOW_KEY, OPTIONAL_KEY, PUBLIC_KEY, SCOPE_KEY, WIMSE_HANDLER } from './constants.js';
 import { WimseHttpException } from './exception.js';
 

@@ -1,6 +1,6 @@
 import { Module, type MiddlewareConsumer, type NestModule } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
-import { createWimseHandler } from '@wimse/core';
+import { createWimseHandler } from '@wimse/core/adapter';
 import { WimseBodyMiddleware } from './body.js';
 import { WIMSE_HANDLER, WIMSE_OPTIONS } from './constants.js';
 import { WimseExceptionFilter } from './exception.js';

@@ -2,7 +2,8 @@ import 'reflect-metadata';
 import { Body, Controller, Get, HttpCode, Injectable, Module, Post, UseGuards, type ExecutionContext, type INestApplication } from '@nestjs/common';
 import { NestFactory, Reflector } from '@nestjs/core';
 import { afterEach, beforeAll, describe, expect, expectTypeOf, it } from 'vitest';
-import { createWimseHandler, type WimseAdapterOptions, type WimsePrincipal, type WorkloadSigner } from '@wimse/core';
+import type { WimseAdapterOptions, WimsePrincipal, WorkloadSigner } from '@wimse/core';
+import { createWimseHandler } from '@wimse/core/adapter';
 import { adapterFixture } from '../../core/src/test-support/factory.js';
 import { AllowWorkloads, OptionalWorkload, Public, RequireScope, WimseGuard, WimseHttpException, WimseModule, Workload, workloadOf, type WimseHttpRequest } from './index.js';
 
