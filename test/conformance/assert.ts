@@ -14,7 +14,7 @@ export function assertResponse(res: RawResponse, c: { expect: Expected }): void 
     code: e.code,
   });
   expect(res.status).toBeLessThan(500);
-  if (e.type === 'application/problem+json') expect(json).toMatchObject({ status: e.status, type: `https://wimse-js.dev/problems/${e.code}` });
+  if (e.type === 'application/problem+json') expect(json).toMatchObject({ status: e.status, type: `https://github.com/wimse-js/wimse-js/blob/main/docs/errors.md#${e.code}` });
   if (e.body !== undefined) expect(json).toMatchObject(e.body);
   // RFC 9110 §7.6.1: Connection is a list of options, so compared as a set (Deno's server adds its
   // own "close" to the adapter's and sends "close, close").

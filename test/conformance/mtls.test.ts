@@ -228,6 +228,6 @@ function assertResponse(res: RawResponse, e: Expected): void {
   const type = (res.headers['content-type'] as string | undefined)?.split(';')[0]?.trim();
   const json = type?.endsWith('json') === true ? (JSON.parse(res.text) as Record<string, unknown>) : undefined;
   expect({ status: res.status, www: res.headers['www-authenticate'], type, code: json?.code }, res.text).toEqual({ status: e.status, www: e.www, type: e.type, code: e.code });
-  if (e.type === 'application/problem+json') expect(json).toMatchObject({ status: e.status, type: `https://wimse-js.dev/problems/${e.code}` });
+  if (e.type === 'application/problem+json') expect(json).toMatchObject({ status: e.status, type: `https://github.com/wimse-js/wimse-js/blob/main/docs/errors.md#${e.code}` });
   if (e.body !== undefined) expect(json).toMatchObject(e.body);
 }

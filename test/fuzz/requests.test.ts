@@ -138,7 +138,7 @@ describe.each(targets)('$name: a bug', (target) => {
     const plain = await send(agent, server.url, { method: 'GET', path: '/whoami', headers: await wptHeaders(fixtures.client, '/whoami') });
     expect([plain.status, JSON.parse(plain.body)]).toEqual([
       500,
-      { type: 'https://wimse-js.dev/problems/internal_error', title: 'Internal error', status: 500, detail: 'The request could not be processed; the error was reported', code: 'internal_error' },
+      { type: 'https://github.com/wimse-js/wimse-js/blob/main/docs/errors.md#internal_error', title: 'Internal error', status: 500, detail: 'The request could not be processed; the error was reported', code: 'internal_error' },
     ]);
     const hooked = await send(agent, server.url, { method: 'GET', path: '/hooked/whoami', headers: await wptHeaders(fixtures.client, '/hooked/whoami') });
     expect([hooked.status, JSON.parse(hooked.body)]).toEqual([500, { hooked: true, code: 'internal_error' }]);

@@ -239,7 +239,7 @@ describe('a bug is a 500 internal_error that is reported', () => {
     if (outcome.ok) return;
     expect([outcome.response.status, outcome.response.headers['content-type']]).toEqual([500, 'application/problem+json']);
     expect(JSON.parse(outcome.response.body)).toEqual({
-      type: 'https://wimse-js.dev/problems/internal_error',
+      type: 'https://github.com/wimse-js/wimse-js/blob/main/docs/errors.md#internal_error',
       title: 'Internal error',
       status: 500,
       detail: 'The request could not be processed; the error was reported',

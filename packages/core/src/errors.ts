@@ -138,8 +138,8 @@ export interface WimseProblem {
   code: WimseErrorCode;
 }
 
-/** Base of every `type` URI in problem bodies. */
-export const PROBLEM_TYPE_BASE = 'https://wimse-js.dev/problems/';
+/** Base of every `type` URI in problem bodies: the code's entry in the errors reference (docs/errors.md). */
+export const PROBLEM_TYPE_BASE = 'https://github.com/wimse-js/wimse-js/blob/main/docs/errors.md#';
 
 /**
  * What a check expected and what arrived, for refusals where both help the caller (audiences,
