@@ -48,8 +48,8 @@ export interface RedisConnection {
 }
 
 export interface RedisReplayStoreOptions {
-  /** A Redis URL (`redis://[[user]:password@]host[:port][/db]`, `rediss://` for TLS): the store makes and owns its client. */
-  url?: string;
+  /** A Redis URL (`redis://[[user]:password@]host[:port][/db]`, `rediss://` for TLS): the store makes and owns its client. `undefined` (an unset `process.env.REDIS_URL`) is refused at start-up unless `client` is given. */
+  url?: string | undefined;
   /** A client you made: `createClient(...)` or `createCluster(...)` from `redis`/`@redis/client`. Give it an `error` listener. */
   client?: RedisConnection;
   /**
