@@ -5,6 +5,7 @@
  * a new adapter against it. Applications use `@wimse/core` and an adapter.
  *
  * @packageDocumentation
+ * @module @wimse/core/adapter
  */
 export {
   connectionOf,

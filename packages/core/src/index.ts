@@ -3,6 +3,7 @@
  * Signatures, mTLS). Node-only helpers are in `@wimse/core/node`; adapter glue in `@wimse/core/adapter`.
  *
  * @packageDocumentation
+ * @module @wimse/core
  */
 export type { WimseAdapterOptions, WimseErrorHook, WimseErrorResponse, WimseInternalErrorHook, WimseRouteRules } from './adapter.js';
 export { DEFAULT_ALGORITHMS, SUPPORTED_ALGORITHMS, hasPrivateMembers, isSupportedAlgorithm, keyMismatch, typMatches, type WimseAlgorithm } from './algorithms.js';

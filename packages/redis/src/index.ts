@@ -1,3 +1,9 @@
+/**
+ * A Redis (single node, Cluster, Valkey) replay store shared by every instance of a service: {@link redisReplayStore}.
+ *
+ * @packageDocumentation
+ * @module @wimse/redis
+ */
 export {
   RedisReplayStore,
   defaultPrefix,
