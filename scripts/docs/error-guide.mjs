@@ -310,6 +310,62 @@ export const ERROR_GUIDE = {
     'This workload has too many live proofs in the replay store (its per-workload quota).',
     'Caller: slow down (retry after `Retry-After`), use shorter-lived proofs. Service: size the replay store\'s per-workload share.',
   ],
+  txn_token_duplicate: [
+    'The request carries more than one `Txn-Token` field.',
+    'Caller: send exactly one Txn-Token.',
+  ],
+  txn_token_too_large: [
+    'The Txn-Token exceeds the size limit (`maxLength`, default 8192 characters) and was not parsed.',
+    'Transaction token service: keep Txn-Tokens small (`rctx`, `tctx`).',
+  ],
+  txn_token_malformed: [
+    'The Txn-Token is not a compact JWS JWT, or its header or claims are not JSON objects.',
+    'Caller: forward the Txn-Token exactly as the transaction token service issued it.',
+  ],
+  txn_token_typ: [
+    'The Txn-Token header `typ` is not `txntoken+jwt` (txn-tokens §9.1).',
+    'Transaction token service: mint Txn-Tokens with `typ: txntoken+jwt`; an access token is not a Txn-Token.',
+  ],
+  txn_token_alg: [
+    'The Txn-Token is signed with an algorithm that is not allowed (`none`, symmetric, or outside `algorithms`).',
+    'Transaction token service: sign with an asymmetric algorithm the service allows.',
+  ],
+  txn_token_key_unknown: [
+    'No configured key of the transaction token service matches the Txn-Token header (unknown `kid`, or several keys and no `kid`).',
+    'Service: check the Txn-Token `keys` (JWKS URL, key rotation). Transaction token service: set `kid`.',
+  ],
+  txn_token_signature: [
+    'The Txn-Token signature does not verify with the configured keys: altered, or signed by another key.',
+    'Caller: forward the Txn-Token unmodified. Service: check the configured keys.',
+  ],
+  txn_token_claims: [
+    'A required Txn-Token claim is missing or malformed (`iat`, `exp`, `txn`, `sub`, `scope`, `rctx`/`tctx` objects; txn-tokens §9.2).',
+    'Transaction token service: include every required claim with the right type.',
+  ],
+  txn_token_audience: [
+    'The Txn-Token `aud` is missing or does not name this service\'s trust domain (txn-tokens §9.2).',
+    'Service: check `trustDomain`. Transaction token service: issue the token for this trust domain.',
+  ],
+  txn_token_expired: [
+    'The Txn-Token `exp` is in the past (beyond the clock tolerance).',
+    'Caller: get a fresh Txn-Token (or a replacement) for the transaction. Check the clocks.',
+  ],
+  txn_token_not_yet_valid: [
+    'The Txn-Token `iat` is in the future (beyond the clock tolerance).',
+    'Check the clocks of the transaction token service and the service.',
+  ],
+  txn_token_lifetime: [
+    'The Txn-Token lives longer (`exp - iat`) than the service accepts (`maxLifetime`, default 600 s); Txn-Tokens are short-lived.',
+    'Transaction token service: issue shorter-lived tokens.',
+  ],
+  txn_token_iss: [
+    'The Txn-Token `iss` is not one of the configured `issuer` values.',
+    'Service: check `issuer`. Transaction token service: set `iss` to its configured identifier.',
+  ],
+  insufficient_scope: [
+    'The caller authenticated, but the Txn-Token of the request does not grant the scope this route requires (RFC 6750 §3.1).',
+    'Caller: obtain a Txn-Token whose `scope` covers the route. Service: check the route\'s required scope.',
+  ],
   internal_error: [
     'A bug: an exception that is not bad input. It was reported to `onInternalError`; the details are not sent.',
     'Service: see the report. Please file an issue if it comes from wimse-js.',
