@@ -46,7 +46,7 @@ export async function bundle(entry: string, define: Record<string, unknown> = {}
     conditions: ['workerd', 'worker', 'browser'],
     target: 'es2022',
     logLevel: 'silent',
-    alias: { '@wimse/core': src('core'), '@wimse/hono': src('hono') },
+    alias: { '@wimse/core/adapter': join(PACKAGES, 'core/src/adapter-entry.ts'), '@wimse/core': src('core'), '@wimse/hono': src('hono') },
     define: Object.fromEntries(Object.entries(define).map(([k, v]) => [k, JSON.stringify(v)])),
   });
   return out.outputFiles[0]!.text;
