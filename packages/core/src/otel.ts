@@ -6,6 +6,9 @@
  * Attribute names follow the OpenTelemetry semantic conventions where one exists (`error.type`,
  * `url.full`, `http.response.status_code`), `wimse.*` otherwise. Metrics never carry the workload
  * identifier (unbounded cardinality); spans do.
+ *
+ * @packageDocumentation
+ * @module @wimse/core/otel
  */
 import { SpanKind, SpanStatusCode, metrics, trace, type Attributes, type MeterProvider, type TracerProvider } from '@opentelemetry/api';
 import { WIMSE_CHANNELS, subscribe, type WimseJwksMessage, type WimseReplayMessage, type WimseVerifyMessage } from './diagnostics.js';
