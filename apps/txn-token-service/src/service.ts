@@ -23,7 +23,6 @@ import {
   issueTxnToken,
   parseTokenExchangeRequest,
   parseTxnTokenRequest,
-  readBody,
   replacementClaims,
   tokenErrorFromWimse,
   tokenExchangeResponse,
@@ -33,6 +32,7 @@ import {
   type WimseAlgorithm,
   type WimsePrincipal,
 } from '@wimse/core';
+import { readBody } from '@wimse/core/adapter';
 import { wimse, type WimseEnv } from '@wimse/hono';
 import { Hono, type Context } from 'hono';
 import { createLocalJWKSet, type CryptoKey, type JSONWebKeySet, type KeyObject } from 'jose';
