@@ -19,8 +19,6 @@ import {
   SUPPORTED_ALGORITHMS,
   TOKEN_TYPES,
   TokenExchangeError,
-  fieldValues,
-  headersFromRaw,
   isWimseError,
   issueWit,
   parseTokenExchangeRequest,
@@ -29,6 +27,7 @@ import {
   type TokenEndpointResponse,
   type WimseAlgorithm,
 } from '@wimse/core';
+import { fieldValues, headersFromRaw } from '@wimse/core/adapter';
 import { verifyDpopProof } from './dpop.js';
 import type { KeyRing } from './keyring.js';
 import { createPlatformTokenVerifier, type PlatformIssuer } from './platform-token.js';

@@ -20,5 +20,5 @@ export {
 export { readBody, type BodySource } from './body.js';
 export { readAndRestoreBody, type NodeBodyStream } from './node-body.js';
 export { signNodeResponse } from './node-response-signing.js';
-export { headersFromRaw, headersOf } from './request.js';
+export { fieldValues, headersFromRaw, headersOf } from './request.js';
 export { createResponseSigning, type OutgoingResponse, type ResponseSignature, type ResponseSigning } from './response-signing.js';

@@ -6,7 +6,7 @@
  * @module @wimse/core
  */
 export type { WimseAdapterOptions, WimseErrorHook, WimseErrorResponse, WimseInternalErrorHook, WimseRouteRules } from './adapter.js';
-export { DEFAULT_ALGORITHMS, SUPPORTED_ALGORITHMS, hasPrivateMembers, isSupportedAlgorithm, keyMismatch, typMatches, type WimseAlgorithm } from './algorithms.js';
+export { COMPACT_JWS_RE, DEFAULT_ALGORITHMS, SUPPORTED_ALGORITHMS, hasPrivateMembers, isSupportedAlgorithm, keyMismatch, typMatches, type WimseAlgorithm } from './algorithms.js';
 export { type Audience, type AudienceEntry } from './audience.js';
 export { createAuthorizer, type WorkloadPolicy } from './authorization.js';
 export {
