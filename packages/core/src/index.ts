@@ -8,7 +8,7 @@
 export type { WimseAdapterOptions, WimseErrorHook, WimseErrorResponse, WimseInternalErrorHook, WimseRouteRules } from './adapter.js';
 export { COMPACT_JWS_RE, DEFAULT_ALGORITHMS, SUPPORTED_ALGORITHMS, hasPrivateMembers, isSupportedAlgorithm, keyMismatch, typMatches, type WimseAlgorithm } from './algorithms.js';
 export { type Audience, type AudienceEntry } from './audience.js';
-export { createAuthorizer, type WorkloadPolicy } from './authorization.js';
+export { createAuthorizer, createScopeCheck, type WorkloadPolicy } from './authorization.js';
 export {
   createWimseFetch,
   identityServerWitSource,
