@@ -29,6 +29,8 @@ export function createEdge(config: DemoConfig): (authorization: unknown, to: unk
   return async (authorization, to) => {
     const match = typeof authorization === 'string' && authorization.length <= MAX_TOKEN ? BEARER.exec(authorization) : null;
     if (match === null) return problem(401, 'access_token_missing', 'Send the user\'s access token: Authorization: Bearer <token>');
+    const bad = forward.check(to, 'orders');
+    if (bad !== undefined) return bad;
     let txnToken: string;
     try {
       ({ txnToken } = await client().fetchTxnToken({ scope: EDGE_SCOPE, subjectToken: match[1]!, subjectTokenType: TOKEN_TYPES.access_token }));

@@ -22,6 +22,8 @@ export interface RelayResult {
 /** One outbound hop: to the first target, asking it to relay to the rest. */
 export interface Forward {
   (to: unknown, path: unknown, carry: { proof: 'wpt' | 'http-sig'; txnToken?: string }): Promise<RelayResult | { status: 200; upstream: unknown }>;
+  /** The problem with `to` and `path` (what the call would refuse), before any work. */
+  check(to: unknown, path: unknown): Problem | undefined;
 }
 
 /** Calls the next hop of a chain with this service's own credentials (shared by /relay and the edge). */
@@ -29,12 +31,15 @@ export function createForward(config: DemoConfig): Forward {
   const allowed = new Set(config.relayTargets.map((t) => originOf(t)).filter((o): o is string => o !== undefined));
   // This service's own credentials, shared with its response signer.
   const wimseFetch = config.client;
-  return async (to, path, carry) => {
-    const targets = (Array.isArray(to) ? to : to === undefined ? [] : [to]).map(String);
-    const bad = check(targets, allowed);
+  const targetsOf = (to: unknown) => (Array.isArray(to) ? to : to === undefined ? [] : [to]).map(String);
+  const lastOf = (path: unknown) => (path === undefined ? 'whoami' : String(path));
+  const checkCall = (to: unknown, path: unknown): Problem | undefined =>
+    check(targetsOf(to), allowed) ?? (Object.hasOwn(LAST_HOP, lastOf(path)) ? undefined : problem(400, 'relay_path_invalid', `path must be one of ${Object.keys(LAST_HOP).join(', ')}`));
+  const forward = async (to: unknown, path: unknown, carry: { proof: 'wpt' | 'http-sig'; txnToken?: string }) => {
+    const bad = checkCall(to, path);
     if (bad !== undefined) return bad;
-    const last = path === undefined ? 'whoami' : String(path);
-    if (!Object.hasOwn(LAST_HOP, last)) return problem(400, 'relay_path_invalid', `path must be one of ${Object.keys(LAST_HOP).join(', ')}`);
+    const targets = targetsOf(to);
+    const last = lastOf(path);
     const [next, ...rest] = targets.map((t) => originOf(t)!);
     const url =
       rest.length === 0 ? `${next}${LAST_HOP[last as LastHop]}` : `${next}/relay?${rest.map((r) => `to=${encodeURIComponent(r)}`).join('&')}${last === 'whoami' ? '' : `&path=${last}`}`;
@@ -46,8 +51,9 @@ export function createForward(config: DemoConfig): Forward {
     }
     const upstream = (await res.json().catch(() => null)) as { code?: unknown } | null;
     if (!res.ok) return problem(502, 'relay_upstream_failed', `${next} answered ${res.status}${typeof upstream?.code === 'string' ? ` ${upstream.code}` : ''}`);
-    return { status: 200, upstream };
+    return { status: 200 as const, upstream };
   };
+  return Object.assign(forward, { check: checkCall });
 }
 
 export function createRelay(config: DemoConfig): (to: unknown, caller: WimsePrincipal, path?: unknown) => Promise<RelayResult> {
