@@ -50,6 +50,7 @@ export {
   type ResponseSigningOptions,
   type SignResponsesMode,
 } from './response-signing.js';
+export { createIssuerKeyResolver } from './trust.js';
 export type { RemoteJwksOptions, TrustDomainConfig, TrustDomains } from './trust.js';
 export { createVerifier, type WimseVerifier } from './verifier.js';
 export {
