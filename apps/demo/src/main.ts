@@ -30,6 +30,9 @@ try {
   process.exit(1);
 }
 
+// Labelled where it runs: it hands an access token to anyone who asks.
+console.log(`(user access tokens come from a STAND-IN authorization server, demo only: ${stack.userIssuer.issuer})`);
+
 let rows: Row[] = [];
 let shared: Row[] | undefined;
 try {
