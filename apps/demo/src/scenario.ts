@@ -7,6 +7,7 @@ import { TOKEN_TYPES, TokenExchangeError, createTxnTokenClient, createWimseFetch
 import { SignJWT, generateKeyPair } from 'jose';
 import { openMtlsClient, type MtlsClient, type MtlsResponse } from './mtls-client.js';
 import { SERVICES, type MtlsStack, type ServiceName, type Stack } from './stack.js';
+import { ORDERS_API } from './stand-in-user-issuer.js';
 
 export interface Row {
   service: string;
@@ -104,7 +105,7 @@ async function transactionChecks(stack: Stack, client: WimseFetch, accessToken: 
       .setProtectedHeader({ alg: 'ES256', typ: 'at+jwt' })
       .setIssuer('http://127.0.0.1:9/unknown-idp')
       .setSubject(USER)
-      .setAudience('https://orders.example.org')
+      .setAudience(ORDERS_API)
       .setIssuedAt()
       .setExpirationTime('5m')
       .sign(privateKey);
