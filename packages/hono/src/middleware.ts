@@ -12,10 +12,10 @@ import {
   connectionOf,
   createWimseHandler,
   headersFor,
+  headersFromRaw,
   headersOf,
   problemResponse,
   readBody,
-  type RequestHeaders,
   type ResponseSignature,
   type WimseAdapterOptions,
   type WimseErrorResponse,
@@ -176,17 +176,17 @@ function requirement(name: string, check: (principal: WimsePrincipal) => void) {
   });
 }
 
-// On @hono/node-server the Node request rides in c.env: its distinct header fields keep a repeated
+// On @hono/node-server the Node request rides in c.env: its raw header lines keep a repeated
 // Authorization or WIT field apart (fetch Headers fold them into one), and its socket tells the TLS
 // peer chain and address. Elsewhere only the fetch Request is used.
 interface NodeBindings {
-  incoming?: { headersDistinct?: RequestHeaders; socket?: unknown; httpVersionMajor?: number };
+  incoming?: { rawHeaders?: readonly string[]; socket?: unknown; httpVersionMajor?: number };
 }
 
 // The request view now, or (when a signature may cover a body) once the body is read.
 function viewOf(c: Context, handler: WimseHandler): WimseRequest | Promise<WimseRequest | WimseError> {
   const incoming = (c.env as NodeBindings | undefined)?.incoming;
-  const headers = incoming?.headersDistinct ?? headersOf(c.req.raw.headers);
+  const headers = incoming?.rawHeaders === undefined ? headersOf(c.req.raw.headers) : headersFromRaw(incoming.rawHeaders);
   const view = (body: Uint8Array | undefined): WimseRequest => ({ method: c.req.method, path: pathOf(c.req.url), headers, body, ...connectionOf(incoming?.socket) });
   if (!handler.needsBody(headers)) return view(undefined);
   return bodyOf(c, handler.maxBodyBytes).then(view, (e: unknown) => {

@@ -7,7 +7,7 @@
  */
 import { Inject, Injectable, type NestMiddleware } from '@nestjs/common';
 import type { IncomingMessage } from 'node:http';
-import type { WimseHandler } from '@wimse/core';
+import { headersFromRaw, type WimseHandler } from '@wimse/core';
 import { readAndRestoreBody } from '@wimse/core/node';
 import { WIMSE_HANDLER } from './constants.js';
 import { WimseHttpException } from './exception.js';
@@ -19,7 +19,7 @@ export class WimseBodyMiddleware implements NestMiddleware<IncomingMessage & { r
 
   async use(request: IncomingMessage & { rawBody?: unknown }, _response: unknown, next: () => void): Promise<void> {
     // Bytes a Nest parser kept are used as they are.
-    if (request.rawBody !== undefined || !this.handler.needsBody(request.headersDistinct ?? request.headers)) return next();
+    if (request.rawBody !== undefined || !this.handler.needsBody(request.rawHeaders === undefined ? request.headers : headersFromRaw(request.rawHeaders))) return next();
     let body: Uint8Array | undefined;
     try {
       body = await readAndRestoreBody(request, this.handler.maxBodyBytes);
