@@ -20,6 +20,11 @@
  * namespace WIMSE_PLATFORM_NAMESPACE (default `demo`). Without either it registers by name at `/wit`,
  * which the identity server allows only in development mode.
  *
+ * Txn-Tokens (txn-tokens-10): WIMSE_TTS_URL, the trust domain's Txn-Token service (default
+ * `http://127.0.0.1:3010`). Every service verifies the Txn-Tokens it receives with that service's
+ * keys (`<WIMSE_TTS_URL>/.well-known/jwks.json`), and the edge route exchanges a user's access token
+ * there (`<WIMSE_TTS_URL>/token`).
+ *
  * Shared replay protection (optional): REDIS_URL (`redis://host:port`) makes the replay store that
  * Redis, keyed by this service's audience, so every instance of one service refuses a proof any of
  * them accepted. Without it each process remembers its own.
@@ -40,6 +45,8 @@ export interface DemoConfig {
   audience: string;
   /** The demo identity server, for this service's own WIT. */
   identityUrl: string;
+  /** The Txn-Token service's base URL. */
+  tts: string;
   /** Base URLs `/relay` may call: no open relay. */
   relayTargets: string[];
   /** Verifier and response-signing options for the framework adapter. */
@@ -86,10 +93,12 @@ export function configFromEnv(env: NodeJS.ProcessEnv, defaults: { workload: stri
   const replayStore = env.REDIS_URL ? sharedReplayStore(env.REDIS_URL, audience) : undefined;
   const signResponses = signResponsesMode(env.WIMSE_SIGN_RESPONSES);
   const workload = env.WIMSE_WORKLOAD || defaults.workload;
+  const tts = (env.WIMSE_TTS_URL || 'http://127.0.0.1:3010').replace(/\/+$/, '');
+  const remote = { ...(maxAge === undefined ? {} : { cacheMaxAgeMs: maxAge }), ...(cooldown === undefined ? {} : { cooldownMs: cooldown }) };
   const trustDomains: TrustDomains = {
     [trustDomain]: {
       keys: /^https?:\/\//.test(jwks) ? jwks : (JSON.parse(readFileSync(jwks, 'utf8')) as TrustDomainConfig['keys']),
-      remote: { ...(maxAge === undefined ? {} : { cacheMaxAgeMs: maxAge }), ...(cooldown === undefined ? {} : { cooldownMs: cooldown }) },
+      remote,
     },
   };
   // Made on first use (options are checked then, as the adapter's are), and nothing is fetched
@@ -111,6 +120,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv, defaults: { workload: stri
     trustDomain,
     audience,
     identityUrl,
+    tts,
     relayTargets: env.WIMSE_RELAY_TARGETS ? env.WIMSE_RELAY_TARGETS.split(',').map((s) => s.trim()).filter(Boolean) : DEFAULT_RELAY_TARGETS,
     wimse: {
       trustDomains,
@@ -120,6 +130,8 @@ export function configFromEnv(env: NodeJS.ProcessEnv, defaults: { workload: stri
       audience: mtls === undefined ? audience : [audience, mtls.audience],
       proofs: mtls === undefined ? ['wpt', 'http-sig'] : ['wpt', 'http-sig', 'mtls'],
       maxBodyBytes: MAX_BODY_BYTES,
+      // Txn-Tokens are verified (§12.2) and become principal.transaction, for the scope routes.
+      transactionTokens: { trustDomain, keys: `${tts}/.well-known/jwks.json`, remote },
       ...(witCache === undefined ? {} : { witCache: { ttlSeconds: witCache } }),
       ...(replayStore === undefined ? {} : { replayStore }),
       // A client certificate must chain to this trust domain's bundle, read anew after each rotation.

@@ -24,3 +24,16 @@ export function whoami(caller: WimsePrincipal, config: DemoConfig) {
     service: `spiffe://${config.trustDomain}/${config.workload}`,
   };
 }
+
+/**
+ * What `GET /orders` (scope `orders:read`) and `POST /orders` (scope `orders:write`) answer: the
+ * caller as `/whoami` shows it, and the transaction its verified Txn-Token describes.
+ */
+export function orders(caller: WimsePrincipal, config: DemoConfig, action: 'read' | 'write') {
+  const t = caller.transaction;
+  return {
+    ...whoami(caller, config),
+    transaction: t === undefined ? null : { txn: t.txn, sub: t.sub, scope: t.scope, reqWl: t.reqWl },
+    ...(action === 'read' ? { orders: [{ id: 7, item: 'demo widget', for: t?.sub ?? null }] } : { created: { id: 8, for: t?.sub ?? null } }),
+  };
+}

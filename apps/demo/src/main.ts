@@ -21,7 +21,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 
-console.log('Starting the identity server and the Express, Fastify, Hono and NestJS services (HTTP and mTLS) …');
+console.log('Starting the identity server, the Txn-Token service and the four services (HTTP and mTLS) …');
 try {
   // The CLI commands printed for --serve register by name: development mode for them only.
   stack = await startStack({ ports: DEFAULT_PORTS, serviceEnv: ROTATION_ENV, devRegistration: serve, ...(verbose ? { log: (l) => console.log(`  ${l}`) } : {}) });
@@ -29,6 +29,9 @@ try {
   console.error(`Could not start the demo: ${e instanceof Error ? e.message : String(e)}`);
   process.exit(1);
 }
+
+// Labelled where it runs: it hands an access token to anyone who asks.
+console.log(`(user access tokens come from a STAND-IN authorization server, demo only: ${stack.userIssuer.issuer})`);
 
 let rows: Row[] = [];
 let shared: Row[] | undefined;
@@ -62,9 +65,13 @@ The services keep running (Ctrl-C stops them). Try, from the repository root:
   # /admin: 403 for client, 200 for admin
   ${as('client')} -i ${hono}/admin
   ${as('admin')} ${nestjs}/admin
-  # relay chains, the second with a Txn-Token, showing the signed request (-v)
+  # a relay chain, then one with HTTP signatures, showing the signed request (-v)
   ${as('client')} "${express}/relay?to=${fastify}&to=${hono}&to=${nestjs}"
-  ${as('client')} --proof http-sig --txn-token my-txn -v "${nestjs}/relay?to=${express}"
+  ${as('client')} --proof http-sig -v "${nestjs}/relay?to=${express}"
+  # a user's access token (from the STAND-IN user issuer) enters at the edge, which exchanges it at
+  # the Txn-Token service (${stack.ttsUrl}) for a Txn-Token (orders:read) that travels to GET /orders
+  token=$(curl -s -d '{"sub":"alice","scope":"orders:read orders:write"}' ${stack.userIssuer.issuer}/token | sed 's/.*"access_token":"\\([^"]*\\)".*/\\1/')
+  curl -s -H "authorization: Bearer $token" "${express}/edge/orders?to=${fastify}&to=${nestjs}"
   # the trust domain's keys, and a WIT checked against them
   curl -s ${stack.identityUrl}/.well-known/jwks.json
   ${as('client')} -v ${express}/whoami 2>&1 | sed -n 's/^> workload-identity-token: //p' > /tmp/client.wit

@@ -3,9 +3,11 @@
  * rows of expected versus observed outcomes. Shared by the demo command and its CI test.
  */
 import { attestedCredentials, standInPlatformToken } from '@wimse/demo-kit';
-import { createWimseFetch, isWimseError, type WimseFetch, type WimseFetchOptions } from '@wimse/core';
+import { TOKEN_TYPES, TokenExchangeError, createTxnTokenClient, createWimseFetch, isWimseError, issueTxnToken, type WimseFetch, type WimseFetchOptions } from '@wimse/core';
+import { SignJWT, generateKeyPair } from 'jose';
 import { openMtlsClient, type MtlsClient, type MtlsResponse } from './mtls-client.js';
 import { SERVICES, type MtlsStack, type ServiceName, type Stack } from './stack.js';
+import { ORDERS_API } from './stand-in-user-issuer.js';
 
 export interface Row {
   service: string;
@@ -34,11 +36,16 @@ export async function runScenario(stack: Stack): Promise<Row[]> {
       return new Response(await res.arrayBuffer(), { status: res.status, headers });
     }) as typeof fetch,
   });
+  // The user alice may read and write orders; this transaction needs reading only (§13.6).
+  const accessToken = await stack.userIssuer.accessToken({ sub: USER, scope: 'orders:read orders:write' });
+  const tts = createTxnTokenClient({ fetch: client, tts: `${stack.ttsUrl}/token`, trustDomain: stack.trustDomain });
+  const { txnToken } = await tts.fetchTxnToken({ scope: 'orders:read', subjectToken: accessToken, subjectTokenType: TOKEN_TYPES.access_token });
   const tls = stack.mtls === undefined ? undefined : { client: await openMtlsClient(stack.mtls.dir('client')), other: await openMtlsClient(stack.mtls.dir('other-client')) };
   const rows: Row[] = [];
   try {
     for (const service of SERVICES) {
       await serviceChecks(stack, service, client, admin, rows);
+      await scopeChecks(stack, service, client, txnToken, rows);
       await signedResponseChecks(stack, service, verifying, stripping, rows);
       if (tls !== undefined) await mtlsChecks(stack, stack.mtls!, service, tls, rows);
     }
@@ -50,9 +57,121 @@ export async function runScenario(stack: Stack): Promise<Row[]> {
   const chain = SERVICES.map((s) => stack.urls[s]);
   await row(rows, 'express→…→nestjs', 'relay chain', 'WPT', `200 ${chainPath(['client', ...SERVICES])}`, () => relayChain(client, chain, {}));
   await row(rows, 'express→…→nestjs', 'relay chain with a Txn-Token', 'HTTP-Sig', `200 ${chainPath(['client', ...SERVICES])} +txn`, () =>
-    relayChain(client, chain, { proof: 'http-sig', txnToken: 'demo-txn-token' }),
+    relayChain(client, chain, { proof: 'http-sig', txnToken }),
   );
+  await transactionChecks(stack, client, accessToken, txnToken, rows);
+  await attestationChecks(stack, rows);
   return rows;
+}
+
+/** The user of the demo, as the stand-in user issuer names her (the Txn-Tokens' `sub`). */
+const USER = 'alice';
+
+/** txn-tokens-10 §12.2 at every service: a route's scope is checked against the verified Txn-Token. */
+async function scopeChecks(stack: Stack, service: ServiceName, client: WimseFetch, txnToken: string, rows: Row[]): Promise<void> {
+  const url = `${stack.urls[service]}/orders`;
+  const at = (check: string, proof: string, expected: string, got: () => Promise<string>) => row(rows, service, check, proof, expected, got);
+  await at('GET /orders, Txn-Token with orders:read', 'WPT', `200 ${USER}, orders:read`, async () => {
+    const { status, body } = await call(client(url, { wimse: { txnToken } }));
+    return status === 200 ? `200 ${transactionOf(body)}` : problemOf(status, body);
+  });
+  await at('GET /orders without a Txn-Token', 'WPT', '403 insufficient_scope', async () => {
+    const { status, body } = await call(client(url));
+    return problemOf(status, body);
+  });
+  await at('POST /orders (needs orders:write)', 'HTTP-Sig', '403 insufficient_scope', async () => {
+    const { status, body } = await call(client(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"item":"demo widget"}', wimse: { proof: 'http-sig', txnToken } }));
+    return problemOf(status, body);
+  });
+}
+
+/**
+ * The call chain of txn-tokens-10 §2 (Figure 1): a user's request with an access token enters at
+ * the edge (express), which gets a Txn-Token from the Txn-Token service; the Txn-Token goes with
+ * every call down the chain. And what the receivers and the service refuse.
+ */
+async function transactionChecks(stack: Stack, client: WimseFetch, accessToken: string, txnToken: string, rows: Row[]): Promise<void> {
+  const edge = stack.urls.express;
+  const rest = SERVICES.filter((s) => s !== 'express').map((s) => stack.urls[s]);
+  const edgeUrl = `${edge}/edge/orders?${rest.map((r) => `to=${encodeURIComponent(r)}`).join('&')}`;
+  const user = 'user→express→…→nestjs';
+  await row(rows, user, 'user request with an access token', 'Bearer', `200 ${chainPath(['user', ...SERVICES])}: ${USER}, orders:read`, async () => {
+    const { status, body } = await call(fetch(edgeUrl, { headers: { authorization: `Bearer ${accessToken}` } }));
+    return status === 200 ? walkChain(body, 'bearer') : problemOf(status, body);
+  });
+  await row(rows, user, 'access token from an unknown issuer', 'Bearer', '401 access_token_invalid', async () => {
+    const { privateKey } = await generateKeyPair('ES256');
+    const forged = await new SignJWT({ scope: 'orders:read' })
+      .setProtectedHeader({ alg: 'ES256', typ: 'at+jwt' })
+      .setIssuer('http://127.0.0.1:9/unknown-idp')
+      .setSubject(USER)
+      .setAudience(ORDERS_API)
+      .setIssuedAt()
+      .setExpirationTime('5m')
+      .sign(privateKey);
+    const { status, body } = await call(fetch(edgeUrl, { headers: { authorization: `Bearer ${forged}` } }));
+    return problemOf(status, body);
+  });
+
+  const whoami = `${stack.urls.express}/whoami`;
+  const receiver = 'express (Txn-Token receiver)';
+  await row(rows, receiver, 'Txn-Token with its scope changed', 'WPT', '400 txn_token_signature', async () => {
+    // Same header and signature, a payload that grants more: the Txn-Token service never signed it.
+    const [header, payload, signature] = txnToken.split('.') as [string, string, string];
+    const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as Record<string, unknown>;
+    const widened = Buffer.from(JSON.stringify({ ...claims, scope: 'orders:read orders:write' })).toString('base64url');
+    const { status, body } = await call(client(whoami, { wimse: { txnToken: `${header}.${widened}.${signature}` } }));
+    return problemOf(status, body);
+  });
+  await row(rows, receiver, 'Txn-Token from the other.example service', 'WPT', '400 txn_token_key_unknown', async () => {
+    // Well formed, signed by another trust domain's Txn-Token service, whose keys nobody here trusts.
+    const { privateKey } = await generateKeyPair('ES256');
+    const foreign = await issueTxnToken({ aud: 'other.example', sub: USER, scope: 'orders:read', req_wl: 'spiffe://other.example/gateway' }, { privateKey, alg: 'ES256', kid: 'other-tts' });
+    const { status, body } = await call(client(whoami, { wimse: { txnToken: foreign } }));
+    return problemOf(status, body);
+  });
+  await row(rows, 'Txn-Token service', 'replacement asking for orders:write too', 'WPT', 'refused: invalid_scope', async () => {
+    // §13.15: a replacement may narrow the scope, never widen it.
+    const tts = createTxnTokenClient({ fetch: client, tts: `${stack.ttsUrl}/token`, trustDomain: stack.trustDomain });
+    return refusal(() => tts.replaceTxnToken(txnToken, { scope: 'orders:read orders:write' }));
+  });
+}
+
+/** Attested WIT issuance refuses platform tokens it must not trust. */
+async function attestationChecks(stack: Stack, rows: Row[]): Promise<void> {
+  const exchange = (platformToken: () => Promise<string>) => refusal(() => attestedCredentials({ identityUrl: stack.identityUrl, platformToken })());
+  await row(rows, 'identity server', 'platform token for another audience', '-', 'refused: invalid_request', () =>
+    exchange(standInPlatformToken({ platformUrl: stack.platformUrl, namespace: 'demo', serviceAccount: 'client', audience: 'https://other-service.example.org' })),
+  );
+  await row(rows, 'identity server', 'platform token from an unknown issuer', '-', 'refused: invalid_request', () =>
+    exchange(async () => {
+      const { privateKey } = await generateKeyPair('RS256');
+      return new SignJWT({ kubernetes: { namespace: 'demo', serviceaccount: { name: 'client' } } })
+        .setProtectedHeader({ alg: 'RS256', kid: 'unknown' })
+        .setIssuer('http://127.0.0.1:9/unknown-platform')
+        .setSubject('system:serviceaccount:demo:client')
+        .setAudience(stack.identityUrl)
+        .setIssuedAt()
+        .setExpirationTime('10m')
+        .sign(privateKey);
+    }),
+  );
+}
+
+// A token endpoint's refusal as `refused: <RFC 6749 error>`, or what happened instead.
+async function refusal(attempt: () => Promise<unknown>): Promise<string> {
+  try {
+    await attempt();
+    return 'accepted';
+  } catch (e) {
+    return e instanceof TokenExchangeError ? `refused: ${e.error}` : `error: ${e instanceof Error ? e.message : String(e)}`;
+  }
+}
+
+// `alice, orders:read` from an /orders answer's verified transaction.
+function transactionOf(body: Body): string {
+  const t = body?.transaction as { sub?: unknown; scope?: unknown } | null | undefined;
+  return t == null ? 'no transaction' : `${String(t.sub)}, ${Array.isArray(t.scope) ? t.scope.join(' ') : String(t.scope)}`;
 }
 
 async function serviceChecks(stack: Stack, service: ServiceName, client: WimseFetch, admin: WimseFetch, rows: Row[]): Promise<void> {
@@ -299,7 +418,13 @@ async function relayChain(f: WimseFetch, chain: string[], wimse: { proof?: 'wpt'
   const [first, ...rest] = chain;
   const { status, body } = await call(f(`${first}/relay?${rest.map((r) => `to=${encodeURIComponent(r)}`).join('&')}`, { wimse }));
   if (status !== 200) return problemOf(status, body);
-  // Walk the nested answers: each hop names its caller, and the last one is a /whoami.
+  return walkChain(body, wimse.proof ?? 'wpt');
+}
+
+// Walks the nested answers of a chain: `200 a→b→…` (+txn when the last hop saw a Txn-Token, or
+// `: sub, scope` when it was /orders), or what broke.
+function walkChain(body: Body, proof: 'wpt' | 'http-sig' | 'bearer'): string {
+  // Each hop names its caller, and the last one is a /whoami or /orders.
   const path = [short(body?.caller)];
   let hop: Body = body;
   while (hop !== null && hop.upstream !== undefined) {
@@ -309,8 +434,10 @@ async function relayChain(f: WimseFetch, chain: string[], wimse: { proof?: 'wpt'
   }
   if (short(hop?.workload) !== path.at(-1)) return `200 but the last hop saw ${short(hop?.workload)}`;
   path.push(short(hop?.service));
-  const methods = new Set([wimse.proof ?? 'wpt', String(hop?.method)]);
+  // The edge calls on with WPTs; a relay with the proof it was called with.
+  const methods = new Set([proof === 'bearer' ? 'wpt' : proof, String(hop?.method)]);
   if (methods.size !== 1) return `200 but the last hop was called with ${String(hop?.method)}`;
+  if (hop?.transaction !== undefined) return `200 ${chainPath(path)}: ${transactionOf(hop)}`;
   return `200 ${chainPath(path)}${hop?.txnToken === true ? ' +txn' : ''}`;
 }
 

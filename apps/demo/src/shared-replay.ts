@@ -20,7 +20,7 @@ export async function runSharedReplay(stack: Stack, log?: (line: string) => void
     const ports = await freePorts();
     const bases = [ports.express, ports.fastify].map((p) => `http://127.0.0.1:${p}`) as [string, string];
     // Both instances are the one service reached at the first address.
-    const env = (port: number) => ({ PORT: String(port), WIMSE_TRUST_DOMAIN: stack.trustDomain, WIMSE_IDENTITY_URL: stack.identityUrl, WIMSE_PLATFORM_URL: stack.platformUrl, WIMSE_AUDIENCE: bases[0], REDIS_URL: redis.url });
+    const env = (port: number) => ({ PORT: String(port), WIMSE_TRUST_DOMAIN: stack.trustDomain, WIMSE_IDENTITY_URL: stack.identityUrl, WIMSE_PLATFORM_URL: stack.platformUrl, WIMSE_TTS_URL: stack.ttsUrl, WIMSE_AUDIENCE: bases[0], REDIS_URL: redis.url });
     for (const [i, port] of [ports.express, ports.fastify].entries()) stops.unshift(await startInstance('express-demo', env(port), bases[i]!, log));
 
     const signer = await workloadFetch(stack, 'client').signer();

@@ -1,6 +1,8 @@
 /**
- * Starts the demo trust domain as child processes: the identity server and the four framework
- * services, each the built app run exactly as `pnpm --dir apps/<name> start` would, on 127.0.0.1.
+ * Starts the demo trust domain as child processes: the identity server, the Txn-Token service and
+ * the four framework services, each the built app run exactly as `pnpm --dir apps/<name> start`
+ * would, on 127.0.0.1; and, in this process, the STAND-IN user authorization server whose access
+ * tokens enter at the edge.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -11,6 +13,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SPIFFE_HELPER_FILES } from '@wimse/core/node';
 import { createCa, credentialsRoot, issueCertificate, writeSpiffeFiles, type DemoCa, type DemoCertificate } from './pki.js';
+import { ORDERS_API, startStandInUserIssuer, type StandInUserIssuer } from './stand-in-user-issuer.js';
 
 export const SERVICES = ['express', 'fastify', 'hono', 'nestjs'] as const;
 export type ServiceName = (typeof SERVICES)[number];
@@ -21,16 +24,27 @@ export interface Ports {
   fastify: number;
   hono: number;
   nestjs: number;
+  /** The Txn-Token service. */
+  tts: number;
+  /** The stand-in user authorization server. */
+  users: number;
 }
 
-/** The ports of the demo contract (DESIGN.md). */
-export const DEFAULT_PORTS: Ports = { identity: 3000, express: 3001, fastify: 3002, hono: 3003, nestjs: 3004 };
+/** The ports of the demo contract (DESIGN.md), the Txn-Token service's default, and the stand-in user issuer's. */
+export const DEFAULT_PORTS: Ports = { identity: 3000, express: 3001, fastify: 3002, hono: 3003, nestjs: 3004, tts: 3010, users: 3011 };
+
+/** The scopes of the demo's Txn-Tokens. */
+export const ORDERS_SCOPES = ['orders:read', 'orders:write'] as const;
 
 export interface Stack {
   readonly identityUrl: string;
   /** The identity server's STAND-IN Kubernetes service account issuer (demo only), where workloads get platform tokens. */
   readonly platformUrl: string;
   readonly urls: Readonly<Record<ServiceName, string>>;
+  /** The Txn-Token service's base URL (`/token`, `/.well-known/jwks.json`). */
+  readonly ttsUrl: string;
+  /** The STAND-IN user authorization server (demo only) whose access tokens the Txn-Token service accepts. */
+  readonly userIssuer: StandInUserIssuer;
   /** Bearer token of the identity server's admin endpoints. */
   readonly adminToken: string;
   readonly trustDomain: string;
@@ -85,8 +99,8 @@ export async function stopAllStarted(): Promise<void> {
 
 /** Picks free loopback ports (for tests that run beside a live demo). */
 export async function freePorts(): Promise<Ports> {
-  const [identity, express, fastify, hono, nestjs] = (await pickPorts(5)) as [number, number, number, number, number];
-  return { identity, express, fastify, hono, nestjs };
+  const [identity, express, fastify, hono, nestjs, tts, users] = (await pickPorts(7)) as [number, number, number, number, number, number, number];
+  return { identity, express, fastify, hono, nestjs, tts, users };
 }
 
 /** Picks free loopback ports for the services' mTLS listeners, none of them in `avoid` (e.g. the stack's other ports). */
@@ -122,11 +136,14 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const identityUrl = `http://127.0.0.1:${ports.identity}`;
   const platformUrl = `${identityUrl}/stand-in-platform`;
   const urls = Object.fromEntries(SERVICES.map((s) => [s, `http://127.0.0.1:${ports[s]}`])) as Record<ServiceName, string>;
+  const ttsUrl = `http://127.0.0.1:${ports.tts}`;
   const children: ChildProcess[] = [];
+  let userIssuer: StandInUserIssuer | undefined;
   const mtlsPorts = options.mtls === false ? undefined : (options.mtlsPorts ?? (Object.fromEntries(SERVICES.map((s) => [s, ports[s] + 100])) as Record<ServiceName, number>));
   let removeCredentials = async () => {};
   const stop = async () => {
     await Promise.all(children.map(terminate));
+    await userIssuer?.close();
     await removeCredentials();
   };
   await assertFree({ ...ports, ...Object.fromEntries(Object.entries(mtlsPorts ?? {}).map(([s, p]) => [`${s} mTLS`, p])) });
@@ -143,6 +160,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     }
     children.push(start('identity-server', { PORT: String(ports.identity), WIMSE_TRUST_DOMAIN: trustDomain, IDENTITY_ADMIN_TOKEN: adminToken, IDENTITY_STAND_IN_PLATFORM: '1', ...(options.devRegistration === true ? { WIMSE_DEV_REGISTRATION: '1' } : {}) }, log));
     await healthy(identityUrl, children[0]!);
+    userIssuer = await startStandInUserIssuer(ports.users);
+    const tts = start('txn-token-service', ttsEnv(ports.tts, trustDomain, identityUrl, userIssuer), log);
+    children.push(tts);
+    await healthy(ttsUrl, tts);
     for (const s of SERVICES) {
       const env = {
         PORT: String(ports[s]),
@@ -151,23 +172,46 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         // Attested WITs: a (stand-in) service account token exchanged at the identity server.
         WIMSE_PLATFORM_URL: platformUrl,
         WIMSE_RELAY_TARGETS: Object.values(urls).join(','),
+        // Txn-Tokens: verified with this service's keys, and fetched there by the edge route.
+        WIMSE_TTS_URL: ttsUrl,
         ...(mtls === undefined || mtlsPorts === undefined ? {} : { WIMSE_MTLS_DIR: mtls.dir(`${s}-demo`), WIMSE_MTLS_PORT: String(mtlsPorts[s]) }),
         ...options.serviceEnv,
       };
       children.push(start(`${s}-demo`, env, log));
     }
-    await Promise.all(SERVICES.map((s, i) => healthy(urls[s], children[i + 1]!)));
+    await Promise.all(SERVICES.map((s, i) => healthy(urls[s], children[i + 2]!)));
     const tls = mtls;
     if (tls !== undefined) {
       // The listeners validate client certificates at the handshake: the check presents the client's.
       const client = { ca: tls.ca.pem, cert: readFileSync(join(tls.dir('client'), SPIFFE_HELPER_FILES.cert), 'utf8'), key: readFileSync(join(tls.dir('client'), SPIFFE_HELPER_FILES.key), 'utf8') };
-      await Promise.all(SERVICES.map((s, i) => healthy(tls.urls[s], children[i + 1]!, client)));
+      await Promise.all(SERVICES.map((s, i) => healthy(tls.urls[s], children[i + 2]!, client)));
     }
   } catch (e) {
     await stop();
     throw e;
   }
-  return { identityUrl, platformUrl, urls, adminToken, trustDomain, ...(mtls === undefined ? {} : { mtls }), stop };
+  return { identityUrl, platformUrl, urls, ttsUrl, userIssuer: userIssuer!, adminToken, trustDomain, ...(mtls === undefined ? {} : { mtls }), stop };
+}
+
+/**
+ * The Txn-Token service of the demo trust domain (txn-tokens-10 §10: one per trust domain): WITs
+ * from the identity server authenticate requesters; the four services (each may be the edge) and
+ * the scripted `client` may ask for the orders scopes; subject tokens are the stand-in user
+ * issuer's access tokens for the orders API. Signing keys in memory: the demo is one run.
+ */
+function ttsEnv(port: number, trustDomain: string, identityUrl: string, users: StandInUserIssuer): Record<string, string> {
+  const requesters = Object.fromEntries([...SERVICES.map((s) => `${s}-demo`), 'client'].map((w) => [`spiffe://${trustDomain}/${w}`, { scopes: ORDERS_SCOPES }]));
+  return {
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    WIMSE_TRUST_DOMAIN: trustDomain,
+    WIMSE_IDENTITY_JWKS: `${identityUrl}/.well-known/jwks.json`,
+    TTS_REQUESTERS: JSON.stringify(requesters),
+    TTS_SUBJECT_ISSUERS: JSON.stringify([{ issuer: users.issuer, audience: ORDERS_API, keys: users.jwksUrl }]),
+    // Nothing else in the demo may hold on to its keys.
+    TTS_DATA_DIR: '',
+    TTS_KEY_FILE: '',
+  };
 }
 
 /**

@@ -16,6 +16,9 @@ describe('configFromEnv (the demo contract)', () => {
     expect([typeof c.wimse.responseSigner, c.wimse.signResponses]).toEqual(['function', undefined]);
     expect(c.mtls).toBeUndefined();
     expect(c.wimse.mtls).toBeUndefined();
+    // Txn-Tokens verified with the keys of the Txn-Token service's default address.
+    expect(c.tts).toBe('http://127.0.0.1:3010');
+    expect(c.wimse.transactionTokens).toEqual({ trustDomain: 'example.org', keys: 'http://127.0.0.1:3010/.well-known/jwks.json', remote: {} });
   });
 
   it('honours every variable', () => {
@@ -32,6 +35,7 @@ describe('configFromEnv (the demo contract)', () => {
         WIMSE_JWKS_COOLDOWN_MS: '500',
         WIMSE_WIT_CACHE_SECONDS: '0',
         WIMSE_SIGN_RESPONSES: 'always',
+        WIMSE_TTS_URL: 'https://tts.corp.test/',
       },
       { workload: 'express-demo', port: 3001 },
     );
@@ -40,6 +44,8 @@ describe('configFromEnv (the demo contract)', () => {
     expect(c.wimse.trustDomains['corp.test']).toMatchObject({ keys: 'https://keys.corp.test/jwks.json', remote: { cacheMaxAgeMs: 0, cooldownMs: 500 } });
     expect(c.wimse.witCache).toEqual({ ttlSeconds: 0 });
     expect(c.wimse.signResponses).toBe('always');
+    expect(c.tts).toBe('https://tts.corp.test');
+    expect(c.wimse.transactionTokens).toEqual({ trustDomain: 'corp.test', keys: 'https://tts.corp.test/.well-known/jwks.json', remote: { cacheMaxAgeMs: 0, cooldownMs: 500 } });
   });
 
   it('reads WIMSE_JWKS from a file path', () => {

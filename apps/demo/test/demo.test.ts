@@ -43,6 +43,9 @@ describe('pnpm demo scenario', () => {
       'GET /admin as client',
       'GET /admin as admin',
       'body changed after signing',
+      'GET /orders, Txn-Token with orders:read',
+      'GET /orders without a Txn-Token',
+      'POST /orders (needs orders:write)',
       'signed response verified by the client',
       'signed 403 verified by the client',
       'signature stripped in flight',
@@ -51,6 +54,12 @@ describe('pnpm demo scenario', () => {
       'certificate from the other.example CA',
     ]);
     for (const r of mine) expect(r.got, `${service}: ${r.check}`).toBe(r.expected);
+    // txn-tokens-10 §12.2: the route's scope against the verified Txn-Token, in every adapter.
+    expect(mine.filter((r) => r.check.includes('/orders')).map((r) => [r.proof, r.got])).toEqual([
+      ['WPT', '200 alice, orders:read'],
+      ['WPT', '403 insufficient_scope'],
+      ['HTTP-Sig', '403 insufficient_scope'],
+    ]);
     expect(mine.slice(-3).map((r) => [r.proof, r.got])).toEqual([
       ['mTLS', '200 client (mtls)'],
       ['mTLS', '403 forbidden'],
@@ -62,6 +71,24 @@ describe('pnpm demo scenario', () => {
     const chains = rows.filter((r) => r.check.startsWith('relay chain'));
     expect(chains.map((r) => r.got)).toEqual(['200 client→express→fastify→hono→nestjs', '200 client→express→fastify→hono→nestjs +txn']);
     expect(rows.every((r) => r.ok)).toBe(true);
+  });
+
+  it('a user request enters at the edge with an access token and its Txn-Token reaches GET /orders at the end of the chain', () => {
+    expect(rows.filter((r) => r.service === 'user→express→…→nestjs').map((r) => [r.check, r.proof, r.got])).toEqual([
+      ['user request with an access token', 'Bearer', '200 user→express→fastify→hono→nestjs: alice, orders:read'],
+      ['access token from an unknown issuer', 'Bearer', '401 access_token_invalid'],
+    ]);
+  });
+
+  it('refuses a tampered Txn-Token, one of another trust domain, a wider replacement, and untrusted platform tokens', () => {
+    const last = rows.slice(-5).map((r) => [r.service, r.check, r.got]);
+    expect(last).toEqual([
+      ['express (Txn-Token receiver)', 'Txn-Token with its scope changed', '400 txn_token_signature'],
+      ['express (Txn-Token receiver)', 'Txn-Token from the other.example service', '400 txn_token_key_unknown'],
+      ['Txn-Token service', 'replacement asking for orders:write too', 'refused: invalid_scope'],
+      ['identity server', 'platform token for another audience', 'refused: invalid_request'],
+      ['identity server', 'platform token from an unknown issuer', 'refused: invalid_request'],
+    ]);
   });
 });
 
@@ -147,6 +174,48 @@ describe.each(SERVICES)('%s: bad input is a 4xx problem, never a crash', (servic
     const res = await client(url(path));
     expect(res.status).toBe(status);
     expect(await problem(res)).toBe(code);
+  });
+
+  it('as the edge: a user\'s access token becomes a Txn-Token (orders:read) that the next service\'s GET /orders accepts', async () => {
+    const next = SERVICES[(SERVICES.indexOf(service) + 1) % SERVICES.length]!;
+    const token = await stack.userIssuer.accessToken({ sub: 'bob', scope: 'orders:read' });
+    const res = await fetch(url(`/edge/orders?to=${encodeURIComponent(stack.urls[next])}`), { headers: { authorization: `Bearer ${token}` } });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { caller: string; method: string; upstream: { workload: string; transaction: { sub: string; scope: string[]; reqWl: string } } };
+    expect(body).toMatchObject({ caller: 'user', method: 'bearer' });
+    // The next service saw this service's WIT, and a Txn-Token the TTS issued to it for bob.
+    expect(body.upstream.workload).toBe(`spiffe://${stack.trustDomain}/${service}-demo`);
+    expect(body.upstream.transaction).toMatchObject({ sub: 'bob', scope: ['orders:read'], reqWl: `spiffe://${stack.trustDomain}/${service}-demo` });
+  });
+
+  it.each([
+    ['no access token', undefined, 401, 'access_token_missing'],
+    ['a token that is no JWT', 'Bearer not-a-jwt', 401, 'access_token_invalid'],
+    ['another scheme', 'Basic dXNlcjpwYXNz', 401, 'access_token_missing'],
+  ])('the edge route is public, and refuses %s', async (_name, authorization, status, code) => {
+    const res = await fetch(url(`/edge/orders?to=${encodeURIComponent(stack.urls.nestjs)}`), authorization === undefined ? {} : { headers: { authorization } });
+    expect(res.status).toBe(status);
+    expect(await problem(res)).toBe(code);
+  });
+
+  it('the edge refuses a user whose access token lacks orders:read: 403 insufficient_scope', async () => {
+    const token = await stack.userIssuer.accessToken({ sub: 'carol', scope: 'profile' });
+    const res = await fetch(url(`/edge/orders?to=${encodeURIComponent(stack.urls.nestjs)}`), { headers: { authorization: `Bearer ${token}` } });
+    expect(res.status).toBe(403);
+    expect(await problem(res)).toBe('insufficient_scope');
+  });
+
+  it('the edge calls only listed services', async () => {
+    const token = await stack.userIssuer.accessToken({ sub: 'bob', scope: 'orders:read' });
+    const res = await fetch(url('/edge/orders?to=http://example.com'), { headers: { authorization: `Bearer ${token}` } });
+    expect(res.status).toBe(403);
+    expect(await problem(res)).toBe('relay_target_not_allowed');
+  });
+
+  it('a relay whose last hop is neither whoami nor orders is refused', async () => {
+    const res = await client(url(`/relay?to=${encodeURIComponent(stack.urls.nestjs)}&path=admin`));
+    expect(res.status).toBe(400);
+    expect(await problem(res)).toBe('relay_path_invalid');
   });
 
   it('a relay to a listed service that is down is a 502 problem', async () => {

@@ -4,16 +4,24 @@
  */
 import express, { type ErrorRequestHandler, type Response } from 'express';
 import { PROBLEM_CONTENT_TYPE } from '@wimse/core';
-import { requireWorkload, wimse } from '@wimse/express';
-import { MAX_BODY_BYTES, type DemoConfig, problem, whoami, type Problem, createRelay } from '@wimse/demo-kit';
+import { requireScope, requireWorkload, wimse } from '@wimse/express';
+import { MAX_BODY_BYTES, type DemoConfig, problem, whoami, type Problem, createEdge, createRelay, orders } from '@wimse/demo-kit';
 
 export function createApp(config: DemoConfig): express.Express {
   const app = express();
   const relay = createRelay(config);
+  const edge = createEdge(config);
 
   // Public: registered before the WIMSE middleware.
   app.get('/health', (_req, res) => {
     res.json({ status: 'ok' });
+  });
+
+  // Public too: a user's request with an access token enters here (edge.ts), no workload proof.
+  app.get('/edge/orders', async (req, res) => {
+    const result = await edge(req.headers.authorization, req.query.to);
+    if (result.status === 200) res.json(result.body);
+    else sendProblem(res, result as Problem);
   });
 
   app.use(wimse(config.wimse));
@@ -32,8 +40,17 @@ export function createApp(config: DemoConfig): express.Express {
     res.json({ admin: true, workload: req.wimse!.workload });
   });
 
+  // Txn-Token scope rules: 403 insufficient_scope without the scope (or without a Txn-Token).
+  app.get('/orders', requireScope('orders:read'), (req, res) => {
+    res.json(orders(req.wimse!, config, 'read'));
+  });
+
+  app.post('/orders', requireScope('orders:write'), (req, res) => {
+    res.status(201).json(orders(req.wimse!, config, 'write'));
+  });
+
   app.get('/relay', async (req, res) => {
-    const result = await relay(req.query.to, req.wimse!);
+    const result = await relay(req.query.to, req.wimse!, req.query.path);
     if (result.status === 200) res.json(result.body);
     else sendProblem(res, result as Problem);
   });

@@ -5,11 +5,12 @@
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { PROBLEM_CONTENT_TYPE } from '@wimse/core';
 import { wimsePlugin } from '@wimse/fastify';
-import { MAX_BODY_BYTES, type DemoConfig, problem, whoami, type Problem, createRelay } from '@wimse/demo-kit';
+import { MAX_BODY_BYTES, type DemoConfig, problem, whoami, type Problem, createEdge, createRelay, orders } from '@wimse/demo-kit';
 
 export async function createApp(config: DemoConfig): Promise<FastifyInstance> {
   const app = Fastify({ bodyLimit: MAX_BODY_BYTES });
   const relay = createRelay(config);
+  const edge = createEdge(config);
   // JSON only: other media types get Fastify's 415.
   app.removeContentTypeParser('text/plain');
 
@@ -17,7 +18,18 @@ export async function createApp(config: DemoConfig): Promise<FastifyInstance> {
 
   app.get('/health', { config: { wimse: { public: true } } }, async () => ({ status: 'ok' }));
 
+  // A user's request with an access token enters here (edge.ts): no workload proof.
+  app.get<{ Querystring: { to?: string | string[] } }>('/edge/orders', { config: { wimse: { public: true } } }, async (request, reply) => {
+    const result = await edge(request.headers.authorization, request.query.to);
+    return result.status === 200 ? result.body : sendProblem(reply, result as Problem);
+  });
+
   app.get('/whoami', async (request) => whoami(request.wimse!, config));
+
+  // Txn-Token scope rules: 403 insufficient_scope without the scope (or without a Txn-Token).
+  app.get('/orders', { config: { wimse: { scope: 'orders:read' } } }, async (request) => orders(request.wimse!, config, 'read'));
+
+  app.post('/orders', { config: { wimse: { scope: 'orders:write' } } }, async (request, reply) => reply.code(201).send(orders(request.wimse!, config, 'write')));
 
   app.post('/echo', async (request) => request.body);
 
@@ -26,8 +38,8 @@ export async function createApp(config: DemoConfig): Promise<FastifyInstance> {
     workload: request.wimse!.workload,
   }));
 
-  app.get<{ Querystring: { to?: string | string[] } }>('/relay', async (request, reply) => {
-    const result = await relay(request.query.to, request.wimse!);
+  app.get<{ Querystring: { to?: string | string[]; path?: string } }>('/relay', async (request, reply) => {
+    const result = await relay(request.query.to, request.wimse!, request.query.path);
     return result.status === 200 ? result.body : sendProblem(reply, result as Problem);
   });
 

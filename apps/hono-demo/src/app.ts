@@ -5,15 +5,21 @@
 import { Hono, type Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { PROBLEM_CONTENT_TYPE } from '@wimse/core';
-import { requireWorkload, wimse, type WimseEnv } from '@wimse/hono';
-import { MAX_BODY_BYTES, type DemoConfig, problem, whoami, type Problem, createRelay } from '@wimse/demo-kit';
+import { requireScope, requireWorkload, wimse, type WimseEnv } from '@wimse/hono';
+import { MAX_BODY_BYTES, type DemoConfig, problem, whoami, type Problem, createEdge, createRelay, orders } from '@wimse/demo-kit';
 
 export function createApp(config: DemoConfig): Hono<WimseEnv> {
   const app = new Hono<WimseEnv>();
   const relay = createRelay(config);
+  const edge = createEdge(config);
 
   // Public: registered before the WIMSE middleware.
   app.get('/health', (c) => c.json({ status: 'ok' }));
+  // Public too: a user's request with an access token enters here (edge.ts), no workload proof.
+  app.get('/edge/orders', async (c) => {
+    const result = await edge(c.req.header('authorization'), c.req.queries('to'));
+    return result.status === 200 ? c.json(result.body as object) : sendProblem(c, result as Problem);
+  });
 
   // The body limit first, so it holds for every request (wimse() bounds only the bodies it verifies,
   // with config.wimse.maxBodyBytes); it hands wimse() a fresh copy of the bytes it read.
@@ -33,8 +39,12 @@ export function createApp(config: DemoConfig): Hono<WimseEnv> {
 
   app.get('/admin', requireWorkload(`spiffe://${config.trustDomain}/admin`), (c) => c.json({ admin: true, workload: c.get('wimse')!.workload }));
 
+  // Txn-Token scope rules: 403 insufficient_scope without the scope (or without a Txn-Token).
+  app.get('/orders', requireScope('orders:read'), (c) => c.json(orders(c.get('wimse')!, config, 'read')));
+  app.post('/orders', requireScope('orders:write'), (c) => c.json(orders(c.get('wimse')!, config, 'write'), 201));
+
   app.get('/relay', async (c) => {
-    const result = await relay(c.req.queries('to'), c.get('wimse')!);
+    const result = await relay(c.req.queries('to'), c.get('wimse')!, c.req.query('path'));
     return result.status === 200 ? c.json(result.body as object) : sendProblem(c, result as Problem);
   });
 

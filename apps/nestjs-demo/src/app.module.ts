@@ -5,13 +5,15 @@
 import { Body, Controller, Get, Headers, HttpCode, Inject, Module, Post, Query, Res, UseFilters, type DynamicModule } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import type { WimsePrincipal } from '@wimse/core';
-import { AllowWorkloads, Public, WimseGuard, WimseModule, Workload } from '@wimse/nestjs';
-import { type DemoConfig, problem, whoami, type Problem, createRelay } from '@wimse/demo-kit';
+import { AllowWorkloads, Public, RequireScope, WimseGuard, WimseModule, Workload } from '@wimse/nestjs';
+import { type DemoConfig, problem, whoami, type Problem, createEdge, createRelay, orders } from '@wimse/demo-kit';
 import { ProblemFilter, sendProblem, type ProblemResponse } from './problem.filter.js';
 
 const CONFIG = Symbol('DEMO_CONFIG');
 const RELAY = Symbol('RELAY');
+const EDGE = Symbol('EDGE');
 type Relay = ReturnType<typeof createRelay>;
+type Edge = ReturnType<typeof createEdge>;
 
 /** The module for one configuration (the admin pattern depends on the trust domain). */
 export function createAppModule(config: DemoConfig): DynamicModule {
@@ -21,12 +23,21 @@ export function createAppModule(config: DemoConfig): DynamicModule {
     constructor(
       @Inject(CONFIG) private readonly config: DemoConfig,
       @Inject(RELAY) private readonly relay: Relay,
+      @Inject(EDGE) private readonly edge: Edge,
     ) {}
 
     @Public()
     @Get('health')
     health() {
       return { status: 'ok' };
+    }
+
+    // A user's request with an access token enters here (edge.ts): no workload proof.
+    @Public()
+    @Get('edge/orders')
+    async edgeOrders(@Headers('authorization') authorization: string | undefined, @Query('to') to: string | string[] | undefined, @Res({ passthrough: true }) res: ProblemResponse) {
+      const result = await this.edge(authorization, to);
+      return result.status === 200 ? result.body : sendProblem(res, result as Problem);
     }
 
     @Get('whoami')
@@ -47,9 +58,22 @@ export function createAppModule(config: DemoConfig): DynamicModule {
       return { admin: true, workload: caller.workload };
     }
 
+    // Txn-Token scope rules: 403 insufficient_scope without the scope (or without a Txn-Token).
+    @RequireScope('orders:read')
+    @Get('orders')
+    listOrders(@Workload() caller: WimsePrincipal) {
+      return orders(caller, this.config, 'read');
+    }
+
+    @RequireScope('orders:write')
+    @Post('orders')
+    createOrder(@Workload() caller: WimsePrincipal) {
+      return orders(caller, this.config, 'write');
+    }
+
     @Get('relay')
-    async relayTo(@Query('to') to: string | string[] | undefined, @Workload() caller: WimsePrincipal, @Res({ passthrough: true }) res: ProblemResponse) {
-      const result = await this.relay(to, caller);
+    async relayTo(@Query('to') to: string | string[] | undefined, @Query('path') path: string | undefined, @Workload() caller: WimsePrincipal, @Res({ passthrough: true }) res: ProblemResponse) {
+      const result = await this.relay(to, caller, path);
       return result.status === 200 ? result.body : sendProblem(res, result as Problem);
     }
   }
@@ -60,6 +84,7 @@ export function createAppModule(config: DemoConfig): DynamicModule {
     providers: [
       { provide: CONFIG, useValue: config },
       { provide: RELAY, useValue: createRelay(config) },
+      { provide: EDGE, useValue: createEdge(config) },
       { provide: APP_GUARD, useClass: WimseGuard },
     ],
   })

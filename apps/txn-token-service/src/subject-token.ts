@@ -14,16 +14,16 @@
 import {
   DEFAULT_ALGORITHMS,
   TokenExchangeError,
+  createIssuerKeyResolver,
   WimseError,
   isWimseError,
   parseScope,
   typMatches,
+  type RemoteJwksOptions,
   type WimsePrincipal,
   type WimseTransaction,
 } from '@wimse/core';
 import {
-  createLocalJWKSet,
-  createRemoteJWKSet,
   decodeJwt,
   errors,
   importJWK,
@@ -40,8 +40,13 @@ export interface SubjectIssuer {
   issuer: string;
   /** Accepted `aud` values (the token must name one). */
   audience: string | readonly string[];
-  /** Its JWKS, or the URL of it (fetched and cached). */
+  /**
+   * Its JWKS, or the URL of it: fetched and cached with core's bounded policy (`remote`), keys
+   * checked by core's public-key rules (a degenerate key is never used).
+   */
   keys: JSONWebKeySet | string | URL;
+  /** Fetch policy when `keys` is a URL (timeouts, size cap, cache age, backoff). Core's defaults otherwise. */
+  remote?: RemoteJwksOptions;
   /** Accepted algorithms. Default: the asymmetric ones WIMSE supports. */
   algorithms?: readonly string[];
   /** Claim holding the scope: a space-separated string or an array of strings. Default `scope`. */
@@ -110,7 +115,8 @@ export function createSubjectVerifier(issuers: readonly SubjectIssuer[], txnToke
     if (audience.length === 0 || audience.some((a) => typeof a !== 'string' || a === '')) throw new TypeError(`${where}.audience is required`);
     const algorithms = [...(config.algorithms ?? DEFAULT_ALGORITHMS)];
     if (algorithms.some((a) => a === 'none' || a.startsWith('HS'))) throw new TypeError(`${where}.algorithms: only asymmetric algorithms`);
-    const getKey = typeof config.keys === 'string' || config.keys instanceof URL ? remoteKeys(new URL(String(config.keys))) : createLocalJWKSet(config.keys);
+    // Core's rules for issuer keys: static keys checked now (TypeError), fetched ones when selected.
+    const getKey = issuerKeys(config, where);
     byIssuer.set(config.issuer, { config, getKey, audience, algorithms });
   }
 
@@ -218,16 +224,17 @@ function scopeOf(value: unknown): readonly string[] | undefined {
   return undefined;
 }
 
-// A key set that cannot be fetched (network, timeout, not 200, not a JWKS) is the service's
-// problem (503); no matching key is the token's.
-function remoteKeys(url: URL): JWTVerifyGetKey {
-  const jwks = createRemoteJWKSet(url, { timeoutDuration: 5000, cooldownDuration: 30_000, cacheMaxAge: 600_000 });
+// A key set that cannot be fetched (network, timeout, not 200, too large, not a JWKS) or a
+// refused key is the service's problem (503 trust_unavailable, Retry-After); no matching key is
+// the token's (jose's JWKSNoMatchingKey, a JOSEError: invalid_request).
+function issuerKeys(config: SubjectIssuer, where: string): JWTVerifyGetKey {
+  const getKey = createIssuerKeyResolver({ keys: config.keys, ...(config.remote === undefined ? {} : { remote: config.remote }) }, { name: config.issuer, where });
   return async (header, token) => {
     try {
-      return await jwks(header, token);
+      return await getKey(header, token);
     } catch (e) {
-      if (e instanceof errors.JWKSNoMatchingKey || e instanceof errors.JWKSMultipleMatchingKeys) throw e;
-      throw new WimseError('trust_unavailable', 'The subject token issuer keys could not be fetched', { cause: e, retryAfter: 30 });
+      if (e instanceof WimseError || e instanceof errors.JOSEError) throw e;
+      throw new WimseError('trust_unavailable', 'The subject token issuer keys could not be used', { cause: e, retryAfter: 30 });
     }
   };
 }

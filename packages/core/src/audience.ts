@@ -54,6 +54,8 @@ export function expectedAudiences(a: Audience, path: string): string[] {
  * {@link WimseError.mismatch}.
  */
 export function checkAudience(a: Audience, path: string, received: unknown, code: 'wpt_aud' | 'sig_aud'): void {
+  // The common case first, without allocating: exactly a configured base URL + this path.
+  if (typeof received === 'string' && namesTarget(a, path, received)) return;
   const what = code === 'wpt_aud' ? 'WPT aud' : 'wimse-aud';
   const members = typeof received === 'string' ? [received] : Array.isArray(received) && code === 'wpt_aud' ? (received as unknown[]) : undefined;
   if (members === undefined || members.length === 0 || !members.every((m): m is string => typeof m === 'string')) {
@@ -65,6 +67,24 @@ export function checkAudience(a: Audience, path: string, received: unknown, code
   throw new WimseError(code, `${what} ${shown(members)} does not name this service and path; expected ${shown(expected, ' or ')}`, {
     mismatch: { expected, received: members.map(clip) },
   });
+}
+
+// `received` is exactly base + path for one configured base: what normalizedTarget() would also
+// accept (bases are normalized, the path starts with "/" and has no query or fragment).
+function namesTarget(a: Audience, path: string, received: string): boolean {
+  const end = pathEnd(path);
+  if (end === 0 || path.charCodeAt(0) !== 0x2f) return false;
+  for (const base of a.bases) {
+    if (received.length === base.length + end && received.startsWith(base) && received.startsWith(end === path.length ? path : path.slice(0, end), base.length)) return true;
+  }
+  return false;
+}
+
+// Where the path of an origin-form target ends (its query or fragment starts).
+function pathEnd(path: string): number {
+  const q = path.indexOf('?');
+  const h = path.indexOf('#');
+  return q === -1 ? (h === -1 ? path.length : h) : h === -1 ? q : Math.min(q, h);
 }
 
 // RFC 3986 §6.2.2.1 and §6.2.3: scheme and host are case-insensitive, a default port and an empty

@@ -70,6 +70,7 @@ export type { HeaderValue, RequestHeaders, WimseRequest } from './request.js';
 export { createWorkloadSigner, type HttpSigRequestOptions, type WorkloadCredentials, type WorkloadSigner, type WptRequestOptions } from './signer.js';
 export type { JwksEvent, JwksFailureReason } from './remote-jwks.js';
 export type { ResponseSignerSource, ResponseSigningOptions, SignResponsesMode } from './response-signing.js';
+export { createIssuerKeyResolver } from './trust.js';
 export type { RemoteJwksOptions, TrustDomainConfig, TrustDomains } from './trust.js';
 export { createVerifier, type WimseVerifier } from './verifier.js';
 export {

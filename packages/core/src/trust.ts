@@ -7,8 +7,9 @@ import { createLocalJWKSet, type JSONWebKeySet, type JWK, type JWTVerifyGetKey }
 import { DEFAULT_ALGORITHMS, hasPrivateMembers, isSupportedAlgorithm, type WimseAlgorithm } from './algorithms.js';
 import type { WorkloadIdentifier } from './identifier.js';
 import type { OperatorLog } from './logger.js';
+import { WimseError } from './errors.js';
 import { createRemoteJwks, type JwksEvent } from './remote-jwks.js';
-import { publicKeyFlaw } from './public-key.js';
+import { publicKeyFlaw, verificationKeyFlaw } from './public-key.js';
 
 /**
  * How a remote JWKS is fetched and cached. While the endpoint fails, fetches back off
@@ -147,6 +148,32 @@ export function issuerKeyResolver(
     if (flaw !== undefined) throw new TypeError(`${where}.keys: ${k.kid === undefined ? '' : `kid ${JSON.stringify(k.kid)}: `}${flaw}`);
   }
   return createLocalJWKSet(set);
+}
+
+/**
+ * A jose key resolver over the keys of an issuer outside WIMSE (e.g. an OAuth authorization server
+ * whose JWTs a service accepts), under the rules of WIT issuer keys: configured keys are checked
+ * now (`TypeError`), a JWKS URL is fetched with the bounded policy of {@link RemoteJwksOptions},
+ * and a selected key that public-key.ts refuses (a degenerate key lets anyone sign) is never used:
+ * it rejects with `trust_unavailable` (503), as does a JWKS that cannot be fetched. An unknown
+ * `kid` rejects with jose's `JWKSNoMatchingKey` (the token's fault), once a fresh set lacks it.
+ *
+ * @example
+ * const getKey = createIssuerKeyResolver({ keys: 'https://idp.example.com/jwks' }, { name: 'https://idp.example.com' })
+ * await jwtVerify(token, getKey, { issuer: 'https://idp.example.com', audience, algorithms: ['ES256'] })
+ */
+export function createIssuerKeyResolver(
+  config: Pick<TrustDomainConfig, 'keys' | 'remote'>,
+  options: { name?: string; where?: string; now?: () => number } = {},
+): JWTVerifyGetKey {
+  const name = options.name ?? 'issuer';
+  const getKey = issuerKeyResolver(options.where ?? 'keys', name, config, options.now ?? Date.now);
+  return async (header, token) => {
+    const key = await getKey(header, token);
+    const flaw = await verificationKeyFlaw(key);
+    if (flaw !== undefined) throw new WimseError('trust_unavailable', `The key${header.kid === undefined ? '' : ` ${JSON.stringify(header.kid)}`} of ${name} is refused: ${flaw}`);
+    return key;
+  };
 }
 
 /**

@@ -13,6 +13,8 @@ export const DRAFT_VERSIONS = Object.freeze({
   mutualTls: 'draft-ietf-wimse-mutual-tls-03',
   /** Workload Identifiers: draft-ietf-wimse-identifier-03. */
   identifier: 'draft-ietf-wimse-identifier-03',
+  /** Transaction Tokens (verification, scope rules, the demo Txn-Token service): draft-ietf-oauth-transaction-tokens-10, over RFC 8693 token exchange. */
+  transactionTokens: 'draft-ietf-oauth-transaction-tokens-10',
 } as const);
 
 /** Older wire formats available as explicit compatibility options, inbound (`compat`) and outbound (`wpt.version`). */

@@ -7,8 +7,8 @@
 import { Readable } from 'node:stream';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import type { WimseAdapterOptions, WimseErrorResponse, WimsePrincipal, WimseRequest, WimseRouteRules } from '@wimse/core';
-import { connectionOf, createWimseHandler, headersFor, readBody, type ResponseSignature, type WimseHandler, type WimseOutcome, type WimseRoute } from '@wimse/core/adapter';
+import type { RequestHeaders, WimseAdapterOptions, WimseErrorResponse, WimsePrincipal, WimseRequest, WimseRouteRules } from '@wimse/core';
+import { connectionOf, createWimseHandler, headersFor, headersFromRaw, readBody, type ResponseSignature, type WimseHandler, type WimseOutcome, type WimseRoute } from '@wimse/core/adapter';
 
 /** Options of {@link wimsePlugin}: the core verifier's plus `optional`, `allow`, `onError`, `onInternalError`, `maxBodyBytes` and response signing (`responseSigner`, `signResponses`). */
 export type WimseFastifyOptions = WimseAdapterOptions;
@@ -53,11 +53,12 @@ const plugin: FastifyPluginAsync<WimseFastifyOptions> = async (app, options) => 
     try {
       const route = compile(request.routeOptions.config.wimse);
       if (route?.public === true) return done();
-      if (handler.needsBody(headersOf(request))) {
+      const headers = headersOf(request);
+      if (handler.needsBody(headers)) {
         withBody.add(request);
         return done();
       }
-      outcome = authenticate(handler, route, request, undefined, signatures);
+      outcome = authenticate(handler, route, request, headers, undefined, signatures);
     } catch (e) {
       // A bug on our side: the reported 500 internal_error problem, not Fastify's error page.
       return void sendError(reply, handler.fail(e).response);
@@ -74,7 +75,7 @@ const plugin: FastifyPluginAsync<WimseFastifyOptions> = async (app, options) => 
     try {
       // The core's bound, before Fastify's parser (and its own bodyLimit) sees anything.
       const body = await readBody(payload, handler.maxBodyBytes, request.headers['content-length']);
-      settle(await authenticate(handler, compile(request.routeOptions.config.wimse), request, body, signatures), request, reply);
+      settle(await authenticate(handler, compile(request.routeOptions.config.wimse), request, headersOf(request), body, signatures), request, reply);
       if (reply.sent) return;
       // The app's content-type parser reads the same bytes; Fastify checks their count against Content-Length.
       const replay = Readable.from(body.byteLength === 0 ? [] : [Buffer.from(body.buffer, body.byteOffset, body.byteLength)], { objectMode: false });
@@ -124,20 +125,22 @@ async function payloadBytes(payload: unknown, reply: FastifyReply, signature: Re
 }
 
 
-// Distinct fields keep a repeated Authorization apart; `inject()` requests only have the folded ones.
-const headersOf = (request: FastifyRequest) => request.raw.headersDistinct ?? request.headers;
+// From rawHeaders, as Express: every occurrence of a field (a repeated Authorization stays apart),
+// without an array per field as headersDistinct builds. `inject()` requests have rawHeaders too.
+const headersOf = (request: FastifyRequest): RequestHeaders => (request.raw.rawHeaders === undefined ? request.headers : headersFromRaw(request.raw.rawHeaders));
 
 function authenticate(
   handler: WimseHandler,
   route: WimseRoute | undefined,
   request: FastifyRequest,
+  headers: RequestHeaders,
   body: Uint8Array | undefined,
   signatures: Signatures,
 ): WimseOutcome | Promise<WimseOutcome> {
   const view: WimseRequest = {
     method: request.method,
     path: request.originalUrl,
-    headers: headersOf(request),
+    headers,
     body,
     // The TCP peer, not request.ip: a forwarded client certificate is believed only from a configured proxy.
     ...connectionOf(request.raw.socket),

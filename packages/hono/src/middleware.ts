@@ -6,7 +6,7 @@
 import type { Context, MiddlewareHandler, Next } from 'hono';
 import { createMiddleware } from 'hono/factory';
 import { WimseError, createAuthorizer, createScopeCheck, type RequestHeaders, type WimseAdapterOptions, type WimseErrorResponse, type WimsePrincipal, type WimseRequest, type WimseRouteRules, type WorkloadPolicy } from '@wimse/core';
-import { connectionOf, createWimseHandler, headersFor, headersOf, problemResponse, readBody, type ResponseSignature, type WimseHandler, type WimseOutcome, type WimseRoute } from '@wimse/core/adapter';
+import { connectionOf, createWimseHandler, headersFor, headersFromRaw, headersOf, problemResponse, readBody, type ResponseSignature, type WimseHandler, type WimseOutcome, type WimseRoute } from '@wimse/core/adapter';
 
 /** Options of {@link wimse}: the core verifier's plus `optional`, `allow`, `onError`, `onInternalError`, `maxBodyBytes` and response signing (`responseSigner`, `signResponses`). */
 export type WimseHonoOptions = WimseAdapterOptions;
@@ -156,17 +156,17 @@ function requirement(name: string, check: (principal: WimsePrincipal) => void) {
   });
 }
 
-// On @hono/node-server the Node request rides in c.env: its distinct header fields keep a repeated
+// On @hono/node-server the Node request rides in c.env: its raw header lines keep a repeated
 // Authorization or WIT field apart (fetch Headers fold them into one), and its socket tells the TLS
 // peer chain and address. Elsewhere only the fetch Request is used.
 interface NodeBindings {
-  incoming?: { headersDistinct?: RequestHeaders; socket?: unknown; httpVersionMajor?: number };
+  incoming?: { rawHeaders?: readonly string[]; socket?: unknown; httpVersionMajor?: number };
 }
 
 // The request view now, or (when a signature may cover a body) once the body is read.
 function viewOf(c: Context, handler: WimseHandler): WimseRequest | Promise<WimseRequest | WimseError> {
   const incoming = (c.env as NodeBindings | undefined)?.incoming;
-  const headers = incoming?.headersDistinct ?? headersOf(c.req.raw.headers);
+  const headers = incoming?.rawHeaders === undefined ? headersOf(c.req.raw.headers) : headersFromRaw(incoming.rawHeaders);
   const view = (body: Uint8Array | undefined): WimseRequest => ({ method: c.req.method, path: pathOf(c.req.url), headers, body, ...connectionOf(incoming?.socket) });
   if (!handler.needsBody(headers)) return view(undefined);
   return bodyOf(c, handler.maxBodyBytes).then(view, (e: unknown) => {

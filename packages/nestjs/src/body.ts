@@ -7,7 +7,7 @@
  */
 import { Inject, Injectable, type NestMiddleware } from '@nestjs/common';
 import type { IncomingMessage } from 'node:http';
-import { readAndRestoreBody, type WimseHandler } from '@wimse/core/adapter';
+import { headersFromRaw, readAndRestoreBody, type WimseHandler } from '@wimse/core/adapter';
 import { WIMSE_HANDLER } from './constants.js';
 import { WimseHttpException } from './exception.js';
 
@@ -18,7 +18,7 @@ export class WimseBodyMiddleware implements NestMiddleware<IncomingMessage & { r
 
   async use(request: IncomingMessage & { rawBody?: unknown }, _response: unknown, next: () => void): Promise<void> {
     // Bytes a Nest parser kept are used as they are.
-    if (request.rawBody !== undefined || !this.handler.needsBody(request.headersDistinct ?? request.headers)) return next();
+    if (request.rawBody !== undefined || !this.handler.needsBody(request.rawHeaders === undefined ? request.headers : headersFromRaw(request.rawHeaders))) return next();
     let body: Uint8Array | undefined;
     try {
       body = await readAndRestoreBody(request, this.handler.maxBodyBytes);

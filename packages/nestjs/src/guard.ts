@@ -6,7 +6,7 @@ import { Inject, Injectable, type CanActivate, type ExecutionContext } from '@ne
 import { Reflector } from '@nestjs/core';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { WimsePrincipal, WimseRequest } from '@wimse/core';
-import { connectionOf, signNodeResponse, type WimseHandler, type WimseOutcome, type WimseRoute } from '@wimse/core/adapter';
+import { connectionOf, headersFromRaw, signNodeResponse, type WimseHandler, type WimseOutcome, type WimseRoute } from '@wimse/core/adapter';
 import { ALLOW_KEY, OPTIONAL_KEY, PUBLIC_KEY, SCOPE_KEY, WIMSE_HANDLER } from './constants.js';
 import { WimseHttpException } from './exception.js';
 
@@ -81,8 +81,8 @@ export class WimseGuard implements CanActivate {
   /** The core's view of an Express request or a Fastify request. */
   protected viewOf(request: WimseHttpRequest & IncomingMessage): WimseRequest {
     const node = request.raw ?? request;
-    // Distinct fields keep a repeated Authorization apart; Fastify `inject()` requests only have the folded ones.
-    const headers = node.headersDistinct ?? node.headers;
+    // From rawHeaders, as every Node adapter: a repeated Authorization stays apart, no array per field.
+    const headers = node.rawHeaders === undefined ? node.headers : headersFromRaw(node.rawHeaders);
     let body: Uint8Array | undefined;
     if (this.handler.needsBody(headers)) {
       // The bytes Nest's parser kept (`rawBody: true`), or those WimseModule's middleware read (on the Node request).

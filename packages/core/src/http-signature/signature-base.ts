@@ -41,8 +41,16 @@ export function signatureBase(
 
 /** RFC 9421 §2: the component identifier as a serialized sf-string with its parameters. */
 export function componentIdentifier(c: CoveredComponent): string {
-  return serializeItem(c.name, c.req ? new Map([['req', true]]) : new Map());
+  const known = c.req ? undefined : identifiers.get(c.name);
+  if (known !== undefined) return known;
+  const serialized = serializeItem(c.name, c.req ? new Map([['req', true]]) : new Map());
+  // Every request covers the same few components: serialized once each (bounded, names come from requests).
+  if (!c.req && identifiers.size < MAX_IDENTIFIERS) identifiers.set(c.name, serialized);
+  return serialized;
 }
+
+const MAX_IDENTIFIERS = 256;
+const identifiers = new Map<string, string>();
 
 function componentValue(name: string, m: SignedMessage): string {
   switch (name) {

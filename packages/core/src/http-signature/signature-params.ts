@@ -2,7 +2,7 @@
  * `Signature-Input` / `Signature` (RFC 9421 §4) and the WIMSE signature parameters
  * (http-signature-07 §3.2-3.4). Every field is parsed and serialized with `structured-headers`.
  */
-import { isInnerList, parseDictionary, serializeInnerList, type BareItem, type Dictionary, type Parameters } from 'structured-headers';
+import { isInnerList, parseDictionary, serializeInnerList, type BareItem, type Dictionary, type InnerList, type Item, type Parameters } from 'structured-headers';
 import { WimseError } from '../errors.js';
 import { fieldValues, type RequestHeaders } from '../request.js';
 
@@ -48,20 +48,33 @@ export function hasSignatureFields(headers: RequestHeaders): boolean {
 export function findWimseSignature(headers: RequestHeaders): PresentedSignature | undefined {
   const input = dictionaryField(headers, 'signature-input');
   if (input === undefined) return undefined;
-  const tagged = [...input].filter(([, member]) => member[1].get('tag') === WIMSE_SIGNATURE_TAG);
-  if (tagged.length === 0) return undefined;
-  if (tagged.length > 1) throw new WimseError('sig_duplicate', 'More than one signature is tagged wimse-workload-to-workload');
-  const [label, member] = tagged[0]!;
+  let label: string | undefined;
+  let member: Item | InnerList | undefined;
+  for (const [key, value] of input) {
+    if (value[1].get('tag') !== WIMSE_SIGNATURE_TAG) continue;
+    if (label !== undefined) throw new WimseError('sig_duplicate', 'More than one signature is tagged wimse-workload-to-workload');
+    label = key;
+    member = value;
+  }
+  if (label === undefined || member === undefined) return undefined;
   if (!isInnerList(member)) throw new WimseError('sig_malformed', `Signature-Input ${label} must be an inner list of components`);
   const components = member[0].map(([name, params]) => coveredComponent(name, params));
-  const seen = new Set(components.map((c) => `${c.name};${c.req}`));
-  if (seen.size !== components.length) throw new WimseError('sig_malformed', 'Signature-Input covers a component twice');
+  if (coversTwice(components)) throw new WimseError('sig_malformed', 'Signature-Input covers a component twice');
   // RFC 9421 §4.3: the Signature member with the same label carries the bytes.
   const sigMember = dictionaryField(headers, 'signature')?.get(label);
   if (sigMember === undefined) throw new WimseError('sig_malformed', `Signature has no member labelled ${label}`);
   const bytes = sigMember[0];
   if (isInnerList(sigMember) || !(bytes instanceof ArrayBuffer)) throw new WimseError('sig_malformed', `Signature ${label} must be a byte sequence`);
   return { label, components, params: member[1], signatureParams: serializeInnerList(member), signature: new Uint8Array(bytes) };
+}
+
+// A handful of components, compared pairwise; a long list (only a hostile one) through a Set.
+function coversTwice(components: readonly CoveredComponent[]): boolean {
+  if (components.length > 16) return new Set(components.map((c) => `${c.name};${c.req}`)).size !== components.length;
+  for (let i = 1; i < components.length; i++) {
+    for (let j = 0; j < i; j++) if (components[i]!.name === components[j]!.name && components[i]!.req === components[j]!.req) return true;
+  }
+  return false;
 }
 
 function dictionaryField(headers: RequestHeaders, name: string): Dictionary | undefined {
@@ -129,7 +142,7 @@ export function requestParams(params: Parameters): RequestSignatureParams {
   const signResponse = params.get('wimse-sign-response') ?? false;
   if (typeof signResponse !== 'boolean') throw new WimseError('sig_params', 'wimse-sign-response must be a boolean');
   if (params.has('wimse-req-nonce')) throw new WimseError('sig_params', 'wimse-req-nonce belongs on responses only');
-  return { ...common, wimseAud, signResponse };
+  return { created: common.created, expires: common.expires, nonce: common.nonce, wimseAud, signResponse };
 }
 
 /** Reads and checks the parameters of a response signature; `sig_params` when one is wrong. */
