@@ -17,7 +17,7 @@ import {
 import { COMPACT_JWS_RE, hasPrivateMembers, isSupportedAlgorithm, keyMismatch, typMatches, type WimseAlgorithm } from './algorithms.js';
 import { WimseError, type WimseErrorCode } from './errors.js';
 import { ExpiringMap } from './expiring-map.js';
-import { tokenHash } from './hash.js';
+import { tokenHashNow } from './hash.js';
 import { checkWorkloadIdentifier, parseWorkloadIdentifier, type IdentifierOptions, type WorkloadIdentifier } from './identifier.js';
 import type { MaybePromise } from './maybe-async.js';
 import { importProofKey, type ProofKey } from './proof-key.js';
@@ -134,7 +134,7 @@ async function verifyWit(token: string, o: WitVerifierOptions): Promise<Verified
   if (anchor.issuers !== undefined && (typeof claims.iss !== 'string' || !anchor.issuers.includes(claims.iss))) {
     throw issuerMismatch(claims.iss, anchor.issuers, checked.id.trustDomain);
   }
-  return Object.freeze({ token, header, claims: claims as WitClaims, id: checked.id, proofKey, hash: await tokenHash(token) });
+  return Object.freeze({ token, header, claims: claims as WitClaims, id: checked.id, proofKey, hash: await tokenHashNow(token) });
 }
 
 async function confirmationKey(claims: JWTPayload, allowed: readonly WimseAlgorithm[]): Promise<ProofKey> {
