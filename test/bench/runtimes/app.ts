@@ -3,7 +3,7 @@
  * verifies one ES256 WPT N times and answers when done (timed from outside: workerd's clock stands
  * still while a request computes).
  */
-import { decodeProtectedHeader, exportJWK, generateKeyPair } from 'jose';
+import { decodeProtectedHeader, exportJWK, generateKeyPair, importJWK, type CryptoKey } from 'jose';
 import { createVerifier, createWorkloadSigner, issueWit } from '@wimse/core';
 // The per-request hot spot itself (not exported): the same proof key with and without its Node form.
 import { importProofKey } from '../../../packages/core/src/proof-key.js';
@@ -27,7 +27,8 @@ async function prepare(): Promise<Record<string, Op>> {
   const wpt = headers.authorization!.slice('WPT '.length);
   const header = decodeProtectedHeader(wpt) as Record<string, unknown>;
   const key = await importProofKey(cnfJwk, 'ES256');
-  const { nodeKey: _node, ...webKey } = key;
+  // On Node the proof key has a `KeyObject` only (proof-key.ts): the Web Crypto form is imported here.
+  const webKey = { jwk: key.jwk, alg: key.alg, key: (await importJWK(cnfJwk, 'ES256')) as CryptoKey };
   return {
     // The core verifier, WIT cached: every WPT check, on the signature path core picks here.
     verifier: () => verifier.verify(request),
