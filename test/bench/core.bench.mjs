@@ -4,7 +4,8 @@
 // `verify()` (always a promise) and through what the adapters call (`createWimseHandler().handle`,
 // answered in the same tick when nothing had to wait).
 import { createPublicKey, verify as nodeVerify } from 'node:crypto';
-import { createVerifier, createWimseHandler } from '@wimse/core';
+import { createVerifier } from '@wimse/core';
+import { createWimseHandler } from '@wimse/core/adapter';
 import { AUD, fmt, rate, setup } from './harness.mjs';
 
 export default async function run() {
