@@ -13,6 +13,7 @@ export default defineConfig({
       '@wimse/core/node': fileURLToPath(new URL('./packages/core/src/node.ts', import.meta.url)),
       '@wimse/core/otel': fileURLToPath(new URL('./packages/core/src/otel.ts', import.meta.url)),
       '@wimse/core': src('core'),
+      '@wimse/test-support': fileURLToPath(new URL('./packages/test-support/src', import.meta.url)),
       '@wimse/identity-server/keyring': fileURLToPath(new URL('./apps/identity-server/src/keyring.ts', import.meta.url)),
       '@wimse/express': src('express'),
       '@wimse/fastify': src('fastify'),

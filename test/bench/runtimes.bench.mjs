@@ -3,7 +3,6 @@
 // to Node: the core verifier, the proof signature on the path core picks, and on Web Crypto. Runs test/conformance/runtimes/launch.ts,
 // bundled here with esbuild as the conformance suite runs it.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
@@ -26,7 +25,7 @@ export default async function run() {
       await nodeApp.fetch(new Request(`http://node/?kind=${kind}&n=${n}`));
       return performance.now() - start;
     };
-    const rows = [['node ' + process.versions.node, await measure(timeNode)]];
+    const rows = [[`node ${process.versions.node}`, await measure(timeNode)]];
     for (const runtime of [launch.bun, launch.deno, launch.workerd(), launch.workerd(['nodejs_compat'])]) {
       let server;
       try {

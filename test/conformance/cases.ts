@@ -6,7 +6,7 @@
 import { generateKeyPairSync, sign } from 'node:crypto';
 import { base64url, type JWK } from 'jose';
 import { createWorkloadSigner, tokenHash } from '@wimse/core';
-import { IDENTITY_JWK, IDENTITY_SIGNATURE, jwsWithSignature, rs256WithExponentOne, rsaExponentOneJwk } from '../../packages/core/src/test-support/forged.js';
+import { IDENTITY_JWK, IDENTITY_SIGNATURE, jwsWithSignature, rs256WithExponentOne, rsaExponentOneJwk } from '@wimse/test-support/forged';
 import { ADMIN, AUDIENCE, CLIENT, TXN, craftTxnToken, craftWit, craftWpt, nowSeconds, wptHeaders, type Fixtures } from './fixtures.js';
 import type { Fields, RawRequest } from './http.js';
 

@@ -8,7 +8,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { WimseAdapterOptions } from '@wimse/core';
-import { bundle, createCa, EKU, issueCert, KEY_USAGE, type CertOptions, type TestCert } from '../../packages/core/src/test-support/certs.js';
+import { bundle, createCa, EKU, issueCert, KEY_USAGE, type CertOptions, type TestCert } from '@wimse/test-support/certs';
 import { adapterOptions, ADMIN, CLIENT, createFixtures, wptHeaders, type Fixtures } from './fixtures.js';
 import { send, type Fields, type RawRequest, type RawResponse } from './http.js';
 import type { Running, Target } from './targets/contract.js';

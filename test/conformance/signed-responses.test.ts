@@ -165,7 +165,7 @@ describe.each(targets)('$name', (target) => {
     it('a signed request without wimse-sign-response', async () => {
       const res = await send(signing.url, await signedRequest('GET', '/whoami', false));
       expect(res.status).toBe(200);
-      expect([res.headers['signature-input'], res.headers['signature'], res.headers['workload-identity-token']]).toEqual([undefined, undefined, undefined]);
+      expect([res.headers['signature-input'], res.headers.signature, res.headers['workload-identity-token']]).toEqual([undefined, undefined, undefined]);
     });
   });
 

@@ -10,7 +10,7 @@ import { Agent, request, type IncomingMessage } from 'node:http';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { WimseAdapterOptions, WimseRequest } from '@wimse/core';
-import { bundle, createCa, issueCert } from '../../packages/core/src/test-support/certs.js';
+import { bundle, createCa, issueCert } from '@wimse/test-support/certs';
 import { adapterOptions, ADMIN, CLIENT, createFixtures, wptHeaders, type Fixtures } from '../conformance/fixtures.js';
 import type { RawRequest } from '../conformance/http.js';
 import type { Running, Target } from '../conformance/targets/contract.js';

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { createVerifier, createWorkloadSigner, isWimseError, type WimsePrincipal } from '@wimse/core';
 import { base64url, decodeJwt, decodeProtectedHeader, exportJWK, generateKeyPair, type JWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ED25519_IDENTITY, rsaExponentOneJwk } from '../../../packages/core/src/test-support/forged.js';
+import { ED25519_IDENTITY, rsaExponentOneJwk } from '@wimse/test-support/forged';
 import { createIdentityServer, type IdentityServer } from '../src/server.js';
 
 const ADMIN = 'test-admin-token';

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { MemoryReplayStore, WimseError, createVerifier, createWorkloadSigner, type ReplayStore } from '@wimse/core';
 import { SignJWT, base64url, decodeJwt, exportJWK, generateKeyPair, type CryptoKey, type JWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { IDENTITY_JWK, IDENTITY_SIGNATURE, jwsWithSignature, rsaExponentOneJwk } from '../../../packages/core/src/test-support/forged.js';
+import { IDENTITY_JWK, IDENTITY_SIGNATURE, jwsWithSignature, rsaExponentOneJwk } from '@wimse/test-support/forged';
 import { createIdentityServer, type IdentityServer, type IdentityServerConfig } from '../src/server.js';
 import { startStandInPlatformIssuer, type StandInPlatformIssuer } from '../src/stand-in-platform-issuer.js';
 import { createTokenEndpoint, type AttestationConfig } from '../src/token-endpoint.js';

@@ -248,7 +248,7 @@ describe('wimse request', () => {
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    // eslint-disable-next-line no-var
+    // `var`: hoisted to the describe scope, assigned once the server listens.
     var verifier = createVerifier({ trustDomains: { 'example.org': { keys: issuerJwks } }, audience: base });
   });
   afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));

@@ -6,7 +6,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { createWimseHandler, type WimseAdapterOptions, type WimseRouteRules } from './adapter.js';
 import { createScopeCheck } from './authorization.js';
 import type { WimsePrincipal } from './principal.js';
-import { AUDIENCE, NOW, TRUST_DOMAIN, createIssuer, createWorkload, wptRequest, type Issuer, type Workload } from './test-support/factory.js';
+import { AUDIENCE, NOW, TRUST_DOMAIN, createIssuer, createWorkload, wptRequest, type Issuer, type Workload } from '@wimse/test-support/factory';
 import { issueTxnToken } from './txn-token.js';
 
 let issuer: Issuer;

@@ -4,7 +4,7 @@ import { connectionOf, createWimseHandler, headersFor, problemResponse, type Wim
 import { createAuthorizer, type WorkloadPolicy } from './authorization.js';
 import { WimseError } from './errors.js';
 import type { WimseRequest } from './request.js';
-import { AUDIENCE, NOW, TRUST_DOMAIN, createIssuer, createWorkload, wptRequest, type Issuer, type Workload } from './test-support/factory.js';
+import { AUDIENCE, NOW, TRUST_DOMAIN, createIssuer, createWorkload, wptRequest, type Issuer, type Workload } from '@wimse/test-support/factory';
 
 let issuer: Issuer;
 let client: Workload;

@@ -11,8 +11,8 @@ import { tokenHash } from './hash.js';
 import { signHttpRequest } from './http-signature/sign.js';
 import type { VerifierOptions } from './options.js';
 import type { WimseRequest } from './request.js';
-import { AUDIENCE, NOW, TRUST_DOMAIN, createIssuer, createWorkload, verifierFor, type Issuer, type Workload } from './test-support/factory.js';
-import { signJws } from './test-support/tokens.js';
+import { AUDIENCE, NOW, TRUST_DOMAIN, createIssuer, createWorkload, verifierFor, type Issuer, type Workload } from '@wimse/test-support/factory';
+import { signJws } from '@wimse/test-support/tokens';
 
 let issuer: Issuer;
 let workload: Workload;

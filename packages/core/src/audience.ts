@@ -31,6 +31,7 @@ export function resolveAudience(option: AudienceEntry | readonly AudienceEntry[]
   for (const entry of entries) {
     if (typeof entry === 'object' && entry !== null && 'value' in entry) {
       const { value } = entry as { value: unknown };
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this refuses
       if (typeof value !== 'string' || value.length === 0 || /[\s\u0000-\u001f\u007f]/.test(value)) {
         throw new TypeError(`audience: { value: ${JSON.stringify(value)} } must be a non-empty string without spaces or control characters`);
       }

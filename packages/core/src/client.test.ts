@@ -8,7 +8,7 @@ import type { VerifierOptions } from './options.js';
 import type { WimseRequest } from './request.js';
 import { createVerifier } from './verifier.js';
 import { issueWit } from './wit.js';
-import { createIssuer, createWorkload, type Issuer } from './test-support/factory.js';
+import { createIssuer, createWorkload, type Issuer } from '@wimse/test-support/factory';
 
 const SERVICE = 'https://svc.example.org';
 
@@ -35,7 +35,9 @@ function verifyingFetch(verifierOptions: Partial<VerifierOptions> & Pick<Verifie
   const impl = async (input: RequestInfo | URL, init: RequestInit = {}): Promise<Response> => {
     const url = new URL(String(input));
     const headers: Record<string, string> = {};
-    new Headers(init.headers).forEach((v, k) => (headers[k] = v));
+    new Headers(init.headers).forEach((v, k) => {
+      headers[k] = v;
+    });
     const body = init.body instanceof Uint8Array ? init.body : undefined;
     const request: WimseRequest = { method: init.method ?? 'GET', path: url.pathname + url.search, headers, body };
     seen.push({ request, init });
@@ -421,7 +423,7 @@ describe('the client verifies what it must (http-signature-07 §3.5)', () => {
     const issuer = await createIssuer();
     const ok = createWimseFetch({ witSource: localSource(issuer), fetch: await server(issuer, { sign: () => true }), responseTrust: trustOf(issuer) });
     expect(ok.responder(await ok(`${SERVICE}/x`, { wimse: { proof: 'http-sig' } }))?.workload).toBe('spiffe://example.org/orders');
-    const broken = await server(issuer, { status: 409, sign: () => true, tamper: (h) => void (h['signature'] = `wimse=:${Buffer.alloc(64).toString('base64')}:`) });
+    const broken = await server(issuer, { status: 409, sign: () => true, tamper: (h) => void (h.signature = `wimse=:${Buffer.alloc(64).toString('base64')}:`) });
     const e = await createWimseFetch({ witSource: localSource(issuer), fetch: broken, responseTrust: trustOf(issuer) })(`${SERVICE}/x`, { wimse: { proof: 'http-sig' } }).catch((x: unknown) => x);
     expect(isWimseError(e, 'sig_invalid')).toBe(true);
   });

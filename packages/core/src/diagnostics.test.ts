@@ -11,7 +11,7 @@ import { WIMSE_CHANNELS, jwksChannel, replayChannel, verifyChannel, type WimseJw
 import { WimseError } from './errors.js';
 import type { ReplayStore } from './replay.js';
 import { createWorkloadSigner } from './signer.js';
-import { AUDIENCE, NOW, TRUST_DOMAIN, createIssuer, createWorkload, verifierFor, wptRequest, type Issuer, type Workload } from './test-support/factory.js';
+import { AUDIENCE, NOW, TRUST_DOMAIN, createIssuer, createWorkload, verifierFor, wptRequest, type Issuer, type Workload } from '@wimse/test-support/factory';
 import { createVerifier } from './verifier.js';
 
 let issuer: Issuer;

@@ -182,7 +182,7 @@ export class WimseError extends Error {
     if (info.status === 401) headers['www-authenticate'] = 'WPT';
     if (options?.retryAfter !== undefined) headers['retry-after'] = String(Math.max(0, Math.ceil(options.retryAfter)));
     // RFC 9112 §9.6: the rest of an unread body must not be taken for the next request on the connection.
-    if (options?.closeConnection === true) headers['connection'] = 'close';
+    if (options?.closeConnection === true) headers.connection = 'close';
     this.headers = headers;
     if (options?.mismatch !== undefined) this.mismatch = Object.freeze({ expected: [...options.mismatch.expected], received: [...options.mismatch.received] });
   }

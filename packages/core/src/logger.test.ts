@@ -11,7 +11,7 @@ import { createWimseHandler, type WimseAdapterOptions } from './adapter.js';
 import { WimseError } from './errors.js';
 import { LOG_INTERVAL_MS, redact, type WimseLogFields, type WimseLogger } from './logger.js';
 import type { ReplayStore } from './replay.js';
-import { AUDIENCE, NOW, TRUST_DOMAIN, createIssuer, createWorkload, verifierFor, wptRequest, type Issuer, type Workload } from './test-support/factory.js';
+import { AUDIENCE, NOW, TRUST_DOMAIN, createIssuer, createWorkload, verifierFor, wptRequest, type Issuer, type Workload } from '@wimse/test-support/factory';
 import { createVerifier } from './verifier.js';
 
 interface Line {

@@ -8,7 +8,9 @@ import { readAndRestoreBody } from './node-body.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
 const closers: (() => void)[] = [];
-afterEach(() => closers.splice(0).forEach((close) => close()));
+afterEach(() => {
+  for (const close of closers.splice(0)) close();
+});
 
 /** What a later body parser sees: the rest of the stream. */
 async function drain(req: IncomingMessage | Http2ServerRequest): Promise<string> {

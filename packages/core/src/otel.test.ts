@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { verifyChannel } from './diagnostics.js';
 import { instrumentWimse } from './otel.js';
-import { AUDIENCE, NOW, TRUST_DOMAIN, createIssuer, createWorkload, verifierFor, wptRequest, type Issuer, type Workload } from './test-support/factory.js';
+import { AUDIENCE, NOW, TRUST_DOMAIN, createIssuer, createWorkload, verifierFor, wptRequest, type Issuer, type Workload } from '@wimse/test-support/factory';
 import { createVerifier } from './verifier.js';
 
 class TestReader extends MetricReader {

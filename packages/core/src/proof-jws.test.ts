@@ -8,8 +8,8 @@ import { decodeJwt, decodeProtectedHeader, importJWK, type CryptoKey, type JWK }
 import { SUPPORTED_ALGORITHMS } from './algorithms.js';
 import { importProofKey, type ProofKey } from './proof-key.js';
 import { verifyProofJws } from './proof-jws.js';
-import { keyPair } from './test-support/factory.js';
-import { signJws, unsigned, withPayload } from './test-support/tokens.js';
+import { keyPair } from '@wimse/test-support/factory';
+import { signJws, unsigned, withPayload } from '@wimse/test-support/tokens';
 import { vector } from './test-support/vectors.js';
 
 async function outcome(token: string, key: ProofKey): Promise<string> {

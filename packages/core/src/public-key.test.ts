@@ -6,7 +6,7 @@ import { createPublicKey, generateKeyPairSync, randomBytes, verify, webcrypto } 
 import { base64url, importJWK, type JWK } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { keyObjectFlaw, publicKeyFlaw, verificationKeyFlaw } from './public-key.js';
-import { ED25519_IDENTITY, IDENTITY_SIGNATURE, rs256WithExponentOne, rsaExponentOneJwk } from './test-support/forged.js';
+import { ED25519_IDENTITY, IDENTITY_SIGNATURE, rs256WithExponentOne, rsaExponentOneJwk } from '@wimse/test-support/forged';
 
 const b64 = (bytes: Uint8Array) => base64url.encode(bytes);
 const hex = (h: string) => Uint8Array.from(Buffer.from(h, 'hex'));

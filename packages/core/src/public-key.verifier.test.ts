@@ -11,9 +11,9 @@ import { WimseError } from './errors.js';
 import { tokenHash } from './hash.js';
 import type { WimseRequest } from './request.js';
 import { createWorkloadSigner } from './signer.js';
-import { AUDIENCE, NOW, TRUST_DOMAIN, createIssuer, verifierFor, type Issuer } from './test-support/factory.js';
-import { IDENTITY_JWK, IDENTITY_SIGNATURE, jwsWithSignature, rs256WithExponentOne, rsaExponentOneJwk } from './test-support/forged.js';
-import { signJws } from './test-support/tokens.js';
+import { AUDIENCE, NOW, TRUST_DOMAIN, createIssuer, verifierFor, type Issuer } from '@wimse/test-support/factory';
+import { IDENTITY_JWK, IDENTITY_SIGNATURE, jwsWithSignature, rs256WithExponentOne, rsaExponentOneJwk } from '@wimse/test-support/forged';
+import { signJws } from '@wimse/test-support/tokens';
 import { createVerifier } from './verifier.js';
 import { issueWit } from './wit.js';
 

@@ -1,14 +1,14 @@
 /** The key rules without node:crypto (Web-standard runtimes): the same refusals on Web Crypto alone. */
 import { base64url, generateKeyPair, type CryptoKey } from 'jose';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
-import { IDENTITY_JWK, IDENTITY_SIGNATURE, jwsWithSignature, rs256WithExponentOne, rsaExponentOneJwk } from './test-support/forged.js';
+import { IDENTITY_JWK, IDENTITY_SIGNATURE, jwsWithSignature, rs256WithExponentOne, rsaExponentOneJwk } from '@wimse/test-support/forged';
 
 vi.mock('./node-crypto.js', () => ({ nodeCrypto: () => undefined, nodeSignatures: () => undefined }));
 
 const { verificationKeyFlaw } = await import('./public-key.js');
 const { tokenHash } = await import('./hash.js');
-const { signJws } = await import('./test-support/tokens.js');
-const { AUDIENCE, NOW, TRUST_DOMAIN, createIssuer, verifierFor } = await import('./test-support/factory.js');
+const { signJws } = await import('@wimse/test-support/tokens');
+const { AUDIENCE, NOW, TRUST_DOMAIN, createIssuer, verifierFor } = await import('@wimse/test-support/factory');
 type Issuer = Awaited<ReturnType<typeof createIssuer>>;
 
 const now = NOW / 1000;

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { JwksEvent } from './remote-jwks.js';
 import type { RemoteJwksOptions } from './trust.js';
 import { createVerifier, type WimseVerifier } from './verifier.js';
-import { AUDIENCE, NOW, createIssuer, createWorkload, type Issuer } from './test-support/factory.js';
+import { AUDIENCE, NOW, createIssuer, createWorkload, type Issuer } from '@wimse/test-support/factory';
 
 type Mode = 'ok' | 'error' | 'hang' | 'stall-body' | 'huge' | 'huge-declared' | 'notfound' | 'html' | 'garbage' | 'no-keys' | 'private-key' | 'redirect' | 'padded';
 

@@ -5,7 +5,7 @@ import { createResponseVerifier } from './http-signature/index.js';
 import type { WimsePrincipal } from './principal.js';
 import { createResponseSigning, type ResponseSigningOptions } from './response-signing.js';
 import { createWorkloadSigner, type WorkloadSigner } from './signer.js';
-import { AUDIENCE, TRUST_DOMAIN, createIssuer, createWorkload, verifierFor, type Issuer } from './test-support/factory.js';
+import { AUDIENCE, TRUST_DOMAIN, createIssuer, createWorkload, verifierFor, type Issuer } from '@wimse/test-support/factory';
 
 // Real clock: the response verifier checks `created`/`expires` against it.
 async function setup(options: (server: WorkloadSigner) => ResponseSigningOptions = (server) => ({ responseSigner: server })) {

@@ -9,7 +9,7 @@ import { createWimseHandler, type WimseAdapterOptions, type WimseOutcome } from 
 import type { ReplayKey, ReplayStore } from './replay.js';
 import type { WimseRequest } from './request.js';
 import { createWorkloadSigner, type WorkloadSigner } from './signer.js';
-import { AUDIENCE, NOW, TRUST_DOMAIN, createIssuer, createWorkload, type Issuer, type Workload } from './test-support/factory.js';
+import { AUDIENCE, NOW, TRUST_DOMAIN, createIssuer, createWorkload, type Issuer, type Workload } from '@wimse/test-support/factory';
 
 let issuer: Issuer;
 let client: Workload;

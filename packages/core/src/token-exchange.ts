@@ -4,7 +4,7 @@
  * endpoint of the project (the Txn-Token Service, the identity server's attested WIT exchange) and
  * by their clients. What a profile adds (which token types, which audience) is the caller's rule.
  */
-import { WimseError } from './errors.js';
+import type { WimseError } from './errors.js';
 
 /** RFC 8693 §2.1 `grant_type`. */
 export const TOKEN_EXCHANGE_GRANT_TYPE = 'urn:ietf:params:oauth:grant-type:token-exchange';

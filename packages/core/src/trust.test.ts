@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createVerifier } from './verifier.js';
-import { AUDIENCE, NOW, createIssuer, createWorkload, wptRequest, type Issuer } from './test-support/factory.js';
+import { AUDIENCE, NOW, createIssuer, createWorkload, wptRequest, type Issuer } from '@wimse/test-support/factory';
 
 let issuer: Issuer;
 let server: Server;
@@ -12,7 +12,7 @@ let mode: 'ok' | 'error' | 'slow' = 'ok';
 
 beforeAll(async () => {
   issuer = await createIssuer('ES256', 'k1');
-  server = createServer((req, res) => {
+  server = createServer((_req, res) => {
     hits++;
     if (mode === 'error') return void res.writeHead(500).end();
     if (mode === 'slow') return void setTimeout(() => res.end('{}'), 2000);

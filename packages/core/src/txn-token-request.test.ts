@@ -81,7 +81,7 @@ describe('txn-tokens §11.1: the Txn-Token Request profile', () => {
     expect(refusal(() => txnRequest({ ...example, request_details: 'eyJhY3Rpb24iOiJCVVkifQ' })).error).toBe('invalid_request');
   });
   it('refuses request_details nested deeper than the bound', () => {
-    expect(refusal(() => txnRequest({ ...example, request_details: '{"a":'.repeat(20) + '1' + '}'.repeat(20) })).error).toBe('invalid_request');
+    expect(refusal(() => txnRequest({ ...example, request_details: `${'{"a":'.repeat(20)}1${'}'.repeat(20)}` })).error).toBe('invalid_request');
   });
 });
 

@@ -6,10 +6,10 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { decodeJwt, decodeProtectedHeader, type JWK } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { WimseError, type WimseErrorCode } from './errors.js';
-import { keyPair } from './test-support/factory.js';
-import { signJws, unsigned, withPayload } from './test-support/tokens.js';
+import { keyPair } from '@wimse/test-support/factory';
+import { signJws, unsigned, withPayload } from '@wimse/test-support/tokens';
 import { TXN_TOKEN_TYP, createTxnTokenVerifier, issueTxnToken, verifyTxnToken, type TxnTokenVerifierOptions } from './txn-token.js';
 
 // §9.1 example header and §9.2.4 example body (comments removed).
@@ -71,7 +71,7 @@ describe('§12.2 a valid Txn-Token is accepted', () => {
       rctx: { req_ip: '69.151.72.123', authn: 'face' },
       tctx: { action: 'BUY', ticker: 'MSFT', quantity: '100', customer_type: { geo: 'US', level: 'VIP' } },
     });
-    expect(Object.isFrozen(t) && Object.isFrozen(t.scope) && Object.isFrozen(t.tctx) && Object.isFrozen(t.tctx!['customer_type'])).toBe(true);
+    expect(Object.isFrozen(t) && Object.isFrozen(t.scope) && Object.isFrozen(t.tctx) && Object.isFrozen(t.tctx!.customer_type)).toBe(true);
   });
 
   it('splits scope on spaces (RFC 6749 §3.3)', async () => {

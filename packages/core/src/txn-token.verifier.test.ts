@@ -7,9 +7,9 @@ import type { JWTVerifyGetKey } from 'jose';
 import { WimseError, type WimseErrorCode } from './errors.js';
 import type { VerifierOptions } from './options.js';
 import { createWorkloadSigner } from './signer.js';
-import { AUDIENCE, NOW, TRUST_DOMAIN, createIssuer, createWorkload, verifierFor, wptRequest, type Issuer, type Workload } from './test-support/factory.js';
-import { signJws } from './test-support/tokens.js';
-import { bundle, createCa, issueCert } from './test-support/certs.js';
+import { AUDIENCE, NOW, TRUST_DOMAIN, createIssuer, createWorkload, verifierFor, wptRequest, type Issuer, type Workload } from '@wimse/test-support/factory';
+import { signJws } from '@wimse/test-support/tokens';
+import { bundle, createCa, issueCert } from '@wimse/test-support/certs';
 import { issueTxnToken } from './txn-token.js';
 import type { WimseRequest } from './request.js';
 

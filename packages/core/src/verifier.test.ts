@@ -8,8 +8,8 @@ import { MemoryReplayStore } from './memory-replay-store.js';
 import { tokenHash } from './hash.js';
 import type { VerifierOptions } from './options.js';
 import type { WimseRequest } from './request.js';
-import { AUDIENCE, NOW, TRUST_DOMAIN, createIssuer, createWorkload, keyPair, verifierFor, wptRequest, type Issuer, type Workload } from './test-support/factory.js';
-import { decodePart, signJws, unsigned, withPayload } from './test-support/tokens.js';
+import { AUDIENCE, NOW, TRUST_DOMAIN, createIssuer, createWorkload, keyPair, verifierFor, wptRequest, type Issuer, type Workload } from '@wimse/test-support/factory';
+import { decodePart, signJws, unsigned, withPayload } from '@wimse/test-support/tokens';
 
 let issuer: Issuer;
 let workload: Workload;

@@ -5,12 +5,12 @@
  */
 import { describe, expect, it, vi } from 'vitest';
 import { SUPPORTED_ALGORITHMS, type WimseAlgorithm } from './algorithms.js';
-import { createIssuer, createWorkload, keyPair, NOW, TRUST_DOMAIN, verifierFor } from './test-support/factory.js';
-import { signJws, withPayload } from './test-support/tokens.js';
+import { createIssuer, createWorkload, keyPair, NOW, TRUST_DOMAIN, verifierFor } from '@wimse/test-support/factory';
+import { signJws, withPayload } from '@wimse/test-support/tokens';
 
 vi.resetModules();
 vi.doMock('./node-crypto.js', () => ({ nodeCrypto: () => undefined, nodeSignatures: () => undefined }));
-const web = await import('./test-support/factory.js');
+const web = await import('@wimse/test-support/factory');
 vi.doUnmock('./node-crypto.js');
 
 type Verifier = { verifyWit(token: string): Promise<{ claims: unknown; proofKey: { nodeKey?: unknown } }> };

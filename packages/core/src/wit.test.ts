@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { SUPPORTED_ALGORITHMS, type WimseAlgorithm } from './algorithms.js';
 import { createVerifier } from './verifier.js';
 import { tokenHash } from './hash.js';
-import { createIssuer, createWorkload, keyPair, NOW, verifierFor, wptRequest } from './test-support/factory.js';
+import { createIssuer, createWorkload, keyPair, NOW, verifierFor, wptRequest } from '@wimse/test-support/factory';
 import { parseRawRequest, vector } from './test-support/vectors.js';
 import { issueWit } from './wit.js';
 

@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { createWimseFetch } from './client.js';
 import { PROBLEM_CONTENT_TYPE, WimseError } from './errors.js';
 import { createWorkloadSigner } from './signer.js';
-import { createIssuer, createWorkload } from './test-support/factory.js';
+import { createIssuer, createWorkload } from '@wimse/test-support/factory';
 import { parseRawRequest, vector } from './test-support/vectors.js';
 import { createVerifier } from './verifier.js';
 import { createWpt } from './wpt.js';
@@ -125,7 +125,9 @@ describe('createWimseFetch: wpt-01 outbound, per client or per call', () => {
     const sent: Record<string, string>[] = [];
     const fetchImpl = (async (input: RequestInfo | URL, init: RequestInit = {}) => {
       const headers: Record<string, string> = {};
-      new Headers(init.headers).forEach((value, name) => (headers[name] = value));
+      new Headers(init.headers).forEach((value, name) => {
+        headers[name] = value;
+      });
       sent.push(headers);
       const url = new URL(String(input));
       try {

@@ -4,7 +4,7 @@ import express, { type Request } from 'express';
 import express4 from 'express4';
 import { afterEach, beforeAll, describe, expect, expectTypeOf, it } from 'vitest';
 import type { WimseAdapterOptions, WimsePrincipal, WorkloadSigner } from '@wimse/core';
-import { adapterFixture } from '../../core/src/test-support/factory.js';
+import { adapterFixture } from '@wimse/test-support/factory';
 import { requireWorkload, wimse } from './index.js';
 
 const AUDIENCE = 'https://svc.example.org';

@@ -2,7 +2,7 @@
 import type { WimsePrincipal } from '@wimse/core';
 
 declare global {
-  // eslint-disable-next-line @typescript-eslint/no-namespace -- Express types are augmented through this namespace
+  // Express types are augmented through this namespace.
   namespace Express {
     interface Request {
       /** The authenticated workload, set by `wimse()`; `undefined` on public routes and in optional mode without credentials. */

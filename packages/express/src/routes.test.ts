@@ -3,8 +3,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type WimseAdapterOptions, type WorkloadSigner } from '@wimse/core';
-import { adapterFixture } from '../../core/src/test-support/factory.js';
+import type { WimseAdapterOptions, WorkloadSigner } from '@wimse/core';
+import { adapterFixture } from '@wimse/test-support/factory';
 import { requireScope, wimse } from './index.js';
 
 const AUDIENCE = 'https://svc.example.org';

@@ -6,7 +6,7 @@ import { Writable } from 'node:stream';
 import Fastify from 'fastify';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { WimseAdapterOptions, WorkloadSigner } from '@wimse/core';
-import { adapterFixture } from '../../core/src/test-support/factory.js';
+import { adapterFixture } from '@wimse/test-support/factory';
 import { wimsePlugin } from './index.js';
 
 const AUDIENCE = 'https://svc.example.org';

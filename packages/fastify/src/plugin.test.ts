@@ -1,7 +1,7 @@
 import Fastify, { type FastifyContextConfig, type FastifyInstance, type FastifyRequest, type RouteGenericInterface } from 'fastify';
 import { afterEach, beforeAll, describe, expect, expectTypeOf, it } from 'vitest';
-import { type WimseAdapterOptions, type WimsePrincipal, type WorkloadSigner } from '@wimse/core';
-import { adapterFixture } from '../../core/src/test-support/factory.js';
+import type { WimseAdapterOptions, WimsePrincipal, WorkloadSigner } from '@wimse/core';
+import { adapterFixture } from '@wimse/test-support/factory';
 import { wimsePlugin, type WimseRouteConfig } from './index.js';
 
 const AUDIENCE = 'https://svc.example.org';

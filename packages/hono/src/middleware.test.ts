@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { Hono } from 'hono';
 import { beforeAll, describe, expect, expectTypeOf, it } from 'vitest';
-import { type WimseAdapterOptions, type WimsePrincipal, type WorkloadSigner } from '@wimse/core';
-import { adapterFixture } from '../../core/src/test-support/factory.js';
+import type { WimseAdapterOptions, WimsePrincipal, WorkloadSigner } from '@wimse/core';
+import { adapterFixture } from '@wimse/test-support/factory';
 import { requireWorkload, wimse } from './index.js';
 
 // Requests go through app.request(): plain fetch Request/Response, as on Workers, Deno or Bun.

@@ -1,8 +1,8 @@
 /** The one route vocabulary on Hono: `auth.route(rules)` with or without the global mount, and `requireScope`. */
 import { Hono } from 'hono';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type WimseAdapterOptions, type WorkloadSigner } from '@wimse/core';
-import { adapterFixture } from '../../core/src/test-support/factory.js';
+import type { WimseAdapterOptions, WorkloadSigner } from '@wimse/core';
+import { adapterFixture } from '@wimse/test-support/factory';
 import { requireScope, wimse } from './index.js';
 
 const AUDIENCE = 'https://svc.example.org';

@@ -4,7 +4,7 @@ import { NestFactory, Reflector } from '@nestjs/core';
 import { afterEach, beforeAll, describe, expect, expectTypeOf, it } from 'vitest';
 import type { WimseAdapterOptions, WimsePrincipal, WorkloadSigner } from '@wimse/core';
 import { createWimseHandler } from '@wimse/core/adapter';
-import { adapterFixture } from '../../core/src/test-support/factory.js';
+import { adapterFixture } from '@wimse/test-support/factory';
 import { AllowWorkloads, OptionalWorkload, Public, RequireScope, WimseGuard, WimseHttpException, WimseModule, Workload, workloadOf, type WimseHttpRequest } from './index.js';
 
 const AUDIENCE = 'https://svc.example.org';

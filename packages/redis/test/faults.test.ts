@@ -240,7 +240,6 @@ async function waitFor(ok: () => Promise<boolean>): Promise<void> {
 
 /** V8's gc(), so heap measurements compare live objects only. */
 function collectGarbage(): () => void {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const v8 = process.getBuiltinModule?.('node:v8') as typeof import('node:v8');
   const vm = process.getBuiltinModule?.('node:vm') as typeof import('node:vm');
   v8.setFlagsFromString('--expose-gc');

@@ -131,7 +131,9 @@ export async function request(argv: string[], io: CliIo): Promise<number> {
   const responseBody = new Uint8Array(await res.arrayBuffer());
   if (values.include || values.verbose) {
     io.stdout(`HTTP ${res.status} ${res.statusText}\n`);
-    res.headers.forEach((v, k) => io.stdout(`${k}: ${v}\n`));
+    res.headers.forEach((v, k) => {
+      io.stdout(`${k}: ${v}\n`);
+    });
     io.stdout('\n');
   }
   io.stdout(new TextDecoder().decode(responseBody));
@@ -147,7 +149,9 @@ export async function request(argv: string[], io: CliIo): Promise<number> {
   function showSent(verbose: boolean): void {
     if (!verbose || sent === undefined) return;
     io.stdout(`> ${method} ${url}\n`);
-    sent.forEach((v, k) => io.stdout(`> ${k}: ${v}\n`));
+    sent.forEach((v, k) => {
+      io.stdout(`> ${k}: ${v}\n`);
+    });
     io.stdout('>\n');
   }
 }

@@ -11,7 +11,7 @@ import { WimseError, type WimseErrorCode } from '../errors.js';
 import type { VerifierOptions } from '../options.js';
 import type { WimseRequest } from '../request.js';
 import { createWorkloadSigner } from '../signer.js';
-import { AUDIENCE, NOW, createIssuer, createWorkload, verifierFor, wptRequest, type Issuer, type Workload } from '../test-support/factory.js';
+import { AUDIENCE, NOW, createIssuer, createWorkload, verifierFor, wptRequest, type Issuer, type Workload } from '@wimse/test-support/factory';
 import { signRaw } from '../test-support/http-sig.js';
 
 type Headers = Record<string, string | string[]>;

@@ -7,7 +7,7 @@ import { createWimseFetch } from '../client.js';
 import { PROBLEM_CONTENT_TYPE, WimseError } from '../errors.js';
 import type { WimseRequest } from '../request.js';
 import { createWorkloadSigner, type WorkloadSigner } from '../signer.js';
-import { AUDIENCE, NOW, createIssuer, createWorkload, verifierFor, type Issuer, type Workload } from '../test-support/factory.js';
+import { AUDIENCE, NOW, createIssuer, createWorkload, verifierFor, type Issuer, type Workload } from '@wimse/test-support/factory';
 
 let issuer: Issuer;
 let workload: Workload;
@@ -56,7 +56,9 @@ describe('createWimseFetch covers the fields a service requires (coverHeaders)',
     const verifier = verifierFor(issuer, { ...required, now: Date.now });
     return (async (input: RequestInfo | URL, init: RequestInit = {}) => {
       const headers: Record<string, string> = {};
-      new Headers(init.headers).forEach((v, k) => (headers[k] = v));
+      new Headers(init.headers).forEach((v, k) => {
+        headers[k] = v;
+      });
       const url = new URL(String(input));
       try {
         await verifier.verify({ method: init.method ?? 'GET', path: url.pathname, headers, body: init.body as Uint8Array });

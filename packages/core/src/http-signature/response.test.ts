@@ -7,7 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { contentDigest } from '../content-digest.js';
 import { WimseError, type WimseErrorCode } from '../errors.js';
 import { createWorkloadSigner, type WorkloadSigner } from '../signer.js';
-import { AUDIENCE, NOW, TRUST_DOMAIN, createIssuer, createWorkload, verifierFor, type Issuer, type Workload } from '../test-support/factory.js';
+import { AUDIENCE, NOW, TRUST_DOMAIN, createIssuer, createWorkload, verifierFor, type Issuer, type Workload } from '@wimse/test-support/factory';
 import { signRaw } from '../test-support/http-sig.js';
 import { createResponseVerifier, signHttpResponse, type ReceivedResponse, type SentRequest } from './response.js';
 

@@ -2,7 +2,7 @@
 import { parseDictionary, type InnerList } from 'structured-headers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createWorkloadSigner, type WorkloadSigner } from '../signer.js';
-import { NOW, createIssuer, createWorkload } from '../test-support/factory.js';
+import { NOW, createIssuer, createWorkload } from '@wimse/test-support/factory';
 
 let signer: WorkloadSigner;
 const now = NOW / 1000;

@@ -37,7 +37,7 @@ export interface PresentedSignature {
 
 /** True when the message carries any signature fields at all (WIMSE or not). */
 export function hasSignatureFields(headers: RequestHeaders): boolean {
-  return headers['signature-input'] !== undefined || headers['signature'] !== undefined;
+  return headers['signature-input'] !== undefined || headers.signature !== undefined;
 }
 
 /**

@@ -8,7 +8,7 @@ vi.mock('../node-crypto.js', () => ({ nodeCrypto: () => undefined, nodeSignature
 
 const { vector, parseRawRequest } = await import('../test-support/vectors.js');
 const { unverifiedWit } = await import('../test-support/http-sig.js');
-const { AUDIENCE, NOW, createIssuer, createWorkload, verifierFor } = await import('../test-support/factory.js');
+const { AUDIENCE, NOW, createIssuer, createWorkload, verifierFor } = await import('@wimse/test-support/factory');
 const { createWorkloadSigner } = await import('../signer.js');
 const { MemoryReplayStore } = await import('../memory-replay-store.js');
 const { verifyRequestSignature } = await import('./request.js');

@@ -4,9 +4,9 @@
  */
 import { webcrypto } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { bundle, createCa, issueCert, type TestCert } from '../test-support/certs.js';
-import { AUDIENCE, NOW, createIssuer, type Issuer } from '../test-support/factory.js';
-import { IDENTITY_JWK, rsaExponentOneJwk } from '../test-support/forged.js';
+import { bundle, createCa, issueCert, type TestCert } from '@wimse/test-support/certs';
+import { AUDIENCE, NOW, createIssuer, type Issuer } from '@wimse/test-support/factory';
+import { IDENTITY_JWK, rsaExponentOneJwk } from '@wimse/test-support/forged';
 import { createVerifier } from '../verifier.js';
 
 const CLIENT = 'spiffe://example.org/client';

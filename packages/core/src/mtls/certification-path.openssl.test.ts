@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isWimseError } from '../errors.js';
-import { bundle, createCa, EKU, issueCert, KEY_USAGE, selfSigned, unknownExtension, type CertOptions, type TestCert } from '../test-support/certs.js';
+import { bundle, createCa, EKU, issueCert, KEY_USAGE, selfSigned, unknownExtension, type CertOptions, type TestCert } from '@wimse/test-support/certs';
 import { createVerifier } from '../verifier.js';
 
 const run = promisify(execFile);

@@ -6,8 +6,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { WimseError } from '../errors.js';
 import type { WimseRequest } from '../request.js';
-import { bundle, createCa, EKU, issueCert, KEY_USAGE, unknownExtension, type CertOptions, type TestCert } from '../test-support/certs.js';
-import { NOW } from '../test-support/factory.js';
+import { bundle, createCa, EKU, issueCert, KEY_USAGE, unknownExtension, type CertOptions, type TestCert } from '@wimse/test-support/certs';
+import { NOW } from '@wimse/test-support/factory';
 import { createVerifier } from '../verifier.js';
 import * as x509 from '@peculiar/x509';
 

@@ -8,8 +8,8 @@ import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { WimseError } from '../errors.js';
-import { bundle, createCa, issueCert, type TestCert } from '../test-support/certs.js';
-import { AUDIENCE, NOW, TRUST_DOMAIN, createIssuer, createWorkload, verifierFor, wptRequest, type Issuer } from '../test-support/factory.js';
+import { bundle, createCa, issueCert, type TestCert } from '@wimse/test-support/certs';
+import { AUDIENCE, NOW, TRUST_DOMAIN, createIssuer, createWorkload, verifierFor, wptRequest, type Issuer } from '@wimse/test-support/factory';
 import { createVerifier } from '../verifier.js';
 
 const CLIENT = 'spiffe://example.org/client';
@@ -30,7 +30,7 @@ async function rsaCa(name: string): Promise<string> {
     keys,
     extensions: [new x509.BasicConstraintsExtension(true, undefined, true), new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign, true)],
   });
-  return cert.toString('pem') + '\n';
+  return `${cert.toString('pem')}\n`;
 }
 
 beforeAll(async () => {

@@ -5,7 +5,7 @@
 import { request as httpsRequest, createServer, type Agent, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bundle, createCa, issueCert, type TestCert } from '../test-support/certs.js';
+import { bundle, createCa, issueCert, type TestCert } from '@wimse/test-support/certs';
 import type { CredentialFiles, CredentialSnapshot } from './credential-files.js';
 import { createRotatingAgent, type RotatingAgentOptions } from './tls-credentials.js';
 

@@ -1,6 +1,6 @@
 import { X509Certificate } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { createCa, issueCert } from '../test-support/certs.js';
+import { createCa, issueCert } from '@wimse/test-support/certs';
 import { parseAltNames } from './subject-alt-name.js';
 
 describe('parseAltNames (Node subjectAltName text)', () => {

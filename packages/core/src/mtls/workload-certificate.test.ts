@@ -7,8 +7,8 @@ import { createAuthorizer } from '../authorization.js';
 import { WimseError } from '../errors.js';
 import type { VerifierOptions } from '../options.js';
 import type { WimseRequest } from '../request.js';
-import { bundle, createCa, EKU, issueCert, KEY_USAGE, selfSigned, type CertOptions, type TestCert } from '../test-support/certs.js';
-import { AUDIENCE, createIssuer, createWorkload, NOW, wptRequest, type Issuer } from '../test-support/factory.js';
+import { bundle, createCa, EKU, issueCert, KEY_USAGE, selfSigned, type CertOptions, type TestCert } from '@wimse/test-support/certs';
+import { AUDIENCE, createIssuer, createWorkload, NOW, wptRequest, type Issuer } from '@wimse/test-support/factory';
 import { createVerifier } from '../verifier.js';
 
 const DAY = 86_400_000;

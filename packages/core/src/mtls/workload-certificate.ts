@@ -128,7 +128,7 @@ function parse(der: Uint8Array): X509Certificate {
 // Workload Identifier" is left to implementations (mtls.md step 2): those whose scheme is an
 // accepted identifier scheme. Other URI SANs may be present for PKIX reasons and are ignored.
 export function workloadIdentifier(leaf: X509Certificate, options: IdentifierOptions): WorkloadIdentifier {
-  let names;
+  let names: ReturnType<typeof parseAltNames>;
   try {
     names = parseAltNames(leaf.subjectAltName);
   } catch (e) {

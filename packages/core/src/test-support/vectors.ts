@@ -1,7 +1,7 @@
 /** Loads the spec vectors (copied from shared/wimse-spec/vectors) for tests. */
 import { readFileSync } from 'node:fs';
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- vector JSON is read by shape in each test
+// biome-ignore lint/suspicious/noExplicitAny: vector JSON is read by shape in each test
 export function vector<T = any>(name: string): T {
   return JSON.parse(readFileSync(new URL(`../__fixtures__/${name}.json`, import.meta.url), 'utf8')) as T;
 }

@@ -114,7 +114,7 @@ async function make(issuer: TestCert | undefined, o: CertOptions): Promise<TestC
     extensions,
   });
   const der = new Uint8Array(cert.rawData);
-  const pem = cert.toString('pem') + '\n';
+  const pem = `${cert.toString('pem')}\n`;
   // An issuer that is itself issued (an intermediate) travels with the chain; a root does not.
   const issuerChain = issuer === undefined || isRoot(issuer) ? [] : issuer.chain;
   const chain = [der, ...issuerChain];

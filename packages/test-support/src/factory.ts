@@ -1,11 +1,6 @@
 /** Test factory: a trust domain with an issuer key, workloads with WITs, and signed request views. */
 import { exportJWK, generateKeyPair, type CryptoKey, type JWK } from 'jose';
-import type { WimseAlgorithm } from '../algorithms.js';
-import { createVerifier } from '../verifier.js';
-import type { VerifierOptions } from '../options.js';
-import type { WimseRequest } from '../request.js';
-import { createWorkloadSigner, type WorkloadSigner } from '../signer.js';
-import { issueWit } from '../wit.js';
+import { createVerifier, createWorkloadSigner, issueWit, type VerifierOptions, type WimseAlgorithm, type WimseRequest, type WorkloadSigner } from '@wimse/core';
 
 /** A fixed clock (ms) for generated tokens: 2027-01-15T08:00:00Z. */
 export const NOW = 1_800_000_000_000;
