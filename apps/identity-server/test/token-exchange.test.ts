@@ -16,6 +16,9 @@ import { createIdentityServer, type IdentityServer, type IdentityServerConfig } 
 import { startStandInPlatformIssuer, type StandInPlatformIssuer } from '../src/stand-in-platform-issuer.js';
 import { createTokenEndpoint, type AttestationConfig } from '../src/token-endpoint.js';
 
+// jose's types forbid a symmetric `jwk` header (no fresh literal), which is what one case sends.
+const SYMMETRIC_JWK: Record<string, string> = { kty: 'oct', k: 'c2VjcmV0' };
+
 const GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
 const JWT_TYPE = 'urn:ietf:params:oauth:token-type:jwt';
 const WIT_TYPE = 'https://wimse-js.dev/token-type/wit';
@@ -263,8 +266,7 @@ describe('token exchange: proof of possession (DPoP, RFC 9449 §4.3)', () => {
     ['a proof typed jwt instead of dpop+jwt', withProof((key) => dpop(key, { typ: 'JWT' })), 400, 'invalid_dpop_proof'],
     ['a proof carrying the private key', withProof((key) => dpop(key, { jwk: key.privateJwk })), 400, 'invalid_dpop_proof'],
     ['a proof without jwk', withProof(async (key) => new SignJWT({ jti: 'x', htm: 'POST', htu: TOKEN_URL }).setIssuedAt().setProtectedHeader({ alg: 'ES256', typ: 'dpop+jwt' }).sign(key.privateKey)), 400, 'invalid_dpop_proof'],
-    // @ts-expect-error: jose's types forbid a symmetric `jwk` header, which is what this sends.
-    ['an HMAC proof', withProof(async () => new SignJWT({ jti: 'x', htm: 'POST', htu: TOKEN_URL }).setIssuedAt().setProtectedHeader({ alg: 'HS256', typ: 'dpop+jwt', jwk: { kty: 'oct', k: 'c2VjcmV0' } }).sign(new TextEncoder().encode('secret'))), 400, 'invalid_dpop_proof'],
+    ['an HMAC proof', withProof(async () => new SignJWT({ jti: 'x', htm: 'POST', htu: TOKEN_URL }).setIssuedAt().setProtectedHeader({ alg: 'HS256', typ: 'dpop+jwt', jwk: SYMMETRIC_JWK }).sign(new TextEncoder().encode('secret'))), 400, 'invalid_dpop_proof'],
     // Degenerate keys (public-key.ts rules): with them anyone could make "proofs" for the WIT.
     ['the Ed25519 identity point with the signature it accepts', withProof(async () => jwsWithSignature({ alg: 'EdDSA', typ: 'dpop+jwt', jwk: { ...IDENTITY_JWK, alg: undefined } }, { jti: 'x', htm: 'POST', htu: TOKEN_URL, iat: Math.floor(Date.now() / 1000) }, () => IDENTITY_SIGNATURE)), 400, 'invalid_dpop_proof'],
     ['an RSA key with e = 1', withProof(async () => jwsWithSignature({ alg: 'RS256', typ: 'dpop+jwt', jwk: { ...rsaExponentOneJwk(), alg: undefined } }, { jti: 'x', htm: 'POST', htu: TOKEN_URL, iat: Math.floor(Date.now() / 1000) }, () => new Uint8Array(256))), 400, 'invalid_dpop_proof'],
