@@ -54,7 +54,7 @@ export function renderErrorsReference(errorCodes, guide = ERROR_GUIDE) {
       out.push('', `### ${code}`, '', `**${info.status}** — ${info.title}`, '', meaning, '', `**What to do:** ${action}`);
     }
   }
-  return out.join('\n') + '\n';
+  return `${out.join('\n')}\n`;
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

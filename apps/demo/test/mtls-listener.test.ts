@@ -40,7 +40,8 @@ describe.each([
     // What every adapter does: the request view with the TLS peer chain, then the core decides.
     const handler = createWimseHandler(config.wimse);
     const app: RequestListener = (req, res) => {
-      void handler.handle({ method: req.method ?? 'GET', path: req.url ?? '/', headers: req.headersDistinct, ...connectionOf(req.socket) }).then((outcome) => {
+      // handle() answers synchronously when it can: Promise.resolve takes both.
+      void Promise.resolve(handler.handle({ method: req.method ?? 'GET', path: req.url ?? '/', headers: req.headersDistinct, ...connectionOf(req.socket) })).then((outcome) => {
         res.statusCode = outcome.ok ? 200 : outcome.response.status;
         res.end(JSON.stringify(outcome.ok ? { workload: outcome.principal?.workload, method: outcome.principal?.method } : { code: outcome.error.code }));
       });

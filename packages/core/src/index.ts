@@ -7,7 +7,7 @@
  */
 export type { WimseAdapterOptions, WimseErrorHook, WimseErrorResponse, WimseInternalErrorHook, WimseRouteRules } from './adapter.js';
 export { COMPACT_JWS_RE, DEFAULT_ALGORITHMS, SUPPORTED_ALGORITHMS, hasPrivateMembers, isSupportedAlgorithm, keyMismatch, typMatches, type WimseAlgorithm } from './algorithms.js';
-export { type Audience, type AudienceEntry } from './audience.js';
+export type { Audience, AudienceEntry } from './audience.js';
 export { createAuthorizer, createScopeCheck, type WorkloadPolicy } from './authorization.js';
 export {
   createWimseFetch,

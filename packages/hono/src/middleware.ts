@@ -5,7 +5,7 @@
  */
 import type { Context, MiddlewareHandler, Next } from 'hono';
 import { createMiddleware } from 'hono/factory';
-import { WimseError, createAuthorizer, createScopeCheck, type RequestHeaders, type WimseAdapterOptions, type WimseErrorResponse, type WimsePrincipal, type WimseRequest, type WimseRouteRules, type WorkloadPolicy } from '@wimse/core';
+import { WimseError, createAuthorizer, createScopeCheck, type WimseAdapterOptions, type WimseErrorResponse, type WimsePrincipal, type WimseRequest, type WimseRouteRules, type WorkloadPolicy } from '@wimse/core';
 import { connectionOf, createWimseHandler, headersFor, headersFromRaw, headersOf, problemResponse, readBody, type ResponseSignature, type WimseHandler, type WimseOutcome, type WimseRoute } from '@wimse/core/adapter';
 
 /** Options of {@link wimse}: the core verifier's plus `optional`, `allow`, `onError`, `onInternalError`, `maxBodyBytes` and response signing (`responseSigner`, `signResponses`). */
