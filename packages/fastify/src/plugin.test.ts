@@ -128,7 +128,7 @@ describe('types', () => {
     const config: FastifyContextConfig = { wimse: { alow: 'spiffe://example.org/admin' } };
     const declare = (f: FastifyInstance) => {
       // @ts-expect-error -- a route typed with its config (Fastify's ContextConfig generic)
-      f.get<RouteGenericInterface, { wimse: WimseRouteConfig }>('/a', { config: { wimse: { alow: 'spiffe://example.org/admin' } } }, async () => 'x');
+      f.get<RouteGenericInterface, { wimse: WimseRouteConfig }>('/a', { config: { wimse: { alow: 'x' } } }, async () => 'x');
       // @ts-expect-error -- a wrong value type, even on the inferred shorthand
       f.get('/b', { config: { wimse: { public: 'yes' } } }, async () => 'x');
       // @ts-expect-error -- `allow` must be patterns or a predicate
