@@ -57,7 +57,18 @@ export function apiReports({ update = false, root = ROOT } = {}) {
         configObject: {
           projectFolder: entry.packageFolder,
           mainEntryPointFilePath: entry.types,
-          compiler: { overrideTsconfig: { compilerOptions: { module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022', strict: true, skipLibCheck: true, types: ['node'] } } },
+          compiler: {
+            overrideTsconfig: {
+              compilerOptions: {
+                module: 'nodenext',
+                moduleResolution: 'nodenext',
+                target: 'es2022',
+                strict: true,
+                skipLibCheck: true,
+                types: ['node'],
+              },
+            },
+          },
           apiReport: { enabled: true, reportFileName: `${entry.name}.api.md`, reportFolder: join(root, 'etc'), reportTempFolder: temp },
           docModel: { enabled: false },
           dtsRollup: { enabled: false },

@@ -14,7 +14,10 @@ async function build() {
   console.log('Building the workspace (turbo run build) …');
   const local = `${root}node_modules/.bin/turbo`;
   // new-only: the logs of tasks that run now, none for cached ones; reduced here to one line a package.
-  const turbo = spawn(existsSync(local) ? local : 'turbo', ['run', 'build', '--output-logs=new-only'], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
+  const turbo = spawn(existsSync(local) ? local : 'turbo', ['run', 'build', '--output-logs=new-only'], {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   let built = 0;
   let cached = 0;
   for await (const line of createInterface({ input: turbo.stdout })) {
@@ -40,5 +43,9 @@ async function build() {
     process.exit(typeof code === 'number' && code > 0 ? code : 1);
   }
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
-  console.log(built === 0 ? `All ${cached} packages up to date (${seconds} s).\n` : `Built ${built} package${built === 1 ? '' : 's'} in ${seconds} s${cached ? ` (${cached} up to date)` : ''}.\n`);
+  console.log(
+    built === 0
+      ? `All ${cached} packages up to date (${seconds} s).\n`
+      : `Built ${built} package${built === 1 ? '' : 's'} in ${seconds} s${cached ? ` (${cached} up to date)` : ''}.\n`,
+  );
 }

@@ -22,10 +22,7 @@ export const ERROR_GUIDE = {
     'A proof (WPT or HTTP signature) arrived without the `Workload-Identity-Token` field it is bound to.',
     'Caller: send the WIT in the `Workload-Identity-Token` field with every proof.',
   ],
-  wit_duplicate: [
-    'The request carries more than one `Workload-Identity-Token` field.',
-    'Caller: send exactly one WIT.',
-  ],
+  wit_duplicate: ['The request carries more than one `Workload-Identity-Token` field.', 'Caller: send exactly one WIT.'],
   wit_too_large: [
     'The WIT exceeds the size limit (`maxTokenLength`, default 8192 characters) and was not parsed.',
     'Caller: issue smaller WITs (fewer claims). Service: raise `maxTokenLength` only if such WITs are expected.',
@@ -39,24 +36,24 @@ export const ERROR_GUIDE = {
     'Issuer: mint WITs with `typ: wit+jwt`; another token type (an access token, an ID token) is not a WIT.',
   ],
   wit_alg: [
-    'The WIT is signed with an algorithm that is not allowed: `none`, a symmetric algorithm, or one outside the trust domain\'s `algorithms`.',
-    'Issuer: sign with an asymmetric algorithm the service allows. Service: check the trust domain\'s `algorithms`.',
+    "The WIT is signed with an algorithm that is not allowed: `none`, a symmetric algorithm, or one outside the trust domain's `algorithms`.",
+    "Issuer: sign with an asymmetric algorithm the service allows. Service: check the trust domain's `algorithms`.",
   ],
   wit_sub_invalid: [
     'The WIT `sub` is not a valid workload identifier (identifier-03), or names a trust domain without a workload path.',
-    'Issuer: put the workload\'s full identifier (e.g. `spiffe://example.org/ns/prod/sa/orders`) in `sub`.',
+    "Issuer: put the workload's full identifier (e.g. `spiffe://example.org/ns/prod/sa/orders`) in `sub`.",
   ],
   wit_untrusted_domain: [
-    'The trust domain of the WIT `sub` is not one of the service\'s `trustDomains`.',
+    "The trust domain of the WIT `sub` is not one of the service's `trustDomains`.",
     'Service: add the trust domain and its issuer keys to `trustDomains` if it is to be trusted. Caller: use a WIT from a trusted domain.',
   ],
   wit_key_unknown: [
     'No issuer key of the trust domain matches the WIT header (unknown `kid`, or several keys match and there is no `kid`).',
-    'Service: check the trust domain\'s keys or JWKS URL (key rotation). Issuer: set `kid` in the WIT header.',
+    "Service: check the trust domain's keys or JWKS URL (key rotation). Issuer: set `kid` in the WIT header.",
   ],
   wit_signature: [
-    'The WIT signature does not verify with the trust domain\'s key: the token was altered or signed by another key.',
-    'Caller: send the WIT unmodified. Service: check that the configured keys are the issuer\'s current ones.',
+    "The WIT signature does not verify with the trust domain's key: the token was altered or signed by another key.",
+    "Caller: send the WIT unmodified. Service: check that the configured keys are the issuer's current ones.",
   ],
   wit_claims: [
     'A required WIT claim is missing or has the wrong type (e.g. no `exp`, a string `iat`).',
@@ -76,11 +73,11 @@ export const ERROR_GUIDE = {
   ],
   wit_cnf_invalid: [
     'The WIT `cnf.jwk` is missing, has no allowed `alg`, contains private key members, or does not match its `alg`.',
-    'Issuer: bind the workload\'s public key with `cnf.jwk` including `alg` (workload-creds-02 §5.1).',
+    "Issuer: bind the workload's public key with `cnf.jwk` including `alg` (workload-creds-02 §5.1).",
   ],
   wit_iss: [
     'The WIT `iss` is missing or is not an issuer configured for its trust domain (`issuer`).',
-    'Service: check the trust domain\'s `issuer` setting. Issuer: set `iss` to its configured identifier.',
+    "Service: check the trust domain's `issuer` setting. Issuer: set `iss` to its configured identifier.",
   ],
   wpt_missing: [
     'The service expects a WPT (`Authorization: WPT …` or the configured field) and none was sent.',
@@ -99,17 +96,14 @@ export const ERROR_GUIDE = {
     'Caller: send the WPT as created, after `WPT ` in `Authorization`.',
   ],
   wpt_alg_mismatch: [
-    'The WPT is signed with an algorithm other than the `alg` of the WIT\'s `cnf.jwk` (wpt-02 §2).',
+    "The WPT is signed with an algorithm other than the `alg` of the WIT's `cnf.jwk` (wpt-02 §2).",
     'Caller: sign the WPT with the key and algorithm the WIT binds.',
   ],
   wpt_signature: [
-    'The WPT signature does not verify with the WIT\'s confirmation key: signed by another key or altered.',
+    "The WPT signature does not verify with the WIT's confirmation key: signed by another key or altered.",
     'Caller: sign the WPT with the private key that matches the WIT `cnf.jwk`.',
   ],
-  wpt_typ: [
-    'The WPT header `typ` is not `wpt+jwt` (wpt-02 §2).',
-    'Caller: create WPTs with `typ: wpt+jwt`.',
-  ],
+  wpt_typ: ['The WPT header `typ` is not `wpt+jwt` (wpt-02 §2).', 'Caller: create WPTs with `typ: wpt+jwt`.'],
   wpt_aud: [
     'The WPT `aud` does not name this service (its configured `audience`, never taken from `Host`).',
     'Caller: set `aud` to the URL of the service called. Service: list every public base URL in `audience`.',
@@ -122,10 +116,7 @@ export const ERROR_GUIDE = {
     'The WPT `exp` is in the past (beyond the clock tolerance).',
     'Caller: create a fresh WPT per request. Both: check the clocks.',
   ],
-  wpt_not_yet_valid: [
-    'The WPT `iat` is in the future (beyond the clock tolerance).',
-    'Check the clocks of caller and service.',
-  ],
+  wpt_not_yet_valid: ['The WPT `iat` is in the future (beyond the clock tolerance).', 'Check the clocks of caller and service.'],
   wpt_exp_too_far: [
     'The WPT expires further ahead than the service accepts (`maxWptLifetime`, default 300 s).',
     'Caller: use short-lived WPTs (seconds to minutes).',
@@ -158,10 +149,7 @@ export const ERROR_GUIDE = {
     'The `Signature` or `Signature-Input` field is not a valid structured-field dictionary (RFC 8941), or its members have the wrong types.',
     'Caller: use an RFC 9421 implementation to build the fields.',
   ],
-  sig_duplicate: [
-    'More than one signature carries the WIMSE tag.',
-    'Caller: send exactly one WIMSE signature per request.',
-  ],
+  sig_duplicate: ['More than one signature carries the WIMSE tag.', 'Caller: send exactly one WIMSE signature per request.'],
   sig_params: [
     'The signature parameters break the profile: `created`, `expires`, `nonce` or `tag` missing, or `alg`/`keyid` present (http-signature-07 §3).',
     'Caller: follow the http-signature-07 parameter rules.',
@@ -171,23 +159,20 @@ export const ERROR_GUIDE = {
     'Caller: cover every required component (client option `coverHeaders` for extra fields).',
   ],
   sig_aud: [
-    'The signed `@authority`/`@target-uri` does not name this service\'s configured `audience`.',
+    "The signed `@authority`/`@target-uri` does not name this service's configured `audience`.",
     'Caller: sign the URL of the service called. Service: list every public base URL in `audience`.',
   ],
   sig_expired: [
     'The signature `expires` is in the past (beyond the clock tolerance).',
     'Caller: sign every request afresh. Both: check the clocks.',
   ],
-  sig_not_yet_valid: [
-    'The signature `created` is in the future (beyond the clock tolerance).',
-    'Check the clocks of caller and service.',
-  ],
+  sig_not_yet_valid: ['The signature `created` is in the future (beyond the clock tolerance).', 'Check the clocks of caller and service.'],
   sig_too_old: [
     'The signature is older, or lives longer, than the service accepts (`maxSignatureLifetime`).',
     'Caller: sign each request just before sending it, with a short `expires`.',
   ],
   sig_invalid: [
-    'The signature does not verify over the signature base with the WIT\'s confirmation key.',
+    "The signature does not verify over the signature base with the WIT's confirmation key.",
     'Caller: sign with the key the WIT binds and send the signed fields unchanged (proxies must not rewrite them).',
   ],
   sig_replay: [
@@ -195,7 +180,7 @@ export const ERROR_GUIDE = {
     'Caller: use a new nonce for every request, retries included.',
   ],
   sig_response: [
-    'A signed response is missing, malformed, or not bound to the request it answers (`wimse-req-nonce`, reflection of the caller\'s own key).',
+    "A signed response is missing, malformed, or not bound to the request it answers (`wimse-req-nonce`, reflection of the caller's own key).",
     'Service being called: sign responses as http-signature-07 §3.5 says. Caller: check that nothing between rewrites responses.',
   ],
   digest_missing: [
@@ -227,7 +212,7 @@ export const ERROR_GUIDE = {
     'Service: raise `maxResponseBodyBytes`, or return smaller responses on routes that sign.',
   ],
   response_signer_unavailable: [
-    'The service\'s own credentials for signing responses could not be obtained (e.g. its WIT is being renewed).',
+    "The service's own credentials for signing responses could not be obtained (e.g. its WIT is being renewed).",
     'Retry after `Retry-After`. Service: check the identity server or credential files behind `responseSigner`.',
   ],
   response_signing_failed: [
@@ -236,7 +221,7 @@ export const ERROR_GUIDE = {
   ],
   mtls_missing: [
     'The service requires mTLS and the connection carries no client certificate.',
-    'Caller: present the workload\'s X.509 certificate in the TLS handshake. Service: request client certificates in the TLS server options.',
+    "Caller: present the workload's X.509 certificate in the TLS handshake. Service: request client certificates in the TLS server options.",
   ],
   mtls_malformed: [
     'The client certificate (or a forwarded one) could not be parsed as X.509.',
@@ -259,7 +244,7 @@ export const ERROR_GUIDE = {
     'Check the clocks of the issuing CA and the service.',
   ],
   mtls_usage: [
-    'The client certificate\'s key usage or extended key usage does not allow TLS client authentication (or it is a CA certificate).',
+    "The client certificate's key usage or extended key usage does not allow TLS client authentication (or it is a CA certificate).",
     'Issuer: issue leaf certificates with `digitalSignature` and `clientAuth`.',
   ],
   mtls_key_invalid: [
@@ -268,11 +253,11 @@ export const ERROR_GUIDE = {
   ],
   mtls_identifier: [
     'The URI SAN of the client certificate is not a valid workload identifier (identifier-03), or names a trust domain without a workload path.',
-    'Issuer: put the workload\'s full identifier in the URI SAN.',
+    "Issuer: put the workload's full identifier in the URI SAN.",
   ],
   mtls_untrusted_domain: [
-    'The trust domain of the client certificate\'s identifier has no CA bundle in `mtls.trustBundles`.',
-    'Service: add the trust domain\'s bundle if it is to be trusted.',
+    "The trust domain of the client certificate's identifier has no CA bundle in `mtls.trustBundles`.",
+    "Service: add the trust domain's bundle if it is to be trusted.",
   ],
   mtls_identity_mismatch: [
     'Both mTLS and an application-layer proof were used, and they name different workloads.',
@@ -280,7 +265,7 @@ export const ERROR_GUIDE = {
   ],
   mtls_proxy_header: [
     'The `Client-Cert`/`Client-Cert-Chain` fields (RFC 9440) from a trusted proxy are malformed, repeated or too large.',
-    'Check the proxy\'s client-certificate forwarding configuration.',
+    "Check the proxy's client-certificate forwarding configuration.",
   ],
   mtls_proxy_untrusted: [
     'A `Client-Cert` field arrived from a peer that is not one of the configured trusted proxies; it is not believed.',
@@ -308,12 +293,9 @@ export const ERROR_GUIDE = {
   ],
   replay_quota_exceeded: [
     'This workload has too many live proofs in the replay store (its per-workload quota).',
-    'Caller: slow down (retry after `Retry-After`), use shorter-lived proofs. Service: size the replay store\'s per-workload share.',
+    "Caller: slow down (retry after `Retry-After`), use shorter-lived proofs. Service: size the replay store's per-workload share.",
   ],
-  txn_token_duplicate: [
-    'The request carries more than one `Txn-Token` field.',
-    'Caller: send exactly one Txn-Token.',
-  ],
+  txn_token_duplicate: ['The request carries more than one `Txn-Token` field.', 'Caller: send exactly one Txn-Token.'],
   txn_token_too_large: [
     'The Txn-Token exceeds the size limit (`maxLength`, default 8192 characters) and was not parsed.',
     'Transaction token service: keep Txn-Tokens small (`rctx`, `tctx`).',
@@ -343,7 +325,7 @@ export const ERROR_GUIDE = {
     'Transaction token service: include every required claim with the right type.',
   ],
   txn_token_audience: [
-    'The Txn-Token `aud` is missing or does not name this service\'s trust domain (txn-tokens §9.2).',
+    "The Txn-Token `aud` is missing or does not name this service's trust domain (txn-tokens §9.2).",
     'Service: check `trustDomain`. Transaction token service: issue the token for this trust domain.',
   ],
   txn_token_expired: [
@@ -364,7 +346,7 @@ export const ERROR_GUIDE = {
   ],
   insufficient_scope: [
     'The caller authenticated, but the Txn-Token of the request does not grant the scope this route requires (RFC 6750 §3.1).',
-    'Caller: obtain a Txn-Token whose `scope` covers the route. Service: check the route\'s required scope.',
+    "Caller: obtain a Txn-Token whose `scope` covers the route. Service: check the route's required scope.",
   ],
   internal_error: [
     'A bug: an exception that is not bad input. It was reported to `onInternalError`; the details are not sent.',

@@ -20,7 +20,17 @@ beforeAll(() => {
 describe('every published entry point has a checked-in API report', () => {
   it('lists the entry points of every public package, subpaths included', () => {
     expect(ENTRIES.map((e) => e.specifier)).toEqual(
-      expect.arrayContaining(['@wimse/core', '@wimse/core/node', '@wimse/core/adapter', '@wimse/express', '@wimse/fastify', '@wimse/hono', '@wimse/nestjs', '@wimse/redis', '@wimse/cli']),
+      expect.arrayContaining([
+        '@wimse/core',
+        '@wimse/core/node',
+        '@wimse/core/adapter',
+        '@wimse/express',
+        '@wimse/fastify',
+        '@wimse/hono',
+        '@wimse/nestjs',
+        '@wimse/redis',
+        '@wimse/cli',
+      ]),
     );
   });
 
@@ -49,7 +59,15 @@ describe('a changed signature fails the check until the report is updated', () =
     // Inside the repository, so @types/node resolves as for the real packages.
     root = await mkdtemp(join(ROOT, 'test/api/.fixture-'));
     await mkdir(join(root, 'packages/demo/dist'), { recursive: true });
-    await writeFile(join(root, 'packages/demo/package.json'), JSON.stringify({ name: '@fixture/demo', version: '1.0.0', type: 'module', exports: { '.': { types: './dist/index.d.ts', default: './dist/index.js' } } }));
+    await writeFile(
+      join(root, 'packages/demo/package.json'),
+      JSON.stringify({
+        name: '@fixture/demo',
+        version: '1.0.0',
+        type: 'module',
+        exports: { '.': { types: './dist/index.d.ts', default: './dist/index.js' } },
+      }),
+    );
     await writeFile(join(root, 'packages/demo/dist/index.d.ts'), dts('string'));
     await mkdir(join(root, 'etc'));
     expect(apiReports({ root, update: true })[0]?.errors).toEqual([]);

@@ -13,7 +13,8 @@ export default async function run() {
   const budget = 60_000;
   // Pre-sign every request: signing is the caller's cost, not what we measure.
   const requests = [];
-  for (let i = 0; i < budget + 400; i++) requests.push({ method: 'GET', path: '/orders', headers: await signer.wptHeaders({ url: `${AUD}/orders` }) });
+  for (let i = 0; i < budget + 400; i++)
+    requests.push({ method: 'GET', path: '/orders', headers: await signer.wptHeaders({ url: `${AUD}/orders` }) });
 
   // Raw node:crypto: one ES256 verification of a WPT signing input with a cached KeyObject.
   const key = createPublicKey({ key: cnfJwk, format: 'jwk' });
@@ -22,15 +23,20 @@ export default async function run() {
     const dot = wpt.lastIndexOf('.');
     return { data: Buffer.from(wpt.slice(0, dot)), sig: Buffer.from(wpt.slice(dot + 1), 'base64url') };
   });
-  const rawRate = () => rate((i) => {
-    const s = samples[i % samples.length];
-    if (!nodeVerify('sha256', s.data, { key, dsaEncoding: 'ieee-p1363' }, s.sig)) throw new Error('raw verify failed');
-  }, budget);
+  const rawRate = () =>
+    rate((i) => {
+      const s = samples[i % samples.length];
+      if (!nodeVerify('sha256', s.data, { key, dsaEncoding: 'ieee-p1363' }, s.sig)) throw new Error('raw verify failed');
+    }, budget);
 
   // Raw node:crypto import of a public JWK (the cold path imports cnf.jwk once).
   const rawImport = () => rate(() => createPublicKey({ key: cnfJwk, format: 'jwk' }), budget);
 
-  const optionsWith = (ttlSeconds) => ({ trustDomains: { 'example.org': { keys: { keys: [issuerJwk] } } }, audience: AUD, witCache: { ttlSeconds } });
+  const optionsWith = (ttlSeconds) => ({
+    trustDomains: { 'example.org': { keys: { keys: [issuerJwk] } } },
+    audience: AUD,
+    witCache: { ttlSeconds },
+  });
   // Each phase gets a fresh verifier (and replay store), so the pre-signed requests can be reused.
   const phase = (ttlSeconds) => {
     const verifier = createVerifier(optionsWith(ttlSeconds));
@@ -50,7 +56,14 @@ export default async function run() {
   // per-round values, so a burst of load from elsewhere on the machine skews one round only.
   const rounds = [];
   for (let r = 0; r < 5; r++) {
-    const m = { raw: await rawRate(), imp: await rawImport(), cold: await phase(0), warm: await phase(300), hCold: await handlerPhase(0), hWarm: await handlerPhase(300) };
+    const m = {
+      raw: await rawRate(),
+      imp: await rawImport(),
+      cold: await phase(0),
+      warm: await phase(300),
+      hCold: await handlerPhase(0),
+      hWarm: await handlerPhase(300),
+    };
     m.warmRatio = m.warm / m.raw;
     m.coldRatio = m.cold * (2 / m.raw + 1 / m.imp);
     m.hWarmRatio = m.hWarm / m.raw;

@@ -15,13 +15,17 @@ export default async function run() {
   const signPost = await rate(() => signer.httpSigHeaders(post), budget);
 
   // Pre-sign every request (unique nonces): verification is what the next two lines measure.
-  const requests = (o, n) => Promise.all(Array.from({ length: n }, async () => ({
-    method: o.method,
-    path: new URL(o.url).pathname + new URL(o.url).search,
-    headers: { ...o.headers, ...(await signer.httpSigHeaders(o)) },
-    ...(o.body === undefined ? {} : { body: o.body }),
-  })));
-  const verifier = () => createVerifier({ trustDomains: { 'example.org': { keys: { keys: [issuerJwk] } } }, audience: AUD, proofs: ['http-sig'] });
+  const requests = (o, n) =>
+    Promise.all(
+      Array.from({ length: n }, async () => ({
+        method: o.method,
+        path: new URL(o.url).pathname + new URL(o.url).search,
+        headers: { ...o.headers, ...(await signer.httpSigHeaders(o)) },
+        ...(o.body === undefined ? {} : { body: o.body }),
+      })),
+    );
+  const verifier = () =>
+    createVerifier({ trustDomains: { 'example.org': { keys: { keys: [issuerJwk] } } }, audience: AUD, proofs: ['http-sig'] });
   const phase = async (o) => {
     const list = await requests(o, budget + 200);
     const v = verifier();

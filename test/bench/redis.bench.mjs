@@ -38,14 +38,18 @@ async function storeAlone(url, version) {
     const deadline = performance.now() + SECONDS * 1000;
     const start = performance.now();
     let done = 0;
-    await Promise.all(Array.from({ length: count }, async () => {
-      while (performance.now() < deadline) {
-        // A refusal (503: Redis slower than the store's timeout on a loaded machine) is counted, not a crash.
-        const fresh = await store.checkAndStore({ workload: 'spiffe://example.org/client', kind: 'wpt', id: `k${n++}` }, expiresAt).catch(() => undefined);
-        if (fresh === true) done++;
-        else refused++;
-      }
-    }));
+    await Promise.all(
+      Array.from({ length: count }, async () => {
+        while (performance.now() < deadline) {
+          // A refusal (503: Redis slower than the store's timeout on a loaded machine) is counted, not a crash.
+          const fresh = await store
+            .checkAndStore({ workload: 'spiffe://example.org/client', kind: 'wpt', id: `k${n++}` }, expiresAt)
+            .catch(() => undefined);
+          if (fresh === true) done++;
+          else refused++;
+        }
+      }),
+    );
     return done / ((performance.now() - start) / 1000);
   };
   await callers(8); // warm-up
@@ -105,14 +109,16 @@ async function load(port, requests) {
   const start = performance.now();
   let next = 0;
   let done = 0;
-  await Promise.all(Array.from({ length: HTTP_CONCURRENCY }, async () => {
-    while (performance.now() < deadline && next < requests.length) {
-      const status = await get(agent, port, requests[next++]);
-      if (status === 200) done++;
-      else if (status !== 503) throw new Error(`expected 200, got ${status}`);
-      else refusedRequests++;
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: HTTP_CONCURRENCY }, async () => {
+      while (performance.now() < deadline && next < requests.length) {
+        const status = await get(agent, port, requests[next++]);
+        if (status === 200) done++;
+        else if (status !== 503) throw new Error(`expected 200, got ${status}`);
+        else refusedRequests++;
+      }
+    }),
+  );
   const rate = done / ((performance.now() - start) / 1000);
   agent.destroy();
   return rate;

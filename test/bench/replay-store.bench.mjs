@@ -42,13 +42,16 @@ export default async function run() {
   const store = new MemoryReplayStore({ now: () => clock });
   const checks = await rate((i) => {
     if (i % keys.length === 0) clock += 61_000; // every key has expired: ids can be reused
-    if (!store.checkAndStore({ workload: WORKLOADS[i & 15], kind: 'sig', id: keys[i % keys.length] }, clock + 60_000)) throw new Error('fresh id seen');
+    if (!store.checkAndStore({ workload: WORKLOADS[i & 15], kind: 'sig', id: keys[i % keys.length] }, clock + 60_000))
+      throw new Error('fresh id seen');
   }, 2_000_000);
   console.log('replay store (MemoryReplayStore, 22-character ids, 16 workloads)');
   if (bytes === undefined) console.log('  heap per live entry                   (run node with --expose-gc)');
   else {
     console.log(`  heap per live entry (id included)     ${`${bytes.toFixed(1)} B`.padStart(12)}`);
-    console.log(`  1,000,000 live entries                ${`${((bytes * 1e6) / 1024 / 1024).toFixed(1)} MB`.padStart(12)}   (goal <= ${HEAP_GOAL / 1024 / 1024} MB)`);
+    console.log(
+      `  1,000,000 live entries                ${`${((bytes * 1e6) / 1024 / 1024).toFixed(1)} MB`.padStart(12)}   (goal <= ${HEAP_GOAL / 1024 / 1024} MB)`,
+    );
   }
   console.log(`  checkAndStore, fresh ids              ${fmt(checks)}`);
 }

@@ -2,7 +2,9 @@
 // and ratios they print are measured side by side on the same machine state.
 import { readdirSync } from 'node:fs';
 
-const files = readdirSync(new URL('.', import.meta.url)).filter((f) => f.endsWith('.bench.mjs')).sort();
+const files = readdirSync(new URL('.', import.meta.url))
+  .filter((f) => f.endsWith('.bench.mjs'))
+  .sort();
 for (const f of files) {
   const mod = await import(new URL(f, import.meta.url).href);
   await mod.default();

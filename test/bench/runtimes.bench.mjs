@@ -16,7 +16,15 @@ export default async function run() {
   // launch.ts is TypeScript: bundle it (its packages stay imports, resolved from test/).
   const dir = await mkdtemp(join(here('.'), '.launch-'));
   try {
-    await build({ entryPoints: [here('../conformance/runtimes/launch.ts')], bundle: true, platform: 'node', format: 'esm', packages: 'external', outfile: join(dir, 'launch.mjs'), logLevel: 'silent' });
+    await build({
+      entryPoints: [here('../conformance/runtimes/launch.ts')],
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      packages: 'external',
+      outfile: join(dir, 'launch.mjs'),
+      logLevel: 'silent',
+    });
     const launch = await import(pathToFileURL(join(dir, 'launch.mjs')).href);
     await writeFile(join(dir, 'app.mjs'), await launch.bundle(APP));
     const nodeApp = (await import(pathToFileURL(join(dir, 'app.mjs')).href)).default;

@@ -57,7 +57,11 @@ describe.each([honoH2Target, fastifyH2Target])('$name', (target) => {
     const body = 'streamed bytes';
     const headers = { 'content-type': 'application/octet-stream' };
     const signed = await fixtures.client.signer.httpSigHeaders({ method: 'POST', url: `${AUDIENCE}/echo`, headers, body });
-    const res = await sendH2(server.url, { method: 'POST', path: '/echo', headers: { ...headers, ...signed } }, { chunks: ['streamed ', 'bytes'] });
+    const res = await sendH2(
+      server.url,
+      { method: 'POST', path: '/echo', headers: { ...headers, ...signed } },
+      { chunks: ['streamed ', 'bytes'] },
+    );
     expect([res.status, JSON.parse(res.text)]).toEqual([200, expect.objectContaining({ workload: CLIENT, method: 'http-sig', body })]);
   });
 

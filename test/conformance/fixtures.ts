@@ -69,13 +69,21 @@ export function adapterOptionsFor(issuerJwk: JWK): WimseAdapterOptions {
     transactionTokens: { trustDomain: TRUST_DOMAIN, keys: { keys: [issuerJwk] } },
     onError: (error, response, request) =>
       request?.path.startsWith('/hooked/') === true
-        ? { status: response.status, headers: { ...response.headers, 'content-type': 'application/json' }, body: JSON.stringify({ hooked: true, code: error.code }) }
+        ? {
+            status: response.status,
+            headers: { ...response.headers, 'content-type': 'application/json' },
+            body: JSON.stringify({ hooked: true, code: error.code }),
+          }
         : undefined,
   };
 }
 
 /** A compact JWS with any header and claims (the header must name the real alg of `key`). */
-export async function signJws(header: Record<string, unknown>, claims: Record<string, unknown>, key: CryptoKey | Uint8Array): Promise<string> {
+export async function signJws(
+  header: Record<string, unknown>,
+  claims: Record<string, unknown>,
+  key: CryptoKey | Uint8Array,
+): Promise<string> {
   return new CompactSign(new TextEncoder().encode(JSON.stringify(claims))).setProtectedHeader(header as { alg: string }).sign(key);
 }
 
@@ -121,7 +129,10 @@ export async function craftTxnToken(
   o: { header?: Record<string, unknown>; claims?: Record<string, unknown>; key?: CryptoKey } = {},
 ): Promise<string> {
   if (o.header === undefined && o.claims === undefined && o.key === undefined) {
-    return issueTxnToken({ ...TXN, aud: TRUST_DOMAIN, scope, tctx: { action: 'BUY' } }, { privateKey: f.issuerKey, alg: 'ES256', kid: KID, lifetime: 120 });
+    return issueTxnToken(
+      { ...TXN, aud: TRUST_DOMAIN, scope, tctx: { action: 'BUY' } },
+      { privateKey: f.issuerKey, alg: 'ES256', kid: KID, lifetime: 120 },
+    );
   }
   const now = nowSeconds();
   const claims = { ...TXN, aud: TRUST_DOMAIN, scope, iat: now, exp: now + 120, ...o.claims };

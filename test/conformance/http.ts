@@ -60,7 +60,14 @@ export interface FloodResult {
  */
 export function flood(base: URL, r: Omit<RawRequest, 'body' | 'chunked'>, total: number, chunkSize = 64 * 1024): Promise<FloodResult> {
   return new Promise((resolve, reject) => {
-    const req: ClientRequest = request({ host: base.hostname, port: base.port, method: r.method, path: r.path, headers: { ...r.headers }, agent: false });
+    const req: ClientRequest = request({
+      host: base.hostname,
+      port: base.port,
+      method: r.method,
+      path: r.path,
+      headers: { ...r.headers },
+      agent: false,
+    });
     const chunk = Buffer.alloc(chunkSize, 0x61);
     let accepted = 0;
     let stopped = false;
@@ -69,7 +76,12 @@ export function flood(base: URL, r: Omit<RawRequest, 'body' | 'chunked'>, total:
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8'), bytesAccepted: accepted });
+        resolve({
+          status: res.statusCode ?? 0,
+          headers: res.headers,
+          text: Buffer.concat(chunks).toString('utf8'),
+          bytesAccepted: accepted,
+        });
         req.destroy();
       });
       res.on('error', reject);
@@ -96,7 +108,11 @@ export function flood(base: URL, r: Omit<RawRequest, 'body' | 'chunked'>, total:
  * HTTP/2 (h2c): sends `chunks` as DATA frames (no Content-Length), or up to `total` bytes of filler
  * as fast as flow control allows, and stops at the first answer.
  */
-export function sendH2(base: URL, r: Omit<RawRequest, 'body' | 'chunked'>, body: { chunks: string[] } | { total: number }): Promise<FloodResult> {
+export function sendH2(
+  base: URL,
+  r: Omit<RawRequest, 'body' | 'chunked'>,
+  body: { chunks: string[] } | { total: number },
+): Promise<FloodResult> {
   return new Promise((resolve, reject) => {
     const session = connect(base.origin);
     session.on('error', reject);
@@ -109,7 +125,12 @@ export function sendH2(base: URL, r: Omit<RawRequest, 'body' | 'chunked'>, body:
       stream.on('data', (c: Buffer) => chunks.push(c));
       stream.on('end', () => {
         const { ':status': status, ...rest } = headers;
-        resolve({ status: Number(status), headers: rest as FloodResult['headers'], text: Buffer.concat(chunks).toString('utf8'), bytesAccepted: accepted });
+        resolve({
+          status: Number(status),
+          headers: rest as FloodResult['headers'],
+          text: Buffer.concat(chunks).toString('utf8'),
+          bytesAccepted: accepted,
+        });
         session.destroy();
       });
     });

@@ -36,7 +36,12 @@ function extendedOptions(): WimseAdapterOptions {
 
 /** GET /whoami with the client's WIT and a WPT whose `aud` is exactly `aud`. */
 async function wptFor(aud: unknown): Promise<RawRequest> {
-  const claims = { aud, exp: nowSeconds() + 60, jti: base64url.encode(crypto.getRandomValues(new Uint8Array(16))), wth: await tokenHash(f.client.wit) };
+  const claims = {
+    aud,
+    exp: nowSeconds() + 60,
+    jti: base64url.encode(crypto.getRandomValues(new Uint8Array(16))),
+    wth: await tokenHash(f.client.wit),
+  };
   const wpt = await signJws({ alg: 'ES256', typ: 'wpt+jwt' }, claims, f.client.privateKey);
   return { method: 'GET', path: '/whoami', headers: { 'workload-identity-token': f.client.wit, authorization: `WPT ${wpt}` } };
 }
@@ -44,7 +49,16 @@ async function wptFor(aud: unknown): Promise<RawRequest> {
 /** GET /whoami signed with `wimse-aud` = `aud`, carrying (and maybe covering) `x-tenant`. */
 async function signedFor(aud: string, cover = true): Promise<RawRequest> {
   const headers = { 'x-tenant': 't-1' };
-  const added = await signHttpRequest({ wit: f.client.wit, key: f.client.privateKey, alg: 'ES256', method: 'GET', url: `${AUDIENCE}/whoami`, headers, wimseAud: aud, ...(cover ? { coverHeaders: ['x-tenant'] } : {}) });
+  const added = await signHttpRequest({
+    wit: f.client.wit,
+    key: f.client.privateKey,
+    alg: 'ES256',
+    method: 'GET',
+    url: `${AUDIENCE}/whoami`,
+    headers,
+    wimseAud: aud,
+    ...(cover ? { coverHeaders: ['x-tenant'] } : {}),
+  });
   return { method: 'GET', path: '/whoami', headers: { ...headers, ...added } };
 }
 
@@ -58,7 +72,12 @@ function clientFor(server: Running, o: Partial<WimseFetchOptions> = {}) {
     const u = new URL(String(input));
     return fetch(new URL(u.pathname + u.search, server.url), init);
   }) as typeof fetch;
-  return createWimseFetch({ credentials: () => ({ wit: f.client.wit, privateKey: f.client.privateKey }), fetch: wire, retryOnWitRejection: false, ...o });
+  return createWimseFetch({
+    credentials: () => ({ wit: f.client.wit, privateKey: f.client.privateKey }),
+    fetch: wire,
+    retryOnWitRejection: false,
+    ...o,
+  });
 }
 
 describe.each(targets)('$name', (target) => {
@@ -114,7 +133,10 @@ describe.each(targets)('$name', (target) => {
       expect(problem.detail).toContain(`"${AUDIENCE}/whoami"`);
       expect(problem.detail).toContain(`"${DEPLOYMENT}"`);
       expect(res.text).not.toContain(String(request.headers?.authorization).slice(4));
-      expect(JSON.parse(String(res.headers['x-mismatch']))).toEqual({ expected: [`${AUDIENCE}/whoami`, `${ALIAS}/whoami`, DEPLOYMENT], received: ['https://elsewhere.example/whoami'] });
+      expect(JSON.parse(String(res.headers['x-mismatch']))).toEqual({
+        expected: [`${AUDIENCE}/whoami`, `${ALIAS}/whoami`, DEPLOYMENT],
+        received: ['https://elsewhere.example/whoami'],
+      });
     });
   });
 
@@ -125,7 +147,10 @@ describe.each(targets)('$name', (target) => {
       expect(json(res)).toMatchObject({ code: 'sig_components', detail: 'This service requires the signature to cover x-tenant' });
     });
     it('the client covers it with coverHeaders', async () => {
-      const res = await clientFor(extended, { coverHeaders: ['x-tenant'] })(`${AUDIENCE}/whoami`, { headers: { 'x-tenant': 't-2' }, wimse: { proof: 'http-sig' } });
+      const res = await clientFor(extended, { coverHeaders: ['x-tenant'] })(`${AUDIENCE}/whoami`, {
+        headers: { 'x-tenant': 't-2' },
+        wimse: { proof: 'http-sig' },
+      });
       expect(res.status).toBe(200);
     });
   });
@@ -134,15 +159,24 @@ describe.each(targets)('$name', (target) => {
     it('a WIT whose sub is spiffe://example.org is refused, and the detail says why', async () => {
       const wit = await craftWit(f, f.client, { claims: { sub: 'spiffe://example.org' } });
       const wpt = await craftWpt(f.client, '/whoami', { wit });
-      const res = await send(plain.url, { method: 'GET', path: '/whoami', headers: { 'workload-identity-token': wit, authorization: `WPT ${wpt}` } });
+      const res = await send(plain.url, {
+        method: 'GET',
+        path: '/whoami',
+        headers: { 'workload-identity-token': wit, authorization: `WPT ${wpt}` },
+      });
       expect(res.status).toBe(400);
-      expect(json(res)).toMatchObject({ code: 'wit_sub_invalid', detail: expect.stringContaining('names the trust domain example.org, not a workload') });
+      expect(json(res)).toMatchObject({
+        code: 'wit_sub_invalid',
+        detail: expect.stringContaining('names the trust domain example.org, not a workload'),
+      });
     });
   });
 
   describe('wpt-01 peers, both ways', () => {
     it('outbound wpt-01 (Workload-Proof-Token, application/wpt+jwt, ath) reaches a service with compat.wpt01', async () => {
-      const res = await clientFor(extended, { wpt: { version: 'wpt-01', typ: 'application/wpt+jwt' } })(`${AUDIENCE}/whoami`, { wimse: { accessToken: 'at-1' } });
+      const res = await clientFor(extended, { wpt: { version: 'wpt-01', typ: 'application/wpt+jwt' } })(`${AUDIENCE}/whoami`, {
+        wimse: { accessToken: 'at-1' },
+      });
       expect(res.status).toBe(200);
       expect(await res.json()).toMatchObject({ workload: CLIENT, method: 'wpt' });
     });

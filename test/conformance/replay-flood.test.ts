@@ -85,7 +85,8 @@ describe.each(targets)('$name: replay store flood', (target) => {
 
   it('a store full of live entries refuses with 503 replay_unavailable and Retry-After, through the error hook', async () => {
     // 30 (client) + 3 (admin) held: the admin may fill the remaining 17, then the store is full.
-    for (let i = 0; i < CAPACITY - PER_WORKLOAD - 3; i++) expect((await send(server.url, await proof(fixtures.admin, '/admin', 'sig'))).status).toBe(200);
+    for (let i = 0; i < CAPACITY - PER_WORKLOAD - 3; i++)
+      expect((await send(server.url, await proof(fixtures.admin, '/admin', 'sig'))).status).toBe(200);
     const plain = await send(server.url, await proof(fixtures.admin, '/admin', 'wpt'));
     expect({ status: plain.status, code: code(plain), type: plain.headers['content-type'] }).toEqual({
       status: 503,
@@ -97,7 +98,10 @@ describe.each(targets)('$name: replay store flood', (target) => {
     expect(seconds).toBeLessThanOrEqual(LONGEST_ENTRY_SECONDS + 1);
     // /hooked/* routes go through the adapter's onError hook (fixtures.ts), which keeps the headers.
     const hooked = await send(server.url, await proof(fixtures.admin, '/hooked/whoami', 'wpt'));
-    expect({ status: hooked.status, body: JSON.parse(hooked.text) as unknown }).toEqual({ status: 503, body: { hooked: true, code: 'replay_unavailable' } });
+    expect({ status: hooked.status, body: JSON.parse(hooked.text) as unknown }).toEqual({
+      status: 503,
+      body: { hooked: true, code: 'replay_unavailable' },
+    });
     expect(retryAfter(hooked)).toBeGreaterThanOrEqual(1);
   });
 

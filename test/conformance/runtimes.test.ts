@@ -14,7 +14,12 @@ import type { Running } from './targets/contract.js';
 
 const runtimes: WebRuntime[] = [bun, deno, workerd(), workerd(['nodejs_compat'])];
 
-const problem = (status: number, code: string): Expected => ({ status, code, type: 'application/problem+json', ...(status === 401 ? { www: 'WPT' } : {}) });
+const problem = (status: number, code: string): Expected => ({
+  status,
+  code,
+  type: 'application/problem+json',
+  ...(status === 401 ? { www: 'WPT' } : {}),
+});
 
 /**
  * Fetch `Headers` join a repeated field into one value with ", " (Fetch standard, "combine"), and
@@ -65,7 +70,12 @@ describe.each(runtimes)('$name', (runtime) => {
     server = startApp(runtime, fixtures.issuerJwk);
     server.catch(() => undefined);
   });
-  afterAll(() => server.then((s) => s.close(), () => undefined));
+  afterAll(() =>
+    server.then(
+      (s) => s.close(),
+      () => undefined,
+    ),
+  );
 
   it.each(cases)('$name', async (c: Case) => {
     const { url } = await server;

@@ -159,7 +159,10 @@ describe.runIf(version !== undefined)('Redis stopped under traffic (Express 5, t
     // Recovers by itself: the same servers, no restart. Each instance has its own client, which
     // reconnects on its own backoff (at most 500 ms apart), so each is waited for.
     const deadline = Date.now() + 10_000;
-    for (const [instance, proof] of [[one, wpt], [two, signed]] as const) {
+    for (const [instance, proof] of [
+      [one, wpt],
+      [two, signed],
+    ] as const) {
       while (outcome(await send(instance.url, await proof())) !== '200 ok') {
         if (Date.now() > deadline) throw new Error('no recovery within 10 s of Redis coming back');
         await new Promise((r) => setTimeout(r, 50));

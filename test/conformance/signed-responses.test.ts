@@ -8,7 +8,16 @@ import { createHash, createPublicKey, verify as nodeVerify, type KeyObject } fro
 import { httpbis, type Request as HmsRequest, type Response as HmsResponse } from 'http-message-signatures';
 import { exportJWK, generateKeyPair } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createResponseVerifier, createWimseFetch, createWorkloadSigner, isWimseError, issueWit, type WimseAdapterOptions, type WimseFetch, type WorkloadSigner } from '@wimse/core';
+import {
+  createResponseVerifier,
+  createWimseFetch,
+  createWorkloadSigner,
+  isWimseError,
+  issueWit,
+  type WimseAdapterOptions,
+  type WimseFetch,
+  type WorkloadSigner,
+} from '@wimse/core';
 import { adapterOptions, AUDIENCE, createFixtures, KID, TRUST_DOMAIN, type Fixtures } from './fixtures.js';
 import { send, type RawRequest, type RawResponse } from './http.js';
 import type { Running, Target } from './targets/contract.js';
@@ -31,7 +40,10 @@ beforeAll(async () => {
   const pair = await generateKeyPair('ES256', { extractable: true });
   const jwk = { ...(await exportJWK(pair.publicKey)), alg: 'ES256' };
   const wit = await issueWit({ sub: SERVICE, cnfJwk: jwk, issuerKey: f.issuerKey, alg: 'ES256', kid: KID });
-  service = { signer: await createWorkloadSigner({ wit, privateKey: pair.privateKey }), publicKey: createPublicKey({ key: jwk as never, format: 'jwk' }) };
+  service = {
+    signer: await createWorkloadSigner({ wit, privateKey: pair.privateKey }),
+    publicKey: createPublicKey({ key: jwk as never, format: 'jwk' }),
+  };
 });
 
 const trust = () => ({ trustDomains: { [TRUST_DOMAIN]: { keys: { keys: [f.issuerJwk] } } } });
@@ -39,7 +51,13 @@ const trust = () => ({ trustDomains: { [TRUST_DOMAIN]: { keys: { keys: [f.issuer
 /** A request by the client signed over `path`, asking for a signed response when `ask`. */
 async function signedRequest(method: string, path: string, ask: boolean, body?: string): Promise<RawRequest> {
   const headers: Record<string, string> = body === undefined ? {} : { 'content-type': 'application/json' };
-  const added = await f.client.signer.httpSigHeaders({ method, url: AUDIENCE + path, headers, ...(body === undefined ? {} : { body }), signResponse: ask });
+  const added = await f.client.signer.httpSigHeaders({
+    method,
+    url: AUDIENCE + path,
+    headers,
+    ...(body === undefined ? {} : { body }),
+    signResponse: ask,
+  });
   return { method, path, headers: { ...headers, ...added }, ...(body === undefined ? {} : { body }) };
 }
 
@@ -55,22 +73,34 @@ async function ours(request: RawRequest, res: RawResponse) {
 
 /** The independent engine: verifies the response signature bound to the request, over the fields the draft lists. */
 async function engine(request: RawRequest, res: RawResponse, fields = RESPONSE_FIELDS): Promise<boolean> {
-  const key = { verify: async (data: Buffer, signature: Buffer) => nodeVerify('sha256', data, { key: service.publicKey, dsaEncoding: 'ieee-p1363' }, signature) };
+  const key = {
+    verify: async (data: Buffer, signature: Buffer) =>
+      nodeVerify('sha256', data, { key: service.publicKey, dsaEncoding: 'ieee-p1363' }, signature),
+  };
   const response: HmsResponse = { status: res.status, headers: flat(res) };
   const sent: HmsRequest = { method: request.method, url: AUDIENCE + request.path, headers: request.headers as Record<string, string> };
-  return httpbis.verifyMessage({ keyLookup: async () => key, requiredFields: fields, requiredParams: ['created', 'expires', 'nonce', 'tag', 'wimse-req-nonce'] }, response, sent) as Promise<boolean>;
+  return httpbis.verifyMessage(
+    { keyLookup: async () => key, requiredFields: fields, requiredParams: ['created', 'expires', 'nonce', 'tag', 'wimse-req-nonce'] },
+    response,
+    sent,
+  ) as Promise<boolean>;
 }
 
 const digestOf = (text: string) => `sha-256=:${createHash('sha256').update(text).digest('base64')}:`;
 const problemCode = (res: RawResponse) => (JSON.parse(res.text) as { code?: string }).code;
 
 /** The client's fetch aimed at a target, with an optional man in the middle. */
-function clientFetch(server: Running, tamper: (res: Response) => Promise<Response> | Response = (r) => r, extra: Partial<Parameters<typeof createWimseFetch>[0]> = {}): WimseFetch {
+function clientFetch(
+  server: Running,
+  tamper: (res: Response) => Promise<Response> | Response = (r) => r,
+  extra: Partial<Parameters<typeof createWimseFetch>[0]> = {},
+): WimseFetch {
   return createWimseFetch({
     credentials: () => ({ wit: f.client.wit, privateKey: f.client.privateKey }),
     responseTrust: trust(),
     proof: 'http-sig',
-    fetch: (async (input: RequestInfo | URL, init?: RequestInit) => tamper(await fetch(String(input).replace(AUDIENCE, server.url.origin), init))) as typeof fetch,
+    fetch: (async (input: RequestInfo | URL, init?: RequestInit) =>
+      tamper(await fetch(String(input).replace(AUDIENCE, server.url.origin), init))) as typeof fetch,
     ...extra,
   });
 }
@@ -165,7 +195,11 @@ describe.each(targets)('$name', (target) => {
     it('a signed request without wimse-sign-response', async () => {
       const res = await send(signing.url, await signedRequest('GET', '/whoami', false));
       expect(res.status).toBe(200);
-      expect([res.headers['signature-input'], res.headers.signature, res.headers['workload-identity-token']]).toEqual([undefined, undefined, undefined]);
+      expect([res.headers['signature-input'], res.headers.signature, res.headers['workload-identity-token']]).toEqual([
+        undefined,
+        undefined,
+        undefined,
+      ]);
     });
   });
 
@@ -184,7 +218,12 @@ describe.each(targets)('$name', (target) => {
   describe('the credential source fails (slow or failing dependency)', () => {
     it('asked → 503 response_signer_unavailable with Retry-After, unsigned', async () => {
       const res = await send(failing.url, await signedRequest('GET', '/whoami', true));
-      expect([res.status, problemCode(res), res.headers['retry-after'], res.headers['signature-input']]).toEqual([503, 'response_signer_unavailable', '5', undefined]);
+      expect([res.status, problemCode(res), res.headers['retry-after'], res.headers['signature-input']]).toEqual([
+        503,
+        'response_signer_unavailable',
+        '5',
+        undefined,
+      ]);
     });
 
     it('not asked → served', async () => {
@@ -200,7 +239,11 @@ describe.each(targets)('$name', (target) => {
     });
 
     it('leaves a WPT request (no nonce to bind to) unsigned', async () => {
-      const res = await send(always.url, { method: 'GET', path: '/whoami', headers: await f.client.signer.wptHeaders({ url: `${AUDIENCE}/whoami` }) });
+      const res = await send(always.url, {
+        method: 'GET',
+        path: '/whoami',
+        headers: await f.client.signer.wptHeaders({ url: `${AUDIENCE}/whoami` }),
+      });
       expect([res.status, res.headers['signature-input']]).toEqual([200, undefined]);
     });
   });
@@ -208,14 +251,24 @@ describe.each(targets)('$name', (target) => {
   describe('the client (createWimseFetch) against the service', () => {
     it('accepts the signed response and names the responder', async () => {
       const wimseFetch = clientFetch(signing, undefined, { expectResponder: SERVICE });
-      const res = await wimseFetch(`${AUDIENCE}/echo`, { method: 'POST', body: '{"n":2}', headers: { 'content-type': 'application/json' }, wimse: { signResponse: true } });
+      const res = await wimseFetch(`${AUDIENCE}/echo`, {
+        method: 'POST',
+        body: '{"n":2}',
+        headers: { 'content-type': 'application/json' },
+        wimse: { signResponse: true },
+      });
       expect(((await res.json()) as { body: unknown }).body).toEqual({ n: 2 });
       expect(wimseFetch.responder(res)?.workload).toBe(SERVICE);
     });
 
     it('refuses a body changed in flight', async () => {
       const tamper = async (r: Response) => new Response((await r.text()).replace('"n":2', '"n":3'), r);
-      const e = await clientFetch(signing, tamper)(`${AUDIENCE}/echo`, { method: 'POST', body: '{"n":2}', headers: { 'content-type': 'application/json' }, wimse: { signResponse: true } }).catch((x: unknown) => x);
+      const e = await clientFetch(signing, tamper)(`${AUDIENCE}/echo`, {
+        method: 'POST',
+        body: '{"n":2}',
+        headers: { 'content-type': 'application/json' },
+        wimse: { signResponse: true },
+      }).catch((x: unknown) => x);
       expect(isWimseError(e, 'digest_mismatch')).toBe(true);
     });
 
@@ -226,7 +279,9 @@ describe.each(targets)('$name', (target) => {
     });
 
     it('refuses a signed response from another workload than expected', async () => {
-      const e = await clientFetch(signing, undefined, { expectResponder: `spiffe://${TRUST_DOMAIN}/orders` })(`${AUDIENCE}/whoami`, { wimse: { signResponse: true } }).catch((x: unknown) => x);
+      const e = await clientFetch(signing, undefined, { expectResponder: `spiffe://${TRUST_DOMAIN}/orders` })(`${AUDIENCE}/whoami`, {
+        wimse: { signResponse: true },
+      }).catch((x: unknown) => x);
       expect(isWimseError(e, 'sig_response_workload')).toBe(true);
     });
 

@@ -18,7 +18,15 @@ const page = `${repository.replace(/^git\+/, '').replace(/\.git$/, '')}/blob/mai
 /** GitHub's heading anchors: lower case, punctuation other than `-` and `_` dropped, spaces to `-`. */
 function anchors(md: string): Set<string> {
   const headings = md.split('\n').flatMap((line) => /^#{1,6} (.+)$/.exec(line)?.[1] ?? []);
-  return new Set(headings.map((h) => h.trim().toLowerCase().replace(/[^\p{L}\p{N}\s_-]/gu, '').replace(/\s/g, '-')));
+  return new Set(
+    headings.map((h) =>
+      h
+        .trim()
+        .toLowerCase()
+        .replace(/[^\p{L}\p{N}\s_-]/gu, '')
+        .replace(/\s/g, '-'),
+    ),
+  );
 }
 
 describe('docs/errors.md is generated from ERROR_CODES', () => {
@@ -35,7 +43,7 @@ describe('docs/errors.md is generated from ERROR_CODES', () => {
     expect(Object.keys(ERROR_GUIDE).filter((c) => !(c in ERROR_CODES))).toEqual([]);
   });
 
-  it('states each code\'s HTTP status and title from ERROR_CODES', () => {
+  it("states each code's HTTP status and title from ERROR_CODES", () => {
     const wrong = codes.filter((c) => !markdown.includes(`### ${c}\n\n**${ERROR_CODES[c].status}** — ${ERROR_CODES[c].title}\n`));
     expect(wrong).toEqual([]);
   });
@@ -48,8 +56,8 @@ describe('docs/errors.md is generated from ERROR_CODES', () => {
   });
 });
 
-describe('problem `type` URIs point at the code\'s anchor in docs/errors.md', () => {
-  it('every code\'s problem type is the page URL with the code as fragment', () => {
+describe("problem `type` URIs point at the code's anchor in docs/errors.md", () => {
+  it("every code's problem type is the page URL with the code as fragment", () => {
     const wrong = codes.filter((c) => new WimseError(c).problem.type !== `${page}#${c}`);
     expect(wrong).toEqual([]);
   });

@@ -80,7 +80,10 @@ const OPTIONS: ts.CompilerOptions = {
   noEmit: true,
 };
 
-const readmes = [join(ROOT, 'README.md'), ...(await readdir(join(ROOT, 'packages'))).sort().map((p) => join(ROOT, 'packages', p, 'README.md'))];
+const readmes = [
+  join(ROOT, 'README.md'),
+  ...(await readdir(join(ROOT, 'packages'))).sort().map((p) => join(ROOT, 'packages', p, 'README.md')),
+];
 const snippets: Snippet[] = [];
 for (const file of readmes) {
   const text = await readFile(file, 'utf8').catch(() => undefined);
@@ -120,7 +123,9 @@ afterAll(async () => {
 describe('README snippets type-check under strict settings', () => {
   it('finds the snippets of the root and package READMEs', () => {
     expect(snippets.length).toBeGreaterThanOrEqual(10);
-    expect(new Set(snippets.map((s) => s.where.split(':')[0]))).toEqual(new Set(['README.md', ...['core', 'express', 'fastify', 'hono', 'nestjs', 'redis'].map((p) => `packages/${p}/README.md`)]));
+    expect(new Set(snippets.map((s) => s.where.split(':')[0]))).toEqual(
+      new Set(['README.md', ...['core', 'express', 'fastify', 'hono', 'nestjs', 'redis'].map((p) => `packages/${p}/README.md`)]),
+    );
   });
 
   for (const s of snippets) {
@@ -132,7 +137,22 @@ describe('README snippets type-check under strict settings', () => {
 
 describe('snippet extraction', () => {
   it('takes the context comment right above a block, and the code between the fences', () => {
-    const md = ['text', '<!-- snippet-context', 'declare const a: number', '-->', '', '```ts', 'a + 1', '```', '```sh', '```ts', '```', '```ts', 'b', '```'].join('\n');
+    const md = [
+      'text',
+      '<!-- snippet-context',
+      'declare const a: number',
+      '-->',
+      '',
+      '```ts',
+      'a + 1',
+      '```',
+      '```sh',
+      '```ts',
+      '```',
+      '```ts',
+      'b',
+      '```',
+    ].join('\n');
     expect(extractSnippets(md, 'x.md')).toEqual([
       { where: 'x.md:6', code: 'a + 1', context: 'declare const a: number' },
       { where: 'x.md:12', code: 'b', context: undefined },

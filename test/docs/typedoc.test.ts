@@ -41,7 +41,13 @@ describe('a broken TSDoc link is a failure', () => {
   it('names the link that does not resolve', async () => {
     dir = await mkdtemp(join(ROOT, 'test/.snippets-typedoc-'));
     await writeFile(join(dir, 'index.ts'), '/** Like {@link doesNotExist}. */\nexport const answer = 42;\n');
-    await writeFile(join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions: { module: 'nodenext', strict: true, noEmit: true, skipLibCheck: true, types: [] }, files: ['index.ts'] }));
+    await writeFile(
+      join(dir, 'tsconfig.json'),
+      JSON.stringify({
+        compilerOptions: { module: 'nodenext', strict: true, noEmit: true, skipLibCheck: true, types: [] },
+        files: ['index.ts'],
+      }),
+    );
     const problems = await typedocProblems(
       { entryPoints: [join(dir, 'index.ts')], tsconfig: join(dir, 'tsconfig.json'), validation: { invalidLink: true }, logLevel: 'Warn' },
       [new TSConfigReader()],

@@ -74,7 +74,10 @@ const fieldChar = fc.oneof(
   { weight: 1, arbitrary: fc.constantFrom('\t', '\u00ff', '\u0080', '\u00e9') },
 );
 const fieldText = (maxLength = 40) => fc.string({ unit: fieldChar, maxLength });
-const b64urlText = fc.string({ unit: fc.constantFrom(...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'), maxLength: 60 });
+const b64urlText = fc.string({
+  unit: fc.constantFrom(...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'),
+  maxLength: 60,
+});
 const encodeJson = (v: unknown) => base64url.encode(JSON.stringify(v) ?? 'null');
 
 // JSON values that make validators think: wrong types, extremes, prototypes, nesting.
@@ -93,20 +96,39 @@ const jwk = (f: Fixtures) =>
     fc.constant({ kty: 'RSA', n: 'AQAB', e: 'AQAB', alg: 'RS256' }),
     fc.constant({ kty: 'OKP', crv: 'Ed25519', x: 'AAAA', alg: 'EdDSA' }),
     fc.constant({ kty: 'oct', k: 'AAAA', alg: 'HS256' }),
-    fc.record({ kty: oddValue, crv: oddValue, x: oddValue, y: oddValue, alg: fc.constantFrom('ES256', 'EdDSA', 'RS256', 'PS256') }, { requiredKeys: [] }),
+    fc.record(
+      { kty: oddValue, crv: oddValue, x: oddValue, y: oddValue, alg: fc.constantFrom('ES256', 'EdDSA', 'RS256', 'PS256') },
+      { requiredKeys: [] },
+    ),
     oddValue,
   );
 
 const claimOverrides = (f: Fixtures) =>
   fc.record(
     {
-      sub: fc.oneof(fc.constantFrom(CLIENT, ADMIN, 'spiffe://example.org', 'spiffe://other.org/x', 'wimse://example.org/a', 'spiffe://example.org/a/../b', 'spiffe://EXAMPLE.org/a', 'spiffe://example.org:8/a', `spiffe://example.org/${'a'.repeat(3000)}`), oddValue),
+      sub: fc.oneof(
+        fc.constantFrom(
+          CLIENT,
+          ADMIN,
+          'spiffe://example.org',
+          'spiffe://other.org/x',
+          'wimse://example.org/a',
+          'spiffe://example.org/a/../b',
+          'spiffe://EXAMPLE.org/a',
+          'spiffe://example.org:8/a',
+          `spiffe://example.org/${'a'.repeat(3000)}`,
+        ),
+        oddValue,
+      ),
       exp: fc.oneof(fc.constantFrom(nowSeconds() + 60, nowSeconds() - 120, nowSeconds() + 10 ** 9), oddValue),
       nbf: fc.oneof(fc.constant(nowSeconds() + 3600), oddValue),
       iat: oddValue,
       iss: oddValue,
       jti: fc.oneof(fc.string({ maxLength: 300 }), oddValue),
-      cnf: fc.oneof(jwk(f).map((k) => ({ jwk: k })), oddValue),
+      cnf: fc.oneof(
+        jwk(f).map((k) => ({ jwk: k })),
+        oddValue,
+      ),
       aud: fc.oneof(fc.constantFrom(`${AUDIENCE}/whoami`, [`${AUDIENCE}/whoami`], AUDIENCE, 'https://elsewhere.example/whoami'), oddValue),
       wth: fc.oneof(fc.constant('wrong'), oddValue),
       tth: oddValue,
@@ -117,7 +139,13 @@ const claimOverrides = (f: Fixtures) =>
   );
 
 const headerOverrides = fc.record(
-  { typ: fc.oneof(fc.constantFrom('wit+jwt', 'wpt+jwt', 'application/WIT+JWT', 'JWT'), oddValue), kid: fc.oneof(fc.constantFrom('issuer-1', 'nope'), oddValue), jku: fc.constant('https://attacker.example/jwks'), x5c: oddValue, zip: fc.constant('DEF') },
+  {
+    typ: fc.oneof(fc.constantFrom('wit+jwt', 'wpt+jwt', 'application/WIT+JWT', 'JWT'), oddValue),
+    kid: fc.oneof(fc.constantFrom('issuer-1', 'nope'), oddValue),
+    jku: fc.constant('https://attacker.example/jwks'),
+    x5c: oddValue,
+    zip: fc.constant('DEF'),
+  },
   { requiredKeys: [] },
 );
 
@@ -137,7 +165,29 @@ export function baseArbitrary(f: Fixtures): fc.Arbitrary<Base> {
 // RFC 9651 items and fragments: integers past 15 digits, decimals, strings, tokens, byte sequences, dates, display strings, inner lists.
 const sfValue = fc.oneof(
   fc.integer().map(String),
-  fc.constantFrom('999999999999999', '9999999999999999', '-999999999999999', '1.5', '1.1234', '0', '"', '""', '"a\\"b"', '?1', '?0', '@1', '%"x"', ':AAA=:', '::', ':!:', 'tok', '*', '()', '("a" "b");x', '("@method" "@method")'),
+  fc.constantFrom(
+    '999999999999999',
+    '9999999999999999',
+    '-999999999999999',
+    '1.5',
+    '1.1234',
+    '0',
+    '"',
+    '""',
+    '"a\\"b"',
+    '?1',
+    '?0',
+    '@1',
+    '%"x"',
+    ':AAA=:',
+    '::',
+    ':!:',
+    'tok',
+    '*',
+    '()',
+    '("a" "b");x',
+    '("@method" "@method")',
+  ),
   fc.string({ unit: fc.constantFrom('"', ':', ';', ',', '(', ')', '=', '?', '@', '%', ' ', 'a', '1', '.', '-', '*', '\\'), maxLength: 12 }),
 );
 
@@ -146,7 +196,15 @@ const field = (base: fc.Arbitrary<string> = fc.constantFrom(...FIELDS)) => base;
 export function opArbitrary(): fc.Arbitrary<Op> {
   const jsonSegment = fc.oneof(
     fc.jsonValue({ maxDepth: 2 }).map(encodeJson),
-    fc.constantFrom({ alg: 'none' }, { alg: 'ES256', crit: ['x'] }, { alg: 'ES256', b64: false, crit: ['b64'] }, { alg: 'HS256' }, { alg: 'EdDSA', typ: 'wpt+jwt' }).map(encodeJson),
+    fc
+      .constantFrom(
+        { alg: 'none' },
+        { alg: 'ES256', crit: ['x'] },
+        { alg: 'ES256', b64: false, crit: ['b64'] },
+        { alg: 'HS256' },
+        { alg: 'EdDSA', typ: 'wpt+jwt' },
+      )
+      .map(encodeJson),
     b64urlText,
     fc.constantFrom('', 'A', 'AAAAA', '_-_-_'),
   );
@@ -155,20 +213,97 @@ export function opArbitrary(): fc.Arbitrary<Op> {
     fc.record({ op: fc.constant('remove' as const), field: field() }),
     fc.record({ op: fc.constant('repeat' as const), field: field(), value: fieldText() }),
     fc.record({ op: fc.constant('splice' as const), field: field(), at: fc.nat(), remove: fc.nat({ max: 8 }), insert: fieldText(8) }),
-    fc.record({ op: fc.constant('segment' as const), field: field(fc.constantFrom('authorization', 'workload-identity-token')), index: fc.nat({ max: 2 }), value: jsonSegment }),
-    fc.record({ op: fc.constant('segments' as const), field: field(fc.constantFrom('authorization', 'workload-identity-token')), keep: fc.nat({ max: 3 }), extra: fc.array(b64urlText, { maxLength: 3 }) }),
+    fc.record({
+      op: fc.constant('segment' as const),
+      field: field(fc.constantFrom('authorization', 'workload-identity-token')),
+      index: fc.nat({ max: 2 }),
+      value: jsonSegment,
+    }),
+    fc.record({
+      op: fc.constant('segments' as const),
+      field: field(fc.constantFrom('authorization', 'workload-identity-token')),
+      keep: fc.nat({ max: 3 }),
+      extra: fc.array(b64urlText, { maxLength: 3 }),
+    }),
     fc.record({
       op: fc.constant('param' as const),
       field: field(fc.constantFrom('signature-input', 'signature', 'content-digest', 'client-cert-chain')),
-      name: fc.constantFrom('created', 'expires', 'nonce', 'tag', 'wimse-aud', 'wimse-sign-response', 'wimse-req-nonce', 'keyid', 'alg', 'sha-256', 'sha-512', 'wimse', 'sig1'),
+      name: fc.constantFrom(
+        'created',
+        'expires',
+        'nonce',
+        'tag',
+        'wimse-aud',
+        'wimse-sign-response',
+        'wimse-req-nonce',
+        'keyid',
+        'alg',
+        'sha-256',
+        'sha-512',
+        'wimse',
+        'sig1',
+      ),
       value: sfValue,
     }),
-    fc.record({ op: fc.constant('components' as const), value: fc.array(fc.oneof(fc.constantFrom('"@method"', '"@path"', '"@query"', '"@authority"', '"@request-target"', '"@status"', '"@query-param";name="a"', '"workload-identity-token"', '"content-digest";req', '"Content-Type"', '"x"', '"@"'), sfValue), { maxLength: 8 }).map((items) => `(${items.join(' ')})`) }),
+    fc.record({
+      op: fc.constant('components' as const),
+      value: fc
+        .array(
+          fc.oneof(
+            fc.constantFrom(
+              '"@method"',
+              '"@path"',
+              '"@query"',
+              '"@authority"',
+              '"@request-target"',
+              '"@status"',
+              '"@query-param";name="a"',
+              '"workload-identity-token"',
+              '"content-digest";req',
+              '"Content-Type"',
+              '"x"',
+              '"@"',
+            ),
+            sfValue,
+          ),
+          { maxLength: 8 },
+        )
+        .map((items) => `(${items.join(' ')})`),
+    }),
     fc.record({ op: fc.constant('der' as const), at: fc.nat(), xor: fc.integer({ min: 1, max: 255 }), truncate: fc.boolean() }),
-    fc.record({ op: fc.constant('body' as const), value: fc.oneof(fc.json({ maxDepth: 2 }), fc.string({ maxLength: 200 }), fc.constantFrom('', '{', '{"a":', 'null', '\u0000')) }),
-    fc.record({ op: fc.constant('path' as const), value: fc.oneof(fc.constantFrom(...ROUTES), fc.constantFrom('/', '//whoami', '/whoami/', '/WHOAMI', '/whoami%00', '/%', '/%zz', '/..%2fadmin', '/./whoami', '*', 'http://127.0.0.1/whoami', `/${'a'.repeat(5000)}`), fc.string({ unit: fc.mapToConstant({ num: 94, build: (i) => String.fromCharCode(0x21 + i) }), maxLength: 30 }).map((p) => `/${p}`)) }),
-    fc.record({ op: fc.constant('query' as const), value: fc.string({ unit: fc.mapToConstant({ num: 94, build: (i) => String.fromCharCode(0x21 + i) }), maxLength: 30 }) }),
-    fc.record({ op: fc.constant('method' as const), value: fc.constantFrom('GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'HEAD', 'get', 'FOO') }),
+    fc.record({
+      op: fc.constant('body' as const),
+      value: fc.oneof(fc.json({ maxDepth: 2 }), fc.string({ maxLength: 200 }), fc.constantFrom('', '{', '{"a":', 'null', '\u0000')),
+    }),
+    fc.record({
+      op: fc.constant('path' as const),
+      value: fc.oneof(
+        fc.constantFrom(...ROUTES),
+        fc.constantFrom(
+          '/',
+          '//whoami',
+          '/whoami/',
+          '/WHOAMI',
+          '/whoami%00',
+          '/%',
+          '/%zz',
+          '/..%2fadmin',
+          '/./whoami',
+          '*',
+          'http://127.0.0.1/whoami',
+          `/${'a'.repeat(5000)}`,
+        ),
+        fc.string({ unit: fc.mapToConstant({ num: 94, build: (i) => String.fromCharCode(0x21 + i) }), maxLength: 30 }).map((p) => `/${p}`),
+      ),
+    }),
+    fc.record({
+      op: fc.constant('query' as const),
+      value: fc.string({ unit: fc.mapToConstant({ num: 94, build: (i) => String.fromCharCode(0x21 + i) }), maxLength: 30 }),
+    }),
+    fc.record({
+      op: fc.constant('method' as const),
+      value: fc.constantFrom('GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'HEAD', 'get', 'FOO'),
+    }),
   );
 }
 
@@ -177,7 +312,11 @@ export function caseArbitrary(f: Fixtures): fc.Arbitrary<Case> {
 }
 
 /** Turns a case into a request: signs a fresh base (unique jti/nonce), then applies the mutations. */
-export async function materialize(c: Case, f: Fixtures, der: { client: Uint8Array; admin: Uint8Array; root: Uint8Array }): Promise<Generated> {
+export async function materialize(
+  c: Case,
+  f: Fixtures,
+  der: { client: Uint8Array; admin: Uint8Array; root: Uint8Array },
+): Promise<Generated> {
   const { base } = c;
   const w = base.admin ? f.admin : f.client;
   const post = base.route === '/echo';
@@ -190,11 +329,26 @@ export async function materialize(c: Case, f: Fixtures, der: { client: Uint8Arra
   let fromProxy = false;
   switch (base.proof) {
     case 'wpt':
-      Object.assign(headers, await w.signer.wptHeaders({ url, ...(txnToken === undefined ? {} : { txnToken }), ...(contextTokens === undefined ? {} : { contextTokens }) }));
+      Object.assign(
+        headers,
+        await w.signer.wptHeaders({
+          url,
+          ...(txnToken === undefined ? {} : { txnToken }),
+          ...(contextTokens === undefined ? {} : { contextTokens }),
+        }),
+      );
       break;
     case 'sig': {
-      const extra: Record<string, string> = { ...(headers as Record<string, string>), ...(txnToken === undefined ? {} : { 'txn-token': txnToken }), ...contextTokens };
-      Object.assign(headers, extra, await w.signer.httpSigHeaders({ method, url, headers: extra, ...(body === undefined ? {} : { body }) }));
+      const extra: Record<string, string> = {
+        ...(headers as Record<string, string>),
+        ...(txnToken === undefined ? {} : { 'txn-token': txnToken }),
+        ...contextTokens,
+      };
+      Object.assign(
+        headers,
+        extra,
+        await w.signer.httpSigHeaders({ method, url, headers: extra, ...(body === undefined ? {} : { body }) }),
+      );
       break;
     }
     case 'mtls':
@@ -219,7 +373,12 @@ export async function materialize(c: Case, f: Fixtures, der: { client: Uint8Arra
     case 'none':
       break;
   }
-  const request: RawRequest & { headers: Record<string, string | string[]> } = { method, path: base.route, headers, ...(body === undefined ? {} : { body }) };
+  const request: RawRequest & { headers: Record<string, string | string[]> } = {
+    method,
+    path: base.route,
+    headers,
+    ...(body === undefined ? {} : { body }),
+  };
   for (const op of c.ops) apply(op, request);
   return { request, fromProxy };
 }

@@ -83,7 +83,16 @@ function sendOnce(agent: Agent | false, base: URL, r: RawRequest, localAddress?:
     const body = r.body === undefined ? undefined : Buffer.from(r.body);
     const headers = { ...r.headers, ...(body === undefined ? {} : { 'content-length': String(body.length) }) };
     const req = request(
-      { host: base.hostname, port: base.port, method: r.method, path: r.path, headers, agent, timeout: 15_000, ...(localAddress === undefined ? {} : { localAddress }) },
+      {
+        host: base.hostname,
+        port: base.port,
+        method: r.method,
+        path: r.path,
+        headers,
+        agent,
+        timeout: 15_000,
+        ...(localAddress === undefined ? {} : { localAddress }),
+      },
       (res: IncomingMessage) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
@@ -95,13 +104,18 @@ function sendOnce(agent: Agent | false, base: URL, r: RawRequest, localAddress?:
     req.on('socket', (socket) => {
       const previous = lastOnSocket.get(socket);
       lastOnSocket.set(socket, `${r.method} ${r.path.slice(0, 60)} ${JSON.stringify(r.headers ?? {}).slice(0, 300)}`);
-      req.on('error', (e) => reject(Object.assign(new Error(`${e.message}; the socket carried before: ${previous ?? 'nothing'}`), { reusedSocket: req.reusedSocket })));
+      req.on('error', (e) =>
+        reject(
+          Object.assign(new Error(`${e.message}; the socket carried before: ${previous ?? 'nothing'}`), { reusedSocket: req.reusedSocket }),
+        ),
+      );
     });
     req.end(body);
   });
 }
 
-const describeCase = (c: Case, r: RawRequest) => `${r.method} ${r.path.slice(0, 80)} (${c.base.proof}${c.ops.length > 0 ? ` + ${c.ops.map((o) => o.op).join(', ')}` : ''})`;
+const describeCase = (c: Case, r: RawRequest) =>
+  `${r.method} ${r.path.slice(0, 80)} (${c.base.proof}${c.ops.length > 0 ? ` + ${c.ops.map((o) => o.op).join(', ')}` : ''})`;
 
 // The oracle beyond "< 500": a 200 on a protected route names a workload the issuer vouched for, and /admin only the admin.
 function check(c: Case, r: RawRequest, reply: Reply): void {
@@ -129,7 +143,9 @@ describe.each(targets)('$name: a bug', (target) => {
     const policyBug = () => {
       throw new TypeError('policy bug');
     };
-    server = await target.start(options({ allow: policyBug, onInternalError: (error, request) => void bugs.push({ error, path: request?.path }) }));
+    server = await target.start(
+      options({ allow: policyBug, onInternalError: (error, request) => void bugs.push({ error, path: request?.path }) }),
+    );
   });
   afterAll(() => server.close());
 
@@ -138,11 +154,24 @@ describe.each(targets)('$name: a bug', (target) => {
     const plain = await send(agent, server.url, { method: 'GET', path: '/whoami', headers: await wptHeaders(fixtures.client, '/whoami') });
     expect([plain.status, JSON.parse(plain.body)]).toEqual([
       500,
-      { type: 'https://github.com/wimse-js/wimse-js/blob/main/docs/errors.md#internal_error', title: 'Internal error', status: 500, detail: 'The request could not be processed; the error was reported', code: 'internal_error' },
+      {
+        type: 'https://github.com/wimse-js/wimse-js/blob/main/docs/errors.md#internal_error',
+        title: 'Internal error',
+        status: 500,
+        detail: 'The request could not be processed; the error was reported',
+        code: 'internal_error',
+      },
     ]);
-    const hooked = await send(agent, server.url, { method: 'GET', path: '/hooked/whoami', headers: await wptHeaders(fixtures.client, '/hooked/whoami') });
+    const hooked = await send(agent, server.url, {
+      method: 'GET',
+      path: '/hooked/whoami',
+      headers: await wptHeaders(fixtures.client, '/hooked/whoami'),
+    });
     expect([hooked.status, JSON.parse(hooked.body)]).toEqual([500, { hooked: true, code: 'internal_error' }]);
-    expect(bugs.map((b) => `${b.path} ${String(b.error)}`)).toEqual(['/whoami TypeError: policy bug', '/hooked/whoami TypeError: policy bug']);
+    expect(bugs.map((b) => `${b.path} ${String(b.error)}`)).toEqual([
+      '/whoami TypeError: policy bug',
+      '/hooked/whoami TypeError: policy bug',
+    ]);
   });
 });
 
@@ -166,21 +195,30 @@ describe.each(targets)('$name', (target) => {
         cases.map(async (c) => {
           const { request: r, fromProxy } = await materialize(c, fixtures, der);
           const reply = await send(agent, server.url, r, fromProxy ? PROXY : undefined).catch((e: unknown) => {
-            throw new Error(`${describeCase(c, r)} → ${String(e)} (headers ${JSON.stringify(r.headers).slice(0, 400)}, body ${JSON.stringify(r.body)?.slice(0, 100)})`);
+            throw new Error(
+              `${describeCase(c, r)} → ${String(e)} (headers ${JSON.stringify(r.headers).slice(0, 400)}, body ${JSON.stringify(r.body)?.slice(0, 100)})`,
+            );
           });
           sent++;
           check(c, r, reply);
         }),
       );
     });
-    const params: fc.Parameters<[Case[]]> = { endOnFailure: process.env.FUZZ_SHRINK === undefined, numRuns: Math.ceil(REQUESTS / BATCH), seed: SEED, ...(process.env.FUZZ_PATH === undefined ? {} : { path: process.env.FUZZ_PATH }) };
+    const params: fc.Parameters<[Case[]]> = {
+      endOnFailure: process.env.FUZZ_SHRINK === undefined,
+      numRuns: Math.ceil(REQUESTS / BATCH),
+      seed: SEED,
+      ...(process.env.FUZZ_PATH === undefined ? {} : { path: process.env.FUZZ_PATH }),
+    };
     const started = performance.now();
     const result = await fc.check(property, params);
     const seconds = (performance.now() - started) / 1000;
     console.log(`${target.name}: ${sent} requests in ${seconds.toFixed(1)} s (${Math.round(sent / seconds)}/s), seed ${SEED}`);
     if (result.failed) {
       const cause = result.errorInstance instanceof Error ? result.errorInstance.message : String(result.errorInstance);
-      throw new Error(`${cause}\n${fc.defaultReportMessage(result)}\nReplay: FUZZ_SEED=${SEED} FUZZ_PATH=${result.counterexamplePath ?? ''}`);
+      throw new Error(
+        `${cause}\n${fc.defaultReportMessage(result)}\nReplay: FUZZ_SEED=${SEED} FUZZ_PATH=${result.counterexamplePath ?? ''}`,
+      );
     }
     expect(sent).toBeGreaterThanOrEqual(REQUESTS);
     expect(reported.map((r) => `${r.path}: ${String(r.error)}`)).toEqual([]);

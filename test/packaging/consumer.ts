@@ -31,7 +31,14 @@ export async function compile(dir: string, project: ConsumerProject): Promise<Co
     await writeFile(join(dir, name), source);
   }
   const outDir = join(dir, 'out');
-  const options: ts.CompilerOptions = { target: ts.ScriptTarget.ES2022, strict: true, types: ['node'], outDir, rootDir: dir, ...project.options };
+  const options: ts.CompilerOptions = {
+    target: ts.ScriptTarget.ES2022,
+    strict: true,
+    types: ['node'],
+    outDir,
+    rootDir: dir,
+    ...project.options,
+  };
   const program = ts.createProgram({ rootNames, options, host: cachingHost(options) });
   // The project's files and ours, checked as `skipLibCheck` says; other packages' declarations are theirs to check.
   const checked = program.getSourceFiles().filter((f) => rootNames.includes(f.fileName) || f.fileName.includes('/node_modules/@wimse/'));
@@ -57,7 +64,8 @@ function cachingHost(options: ts.CompilerOptions): ts.CompilerHost {
   const host = ts.createCompilerHost(options);
   const getSourceFile = host.getSourceFile.bind(host);
   host.getSourceFile = (fileName, version, onError, fresh) => {
-    if (!fileName.includes('/node_modules/') || fileName.includes('/node_modules/@wimse/')) return getSourceFile(fileName, version, onError, fresh);
+    if (!fileName.includes('/node_modules/') || fileName.includes('/node_modules/@wimse/'))
+      return getSourceFile(fileName, version, onError, fresh);
     const v = typeof version === 'object' ? version : { languageVersion: version };
     const key = `${fileName}\0${v.languageVersion}\0${String(v.impliedNodeFormat)}`;
     if (!parsed.has(key)) parsed.set(key, getSourceFile(fileName, version, onError, fresh));

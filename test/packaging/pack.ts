@@ -61,7 +61,10 @@ export async function packAll(dir: string): Promise<PackedPackage[]> {
   const packages = await publicPackages();
   const [cmd, prefix] = pnpm();
   const filters = packages.flatMap((p) => ['--filter', p.manifest.name]);
-  const { stdout } = await run(cmd, [...prefix, '-r', ...filters, 'pack', '--pack-destination', dir, '--json'], { cwd: ROOT, maxBuffer: 64 << 20 });
+  const { stdout } = await run(cmd, [...prefix, '-r', ...filters, 'pack', '--pack-destination', dir, '--json'], {
+    cwd: ROOT,
+    maxBuffer: 64 << 20,
+  });
   const reported = JSON.parse(stdout) as { name: string; filename: string }[] | { name: string; filename: string };
   const byName = new Map((Array.isArray(reported) ? reported : [reported]).map((r) => [r.name, r.filename]));
   return Promise.all(

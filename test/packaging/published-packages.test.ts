@@ -60,7 +60,17 @@ function entryPoints(): string[] {
 
 describe('the packages to publish', () => {
   it('are every non-private package under packages/', () => {
-    expect(PACKAGES.map((p) => p.manifest.name)).toEqual(expect.arrayContaining(['@wimse/core', '@wimse/express', '@wimse/fastify', '@wimse/hono', '@wimse/nestjs', '@wimse/redis', '@wimse/cli']));
+    expect(PACKAGES.map((p) => p.manifest.name)).toEqual(
+      expect.arrayContaining([
+        '@wimse/core',
+        '@wimse/express',
+        '@wimse/fastify',
+        '@wimse/hono',
+        '@wimse/nestjs',
+        '@wimse/redis',
+        '@wimse/cli',
+      ]),
+    );
   });
 });
 
@@ -68,7 +78,11 @@ describe('publint (strict, suggestions included) finds nothing', () => {
   for (const { manifest } of PACKAGES) {
     it(manifest.name, async () => {
       const { tarball } = pkg(manifest.name);
-      const { messages, pkg: json } = await publint({ pack: { tarball: tarball.buffer as ArrayBuffer }, level: 'suggestion', strict: true });
+      const { messages, pkg: json } = await publint({
+        pack: { tarball: tarball.buffer as ArrayBuffer },
+        level: 'suggestion',
+        strict: true,
+      });
       expect(messages.map((m) => `${m.type} ${m.code}: ${formatMessage(m, json) ?? ''}`)).toEqual([]);
     });
   }
@@ -99,14 +113,20 @@ describe('a tarball holds package.json, README, LICENSE, CHANGELOG and built fil
       expect(paths.filter((f) => !/^(package\.json|README\.md|LICENSE|CHANGELOG\.md|dist\/.+\.(js|d\.ts|js\.map))$/.test(f))).toEqual([]);
       expect(paths.filter((f) => /\.test\.|test-support|__fixtures__/.test(f))).toEqual([]);
       expect(paths).toEqual(expect.arrayContaining(['package.json', 'README.md', 'LICENSE']));
-      expect(p.files.readFile(`/node_modules/${manifest.name}/README.md`)).toMatch(new RegExp(`^# ${manifest.name.replace('/', '\\/')}\\b`));
+      expect(p.files.readFile(`/node_modules/${manifest.name}/README.md`)).toMatch(
+        new RegExp(`^# ${manifest.name.replace('/', '\\/')}\\b`),
+      );
     });
   }
 });
 
 describe('each package is licensed Apache-2.0 with the full license text', () => {
   it('the repository root LICENSE is the Apache License 2.0, verbatim', async () => {
-    expect(createHash('md5').update(await readFile(join(ROOT, 'LICENSE'))).digest('hex')).toBe(APACHE_2_0_MD5);
+    expect(
+      createHash('md5')
+        .update(await readFile(join(ROOT, 'LICENSE')))
+        .digest('hex'),
+    ).toBe(APACHE_2_0_MD5);
   });
   for (const { manifest } of PACKAGES) {
     it(manifest.name, () => {
@@ -133,7 +153,8 @@ describe('source maps are shipped only with their sources (sourcesContent)', () 
         // … and every source a map names is either in the tarball or embedded.
         const map = JSON.parse(read(file)) as { sources: string[]; sourcesContent?: (string | null)[] };
         map.sources.forEach((source, i) => {
-          if (typeof map.sourcesContent?.[i] !== 'string' && !paths.has(posix.join(posix.dirname(file), source))) broken.push(`${file}: ${source}`);
+          if (typeof map.sourcesContent?.[i] !== 'string' && !paths.has(posix.join(posix.dirname(file), source)))
+            broken.push(`${file}: ${source}`);
         });
       }
       expect(broken).toEqual([]);
@@ -212,7 +233,10 @@ function dynamicImports(): string {
     'type NotAny<T> = 0 extends 1 & T ? never : T;',
     'async function main(): Promise<void> {',
     '  const loaded: Record<string, number> = {};',
-    ...entries.map((e) => `  const ${identifierOf(e)} = await import('${e}');\n  loaded['${e}'] = Object.keys(${identifierOf(e)} satisfies NotAny<typeof ${identifierOf(e)}>).length;`),
+    ...entries.map(
+      (e) =>
+        `  const ${identifierOf(e)} = await import('${e}');\n  loaded['${e}'] = Object.keys(${identifierOf(e)} satisfies NotAny<typeof ${identifierOf(e)}>).length;`,
+    ),
     '  console.log(JSON.stringify(loaded));',
     '}',
     'void main();',
@@ -237,64 +261,90 @@ describe('TypeScript projects type-check against the published types (strict, sk
   const nodeNext = { module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, skipLibCheck: false };
 
   // One project, three files: ESM (.mts), CommonJS with import() (.cts), CommonJS with require (.cts).
-  it('module nodenext: ESM imports, CommonJS import(), and CommonJS require() (TypeScript ≥ 5.8) type-check and run', async () => {
-    const r = await compile(join(consumer, 'nodenext'), {
-      type: 'commonjs',
-      files: { 'esm.mts': staticImports(), 'dynamic.cts': dynamicImports(), 'require.cts': staticImports() },
-      options: nodeNext,
-    });
-    expect(r.diagnostics).toEqual([]);
-    expect(await readFile(join(r.outDir, 'require.cjs'), 'utf8')).toMatch(/require\("@wimse\/core"\)/);
-    for (const file of ['esm.mjs', 'dynamic.cjs', 'require.cjs']) everyEntryLoaded(await runCompiled(join(r.outDir, file)));
-  }, TSC_TIMEOUT);
+  it(
+    'module nodenext: ESM imports, CommonJS import(), and CommonJS require() (TypeScript ≥ 5.8) type-check and run',
+    async () => {
+      const r = await compile(join(consumer, 'nodenext'), {
+        type: 'commonjs',
+        files: { 'esm.mts': staticImports(), 'dynamic.cts': dynamicImports(), 'require.cts': staticImports() },
+        options: nodeNext,
+      });
+      expect(r.diagnostics).toEqual([]);
+      expect(await readFile(join(r.outDir, 'require.cjs'), 'utf8')).toMatch(/require\("@wimse\/core"\)/);
+      for (const file of ['esm.mjs', 'dynamic.cjs', 'require.cjs']) everyEntryLoaded(await runCompiled(join(r.outDir, file)));
+    },
+    TSC_TIMEOUT,
+  );
 
-  it('module node16, CommonJS: import() type-checks; a static import is TS1479 as for any ESM-only package (the documented limit)', async () => {
-    const r = await compile(join(consumer, 'node16'), {
-      type: 'commonjs',
-      files: { 'dynamic.ts': dynamicImports(), 'static.ts': staticImports() },
-      options: { module: ts.ModuleKind.Node16, moduleResolution: ts.ModuleResolutionKind.Node16, skipLibCheck: false, noEmit: true },
-    });
-    expect(r.diagnostics.filter((d) => !d.startsWith('./static.ts'))).toEqual([]);
-    expect(r.codes).toEqual(entryPoints().map(() => 1479));
-  }, TSC_TIMEOUT);
+  it(
+    'module node16, CommonJS: import() type-checks; a static import is TS1479 as for any ESM-only package (the documented limit)',
+    async () => {
+      const r = await compile(join(consumer, 'node16'), {
+        type: 'commonjs',
+        files: { 'dynamic.ts': dynamicImports(), 'static.ts': staticImports() },
+        options: { module: ts.ModuleKind.Node16, moduleResolution: ts.ModuleResolutionKind.Node16, skipLibCheck: false, noEmit: true },
+      });
+      expect(r.diagnostics.filter((d) => !d.startsWith('./static.ts'))).toEqual([]);
+      expect(r.codes).toEqual(entryPoints().map(() => 1479));
+    },
+    TSC_TIMEOUT,
+  );
 
-  it('bundler resolution', async () => {
-    const r = await compile(join(consumer, 'bundler'), {
-      type: 'module',
-      files: { 'main.ts': staticImports() },
-      options: { module: ts.ModuleKind.ESNext, moduleResolution: ts.ModuleResolutionKind.Bundler, skipLibCheck: false, noEmit: true },
-    });
-    expect(r.diagnostics).toEqual([]);
-  }, TSC_TIMEOUT);
+  it(
+    'bundler resolution',
+    async () => {
+      const r = await compile(join(consumer, 'bundler'), {
+        type: 'module',
+        files: { 'main.ts': staticImports() },
+        options: { module: ts.ModuleKind.ESNext, moduleResolution: ts.ModuleResolutionKind.Bundler, skipLibCheck: false, noEmit: true },
+      });
+      expect(r.diagnostics).toEqual([]);
+    },
+    TSC_TIMEOUT,
+  );
 
-  it('node10 with skipLibCheck false: the one error is structured-headers, a dependency without node10 types (the documented limit)', async () => {
-    const r = await compile(join(consumer, 'node10-libcheck'), {
-      type: 'commonjs',
-      files: { 'main.ts': staticImports() },
-      options: { module: ts.ModuleKind.CommonJS, moduleResolution: ts.ModuleResolutionKind.Node10, esModuleInterop: true, skipLibCheck: false, noEmit: true },
-    });
-    expect(r.diagnostics.filter((d) => !/TS2307 Cannot find module 'structured-headers'/.test(d))).toEqual([]);
-  }, TSC_TIMEOUT);
+  it(
+    'node10 with skipLibCheck false: the one error is structured-headers, a dependency without node10 types (the documented limit)',
+    async () => {
+      const r = await compile(join(consumer, 'node10-libcheck'), {
+        type: 'commonjs',
+        files: { 'main.ts': staticImports() },
+        options: {
+          module: ts.ModuleKind.CommonJS,
+          moduleResolution: ts.ModuleResolutionKind.Node10,
+          esModuleInterop: true,
+          skipLibCheck: false,
+          noEmit: true,
+        },
+      });
+      expect(r.diagnostics.filter((d) => !/TS2307 Cannot find module 'structured-headers'/.test(d))).toEqual([]);
+    },
+    TSC_TIMEOUT,
+  );
 
   // The tsconfig `nest new` writes (nestjs/schematics, application template): module commonjs —
   // whose default resolution is node10, which ignores `exports` — decorators and skipLibCheck.
-  it('the NestJS CLI defaults (module commonjs, node10 resolution): type-checks and runs', async () => {
-    const options: ts.CompilerOptions = {
-      module: ts.ModuleKind.CommonJS,
-      moduleResolution: ts.ModuleResolutionKind.Node10,
-      declaration: true,
-      removeComments: true,
-      emitDecoratorMetadata: true,
-      experimentalDecorators: true,
-      allowSyntheticDefaultImports: true,
-      target: ts.ScriptTarget.ES2023,
-      skipLibCheck: true,
-      strict: false,
-      strictNullChecks: true,
-      noImplicitAny: true,
-    };
-    const r = await compile(join(consumer, 'nest-cli'), { type: 'commonjs', files: { 'main.ts': staticImports() }, options });
-    expect(r.diagnostics).toEqual([]);
-    everyEntryLoaded(await runCompiled(join(r.outDir, 'main.js')));
-  }, TSC_TIMEOUT);
+  it(
+    'the NestJS CLI defaults (module commonjs, node10 resolution): type-checks and runs',
+    async () => {
+      const options: ts.CompilerOptions = {
+        module: ts.ModuleKind.CommonJS,
+        moduleResolution: ts.ModuleResolutionKind.Node10,
+        declaration: true,
+        removeComments: true,
+        emitDecoratorMetadata: true,
+        experimentalDecorators: true,
+        allowSyntheticDefaultImports: true,
+        target: ts.ScriptTarget.ES2023,
+        skipLibCheck: true,
+        strict: false,
+        strictNullChecks: true,
+        noImplicitAny: true,
+      };
+      const r = await compile(join(consumer, 'nest-cli'), { type: 'commonjs', files: { 'main.ts': staticImports() }, options });
+      expect(r.diagnostics).toEqual([]);
+      everyEntryLoaded(await runCompiled(join(r.outDir, 'main.js')));
+    },
+    TSC_TIMEOUT,
+  );
 });

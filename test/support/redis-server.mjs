@@ -34,7 +34,10 @@ export async function redisForTests() {
   if (version === undefined && process.env.WIMSE_REQUIRE_REDIS === '1') {
     throw new Error('WIMSE_REQUIRE_REDIS=1 but redis-server cannot be run: install it (apt-get install redis-server)');
   }
-  if (version === undefined) console.warn('redis-server not found: the Redis tests are skipped (install redis-server; CI sets WIMSE_REQUIRE_REDIS=1 to make this a failure)');
+  if (version === undefined)
+    console.warn(
+      'redis-server not found: the Redis tests are skipped (install redis-server; CI sets WIMSE_REQUIRE_REDIS=1 to make this a failure)',
+    );
   return version;
 }
 
@@ -76,7 +79,25 @@ function listenFree(port, held) {
 export async function startRedis({ args = [], port } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'wimse-redis-'));
   const chosen = port ?? (await freePorts(1))[0];
-  const argv = ['--port', String(chosen), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--daemonize', 'no', '--logfile', '', '--loglevel', 'warning', ...args];
+  const argv = [
+    '--port',
+    String(chosen),
+    '--bind',
+    '127.0.0.1',
+    '--save',
+    '',
+    '--appendonly',
+    'no',
+    '--dir',
+    dir,
+    '--daemonize',
+    'no',
+    '--logfile',
+    '',
+    '--loglevel',
+    'warning',
+    ...args,
+  ];
   let child = await spawnRedis(argv, chosen);
   const server = {
     port: chosen,
@@ -114,7 +135,13 @@ export async function startRedisCluster({ masters = 3, args = [] } = {}) {
   const ports = await freePorts(masters, { bus: true });
   const nodes = [];
   try {
-    for (const port of ports) nodes.push(await startRedis({ port, args: ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '2000', ...args] }));
+    for (const port of ports)
+      nodes.push(
+        await startRedis({
+          port,
+          args: ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '2000', ...args],
+        }),
+      );
     await run('redis-cli', ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes']);
     const deadline = Date.now() + 20_000;
     for (const n of nodes) {

@@ -10,7 +10,13 @@
  * }) })
  */
 import { readFile } from 'node:fs/promises';
-import { TOKEN_EXCHANGE_GRANT_TYPE, TOKEN_TYPES, readTokenExchangeResponse, type WimseAlgorithm, type WorkloadCredentials } from '@wimse/core';
+import {
+  TOKEN_EXCHANGE_GRANT_TYPE,
+  TOKEN_TYPES,
+  readTokenExchangeResponse,
+  type WimseAlgorithm,
+  type WorkloadCredentials,
+} from '@wimse/core';
 import { SignJWT, exportJWK, generateKeyPair } from 'jose';
 
 export interface AttestedCredentialsOptions {
@@ -41,7 +47,11 @@ export function attestedCredentials(o: AttestedCredentialsOptions): () => Promis
       subject_token_type: TOKEN_TYPES.jwt,
       requested_token_type: TOKEN_TYPES.wit,
     });
-    const res = await fetchImpl(tokenUrl, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', dpop: proof, accept: 'application/json' }, body });
+    const res = await fetchImpl(tokenUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', dpop: proof, accept: 'application/json' },
+      body,
+    });
     const { access_token } = await readTokenExchangeResponse(res, TOKEN_TYPES.wit);
     return { wit: access_token, privateKey };
   };
@@ -56,13 +66,24 @@ export function platformTokenFile(path: string): () => Promise<string> {
  * A token from the identity server's STAND-IN Kubernetes service account issuer (demo only: it
  * hands a token to anyone who asks) via its TokenRequest path.
  */
-export function standInPlatformToken(o: { platformUrl: string; namespace: string; serviceAccount: string; audience: string; fetch?: typeof globalThis.fetch }): () => Promise<string> {
+export function standInPlatformToken(o: {
+  platformUrl: string;
+  namespace: string;
+  serviceAccount: string;
+  audience: string;
+  fetch?: typeof globalThis.fetch;
+}): () => Promise<string> {
   const fetchImpl = o.fetch ?? globalThis.fetch;
   const url = `${o.platformUrl.replace(/\/+$/, '')}/api/v1/namespaces/${encodeURIComponent(o.namespace)}/serviceaccounts/${encodeURIComponent(o.serviceAccount)}/token`;
   return async () => {
-    const res = await fetchImpl(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ spec: { audiences: [o.audience] } }) });
+    const res = await fetchImpl(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ spec: { audiences: [o.audience] } }),
+    });
     const body = (await res.json().catch(() => ({}))) as { status?: { token?: unknown } };
-    if (!res.ok || typeof body.status?.token !== 'string') throw new Error(`Stand-in platform refused a token for ${o.namespace}/${o.serviceAccount} (HTTP ${res.status})`);
+    if (!res.ok || typeof body.status?.token !== 'string')
+      throw new Error(`Stand-in platform refused a token for ${o.namespace}/${o.serviceAccount} (HTTP ${res.status})`);
     return body.status.token;
   };
 }

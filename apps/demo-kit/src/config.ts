@@ -32,7 +32,15 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { attestedCredentials, platformTokenFile, standInPlatformToken } from './attested.js';
-import { createWimseFetch, identityServerWitSource, type SignResponsesMode, type TrustDomainConfig, type TrustDomains, type WimseAdapterOptions, type WimseFetch } from '@wimse/core';
+import {
+  createWimseFetch,
+  identityServerWitSource,
+  type SignResponsesMode,
+  type TrustDomainConfig,
+  type TrustDomains,
+  type WimseAdapterOptions,
+  type WimseFetch,
+} from '@wimse/core';
 import { SPIFFE_HELPER_FILES } from '@wimse/core/node';
 import { redisReplayStore } from '@wimse/redis';
 
@@ -94,7 +102,10 @@ export function configFromEnv(env: NodeJS.ProcessEnv, defaults: { workload: stri
   const signResponses = signResponsesMode(env.WIMSE_SIGN_RESPONSES);
   const workload = env.WIMSE_WORKLOAD || defaults.workload;
   const tts = (env.WIMSE_TTS_URL || 'http://127.0.0.1:3010').replace(/\/+$/, '');
-  const remote = { ...(maxAge === undefined ? {} : { cacheMaxAgeMs: maxAge }), ...(cooldown === undefined ? {} : { cooldownMs: cooldown }) };
+  const remote = {
+    ...(maxAge === undefined ? {} : { cacheMaxAgeMs: maxAge }),
+    ...(cooldown === undefined ? {} : { cooldownMs: cooldown }),
+  };
   const trustDomains: TrustDomains = {
     [trustDomain]: {
       keys: /^https?:\/\//.test(jwks) ? jwks : (JSON.parse(readFileSync(jwks, 'utf8')) as TrustDomainConfig['keys']),
@@ -107,12 +118,24 @@ export function configFromEnv(env: NodeJS.ProcessEnv, defaults: { workload: stri
   const platformToken = env.WIMSE_PLATFORM_TOKEN_FILE
     ? platformTokenFile(env.WIMSE_PLATFORM_TOKEN_FILE)
     : env.WIMSE_PLATFORM_URL
-      ? standInPlatformToken({ platformUrl: env.WIMSE_PLATFORM_URL, namespace: env.WIMSE_PLATFORM_NAMESPACE || 'demo', serviceAccount: workload, audience: identityUrl })
+      ? standInPlatformToken({
+          platformUrl: env.WIMSE_PLATFORM_URL,
+          namespace: env.WIMSE_PLATFORM_NAMESPACE || 'demo',
+          serviceAccount: workload,
+          audience: identityUrl,
+        })
       : undefined;
-  const source = platformToken === undefined ? { witSource: identityServerWitSource({ url: identityUrl, workload }) } : { credentials: attestedCredentials({ identityUrl, platformToken }) };
+  const source =
+    platformToken === undefined
+      ? { witSource: identityServerWitSource({ url: identityUrl, workload }) }
+      : { credentials: attestedCredentials({ identityUrl, platformToken }) };
   const ownClient = () => (client ??= createWimseFetch({ ...source, responseTrust: { trustDomains } }));
   const mtls = env.WIMSE_MTLS_DIR
-    ? mtlsConfig(env.WIMSE_MTLS_DIR, optionalInt(env.WIMSE_MTLS_PORT, 'WIMSE_MTLS_PORT') ?? port + 100, optionalBool(env.WIMSE_MTLS_REJECT_UNAUTHORIZED, 'WIMSE_MTLS_REJECT_UNAUTHORIZED') ?? true)
+    ? mtlsConfig(
+        env.WIMSE_MTLS_DIR,
+        optionalInt(env.WIMSE_MTLS_PORT, 'WIMSE_MTLS_PORT') ?? port + 100,
+        optionalBool(env.WIMSE_MTLS_REJECT_UNAUTHORIZED, 'WIMSE_MTLS_REJECT_UNAUTHORIZED') ?? true,
+      )
     : undefined;
   return {
     workload,
@@ -121,7 +144,11 @@ export function configFromEnv(env: NodeJS.ProcessEnv, defaults: { workload: stri
     audience,
     identityUrl,
     tts,
-    relayTargets: env.WIMSE_RELAY_TARGETS ? env.WIMSE_RELAY_TARGETS.split(',').map((s) => s.trim()).filter(Boolean) : DEFAULT_RELAY_TARGETS,
+    relayTargets: env.WIMSE_RELAY_TARGETS
+      ? env.WIMSE_RELAY_TARGETS.split(',')
+          .map((s) => s.trim())
+          .filter(Boolean)
+      : DEFAULT_RELAY_TARGETS,
     wimse: {
       trustDomains,
       // DESIGN demo contract: responses are signed with this service's own WIT when a request asks.

@@ -24,20 +24,27 @@ export function createEdge(config: DemoConfig): (authorization: unknown, to: unk
   const self = `spiffe://${config.trustDomain}/${config.workload}`;
   const forward = createForward(config);
   let tts: TxnTokenClient | undefined;
-  const client = () => (tts ??= createTxnTokenClient({ fetch: config.client, tts: `${config.tts}/token`, trustDomain: config.trustDomain }));
+  const client = () =>
+    (tts ??= createTxnTokenClient({ fetch: config.client, tts: `${config.tts}/token`, trustDomain: config.trustDomain }));
 
   return async (authorization, to) => {
     const match = typeof authorization === 'string' && authorization.length <= MAX_TOKEN ? BEARER.exec(authorization) : null;
-    if (match === null) return problem(401, 'access_token_missing', 'Send the user\'s access token: Authorization: Bearer <token>');
+    if (match === null) return problem(401, 'access_token_missing', "Send the user's access token: Authorization: Bearer <token>");
     const bad = forward.check(to, 'orders');
     if (bad !== undefined) return bad;
     let txnToken: string;
     try {
-      ({ txnToken } = await client().fetchTxnToken({ scope: EDGE_SCOPE, subjectToken: match[1]!, subjectTokenType: TOKEN_TYPES.access_token }));
+      ({ txnToken } = await client().fetchTxnToken({
+        scope: EDGE_SCOPE,
+        subjectToken: match[1]!,
+        subjectTokenType: TOKEN_TYPES.access_token,
+      }));
     } catch (e) {
       // The TTS judged the access token (RFC 8693 §2.2.2 invalid_request): the user's problem.
-      if (e instanceof TokenExchangeError && e.error === 'invalid_request') return problem(401, 'access_token_invalid', 'The Txn-Token service refused the access token');
-      if (e instanceof TokenExchangeError && e.error === 'invalid_scope') return problem(403, 'insufficient_scope', `The access token does not grant ${EDGE_SCOPE}`);
+      if (e instanceof TokenExchangeError && e.error === 'invalid_request')
+        return problem(401, 'access_token_invalid', 'The Txn-Token service refused the access token');
+      if (e instanceof TokenExchangeError && e.error === 'invalid_scope')
+        return problem(403, 'insufficient_scope', `The access token does not grant ${EDGE_SCOPE}`);
       return problem(502, 'txn_token_unavailable', `No Txn-Token from ${config.tts}: ${e instanceof Error ? e.message : String(e)}`);
     }
     const result = await forward(to, 'orders', { proof: 'wpt', txnToken });

@@ -34,6 +34,8 @@ export function orders(caller: WimsePrincipal, config: DemoConfig, action: 'read
   return {
     ...whoami(caller, config),
     transaction: t === undefined ? null : { txn: t.txn, sub: t.sub, scope: t.scope, reqWl: t.reqWl },
-    ...(action === 'read' ? { orders: [{ id: 7, item: 'demo widget', for: t?.sub ?? null }] } : { created: { id: 8, for: t?.sub ?? null } }),
+    ...(action === 'read'
+      ? { orders: [{ id: 7, item: 'demo widget', for: t?.sub ?? null }] }
+      : { created: { id: 8, for: t?.sub ?? null } }),
   };
 }

@@ -31,13 +31,23 @@ export interface MtlsListener {
  * @example
  * const tls = await listenMtls(app, config) // Express app, `fastify.routing`, `getRequestListener(app.fetch)`, …
  */
-export async function listenMtls(listener: RequestListener, config: DemoConfig, log: (line: string) => void = console.log): Promise<MtlsListener | undefined> {
+export async function listenMtls(
+  listener: RequestListener,
+  config: DemoConfig,
+  log: (line: string) => void = console.log,
+): Promise<MtlsListener | undefined> {
   const mtls = config.mtls;
   if (mtls === undefined) return undefined;
   const name = `[${config.workload}]`;
-  const files = await watchCredentialFiles({ dir: mtls.dir, onError: (e) => log(`${name} credential reload failed, keeping the current ones: ${e.message}`) });
+  const files = await watchCredentialFiles({
+    dir: mtls.dir,
+    onError: (e) => log(`${name} credential reload failed, keeping the current ones: ${e.message}`),
+  });
   mtls.bundle.pem = files.current.bundle;
-  const server = createServer({ ...serverTlsOptions(files.current), requestCert: true, rejectUnauthorized: mtls.rejectUnauthorized }, listener);
+  const server = createServer(
+    { ...serverTlsOptions(files.current), requestCert: true, rejectUnauthorized: mtls.rejectUnauthorized },
+    listener,
+  );
   const stopFollowing = keepServerCredentials(server, files);
   const stopBundle = files.onReload((s) => {
     mtls.bundle.pem = s.bundle;

@@ -21,7 +21,11 @@ export interface RelayResult {
 
 /** One outbound hop: to the first target, asking it to relay to the rest. */
 export interface Forward {
-  (to: unknown, path: unknown, carry: { proof: 'wpt' | 'http-sig'; txnToken?: string }): Promise<RelayResult | { status: 200; upstream: unknown }>;
+  (
+    to: unknown,
+    path: unknown,
+    carry: { proof: 'wpt' | 'http-sig'; txnToken?: string },
+  ): Promise<RelayResult | { status: 200; upstream: unknown }>;
   /** The problem with `to` and `path` (what the call would refuse), before any work. */
   check(to: unknown, path: unknown): Problem | undefined;
 }
@@ -34,7 +38,10 @@ export function createForward(config: DemoConfig): Forward {
   const targetsOf = (to: unknown) => (Array.isArray(to) ? to : to === undefined ? [] : [to]).map(String);
   const lastOf = (path: unknown) => (path === undefined ? 'whoami' : String(path));
   const checkCall = (to: unknown, path: unknown): Problem | undefined =>
-    check(targetsOf(to), allowed) ?? (Object.hasOwn(LAST_HOP, lastOf(path)) ? undefined : problem(400, 'relay_path_invalid', `path must be one of ${Object.keys(LAST_HOP).join(', ')}`));
+    check(targetsOf(to), allowed) ??
+    (Object.hasOwn(LAST_HOP, lastOf(path))
+      ? undefined
+      : problem(400, 'relay_path_invalid', `path must be one of ${Object.keys(LAST_HOP).join(', ')}`));
   const forward = async (to: unknown, path: unknown, carry: { proof: 'wpt' | 'http-sig'; txnToken?: string }) => {
     const bad = checkCall(to, path);
     if (bad !== undefined) return bad;
@@ -42,15 +49,25 @@ export function createForward(config: DemoConfig): Forward {
     const last = lastOf(path);
     const [next, ...rest] = targets.map((t) => originOf(t)!);
     const url =
-      rest.length === 0 ? `${next}${LAST_HOP[last as LastHop]}` : `${next}/relay?${rest.map((r) => `to=${encodeURIComponent(r)}`).join('&')}${last === 'whoami' ? '' : `&path=${last}`}`;
+      rest.length === 0
+        ? `${next}${LAST_HOP[last as LastHop]}`
+        : `${next}/relay?${rest.map((r) => `to=${encodeURIComponent(r)}`).join('&')}${last === 'whoami' ? '' : `&path=${last}`}`;
     let res: Response;
     try {
-      res = await wimseFetch(url, { signal: AbortSignal.timeout(10_000), wimse: { proof: carry.proof, ...(carry.txnToken === undefined ? {} : { txnToken: carry.txnToken }) } });
+      res = await wimseFetch(url, {
+        signal: AbortSignal.timeout(10_000),
+        wimse: { proof: carry.proof, ...(carry.txnToken === undefined ? {} : { txnToken: carry.txnToken }) },
+      });
     } catch (e) {
       return problem(502, 'relay_upstream_unreachable', `Could not call ${next}: ${e instanceof Error ? e.message : String(e)}`);
     }
     const upstream = (await res.json().catch(() => null)) as { code?: unknown } | null;
-    if (!res.ok) return problem(502, 'relay_upstream_failed', `${next} answered ${res.status}${typeof upstream?.code === 'string' ? ` ${upstream.code}` : ''}`);
+    if (!res.ok)
+      return problem(
+        502,
+        'relay_upstream_failed',
+        `${next} answered ${res.status}${typeof upstream?.code === 'string' ? ` ${upstream.code}` : ''}`,
+      );
     return { status: 200 as const, upstream };
   };
   return Object.assign(forward, { check: checkCall });
@@ -61,7 +78,10 @@ export function createRelay(config: DemoConfig): (to: unknown, caller: WimsePrin
   const forward = createForward(config);
   return async (to, caller, path) => {
     const txnToken = caller.context.txnToken;
-    const result = await forward(to, path, { proof: caller.method === 'http-sig' ? 'http-sig' : 'wpt', ...(txnToken === undefined ? {} : { txnToken }) });
+    const result = await forward(to, path, {
+      proof: caller.method === 'http-sig' ? 'http-sig' : 'wpt',
+      ...(txnToken === undefined ? {} : { txnToken }),
+    });
     if (!('upstream' in result)) return result;
     return { status: 200, body: { service: self, caller: caller.workload, method: caller.method, upstream: result.upstream } };
   };
@@ -82,7 +102,8 @@ function check(targets: string[], allowed: ReadonlySet<string>): Problem | undef
 function originOf(value: string): string | undefined {
   try {
     const url = new URL(value);
-    if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.pathname !== '/' || url.search || url.hash || url.username) return undefined;
+    if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.pathname !== '/' || url.search || url.hash || url.username)
+      return undefined;
     return url.origin;
   } catch {
     return undefined;

@@ -24,7 +24,12 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 console.log('Starting the identity server, the Txn-Token service and the four services (HTTP and mTLS) …');
 try {
   // The CLI commands printed for --serve register by name: development mode for them only.
-  stack = await startStack({ ports: DEFAULT_PORTS, serviceEnv: ROTATION_ENV, devRegistration: serve, ...(verbose ? { log: (l) => console.log(`  ${l}`) } : {}) });
+  stack = await startStack({
+    ports: DEFAULT_PORTS,
+    serviceEnv: ROTATION_ENV,
+    devRegistration: serve,
+    ...(verbose ? { log: (l) => console.log(`  ${l}`) } : {}),
+  });
 } catch (e) {
   console.error(`Could not start the demo: ${e instanceof Error ? e.message : String(e)}`);
   process.exit(1);

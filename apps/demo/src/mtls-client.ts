@@ -6,7 +6,13 @@
  */
 import { request } from 'node:https';
 import type { TLSSocket } from 'node:tls';
-import { createRotatingAgent, watchCredentialFiles, type CredentialFiles, type CredentialSnapshot, type RotatingAgent } from '@wimse/core/node';
+import {
+  createRotatingAgent,
+  watchCredentialFiles,
+  type CredentialFiles,
+  type CredentialSnapshot,
+  type RotatingAgent,
+} from '@wimse/core/node';
 
 export interface MtlsResponse {
   status: number;

@@ -67,7 +67,10 @@ export async function issueCertificate(ca: DemoCa, workload: string, o: { ip?: s
   const keys = await generateKeys();
   const now = Date.now();
   const serialNumber = serial();
-  const names: x509.JsonGeneralName[] = [{ type: 'url', value: workload }, ...(o.ip === undefined ? [] : [{ type: 'ip' as const, value: o.ip }])];
+  const names: x509.JsonGeneralName[] = [
+    { type: 'url', value: workload },
+    ...(o.ip === undefined ? [] : [{ type: 'ip' as const, value: o.ip }]),
+  ];
   const cert = await x509.X509CertificateGenerator.create({
     serialNumber,
     subject: `CN=${workload.replace(/^spiffe:\/\/[^/]+\//, '')}`,
@@ -86,7 +89,9 @@ export async function issueCertificate(ca: DemoCa, workload: string, o: { ip?: s
       await x509.AuthorityKeyIdentifierExtension.create(ca.keys.publicKey),
     ],
   });
-  const keyPem = KeyObject.from(keys.privateKey as unknown as webcrypto.CryptoKey).export({ type: 'pkcs8', format: 'pem' }).toString();
+  const keyPem = KeyObject.from(keys.privateKey as unknown as webcrypto.CryptoKey)
+    .export({ type: 'pkcs8', format: 'pem' })
+    .toString();
   return { workload, pem: pemOf(cert), keyPem, serialNumber };
 }
 

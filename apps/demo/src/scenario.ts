@@ -3,7 +3,16 @@
  * rows of expected versus observed outcomes. Shared by the demo command and its CI test.
  */
 import { attestedCredentials, standInPlatformToken } from '@wimse/demo-kit';
-import { TOKEN_TYPES, TokenExchangeError, createTxnTokenClient, createWimseFetch, isWimseError, issueTxnToken, type WimseFetch, type WimseFetchOptions } from '@wimse/core';
+import {
+  TOKEN_TYPES,
+  TokenExchangeError,
+  createTxnTokenClient,
+  createWimseFetch,
+  isWimseError,
+  issueTxnToken,
+  type WimseFetch,
+  type WimseFetchOptions,
+} from '@wimse/core';
 import { SignJWT, generateKeyPair } from 'jose';
 import { openMtlsClient, type MtlsClient, type MtlsResponse } from './mtls-client.js';
 import { SERVICES, type MtlsStack, type ServiceName, type Stack } from './stack.js';
@@ -39,8 +48,15 @@ export async function runScenario(stack: Stack): Promise<Row[]> {
   // The user alice may read and write orders; this transaction needs reading only (§13.6).
   const accessToken = await stack.userIssuer.accessToken({ sub: USER, scope: 'orders:read orders:write' });
   const tts = createTxnTokenClient({ fetch: client, tts: `${stack.ttsUrl}/token`, trustDomain: stack.trustDomain });
-  const { txnToken } = await tts.fetchTxnToken({ scope: 'orders:read', subjectToken: accessToken, subjectTokenType: TOKEN_TYPES.access_token });
-  const tls = stack.mtls === undefined ? undefined : { client: await openMtlsClient(stack.mtls.dir('client')), other: await openMtlsClient(stack.mtls.dir('other-client')) };
+  const { txnToken } = await tts.fetchTxnToken({
+    scope: 'orders:read',
+    subjectToken: accessToken,
+    subjectTokenType: TOKEN_TYPES.access_token,
+  });
+  const tls =
+    stack.mtls === undefined
+      ? undefined
+      : { client: await openMtlsClient(stack.mtls.dir('client')), other: await openMtlsClient(stack.mtls.dir('other-client')) };
   const rows: Row[] = [];
   try {
     for (const service of SERVICES) {
@@ -55,7 +71,9 @@ export async function runScenario(stack: Stack): Promise<Row[]> {
   }
 
   const chain = SERVICES.map((s) => stack.urls[s]);
-  await row(rows, 'express→…→nestjs', 'relay chain', 'WPT', `200 ${chainPath(['client', ...SERVICES])}`, () => relayChain(client, chain, {}));
+  await row(rows, 'express→…→nestjs', 'relay chain', 'WPT', `200 ${chainPath(['client', ...SERVICES])}`, () =>
+    relayChain(client, chain, {}),
+  );
   await row(rows, 'express→…→nestjs', 'relay chain with a Txn-Token', 'HTTP-Sig', `200 ${chainPath(['client', ...SERVICES])} +txn`, () =>
     relayChain(client, chain, { proof: 'http-sig', txnToken }),
   );
@@ -70,7 +88,8 @@ const USER = 'alice';
 /** txn-tokens-10 §12.2 at every service: a route's scope is checked against the verified Txn-Token. */
 async function scopeChecks(stack: Stack, service: ServiceName, client: WimseFetch, txnToken: string, rows: Row[]): Promise<void> {
   const url = `${stack.urls[service]}/orders`;
-  const at = (check: string, proof: string, expected: string, got: () => Promise<string>) => row(rows, service, check, proof, expected, got);
+  const at = (check: string, proof: string, expected: string, got: () => Promise<string>) =>
+    row(rows, service, check, proof, expected, got);
   await at('GET /orders, Txn-Token with orders:read', 'WPT', `200 ${USER}, orders:read`, async () => {
     const { status, body } = await call(client(url, { wimse: { txnToken } }));
     return status === 200 ? `200 ${transactionOf(body)}` : problemOf(status, body);
@@ -80,7 +99,14 @@ async function scopeChecks(stack: Stack, service: ServiceName, client: WimseFetc
     return problemOf(status, body);
   });
   await at('POST /orders (needs orders:write)', 'HTTP-Sig', '403 insufficient_scope', async () => {
-    const { status, body } = await call(client(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"item":"demo widget"}', wimse: { proof: 'http-sig', txnToken } }));
+    const { status, body } = await call(
+      client(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{"item":"demo widget"}',
+        wimse: { proof: 'http-sig', txnToken },
+      }),
+    );
     return problemOf(status, body);
   });
 }
@@ -95,10 +121,17 @@ async function transactionChecks(stack: Stack, client: WimseFetch, accessToken: 
   const rest = SERVICES.filter((s) => s !== 'express').map((s) => stack.urls[s]);
   const edgeUrl = `${edge}/edge/orders?${rest.map((r) => `to=${encodeURIComponent(r)}`).join('&')}`;
   const user = 'user→express→…→nestjs';
-  await row(rows, user, 'user request with an access token', 'Bearer', `200 ${chainPath(['user', ...SERVICES])}: ${USER}, orders:read`, async () => {
-    const { status, body } = await call(fetch(edgeUrl, { headers: { authorization: `Bearer ${accessToken}` } }));
-    return status === 200 ? walkChain(body, 'bearer') : problemOf(status, body);
-  });
+  await row(
+    rows,
+    user,
+    'user request with an access token',
+    'Bearer',
+    `200 ${chainPath(['user', ...SERVICES])}: ${USER}, orders:read`,
+    async () => {
+      const { status, body } = await call(fetch(edgeUrl, { headers: { authorization: `Bearer ${accessToken}` } }));
+      return status === 200 ? walkChain(body, 'bearer') : problemOf(status, body);
+    },
+  );
   await row(rows, user, 'access token from an unknown issuer', 'Bearer', '401 access_token_invalid', async () => {
     const { privateKey } = await generateKeyPair('ES256');
     const forged = await new SignJWT({ scope: 'orders:read' })
@@ -126,7 +159,10 @@ async function transactionChecks(stack: Stack, client: WimseFetch, accessToken: 
   await row(rows, receiver, 'Txn-Token from the other.example service', 'WPT', '400 txn_token_key_unknown', async () => {
     // Well formed, signed by another trust domain's Txn-Token service, whose keys nobody here trusts.
     const { privateKey } = await generateKeyPair('ES256');
-    const foreign = await issueTxnToken({ aud: 'other.example', sub: USER, scope: 'orders:read', req_wl: 'spiffe://other.example/gateway' }, { privateKey, alg: 'ES256', kid: 'other-tts' });
+    const foreign = await issueTxnToken(
+      { aud: 'other.example', sub: USER, scope: 'orders:read', req_wl: 'spiffe://other.example/gateway' },
+      { privateKey, alg: 'ES256', kid: 'other-tts' },
+    );
     const { status, body } = await call(client(whoami, { wimse: { txnToken: foreign } }));
     return problemOf(status, body);
   });
@@ -139,9 +175,17 @@ async function transactionChecks(stack: Stack, client: WimseFetch, accessToken: 
 
 /** Attested WIT issuance refuses platform tokens it must not trust. */
 async function attestationChecks(stack: Stack, rows: Row[]): Promise<void> {
-  const exchange = (platformToken: () => Promise<string>) => refusal(() => attestedCredentials({ identityUrl: stack.identityUrl, platformToken })());
+  const exchange = (platformToken: () => Promise<string>) =>
+    refusal(() => attestedCredentials({ identityUrl: stack.identityUrl, platformToken })());
   await row(rows, 'identity server', 'platform token for another audience', '-', 'refused: invalid_request', () =>
-    exchange(standInPlatformToken({ platformUrl: stack.platformUrl, namespace: 'demo', serviceAccount: 'client', audience: 'https://other-service.example.org' })),
+    exchange(
+      standInPlatformToken({
+        platformUrl: stack.platformUrl,
+        namespace: 'demo',
+        serviceAccount: 'client',
+        audience: 'https://other-service.example.org',
+      }),
+    ),
   );
   await row(rows, 'identity server', 'platform token from an unknown issuer', '-', 'refused: invalid_request', () =>
     exchange(async () => {
@@ -176,7 +220,8 @@ function transactionOf(body: Body): string {
 
 async function serviceChecks(stack: Stack, service: ServiceName, client: WimseFetch, admin: WimseFetch, rows: Row[]): Promise<void> {
   const base = stack.urls[service];
-  const at = (check: string, proof: string, expected: string, got: () => Promise<string>) => row(rows, service, check, proof, expected, got);
+  const at = (check: string, proof: string, expected: string, got: () => Promise<string>) =>
+    row(rows, service, check, proof, expected, got);
 
   await at('GET /whoami', 'WPT', '200 client (wpt)', async () => {
     const { status, body } = await call(client(`${base}/whoami`));
@@ -185,8 +230,17 @@ async function serviceChecks(stack: Stack, service: ServiceName, client: WimseFe
 
   await at('POST /echo with a JSON body', 'HTTP-Sig', '200 body echoed', async () => {
     const sent = { from: 'pnpm demo', service, n: 42 };
-    const { status, body } = await call(client(`${base}/echo`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(sent), wimse: { proof: 'http-sig' } }));
-    return status === 200 ? `200 ${JSON.stringify(body) === JSON.stringify(sent) ? 'body echoed' : 'different body'}` : problemOf(status, body);
+    const { status, body } = await call(
+      client(`${base}/echo`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(sent),
+        wimse: { proof: 'http-sig' },
+      }),
+    );
+    return status === 200
+      ? `200 ${JSON.stringify(body) === JSON.stringify(sent) ? 'body echoed' : 'different body'}`
+      : problemOf(status, body);
   });
 
   await at('same request sent twice', 'WPT', '200, then 401 wpt_replay', async () => {
@@ -211,7 +265,9 @@ async function serviceChecks(stack: Stack, service: ServiceName, client: WimseFe
     const signed = JSON.stringify({ amount: 10 });
     const headers = { 'content-type': 'application/json' };
     const added = await (await client.signer()).httpSigHeaders({ method: 'POST', url, headers, body: signed });
-    const { status, body } = await call(fetch(url, { method: 'POST', headers: { ...headers, ...added }, body: JSON.stringify({ amount: 10_000 }) }));
+    const { status, body } = await call(
+      fetch(url, { method: 'POST', headers: { ...headers, ...added }, body: JSON.stringify({ amount: 10_000 }) }),
+    );
     return problemOf(status, body);
   });
 }
@@ -221,7 +277,13 @@ async function serviceChecks(stack: Stack, service: ServiceName, client: WimseFe
  * signed with the service's own WIT, success and error alike; the client verifies it, checks who
  * signed, and refuses the response once its signature has been stripped in flight.
  */
-async function signedResponseChecks(stack: Stack, service: ServiceName, verifying: WimseFetch, stripping: WimseFetch, rows: Row[]): Promise<void> {
+async function signedResponseChecks(
+  stack: Stack,
+  service: ServiceName,
+  verifying: WimseFetch,
+  stripping: WimseFetch,
+  rows: Row[],
+): Promise<void> {
   const base = stack.urls[service];
   const expectResponder = serviceWorkload(stack, service);
   const at = (check: string, expected: string, got: () => Promise<string>) => row(rows, service, check, 'HTTP-Sig', expected, got);
@@ -250,7 +312,13 @@ async function signedResponseChecks(stack: Stack, service: ServiceName, verifyin
  * paths at the handshake (`rejectUnauthorized: true`), so that refusal is a TLS alert; with
  * WIMSE_MTLS_REJECT_UNAUTHORIZED=false it would be a 400 problem with a stable code.
  */
-async function mtlsChecks(stack: Stack, mtls: MtlsStack, service: ServiceName, tls: { client: MtlsClient; other: MtlsClient }, rows: Row[]): Promise<void> {
+async function mtlsChecks(
+  stack: Stack,
+  mtls: MtlsStack,
+  service: ServiceName,
+  tls: { client: MtlsClient; other: MtlsClient },
+  rows: Row[],
+): Promise<void> {
   const base = mtls.urls[service];
   const server = serviceWorkload(stack, service);
   const at = (check: string, expected: string, got: () => Promise<string>) => row(rows, service, check, 'mTLS', expected, got);
@@ -285,7 +353,14 @@ export async function runMtlsRotation(stack: Stack): Promise<Row[]> {
   const whoami = (c: MtlsClient, service: ServiceName) => c.get(`${mtls.urls[service]}/whoami`, serviceWorkload(stack, service));
   try {
     // Chains to other.example's CA, yet names an example.org workload: a CA of one trust domain cannot vouch for another's.
-    await row(rows, all, 'example.org identity from the other.example CA', 'mTLS', `${TLS_ALERT} ×4`, each((s) => refusedOr(whoami(impostor, s))));
+    await row(
+      rows,
+      all,
+      'example.org identity from the other.example CA',
+      'mTLS',
+      `${TLS_ALERT} ×4`,
+      each((s) => refusedOr(whoami(impostor, s))),
+    );
 
     await row(rows, all, 'client certificate rotated on disk', 'mTLS', '200 client, new certificate ×4', async () => {
       const reloaded = client.nextReload();
@@ -298,12 +373,24 @@ export async function runMtlsRotation(stack: Stack): Promise<Row[]> {
       })();
     });
 
-    await row(rows, all, 'service certificates rotated on disk', 'mTLS', '200 from the new certificate ×4', each(async (s) => {
-      const fresh = await mtls.reissue(`${s}-demo`);
-      // The service notices the files by itself; new handshakes then get the new certificate.
-      const res = await until(() => whoami(client, s), (r) => r.serverSerial === fresh.serialNumber);
-      return res.status === 200 ? `200 from the ${res.serverSerial === fresh.serialNumber ? 'new' : 'old'} certificate` : problemOf(res.status, res.body);
-    }));
+    await row(
+      rows,
+      all,
+      'service certificates rotated on disk',
+      'mTLS',
+      '200 from the new certificate ×4',
+      each(async (s) => {
+        const fresh = await mtls.reissue(`${s}-demo`);
+        // The service notices the files by itself; new handshakes then get the new certificate.
+        const res = await until(
+          () => whoami(client, s),
+          (r) => r.serverSerial === fresh.serialNumber,
+        );
+        return res.status === 200
+          ? `200 from the ${res.serverSerial === fresh.serialNumber ? 'new' : 'old'} certificate`
+          : problemOf(res.status, res.body);
+      }),
+    );
   } finally {
     client.close();
     impostor.close();
@@ -358,14 +445,20 @@ export async function runRotation(stack: Stack): Promise<Row[]> {
   const [oldKid] = await kids(stack);
 
   await row(rows, 'identity server', 'rotate: publish and sign with a new key', '-', '201, 2 keys published', async () => {
-    const res = await fetch(`${stack.identityUrl}/admin/keys`, { method: 'POST', headers: { authorization: `Bearer ${stack.adminToken}` } });
+    const res = await fetch(`${stack.identityUrl}/admin/keys`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${stack.adminToken}` },
+    });
     return `${res.status}, ${(await kids(stack)).length} keys published`;
   });
   await row(rows, all, 'WIT of the old key, during rotation', 'WPT', '200 ×4', () => statuses(pinned, bases));
   const fresh = workloadFetch(stack, 'client');
   await row(rows, all, 'WIT of the new key', 'WPT', '200 ×4', () => statuses(fresh, bases));
   await row(rows, 'identity server', 'retire the old key', '-', '200, 1 key published', async () => {
-    const res = await fetch(`${stack.identityUrl}/admin/keys/${encodeURIComponent(oldKid ?? '')}`, { method: 'DELETE', headers: { authorization: `Bearer ${stack.adminToken}` } });
+    const res = await fetch(`${stack.identityUrl}/admin/keys/${encodeURIComponent(oldKid ?? '')}`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${stack.adminToken}` },
+    });
     return `${res.status}, ${(await kids(stack)).length} key${(await kids(stack)).length === 1 ? '' : 's'} published`;
   });
   await row(rows, all, 'WIT of the retired key', 'WPT', '400 wit_key_unknown ×4', () => statuses(pinned, bases));
@@ -381,11 +474,23 @@ export const ROTATION_ENV = { WIMSE_JWKS_MAX_AGE_MS: '0', WIMSE_WIT_CACHE_SECOND
 
 /** A client as `workload`: its WIT by token exchange of a stand-in service account token (namespace `demo`). */
 export function workloadFetch(stack: Stack, workload: string, extra: Partial<WimseFetchOptions> = {}): WimseFetch {
-  const platformToken = standInPlatformToken({ platformUrl: stack.platformUrl, namespace: 'demo', serviceAccount: workload, audience: stack.identityUrl });
+  const platformToken = standInPlatformToken({
+    platformUrl: stack.platformUrl,
+    namespace: 'demo',
+    serviceAccount: workload,
+    audience: stack.identityUrl,
+  });
   return createWimseFetch({ credentials: attestedCredentials({ identityUrl: stack.identityUrl, platformToken }), ...extra });
 }
 
-export async function row(rows: Row[], service: string, check: string, proof: string, expected: string, got: () => Promise<string>): Promise<void> {
+export async function row(
+  rows: Row[],
+  service: string,
+  check: string,
+  proof: string,
+  expected: string,
+  got: () => Promise<string>,
+): Promise<void> {
   let observed: string;
   try {
     observed = await got();
@@ -407,7 +512,9 @@ export function problemOf(status: number, body: Body): string {
 
 // spiffe://example.org/express-demo → express
 function short(id: unknown): string {
-  return String(id).replace(/^spiffe:\/\/[^/]+\//, '').replace(/-demo$/, '');
+  return String(id)
+    .replace(/^spiffe:\/\/[^/]+\//, '')
+    .replace(/-demo$/, '');
 }
 
 function chainPath(names: readonly string[]): string {
@@ -447,10 +554,12 @@ async function kids(stack: Stack): Promise<string[]> {
 }
 
 async function statuses(f: WimseFetch, bases: string[]): Promise<string> {
-  const got = await Promise.all(bases.map(async (b) => {
-    const { status, body } = await call(f(`${b}/whoami`));
-    return status === 200 ? '200' : problemOf(status, body);
-  }));
+  const got = await Promise.all(
+    bases.map(async (b) => {
+      const { status, body } = await call(f(`${b}/whoami`));
+      return status === 200 ? '200' : problemOf(status, body);
+    }),
+  );
   return new Set(got).size === 1 ? `${got[0]} ×${got.length}` : got.join(', ');
 }
 

@@ -8,7 +8,8 @@ import { sharedRedis } from './shared-redis.js';
 import { freePorts, startInstance, type Stack } from './stack.js';
 
 /** How to see these rows, printed when no Redis is at hand. */
-export const SHARED_REPLAY_HINT = 'Shared replay protection across instances: not shown; set REDIS_URL=redis://… or install redis-server (apt-get install redis-server) to see two instances on one Redis.';
+export const SHARED_REPLAY_HINT =
+  'Shared replay protection across instances: not shown; set REDIS_URL=redis://… or install redis-server (apt-get install redis-server) to see two instances on one Redis.';
 
 /** The rows, or undefined when there is no Redis (see {@link SHARED_REPLAY_HINT}). */
 export async function runSharedReplay(stack: Stack, log?: (line: string) => void): Promise<Row[] | undefined> {
@@ -20,8 +21,17 @@ export async function runSharedReplay(stack: Stack, log?: (line: string) => void
     const ports = await freePorts();
     const bases = [ports.express, ports.fastify].map((p) => `http://127.0.0.1:${p}`) as [string, string];
     // Both instances are the one service reached at the first address.
-    const env = (port: number) => ({ PORT: String(port), WIMSE_TRUST_DOMAIN: stack.trustDomain, WIMSE_IDENTITY_URL: stack.identityUrl, WIMSE_PLATFORM_URL: stack.platformUrl, WIMSE_TTS_URL: stack.ttsUrl, WIMSE_AUDIENCE: bases[0], REDIS_URL: redis.url });
-    for (const [i, port] of [ports.express, ports.fastify].entries()) stops.unshift(await startInstance('express-demo', env(port), bases[i]!, log));
+    const env = (port: number) => ({
+      PORT: String(port),
+      WIMSE_TRUST_DOMAIN: stack.trustDomain,
+      WIMSE_IDENTITY_URL: stack.identityUrl,
+      WIMSE_PLATFORM_URL: stack.platformUrl,
+      WIMSE_TTS_URL: stack.ttsUrl,
+      WIMSE_AUDIENCE: bases[0],
+      REDIS_URL: redis.url,
+    });
+    for (const [i, port] of [ports.express, ports.fastify].entries())
+      stops.unshift(await startInstance('express-demo', env(port), bases[i]!, log));
 
     const signer = await workloadFetch(stack, 'client').signer();
     const service = `express ×2 (${redis.source})`;

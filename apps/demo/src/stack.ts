@@ -99,7 +99,15 @@ export async function stopAllStarted(): Promise<void> {
 
 /** Picks free loopback ports (for tests that run beside a live demo). */
 export async function freePorts(): Promise<Ports> {
-  const [identity, express, fastify, hono, nestjs, tts, users] = (await pickPorts(7)) as [number, number, number, number, number, number, number];
+  const [identity, express, fastify, hono, nestjs, tts, users] = (await pickPorts(7)) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
   return { identity, express, fastify, hono, nestjs, tts, users };
 }
 
@@ -139,7 +147,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const ttsUrl = `http://127.0.0.1:${ports.tts}`;
   const children: ChildProcess[] = [];
   let userIssuer: StandInUserIssuer | undefined;
-  const mtlsPorts = options.mtls === false ? undefined : (options.mtlsPorts ?? (Object.fromEntries(SERVICES.map((s) => [s, ports[s] + 100])) as Record<ServiceName, number>));
+  const mtlsPorts =
+    options.mtls === false
+      ? undefined
+      : (options.mtlsPorts ?? (Object.fromEntries(SERVICES.map((s) => [s, ports[s] + 100])) as Record<ServiceName, number>));
   let removeCredentials = async () => {};
   const stop = async () => {
     await Promise.all(children.map(terminate));
@@ -158,7 +169,19 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       };
       mtls = await createPki(root.dir, trustDomain, mtlsPorts);
     }
-    children.push(start('identity-server', { PORT: String(ports.identity), WIMSE_TRUST_DOMAIN: trustDomain, IDENTITY_ADMIN_TOKEN: adminToken, IDENTITY_STAND_IN_PLATFORM: '1', ...(options.devRegistration === true ? { WIMSE_DEV_REGISTRATION: '1' } : {}) }, log));
+    children.push(
+      start(
+        'identity-server',
+        {
+          PORT: String(ports.identity),
+          WIMSE_TRUST_DOMAIN: trustDomain,
+          IDENTITY_ADMIN_TOKEN: adminToken,
+          IDENTITY_STAND_IN_PLATFORM: '1',
+          ...(options.devRegistration === true ? { WIMSE_DEV_REGISTRATION: '1' } : {}),
+        },
+        log,
+      ),
+    );
     await healthy(identityUrl, children[0]!);
     userIssuer = await startStandInUserIssuer(ports.users);
     const tts = start('txn-token-service', ttsEnv(ports.tts, trustDomain, identityUrl, userIssuer), log);
@@ -174,7 +197,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         WIMSE_RELAY_TARGETS: Object.values(urls).join(','),
         // Txn-Tokens: verified with this service's keys, and fetched there by the edge route.
         WIMSE_TTS_URL: ttsUrl,
-        ...(mtls === undefined || mtlsPorts === undefined ? {} : { WIMSE_MTLS_DIR: mtls.dir(`${s}-demo`), WIMSE_MTLS_PORT: String(mtlsPorts[s]) }),
+        ...(mtls === undefined || mtlsPorts === undefined
+          ? {}
+          : { WIMSE_MTLS_DIR: mtls.dir(`${s}-demo`), WIMSE_MTLS_PORT: String(mtlsPorts[s]) }),
         ...options.serviceEnv,
       };
       children.push(start(`${s}-demo`, env, log));
@@ -183,14 +208,28 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     const tls = mtls;
     if (tls !== undefined) {
       // The listeners validate client certificates at the handshake: the check presents the client's.
-      const client = { ca: tls.ca.pem, cert: readFileSync(join(tls.dir('client'), SPIFFE_HELPER_FILES.cert), 'utf8'), key: readFileSync(join(tls.dir('client'), SPIFFE_HELPER_FILES.key), 'utf8') };
+      const client = {
+        ca: tls.ca.pem,
+        cert: readFileSync(join(tls.dir('client'), SPIFFE_HELPER_FILES.cert), 'utf8'),
+        key: readFileSync(join(tls.dir('client'), SPIFFE_HELPER_FILES.key), 'utf8'),
+      };
       await Promise.all(SERVICES.map((s, i) => healthy(tls.urls[s], children[i + 2]!, client)));
     }
   } catch (e) {
     await stop();
     throw e;
   }
-  return { identityUrl, platformUrl, urls, ttsUrl, userIssuer: userIssuer!, adminToken, trustDomain, ...(mtls === undefined ? {} : { mtls }), stop };
+  return {
+    identityUrl,
+    platformUrl,
+    urls,
+    ttsUrl,
+    userIssuer: userIssuer!,
+    adminToken,
+    trustDomain,
+    ...(mtls === undefined ? {} : { mtls }),
+    stop,
+  };
 }
 
 /**
@@ -200,7 +239,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
  * issuer's access tokens for the orders API. Signing keys in memory: the demo is one run.
  */
 function ttsEnv(port: number, trustDomain: string, identityUrl: string, users: StandInUserIssuer): Record<string, string> {
-  const requesters = Object.fromEntries([...SERVICES.map((s) => `${s}-demo`), 'client'].map((w) => [`spiffe://${trustDomain}/${w}`, { scopes: ORDERS_SCOPES }]));
+  const requesters = Object.fromEntries(
+    [...SERVICES.map((s) => `${s}-demo`), 'client'].map((w) => [`spiffe://${trustDomain}/${w}`, { scopes: ORDERS_SCOPES }]),
+  );
   return {
     PORT: String(port),
     HOST: '127.0.0.1',
@@ -218,7 +259,12 @@ function ttsEnv(port: number, trustDomain: string, identityUrl: string, users: S
  * Starts one more instance of a built app (e.g. a second `express-demo`) with `env`, waits until
  * `<base>/health` answers, and returns how to stop it.
  */
-export async function startInstance(app: string, env: Record<string, string>, base: string, log: (line: string) => void = () => {}): Promise<() => Promise<void>> {
+export async function startInstance(
+  app: string,
+  env: Record<string, string>,
+  base: string,
+  log: (line: string) => void = () => {},
+): Promise<() => Promise<void>> {
   const child = start(app, env, log);
   try {
     await healthy(base, child);
@@ -290,7 +336,13 @@ async function healthy(base: string, child: ChildProcess, tls?: TlsClient): Prom
       const { app, output } = child as ChildProcess & { app: string; output: string[] };
       throw new Error(`${app} exited with code ${child.exitCode}:\n${output.join('\n')}`);
     }
-    const ok = tls === undefined ? await fetch(`${base}/health`).then((r) => r.ok, () => false) : await httpsHealthy(`${base}/health`, tls);
+    const ok =
+      tls === undefined
+        ? await fetch(`${base}/health`).then(
+            (r) => r.ok,
+            () => false,
+          )
+        : await httpsHealthy(`${base}/health`, tls);
     if (ok) return;
     await new Promise((r) => setTimeout(r, 100));
   }

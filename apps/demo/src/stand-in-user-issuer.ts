@@ -44,14 +44,25 @@ export async function startStandInUserIssuer(port = 0): Promise<StandInUserIssue
   });
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
-    if (req.method === 'GET' && path === '/.well-known/openid-configuration') return send(res, 200, { issuer, jwks_uri: `${issuer}/jwks.json`, token_endpoint: `${issuer}/token` });
+    if (req.method === 'GET' && path === '/.well-known/openid-configuration')
+      return send(res, 200, { issuer, jwks_uri: `${issuer}/jwks.json`, token_endpoint: `${issuer}/token` });
     if (req.method === 'GET' && path === '/jwks.json') return send(res, 200, jwks);
     if (req.method === 'POST' && path === '/token') {
       const body = await readJson(req);
-      if (typeof body?.sub !== 'string' || !/^[\w.@-]{1,64}$/.test(body.sub) || typeof body.scope !== 'string' || !/^[\x21\x23-\x5b\x5d-\x7e ]{1,256}$/.test(body.scope)) {
+      if (
+        typeof body?.sub !== 'string' ||
+        !/^[\w.@-]{1,64}$/.test(body.sub) ||
+        typeof body.scope !== 'string' ||
+        !/^[\x21\x23-\x5b\x5d-\x7e ]{1,256}$/.test(body.scope)
+      ) {
         return send(res, 400, { error: 'invalid_request', error_description: 'Send {"sub": "<user>", "scope": "<scopes>"}' });
       }
-      return send(res, 200, { access_token: await accessToken({ sub: body.sub, scope: body.scope }), token_type: 'Bearer', expires_in: LIFETIME, scope: body.scope });
+      return send(res, 200, {
+        access_token: await accessToken({ sub: body.sub, scope: body.scope }),
+        token_type: 'Bearer',
+        expires_in: LIFETIME,
+        scope: body.scope,
+      });
     }
     send(res, 404, { error: 'not_found' });
   }

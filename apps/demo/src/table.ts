@@ -20,20 +20,34 @@ export function outputWidth(stream: { isTTY?: boolean; columns?: number } = proc
 export function renderTable(rows: readonly Row[], width: number = outputWidth()): string {
   const header = ['check', 'proof', '', 'result'];
   const cells = rows.map((r) => [r.check, r.proof, r.ok ? 'ok' : 'FAIL', r.ok ? r.got : `${r.got} (expected ${r.expected})`]);
-  const widths = fit(header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length))), width - INDENT.length, [0, 3]);
+  const widths = fit(
+    header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length))),
+    width - INDENT.length,
+    [0, 3],
+  );
   const lines = [INDENT + pad(header, widths), INDENT + widths.map((w) => '─'.repeat(w)).join(GAP)];
   let service: string | undefined;
   rows.forEach((r, i) => {
     if (r.service !== service) lines.push((service = r.service));
     const wrapped = cells[i]!.map((c, j) => wrap(c, widths[j]!));
     const height = Math.max(...wrapped.map((w) => w.length));
-    for (let k = 0; k < height; k++) lines.push(INDENT + pad(wrapped.map((w) => w[k] ?? ''), widths));
+    for (let k = 0; k < height; k++)
+      lines.push(
+        INDENT +
+          pad(
+            wrapped.map((w) => w[k] ?? ''),
+            widths,
+          ),
+      );
   });
   return lines.join('\n');
 }
 
 function pad(values: readonly string[], widths: readonly number[]): string {
-  return values.map((v, i) => v.padEnd(widths[i]!)).join(GAP).trimEnd();
+  return values
+    .map((v, i) => v.padEnd(widths[i]!))
+    .join(GAP)
+    .trimEnd();
 }
 
 // Narrows the widest of the `wrappable` columns, one character at a time, until the row fits.

@@ -7,7 +7,13 @@ import { createCa, credentialsRoot, issueCertificate, writeSpiffeFiles } from '.
 describe('configFromEnv (the demo contract)', () => {
   it('defaults: example.org, the identity server JWKS, audience from the port, the four demo URLs', () => {
     const c = configFromEnv({}, { workload: 'express-demo', port: 3001 });
-    expect(c).toMatchObject({ workload: 'express-demo', port: 3001, trustDomain: 'example.org', audience: 'http://127.0.0.1:3001', identityUrl: 'http://127.0.0.1:3000' });
+    expect(c).toMatchObject({
+      workload: 'express-demo',
+      port: 3001,
+      trustDomain: 'example.org',
+      audience: 'http://127.0.0.1:3001',
+      identityUrl: 'http://127.0.0.1:3000',
+    });
     expect(c.relayTargets).toEqual(DEFAULT_RELAY_TARGETS);
     expect(c.wimse).toMatchObject({ audience: 'http://127.0.0.1:3001', proofs: ['wpt', 'http-sig'] });
     expect(c.wimse.trustDomains['example.org']).toMatchObject({ keys: 'http://127.0.0.1:3000/.well-known/jwks.json', remote: {} });
@@ -18,7 +24,11 @@ describe('configFromEnv (the demo contract)', () => {
     expect(c.wimse.mtls).toBeUndefined();
     // Txn-Tokens verified with the keys of the Txn-Token service's default address.
     expect(c.tts).toBe('http://127.0.0.1:3010');
-    expect(c.wimse.transactionTokens).toEqual({ trustDomain: 'example.org', keys: 'http://127.0.0.1:3010/.well-known/jwks.json', remote: {} });
+    expect(c.wimse.transactionTokens).toEqual({
+      trustDomain: 'example.org',
+      keys: 'http://127.0.0.1:3010/.well-known/jwks.json',
+      remote: {},
+    });
   });
 
   it('honours every variable', () => {
@@ -39,13 +49,26 @@ describe('configFromEnv (the demo contract)', () => {
       },
       { workload: 'express-demo', port: 3001 },
     );
-    expect(c).toMatchObject({ port: 4001, workload: 'orders', trustDomain: 'corp.test', audience: 'https://api.corp.test', identityUrl: 'http://id.corp.test' });
+    expect(c).toMatchObject({
+      port: 4001,
+      workload: 'orders',
+      trustDomain: 'corp.test',
+      audience: 'https://api.corp.test',
+      identityUrl: 'http://id.corp.test',
+    });
     expect(c.relayTargets).toEqual(['http://a.test', 'http://b.test']);
-    expect(c.wimse.trustDomains['corp.test']).toMatchObject({ keys: 'https://keys.corp.test/jwks.json', remote: { cacheMaxAgeMs: 0, cooldownMs: 500 } });
+    expect(c.wimse.trustDomains['corp.test']).toMatchObject({
+      keys: 'https://keys.corp.test/jwks.json',
+      remote: { cacheMaxAgeMs: 0, cooldownMs: 500 },
+    });
     expect(c.wimse.witCache).toEqual({ ttlSeconds: 0 });
     expect(c.wimse.signResponses).toBe('always');
     expect(c.tts).toBe('https://tts.corp.test');
-    expect(c.wimse.transactionTokens).toEqual({ trustDomain: 'corp.test', keys: 'https://tts.corp.test/.well-known/jwks.json', remote: { cacheMaxAgeMs: 0, cooldownMs: 500 } });
+    expect(c.wimse.transactionTokens).toEqual({
+      trustDomain: 'corp.test',
+      keys: 'https://tts.corp.test/.well-known/jwks.json',
+      remote: { cacheMaxAgeMs: 0, cooldownMs: 500 },
+    });
   });
 
   it('reads WIMSE_JWKS from a file path', () => {
@@ -54,7 +77,11 @@ describe('configFromEnv (the demo contract)', () => {
     expect(typeof keys).toBe('object');
   });
 
-  it.each([['PORT', 'abc'], ['WIMSE_WIT_CACHE_SECONDS', '-1'], ['WIMSE_SIGN_RESPONSES', 'sometimes']])('refuses %s=%s with a message naming it', (name, value) => {
+  it.each([
+    ['PORT', 'abc'],
+    ['WIMSE_WIT_CACHE_SECONDS', '-1'],
+    ['WIMSE_SIGN_RESPONSES', 'sometimes'],
+  ])('refuses %s=%s with a message naming it', (name, value) => {
     expect(() => configFromEnv({ [name]: value }, { workload: 'x', port: 1 })).toThrow(name);
   });
 
@@ -66,12 +93,15 @@ describe('configFromEnv (the demo contract)', () => {
       return { root, ca, dir: join(root.dir, 'svc') };
     };
 
-    it('adds an HTTPS listener on PORT + 100, the mtls proof, its audience and the folder\'s bundle', async () => {
+    it("adds an HTTPS listener on PORT + 100, the mtls proof, its audience and the folder's bundle", async () => {
       const { root, ca, dir } = await folder();
       try {
         const c = configFromEnv({ PORT: '4001', WIMSE_MTLS_DIR: dir }, { workload: 'svc', port: 3001 });
         expect(c.mtls).toMatchObject({ dir, port: 4101, audience: 'https://127.0.0.1:4101' });
-        expect(c.wimse).toMatchObject({ proofs: ['wpt', 'http-sig', 'mtls'], audience: ['http://127.0.0.1:4001', 'https://127.0.0.1:4101'] });
+        expect(c.wimse).toMatchObject({
+          proofs: ['wpt', 'http-sig', 'mtls'],
+          audience: ['http://127.0.0.1:4001', 'https://127.0.0.1:4101'],
+        });
         const bundle = c.wimse.mtls!.trustBundles['example.org'] as () => string;
         expect(bundle()).toBe(ca.pem);
         // listenMtls replaces it after a rotation; the verifier reads it on every check.
@@ -84,14 +114,24 @@ describe('configFromEnv (the demo contract)', () => {
     });
 
     it('refuses a folder without bundle.pem, naming WIMSE_MTLS_DIR', () => {
-      expect(() => configFromEnv({ WIMSE_MTLS_DIR: '/nonexistent/wimse' }, { workload: 'x', port: 1 })).toThrow(/WIMSE_MTLS_DIR: cannot read \/nonexistent\/wimse\/bundle.pem/);
+      expect(() => configFromEnv({ WIMSE_MTLS_DIR: '/nonexistent/wimse' }, { workload: 'x', port: 1 })).toThrow(
+        /WIMSE_MTLS_DIR: cannot read \/nonexistent\/wimse\/bundle.pem/,
+      );
     });
 
     it('validates client certificate paths at the handshake unless WIMSE_MTLS_REJECT_UNAUTHORIZED=false', async () => {
       const { root, dir } = await folder();
       try {
-        const mtls = (value?: string) => configFromEnv({ WIMSE_MTLS_DIR: dir, ...(value === undefined ? {} : { WIMSE_MTLS_REJECT_UNAUTHORIZED: value }) }, { workload: 'x', port: 1 }).mtls;
-        expect([mtls()?.rejectUnauthorized, mtls('true')?.rejectUnauthorized, mtls('false')?.rejectUnauthorized]).toEqual([true, true, false]);
+        const mtls = (value?: string) =>
+          configFromEnv(
+            { WIMSE_MTLS_DIR: dir, ...(value === undefined ? {} : { WIMSE_MTLS_REJECT_UNAUTHORIZED: value }) },
+            { workload: 'x', port: 1 },
+          ).mtls;
+        expect([mtls()?.rejectUnauthorized, mtls('true')?.rejectUnauthorized, mtls('false')?.rejectUnauthorized]).toEqual([
+          true,
+          true,
+          false,
+        ]);
         expect(() => mtls('no')).toThrow('WIMSE_MTLS_REJECT_UNAUTHORIZED');
       } finally {
         await root.remove();

@@ -23,7 +23,11 @@ beforeAll(async () => {
   const downPort = (await freePorts()).identity;
   down = `http://127.0.0.1:${downPort}`;
   const targets = [ports.express, ports.fastify, ports.hono, ports.nestjs].map((p) => `http://127.0.0.1:${p}`);
-  stack = await startStack({ ports, mtlsPorts: await freeMtlsPorts([...Object.values(ports), downPort]), serviceEnv: { WIMSE_RELAY_TARGETS: [...targets, down].join(',') } });
+  stack = await startStack({
+    ports,
+    mtlsPorts: await freeMtlsPorts([...Object.values(ports), downPort]),
+    serviceEnv: { WIMSE_RELAY_TARGETS: [...targets, down].join(',') },
+  });
   client = workloadFetch(stack, 'client');
 }, 60_000);
 afterAll(() => stack?.stop());
@@ -98,7 +102,7 @@ describe('pnpm demo mTLS rows across all four services', () => {
     rows = await runMtlsRotation(stack);
   }, 60_000);
 
-  it('refuses an example.org identity issued by the other trust domain\'s CA, and keeps working across certificate rotation on both sides', () => {
+  it("refuses an example.org identity issued by the other trust domain's CA, and keeps working across certificate rotation on both sides", () => {
     expect(rows.map((r) => [r.service, r.check, r.proof, r.got])).toEqual([
       ['all four', 'example.org identity from the other.example CA', 'mTLS', 'TLS handshake refused ×4'],
       ['all four', 'client certificate rotated on disk', 'mTLS', '200 client, new certificate ×4'],
@@ -117,7 +121,7 @@ describe.each(SERVICES)('%s over HTTPS: the certificate and application-layer pr
   });
   afterAll(() => tls?.close());
 
-  it('a WPT of the certificate\'s own workload is the proof, the certificate rides along', async () => {
+  it("a WPT of the certificate's own workload is the proof, the certificate rides along", async () => {
     const headers = await (await client.signer()).wptHeaders({ url: url('/whoami') });
     const { status, body } = await tls.get(url('/whoami'), server(), headers);
     expect(status).toBe(200);
@@ -140,7 +144,11 @@ describe.each(SERVICES)('%s over HTTPS: the certificate and application-layer pr
 
 describe('attested WITs', () => {
   it('every workload of the stack got its WIT by token exchange: name-only registration is off', async () => {
-    const res = await fetch(`${stack.identityUrl}/wit`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"workload":"client","jwk":{}}' });
+    const res = await fetch(`${stack.identityUrl}/wit`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"workload":"client","jwk":{}}',
+    });
     expect(res.status).toBe(404);
     expect(((await res.json()) as { code: string }).code).toBe('dev_registration_disabled');
     // The services relayed and signed with their own WITs above; the client's identity is the mapped one.
@@ -176,16 +184,26 @@ describe.each(SERVICES)('%s: bad input is a 4xx problem, never a crash', (servic
     expect(await problem(res)).toBe(code);
   });
 
-  it('as the edge: a user\'s access token becomes a Txn-Token (orders:read) that the next service\'s GET /orders accepts', async () => {
+  it("as the edge: a user's access token becomes a Txn-Token (orders:read) that the next service's GET /orders accepts", async () => {
     const next = SERVICES[(SERVICES.indexOf(service) + 1) % SERVICES.length]!;
     const token = await stack.userIssuer.accessToken({ sub: 'bob', scope: 'orders:read' });
-    const res = await fetch(url(`/edge/orders?to=${encodeURIComponent(stack.urls[next])}`), { headers: { authorization: `Bearer ${token}` } });
+    const res = await fetch(url(`/edge/orders?to=${encodeURIComponent(stack.urls[next])}`), {
+      headers: { authorization: `Bearer ${token}` },
+    });
     expect(res.status).toBe(200);
-    const body = (await res.json()) as { caller: string; method: string; upstream: { workload: string; transaction: { sub: string; scope: string[]; reqWl: string } } };
+    const body = (await res.json()) as {
+      caller: string;
+      method: string;
+      upstream: { workload: string; transaction: { sub: string; scope: string[]; reqWl: string } };
+    };
     expect(body).toMatchObject({ caller: 'user', method: 'bearer' });
     // The next service saw this service's WIT, and a Txn-Token the TTS issued to it for bob.
     expect(body.upstream.workload).toBe(`spiffe://${stack.trustDomain}/${service}-demo`);
-    expect(body.upstream.transaction).toMatchObject({ sub: 'bob', scope: ['orders:read'], reqWl: `spiffe://${stack.trustDomain}/${service}-demo` });
+    expect(body.upstream.transaction).toMatchObject({
+      sub: 'bob',
+      scope: ['orders:read'],
+      reqWl: `spiffe://${stack.trustDomain}/${service}-demo`,
+    });
   });
 
   it.each([
@@ -193,14 +211,19 @@ describe.each(SERVICES)('%s: bad input is a 4xx problem, never a crash', (servic
     ['a token that is no JWT', 'Bearer not-a-jwt', 401, 'access_token_invalid'],
     ['another scheme', 'Basic dXNlcjpwYXNz', 401, 'access_token_missing'],
   ])('the edge route is public, and refuses %s', async (_name, authorization, status, code) => {
-    const res = await fetch(url(`/edge/orders?to=${encodeURIComponent(stack.urls.nestjs)}`), authorization === undefined ? {} : { headers: { authorization } });
+    const res = await fetch(
+      url(`/edge/orders?to=${encodeURIComponent(stack.urls.nestjs)}`),
+      authorization === undefined ? {} : { headers: { authorization } },
+    );
     expect(res.status).toBe(status);
     expect(await problem(res)).toBe(code);
   });
 
   it('the edge refuses a user whose access token lacks orders:read: 403 insufficient_scope', async () => {
     const token = await stack.userIssuer.accessToken({ sub: 'carol', scope: 'profile' });
-    const res = await fetch(url(`/edge/orders?to=${encodeURIComponent(stack.urls.nestjs)}`), { headers: { authorization: `Bearer ${token}` } });
+    const res = await fetch(url(`/edge/orders?to=${encodeURIComponent(stack.urls.nestjs)}`), {
+      headers: { authorization: `Bearer ${token}` },
+    });
     expect(res.status).toBe(403);
     expect(await problem(res)).toBe('insufficient_scope');
   });
@@ -258,7 +281,12 @@ describe.each(SERVICES)('%s: bad input is a 4xx problem, never a crash', (servic
       return fetch(input, { ...init, body, duplex: 'half' } as RequestInit);
     };
     const streaming = workloadFetch(stack, 'client', { fetch: chunked });
-    const res = await streaming(url('/echo'), { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"chunked":true}', wimse: { proof: 'http-sig' } });
+    const res = await streaming(url('/echo'), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"chunked":true}',
+      wimse: { proof: 'http-sig' },
+    });
     expect([res.status, await res.json()]).toEqual([200, { chunked: true }]);
   });
 
@@ -273,7 +301,10 @@ describe.each(SERVICES)('%s: bad input is a 4xx problem, never a crash', (servic
         https
           .get(stack.mtls!.urls[service] + path, { ca: stack.mtls!.ca.pem, agent: false, ...cert }, (res) => {
             let body = '';
-            res.setEncoding('utf8').on('data', (c: string) => (body += c)).on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+            res
+              .setEncoding('utf8')
+              .on('data', (c: string) => (body += c))
+              .on('end', () => resolve({ status: res.statusCode ?? 0, body }));
           })
           .on('error', reject);
       });

@@ -23,7 +23,11 @@ it('without WIMSE_MTLS_DIR there is no listener', async () => {
 
 describe.each([
   { mode: 'handshake-verified (default)', env: {}, refused: 'TLS alert' as unknown },
-  { mode: 'WIMSE_MTLS_REJECT_UNAUTHORIZED=false', env: { WIMSE_MTLS_REJECT_UNAUTHORIZED: 'false' }, refused: [400, 'mtls_untrusted'] as unknown },
+  {
+    mode: 'WIMSE_MTLS_REJECT_UNAUTHORIZED=false',
+    env: { WIMSE_MTLS_REJECT_UNAUTHORIZED: 'false' },
+    refused: [400, 'mtls_untrusted'] as unknown,
+  },
 ])('$mode', ({ env, refused }) => {
   let root: Awaited<ReturnType<typeof credentialsRoot>>;
   let ca: DemoCa;
@@ -36,14 +40,23 @@ describe.each([
     ca = await createCa('example.org');
     await writeSpiffeFiles(join(root.dir, 'svc'), await issueCertificate(ca, SERVER), ca.pem);
     const { express: port } = await freePorts();
-    const config = configFromEnv({ WIMSE_MTLS_DIR: join(root.dir, 'svc'), WIMSE_MTLS_PORT: String(port), ...env }, { workload: 'svc', port: 1 });
+    const config = configFromEnv(
+      { WIMSE_MTLS_DIR: join(root.dir, 'svc'), WIMSE_MTLS_PORT: String(port), ...env },
+      { workload: 'svc', port: 1 },
+    );
     // What every adapter does: the request view with the TLS peer chain, then the core decides.
     const handler = createWimseHandler(config.wimse);
     const app: RequestListener = (req, res) => {
       // handle() answers synchronously when it can: Promise.resolve takes both.
-      void Promise.resolve(handler.handle({ method: req.method ?? 'GET', path: req.url ?? '/', headers: req.headersDistinct, ...connectionOf(req.socket) })).then((outcome) => {
+      void Promise.resolve(
+        handler.handle({ method: req.method ?? 'GET', path: req.url ?? '/', headers: req.headersDistinct, ...connectionOf(req.socket) }),
+      ).then((outcome) => {
         res.statusCode = outcome.ok ? 200 : outcome.response.status;
-        res.end(JSON.stringify(outcome.ok ? { workload: outcome.principal?.workload, method: outcome.principal?.method } : { code: outcome.error.code }));
+        res.end(
+          JSON.stringify(
+            outcome.ok ? { workload: outcome.principal?.workload, method: outcome.principal?.method } : { code: outcome.error.code },
+          ),
+        );
       });
     };
     listener = (await listenMtls(app, config, () => {}))!;

@@ -16,7 +16,14 @@ const ROWS: Row[] = [
   ['all four', 'client that renews when its WIT is refused', 'WPT', '200 ×4'],
 ].map(([service, check, proof, got]) => ({ service: service!, check: check!, proof: proof!, expected: got!, got: got!, ok: true }));
 
-const FAILED: Row = { service: 'hono', check: 'body changed after signing', proof: 'HTTP-Sig', expected: '400 digest_mismatch', got: '200 body echoed', ok: false };
+const FAILED: Row = {
+  service: 'hono',
+  check: 'body changed after signing',
+  proof: 'HTTP-Sig',
+  expected: '400 digest_mismatch',
+  got: '200 body echoed',
+  ok: false,
+};
 
 const columns = (line: string) => [...line].length;
 const words = (text: string) => text.split(/\s+/).filter((w) => w !== '');

@@ -59,7 +59,14 @@ export function createApp(config: DemoConfig): express.Express {
   // Body parser errors (bad JSON, too large) are the client's: a 4xx problem, never a 500 page.
   const onError: ErrorRequestHandler = (err: { status?: unknown; type?: unknown }, _req, res, _next) => {
     const status = typeof err.status === 'number' && err.status >= 400 && err.status < 500 ? err.status : 500;
-    const code = err.type === 'entity.too.large' ? 'body_too_large' : err.type === 'entity.parse.failed' ? 'json_invalid' : status === 500 ? 'internal_error' : 'bad_request';
+    const code =
+      err.type === 'entity.too.large'
+        ? 'body_too_large'
+        : err.type === 'entity.parse.failed'
+          ? 'json_invalid'
+          : status === 500
+            ? 'internal_error'
+            : 'bad_request';
     sendProblem(res, problem(status, code, status === 500 ? 'Internal error' : 'The request body could not be read as JSON'));
   };
   app.use(onError);

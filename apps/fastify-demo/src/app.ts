@@ -29,7 +29,9 @@ export async function createApp(config: DemoConfig): Promise<FastifyInstance> {
   // Txn-Token scope rules: 403 insufficient_scope without the scope (or without a Txn-Token).
   app.get('/orders', { config: { wimse: { scope: 'orders:read' } } }, async (request) => orders(request.wimse!, config, 'read'));
 
-  app.post('/orders', { config: { wimse: { scope: 'orders:write' } } }, async (request, reply) => reply.code(201).send(orders(request.wimse!, config, 'write')));
+  app.post('/orders', { config: { wimse: { scope: 'orders:write' } } }, async (request, reply) =>
+    reply.code(201).send(orders(request.wimse!, config, 'write')),
+  );
 
   app.post('/echo', async (request) => request.body);
 
@@ -43,13 +45,26 @@ export async function createApp(config: DemoConfig): Promise<FastifyInstance> {
     return result.status === 200 ? result.body : sendProblem(reply, result as Problem);
   });
 
-  app.setNotFoundHandler((request, reply) => sendProblem(reply, problem(404, 'not_found', `No route ${request.method} ${request.url.split('?')[0]}`)));
+  app.setNotFoundHandler((request, reply) =>
+    sendProblem(reply, problem(404, 'not_found', `No route ${request.method} ${request.url.split('?')[0]}`)),
+  );
   // Fastify's own 4xx (bad JSON, too large, wrong media type) as problems; anything else is ours.
   app.setErrorHandler((error: { statusCode?: number; code?: string }, _request, reply) => {
     const status = error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 500;
     const code =
-      status === 413 ? 'body_too_large' : status === 415 ? 'unsupported_media_type' : error.code === 'FST_ERR_CTP_INVALID_JSON_BODY' ? 'json_invalid' : status === 500 ? 'internal_error' : 'bad_request';
-    return sendProblem(reply, problem(status, code, status === 500 ? 'Internal error' : `The request body was refused (${String(error.code)})`));
+      status === 413
+        ? 'body_too_large'
+        : status === 415
+          ? 'unsupported_media_type'
+          : error.code === 'FST_ERR_CTP_INVALID_JSON_BODY'
+            ? 'json_invalid'
+            : status === 500
+              ? 'internal_error'
+              : 'bad_request';
+    return sendProblem(
+      reply,
+      problem(status, code, status === 500 ? 'Internal error' : `The request body was refused (${String(error.code)})`),
+    );
   });
   return app;
 }

@@ -23,13 +23,19 @@ export function createApp(config: DemoConfig): Hono<WimseEnv> {
 
   // The body limit first, so it holds for every request (wimse() bounds only the bodies it verifies,
   // with config.wimse.maxBodyBytes); it hands wimse() a fresh copy of the bytes it read.
-  app.use(bodyLimit({ maxSize: MAX_BODY_BYTES, onError: (c) => sendProblem(c, problem(413, 'body_too_large', `Body larger than ${MAX_BODY_BYTES} bytes`)) }));
+  app.use(
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: (c) => sendProblem(c, problem(413, 'body_too_large', `Body larger than ${MAX_BODY_BYTES} bytes`)),
+    }),
+  );
   app.use(wimse(config.wimse));
 
   app.get('/whoami', (c) => c.json(whoami(c.get('wimse')!, config)));
 
   app.post('/echo', async (c) => {
-    if (!(c.req.header('content-type') ?? '').startsWith('application/json')) return sendProblem(c, problem(415, 'unsupported_media_type', 'Send application/json'));
+    if (!(c.req.header('content-type') ?? '').startsWith('application/json'))
+      return sendProblem(c, problem(415, 'unsupported_media_type', 'Send application/json'));
     try {
       return c.json(await c.req.json());
     } catch {
@@ -37,7 +43,9 @@ export function createApp(config: DemoConfig): Hono<WimseEnv> {
     }
   });
 
-  app.get('/admin', requireWorkload(`spiffe://${config.trustDomain}/admin`), (c) => c.json({ admin: true, workload: c.get('wimse')!.workload }));
+  app.get('/admin', requireWorkload(`spiffe://${config.trustDomain}/admin`), (c) =>
+    c.json({ admin: true, workload: c.get('wimse')!.workload }),
+  );
 
   // Txn-Token scope rules: 403 insufficient_scope without the scope (or without a Txn-Token).
   app.get('/orders', requireScope('orders:read'), (c) => c.json(orders(c.get('wimse')!, config, 'read')));

@@ -21,7 +21,11 @@ export function configFromEnv(env: NodeJS.ProcessEnv): IdentityServerConfig & { 
     host,
     trustDomain: env.WIMSE_TRUST_DOMAIN ?? 'example.org',
     issuer: env.IDENTITY_ISSUER ?? `http://${host}:${port}`,
-    workloads: env.IDENTITY_WORKLOADS ? env.IDENTITY_WORKLOADS.split(',').map((s) => s.trim()).filter(Boolean) : DEFAULT_WORKLOADS,
+    workloads: env.IDENTITY_WORKLOADS
+      ? env.IDENTITY_WORKLOADS.split(',')
+          .map((s) => s.trim())
+          .filter(Boolean)
+      : DEFAULT_WORKLOADS,
     witLifetime: integer(env.IDENTITY_WIT_LIFETIME, 3600, 'IDENTITY_WIT_LIFETIME'),
     adminToken: env.IDENTITY_ADMIN_TOKEN,
     devMode: flag(env.WIMSE_DEV_REGISTRATION, 'WIMSE_DEV_REGISTRATION'),

@@ -82,13 +82,19 @@ export async function verifyDpopProof(values: readonly string[], check: DpopChec
   // (6) the signature, with that key and that algorithm only.
   let payload: Record<string, unknown>;
   try {
-    ({ payload } = await jwtVerify(proof, await importJWK(jwk, alg), { algorithms: [alg], typ: DPOP_TYP, currentDate: new Date(check.now), clockTolerance: check.clockTolerance }));
+    ({ payload } = await jwtVerify(proof, await importJWK(jwk, alg), {
+      algorithms: [alg],
+      typ: DPOP_TYP,
+      currentDate: new Date(check.now),
+      clockTolerance: check.clockTolerance,
+    }));
   } catch {
     throw refuse('DPoP signature or claims are invalid');
   }
   // (3) required claims; (8) htm; (9) htu without query and fragment; (11) iat.
   const { jti, htm, htu, iat } = payload;
-  if (typeof jti !== 'string' || jti.length === 0 || jti.length > MAX_JTI) throw refuse(`DPoP jti must be a string of 1 to ${MAX_JTI} characters`);
+  if (typeof jti !== 'string' || jti.length === 0 || jti.length > MAX_JTI)
+    throw refuse(`DPoP jti must be a string of 1 to ${MAX_JTI} characters`);
   if (htm !== check.htm) throw refuse(`DPoP htm must be ${check.htm}`);
   if (typeof htu !== 'string' || !sameEndpoint(htu, check.htu)) throw refuse(`DPoP htu must be ${check.htu}`);
   if (typeof iat !== 'number' || !Number.isFinite(iat)) throw refuse('DPoP iat is required');

@@ -96,7 +96,8 @@ const CHECK_MODES = process.platform !== 'win32';
 export async function createKeyRing(options: KeyRingOptions | WimseAlgorithm = {}): Promise<KeyRing> {
   const o = typeof options === 'string' ? { alg: options } : options;
   const alg = o.alg ?? 'ES256';
-  if (o.keyFile !== undefined && o.dataDir !== undefined) throw new KeyRingError('key_file_invalid', 'Configure either a key file or a data directory, not both');
+  if (o.keyFile !== undefined && o.dataDir !== undefined)
+    throw new KeyRingError('key_file_invalid', 'Configure either a key file or a data directory, not both');
   if (o.keyFile !== undefined) return staticRing(await loadKeyFile(o.keyFile));
   if (o.dataDir !== undefined) return persistentRing(o.dataDir, alg);
   return memoryRing([await newKey(alg)], alg);
@@ -141,7 +142,10 @@ function memoryRing(keys: RingKey[], alg: WimseAlgorithm): KeyRing {
 
 function staticRing(keys: RingKey[]): KeyRing {
   const refuse = () => {
-    throw new KeyRingError('static_keys', 'The issuer keys come from an operator-supplied key file; rotate by replacing that file and restarting');
+    throw new KeyRingError(
+      'static_keys',
+      'The issuer keys come from an operator-supplied key file; rotate by replacing that file and restarting',
+    );
   };
   return {
     mode: 'static',
@@ -170,7 +174,11 @@ async function persistentRing(dataDir: string, alg: WimseAlgorithm): Promise<Key
       // No state: a fresh directory gets its first key. Keys without state mean the state was lost:
       // starting afresh would silently replace the trust anchor, so refuse.
       const existing = (await readdir(keysDir)).filter((f) => f.endsWith('.jwk'));
-      if (existing.length > 0) throw new KeyRingError('state_corrupt', `${join(dataDir, STATE_FILE)} is missing but ${keysDir} holds keys; restore the state file or move the keys away`);
+      if (existing.length > 0)
+        throw new KeyRingError(
+          'state_corrupt',
+          `${join(dataDir, STATE_FILE)} is missing but ${keysDir} holds keys; restore the state file or move the keys away`,
+        );
       const k = await newKey(alg);
       await writeKey(keysDir, k);
       state = { version: 1, keys: [{ kid: k.kid, alg: k.alg }], retired: [] };
@@ -218,7 +226,11 @@ async function persistentRing(dataDir: string, alg: WimseAlgorithm): Promise<Key
       if (i === -1) return 'unknown';
       if (i === 0) return 'current';
       const rest = keys.filter((_, j) => j !== i);
-      await save({ ...state, keys: rest.map((k) => ({ kid: k.kid, alg: k.alg })), retired: [...state.retired, { kid, retiredAt: new Date().toISOString() }] });
+      await save({
+        ...state,
+        keys: rest.map((k) => ({ kid: k.kid, alg: k.alg })),
+        retired: [...state.retired, { kid, retiredAt: new Date().toISOString() }],
+      });
       keys = rest;
       // The state no longer names it; a retired private key has no further use, so it goes.
       await unlink(join(keysDir, `${kid}.jwk`)).catch(() => {});
@@ -273,7 +285,10 @@ async function readPrivateFile(path: string): Promise<string> {
   try {
     const { mode } = await fh.stat();
     if (CHECK_MODES && (mode & 0o077) !== 0) {
-      throw new KeyRingError('key_file_mode', `${path} is readable by other users (mode ${(mode & 0o777).toString(8)}); run chmod 600 on it, and replace the key if others may have read it`);
+      throw new KeyRingError(
+        'key_file_mode',
+        `${path} is readable by other users (mode ${(mode & 0o777).toString(8)}); run chmod 600 on it, and replace the key if others may have read it`,
+      );
     }
     return await fh.readFile('utf8');
   } finally {
@@ -285,7 +300,8 @@ async function ensureDir(path: string): Promise<void> {
   await mkdir(path, { recursive: true, mode: 0o700 });
   const { mode } = await stat(path);
   // Others who can write here could swap the keys or the state.
-  if (CHECK_MODES && (mode & 0o022) !== 0) throw new KeyRingError('data_dir_mode', `${path} is writable by other users (mode ${(mode & 0o777).toString(8)}); run chmod 700 on it`);
+  if (CHECK_MODES && (mode & 0o022) !== 0)
+    throw new KeyRingError('data_dir_mode', `${path} is writable by other users (mode ${(mode & 0o777).toString(8)}); run chmod 700 on it`);
 }
 
 async function writeKey(keysDir: string, k: RingKey): Promise<void> {
@@ -358,7 +374,11 @@ async function fromPrivateJwk(jwk: JWK, where: string, expectedAlg?: WimseAlgori
   } catch {
     throw new KeyRingError(expectedAlg === undefined ? 'key_file_invalid' : 'state_corrupt', `${where} is not a private key`);
   }
-  const k = await fromPublicJwk({ ...(createPublicKey(privateKey).export({ format: 'jwk' }) as JWK), ...(jwk.alg === undefined ? {} : { alg: jwk.alg }) }, where, expectedAlg);
+  const k = await fromPublicJwk(
+    { ...(createPublicKey(privateKey).export({ format: 'jwk' }) as JWK), ...(jwk.alg === undefined ? {} : { alg: jwk.alg }) },
+    where,
+    expectedAlg,
+  );
   return { ...k, privateKey };
 }
 
@@ -371,7 +391,8 @@ async function fromPublicJwk(jwk: JWK, where: string, expectedAlg?: WimseAlgorit
     throw new KeyRingError(code, `${where} is not a public key`);
   }
   const alg = expectedAlg ?? (jwk.alg === undefined ? defaultAlg(exported) : jwk.alg);
-  if (!isSupportedAlgorithm(alg)) throw new KeyRingError(code, `${where}: alg must be an asymmetric JWS algorithm, e.g. ES256 (got ${String(alg)})`);
+  if (!isSupportedAlgorithm(alg))
+    throw new KeyRingError(code, `${where}: alg must be an asymmetric JWS algorithm, e.g. ES256 (got ${String(alg)})`);
   if (jwk.alg !== undefined && jwk.alg !== alg) throw new KeyRingError(code, `${where}: alg ${jwk.alg} differs from the recorded ${alg}`);
   const mismatch = keyMismatch(exported, alg);
   if (mismatch !== undefined) throw new KeyRingError(code, `${where}: ${mismatch}`);

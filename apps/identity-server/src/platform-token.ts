@@ -9,7 +9,16 @@
  * within bounds (RFC 7519 §4.1; RFC 8725 §3.8, §3.9, §3.11).
  */
 import { TokenExchangeError, typMatches, type WimseAlgorithm } from '@wimse/core';
-import { createLocalJWKSet, createRemoteJWKSet, decodeJwt, errors, jwtVerify, type JSONWebKeySet, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import {
+  createLocalJWKSet,
+  createRemoteJWKSet,
+  decodeJwt,
+  errors,
+  jwtVerify,
+  type JSONWebKeySet,
+  type JWTPayload,
+  type JWTVerifyGetKey,
+} from 'jose';
 
 /** One platform whose tokens this identity server accepts as attestation. */
 export interface PlatformIssuer {
@@ -62,7 +71,10 @@ class KeysUnavailable extends Error {}
 const invalid = (why: string) => new TokenExchangeError('invalid_request', `subject_token: ${why}`);
 
 /** Creates the verifier over the configured issuers; checks the configuration. */
-export function createPlatformTokenVerifier(issuers: readonly PlatformIssuer[], options: PlatformTokenVerifierOptions): PlatformTokenVerifier {
+export function createPlatformTokenVerifier(
+  issuers: readonly PlatformIssuer[],
+  options: PlatformTokenVerifierOptions,
+): PlatformTokenVerifier {
   const timeout = options.fetchTimeout ?? 5000;
   const retryAfter = options.retryAfter ?? 5000;
   const tolerance = options.clockTolerance ?? 30;
@@ -72,7 +84,12 @@ export function createPlatformTokenVerifier(issuers: readonly PlatformIssuer[], 
     if (sources.length !== 1) throw new TypeError(`Platform issuer ${config.issuer}: give exactly one of jwks, jwksUri, discovery`);
     if (byIssuer.has(config.issuer)) throw new TypeError(`Platform issuer ${config.issuer} is configured twice`);
     if (!URL.canParse(config.issuer)) throw new TypeError(`Platform issuer ${config.issuer} is not a URL`);
-    const keys = config.jwks !== undefined ? createLocalJWKSet(config.jwks) : config.jwksUri !== undefined ? remote(new URL(config.jwksUri), timeout) : discovered(config.issuer, timeout, retryAfter);
+    const keys =
+      config.jwks !== undefined
+        ? createLocalJWKSet(config.jwks)
+        : config.jwksUri !== undefined
+          ? remote(new URL(config.jwksUri), timeout)
+          : discovered(config.issuer, timeout, retryAfter);
     byIssuer.set(config.issuer, { config, keys });
   }
 
@@ -92,7 +109,10 @@ export function createPlatformTokenVerifier(issuers: readonly PlatformIssuer[], 
       let payload: JWTPayload;
       let typ: unknown;
       try {
-        ({ payload, protectedHeader: { typ } } = await jwtVerify(token, entry.keys, {
+        ({
+          payload,
+          protectedHeader: { typ },
+        } = await jwtVerify(token, entry.keys, {
           issuer: config.issuer,
           audience,
           algorithms: [...(config.algorithms ?? DEFAULT_ALGORITHMS)],
@@ -102,7 +122,9 @@ export function createPlatformTokenVerifier(issuers: readonly PlatformIssuer[], 
         }));
       } catch (e) {
         if (e instanceof KeysUnavailable) {
-          throw new TokenExchangeError('temporarily_unavailable', `The keys of platform issuer ${config.issuer} cannot be fetched now`, { headers: { 'retry-after': String(Math.ceil(retryAfter / 1000)) } });
+          throw new TokenExchangeError('temporarily_unavailable', `The keys of platform issuer ${config.issuer} cannot be fetched now`, {
+            headers: { 'retry-after': String(Math.ceil(retryAfter / 1000)) },
+          });
         }
         throw invalid(reason(e));
       }
@@ -139,7 +161,8 @@ function remote(url: URL, timeout: number): JWTVerifyGetKey {
       return await set(header, token);
     } catch (e) {
       // A token problem stays a token problem; anything else (timeout, network, not a JWKS) is the issuer's.
-      if (e instanceof errors.JWKSNoMatchingKey || e instanceof errors.JWKSMultipleMatchingKeys || e instanceof errors.JOSEAlgNotAllowed) throw e;
+      if (e instanceof errors.JWKSNoMatchingKey || e instanceof errors.JWKSMultipleMatchingKeys || e instanceof errors.JOSEAlgNotAllowed)
+        throw e;
       throw new KeysUnavailable('JWKS fetch failed', { cause: e });
     }
   };

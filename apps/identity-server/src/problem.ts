@@ -42,7 +42,13 @@ export function sendProblem(res: ServerResponse, p: Problem): void {
   const headers: Record<string, string> = { 'content-type': PROBLEM_CONTENT_TYPE, 'cache-control': 'no-store' };
   if (p.code === 'admin_unauthorized') headers['www-authenticate'] = 'Bearer';
   res.writeHead(p.status, headers).end(
-    JSON.stringify({ type: `https://wimse-js.dev/problems/identity/${p.code}`, title: TITLES[p.code][1], status: p.status, detail: p.message, code: p.code }),
+    JSON.stringify({
+      type: `https://wimse-js.dev/problems/identity/${p.code}`,
+      title: TITLES[p.code][1],
+      status: p.status,
+      detail: p.message,
+      code: p.code,
+    }),
   );
 }
 

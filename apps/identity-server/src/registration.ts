@@ -20,9 +20,11 @@ const NAME_RE = /^[a-z0-9][a-z0-9._-]{0,62}$/;
 
 /** Validates a `POST /wit` body. Throws a {@link Problem} naming what is wrong. */
 export function parseRegistration(body: unknown, allowed: ReadonlySet<string>): Registration {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new Problem('json_invalid', 'Send {"workload": "<name>", "jwk": {<public JWK with alg>}}');
+  if (typeof body !== 'object' || body === null || Array.isArray(body))
+    throw new Problem('json_invalid', 'Send {"workload": "<name>", "jwk": {<public JWK with alg>}}');
   const { workload, jwk } = body as { workload?: unknown; jwk?: unknown };
-  if (typeof workload !== 'string' || !NAME_RE.test(workload)) throw new Problem('workload_invalid', 'workload must be a short lower-case name, e.g. "express-demo"');
+  if (typeof workload !== 'string' || !NAME_RE.test(workload))
+    throw new Problem('workload_invalid', 'workload must be a short lower-case name, e.g. "express-demo"');
   if (!allowed.has(workload)) throw new Problem('workload_unknown', `Workload "${workload}" is not on this identity server's allow-list`);
   return { workload, cnfJwk: workloadPublicKey(jwk) };
 }
@@ -35,7 +37,8 @@ export function parseRegistration(body: unknown, allowed: ReadonlySet<string>): 
 export function workloadPublicKey(jwk: unknown): JWK & { alg: WimseAlgorithm } {
   if (typeof jwk !== 'object' || jwk === null || Array.isArray(jwk)) throw new Problem('jwk_invalid', 'jwk must be a JSON Web Key object');
   // Refuse rather than strip: a caller that sent its private key must learn that it leaked it.
-  if (hasPrivateMembers(jwk)) throw new Problem('jwk_private', 'jwk carries private key material; send only the public key (and replace this key pair)');
+  if (hasPrivateMembers(jwk))
+    throw new Problem('jwk_private', 'jwk carries private key material; send only the public key (and replace this key pair)');
   const { alg } = jwk as { alg?: unknown };
   if (!isSupportedAlgorithm(alg)) throw new Problem('jwk_alg', 'jwk.alg must be one of the supported asymmetric algorithms, e.g. ES256');
   const mismatch = keyMismatch(jwk as JWK, alg);

@@ -79,27 +79,49 @@ export async function createIdentityServer(config: IdentityServerConfig): Promis
   else if (keys.mode === 'persistent') log(`issuer keys and rotation state in ${config.dataDir}`);
   else log(`issuer key(s) from ${config.keyFile} (rotation by replacing the file)`);
   let attestation = config.attestation ?? { platformIssuers: [], rules: [] };
-  const standIn = config.standInPlatform === true ? await createStandInPlatform({ issuer: `${config.issuer.replace(/\/+$/, '')}${STAND_IN_PATH}` }) : undefined;
+  const standIn =
+    config.standInPlatform === true
+      ? await createStandInPlatform({ issuer: `${config.issuer.replace(/\/+$/, '')}${STAND_IN_PATH}` })
+      : undefined;
   if (standIn !== undefined) {
     attestation = {
       ...attestation,
       platformIssuers: [...attestation.platformIssuers, { issuer: standIn.issuer, jwks: standIn.jwks }],
-      rules: [...attestation.rules, { issuer: standIn.issuer, match: { sub: 'system:serviceaccount:demo:(?<name>[a-z0-9-]{1,63})' }, workload: `spiffe://${config.trustDomain}/{name}` }],
+      rules: [
+        ...attestation.rules,
+        {
+          issuer: standIn.issuer,
+          match: { sub: 'system:serviceaccount:demo:(?<name>[a-z0-9-]{1,63})' },
+          workload: `spiffe://${config.trustDomain}/{name}`,
+        },
+      ],
     };
-    log(`DEMO ONLY: stand-in for a Kubernetes service account issuer at ${standIn.issuer}; it gives any caller a token, so it attests nothing`);
+    log(
+      `DEMO ONLY: stand-in for a Kubernetes service account issuer at ${standIn.issuer}; it gives any caller a token, so it attests nothing`,
+    );
   }
   const exchange = createTokenEndpoint({
-    attestation, trustDomain: config.trustDomain, issuer: config.issuer, keys, witLifetime: config.witLifetime,
-    replayStore: config.replayStore ?? new MemoryReplayStore(), log,
+    attestation,
+    trustDomain: config.trustDomain,
+    issuer: config.issuer,
+    keys,
+    witLifetime: config.witLifetime,
+    replayStore: config.replayStore ?? new MemoryReplayStore(),
+    log,
   });
-  log(`token exchange at POST /token: ${attestation.platformIssuers.length} platform issuer(s), ${attestation.rules.length} mapping rule(s)`);
-  if (config.devMode === true) log(`DEVELOPMENT MODE: POST /wit issues WITs by name alone to ${allowed.size} allow-listed workloads, without attestation`);
+  log(
+    `token exchange at POST /token: ${attestation.platformIssuers.length} platform issuer(s), ${attestation.rules.length} mapping rule(s)`,
+  );
+  if (config.devMode === true)
+    log(`DEVELOPMENT MODE: POST /wit issues WITs by name alone to ${allowed.size} allow-listed workloads, without attestation`);
 
   async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
     if (path === '/health') return only(req, 'GET', () => sendJson(res, 200, { status: 'ok' }));
     if (path === JWKS_PATH) {
-      return only(req, 'GET', () => sendJson(res, 200, keys.jwks(), { 'content-type': 'application/jwk-set+json', 'cache-control': 'max-age=60' }));
+      return only(req, 'GET', () =>
+        sendJson(res, 200, keys.jwks(), { 'content-type': 'application/jwk-set+json', 'cache-control': 'max-age=60' }),
+      );
     }
     if (standIn !== undefined && path.startsWith(`${STAND_IN_PATH}/`)) return standIn.handle(req, res, path.slice(STAND_IN_PATH.length));
     if (path === '/token') {
@@ -138,7 +160,8 @@ export async function createIdentityServer(config: IdentityServerConfig): Promis
       if (path.endsWith('/activate')) {
         only(req, 'POST');
         const kid = kidOf(path.slice('/admin/keys/'.length, -'/activate'.length));
-        if ((await keys.activate(kid).catch(staticKeys)) === 'unknown') throw new Problem('key_unknown', 'No published issuer key has this kid');
+        if ((await keys.activate(kid).catch(staticKeys)) === 'unknown')
+          throw new Problem('key_unknown', 'No published issuer key has this kid');
         log(`activated issuer key ${kid}`);
         return sendJson(res, 200, { current: kid, published: published() });
       }
@@ -154,7 +177,8 @@ export async function createIdentityServer(config: IdentityServerConfig): Promis
   }
 
   function admin(req: IncomingMessage): void {
-    if (config.adminToken === undefined || config.adminToken === '') throw new Problem('admin_disabled', 'Set IDENTITY_ADMIN_TOKEN to enable key administration');
+    if (config.adminToken === undefined || config.adminToken === '')
+      throw new Problem('admin_disabled', 'Set IDENTITY_ADMIN_TOKEN to enable key administration');
     const given = /^Bearer +(\S+)$/i.exec(req.headers.authorization ?? '')?.[1] ?? '';
     if (!sameSecret(given, config.adminToken)) throw new Problem('admin_unauthorized');
   }
@@ -163,7 +187,8 @@ export async function createIdentityServer(config: IdentityServerConfig): Promis
     route(req, res).catch((e: unknown) => {
       if (e instanceof Problem) return sendProblem(res, e);
       log(`internal error: ${e instanceof Error ? e.message : String(e)}`);
-      if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/problem+json' }).end('{"status":500,"title":"Internal error"}');
+      if (!res.headersSent)
+        res.writeHead(500, { 'content-type': 'application/problem+json' }).end('{"status":500,"title":"Internal error"}');
     });
   });
   return { server, keys };
@@ -223,7 +248,10 @@ async function readBody(req: IncomingMessage, res: ServerResponse, limit: number
       reject(tooLarge());
     };
     const onEnd = () => resolve(Buffer.concat(chunks));
-    req.on('data', onData).on('end', onEnd).on('error', () => reject(new Problem('json_invalid', 'The body could not be read')));
+    req
+      .on('data', onData)
+      .on('end', onEnd)
+      .on('error', () => reject(new Problem('json_invalid', 'The body could not be read')));
   });
 }
 

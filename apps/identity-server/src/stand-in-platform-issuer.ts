@@ -49,7 +49,10 @@ export async function startStandInPlatformIssuer(options: { port?: number; alg?:
   let platform: StandInPlatform | undefined;
   const server = createServer((req, res) => platform!.handle(req, res, new URL(req.url ?? '/', 'http://localhost').pathname));
   await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
-  platform = await createStandInPlatform({ issuer: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, ...(options.alg === undefined ? {} : { alg: options.alg }) });
+  platform = await createStandInPlatform({
+    issuer: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    ...(options.alg === undefined ? {} : { alg: options.alg }),
+  });
   return {
     ...platform,
     close: () =>
@@ -70,9 +73,16 @@ export async function createStandInPlatform(options: { issuer: string; alg?: 'RS
   const jwks: JSONWebKeySet = { keys: [{ ...jwk, kid, alg, use: 'sig' }] };
 
   function handle(req: IncomingMessage, res: ServerResponse, path: string): void {
-    const json = (status: number, body: unknown): void => void res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+    const json = (status: number, body: unknown): void =>
+      void res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
     if (req.method === 'GET' && path === '/.well-known/openid-configuration') {
-      return json(200, { issuer, jwks_uri: `${issuer}/openid/v1/jwks`, response_types_supported: ['id_token'], subject_types_supported: ['public'], id_token_signing_alg_values_supported: [alg] });
+      return json(200, {
+        issuer,
+        jwks_uri: `${issuer}/openid/v1/jwks`,
+        response_types_supported: ['id_token'],
+        subject_types_supported: ['public'],
+        id_token_signing_alg_values_supported: [alg],
+      });
     }
     if (req.method === 'GET' && path === '/openid/v1/jwks') return json(200, jwks);
     const m = TOKEN_PATH.exec(path);
@@ -86,15 +96,26 @@ export async function createStandInPlatform(options: { issuer: string; alg?: 'RS
       req.on('end', () => {
         let spec: { audiences?: unknown; expirationSeconds?: unknown } = {};
         try {
-          spec = ((JSON.parse(Buffer.concat(chunks).toString('utf8')) as { spec?: typeof spec }).spec ?? {});
+          spec = (JSON.parse(Buffer.concat(chunks).toString('utf8')) as { spec?: typeof spec }).spec ?? {};
         } catch {
           return json(400, { message: 'body must be a TokenRequest' });
         }
         const audiences = spec.audiences;
-        if (size > 4096 || !Array.isArray(audiences) || audiences.length === 0 || !audiences.every((a) => typeof a === 'string')) return json(400, { message: 'spec.audiences is required' });
+        if (size > 4096 || !Array.isArray(audiences) || audiences.length === 0 || !audiences.every((a) => typeof a === 'string'))
+          return json(400, { message: 'spec.audiences is required' });
         const lifetime = typeof spec.expirationSeconds === 'number' ? spec.expirationSeconds : 3600;
-        token({ namespace: decodeURIComponent(m[1]!), serviceAccount: decodeURIComponent(m[2]!), audience: audiences as string[], lifetime }).then(
-          (t) => json(201, { kind: 'TokenRequest', apiVersion: 'authentication.k8s.io/v1', status: { token: t, expirationTimestamp: new Date(Date.now() + lifetime * 1000).toISOString() } }),
+        token({
+          namespace: decodeURIComponent(m[1]!),
+          serviceAccount: decodeURIComponent(m[2]!),
+          audience: audiences as string[],
+          lifetime,
+        }).then(
+          (t) =>
+            json(201, {
+              kind: 'TokenRequest',
+              apiVersion: 'authentication.k8s.io/v1',
+              status: { token: t, expirationTimestamp: new Date(Date.now() + lifetime * 1000).toISOString() },
+            }),
           (e: unknown) => json(400, { message: (e as Error).message }),
         );
       });

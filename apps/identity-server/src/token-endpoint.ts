@@ -74,23 +74,44 @@ export type TokenEndpoint = (request: RawTokenRequest) => Promise<TokenEndpointR
 export function createTokenEndpoint(o: TokenEndpointOptions): TokenEndpoint {
   const a = o.attestation;
   const tokenUrl = `${o.issuer.replace(/\/+$/, '')}/token`;
-  const platform = createPlatformTokenVerifier(a.platformIssuers, { audience: o.issuer, ...(a.fetchTimeout === undefined ? {} : { fetchTimeout: a.fetchTimeout }) });
+  const platform = createPlatformTokenVerifier(a.platformIssuers, {
+    audience: o.issuer,
+    ...(a.fetchTimeout === undefined ? {} : { fetchTimeout: a.fetchTimeout }),
+  });
   const mapWorkload = compileMappingRules(a.rules, o.trustDomain);
-  for (const rule of a.rules) if (!a.platformIssuers.some((p) => p.issuer === rule.issuer)) throw new TypeError(`Mapping rule for ${rule.issuer}: no such platform issuer`);
+  for (const rule of a.rules)
+    if (!a.platformIssuers.some((p) => p.issuer === rule.issuer))
+      throw new TypeError(`Mapping rule for ${rule.issuer}: no such platform issuer`);
   const algorithms = a.workloadAlgorithms ?? SUPPORTED_ALGORITHMS;
 
   async function exchange(request: RawTokenRequest): Promise<TokenEndpointResponse> {
     const headers = headersFromRaw([...request.rawHeaders]);
-    const parsed = parseTokenExchangeRequest({ method: request.method, contentType: single(fieldValues(headers, 'content-type')), body: request.body });
-    if (parsed.subjectTokenType !== TOKEN_TYPES.jwt) throw new TokenExchangeError('invalid_request', `subject_token_type must be ${TOKEN_TYPES.jwt}`);
-    if (parsed.requestedTokenType !== undefined && parsed.requestedTokenType !== WIT_TOKEN_TYPE) throw new TokenExchangeError('invalid_request', `requested_token_type must be ${WIT_TOKEN_TYPE}`);
-    if (parsed.actorToken !== undefined) throw new TokenExchangeError('invalid_request', 'actor_token is not supported: a WIT names one workload (workload-creds-02 Section 4)');
-    if (parsed.audience.some((aud) => aud !== o.issuer) || parsed.resource.length > 0) throw new TokenExchangeError('invalid_target', `A WIT is issued for no audience other than ${o.issuer}`);
+    const parsed = parseTokenExchangeRequest({
+      method: request.method,
+      contentType: single(fieldValues(headers, 'content-type')),
+      body: request.body,
+    });
+    if (parsed.subjectTokenType !== TOKEN_TYPES.jwt)
+      throw new TokenExchangeError('invalid_request', `subject_token_type must be ${TOKEN_TYPES.jwt}`);
+    if (parsed.requestedTokenType !== undefined && parsed.requestedTokenType !== WIT_TOKEN_TYPE)
+      throw new TokenExchangeError('invalid_request', `requested_token_type must be ${WIT_TOKEN_TYPE}`);
+    if (parsed.actorToken !== undefined)
+      throw new TokenExchangeError(
+        'invalid_request',
+        'actor_token is not supported: a WIT names one workload (workload-creds-02 Section 4)',
+      );
+    if (parsed.audience.some((aud) => aud !== o.issuer) || parsed.resource.length > 0)
+      throw new TokenExchangeError('invalid_target', `A WIT is issued for no audience other than ${o.issuer}`);
     if (parsed.scope !== undefined) throw new TokenExchangeError('invalid_scope', 'A WIT carries no scope');
 
     const now = Date.now();
     const proof = await verifyDpopProof(fieldValues(headers, 'dpop'), {
-      htm: 'POST', htu: tokenUrl, algorithms, maxAge: a.proofMaxAge ?? 60, clockTolerance: a.clockTolerance ?? 5, now,
+      htm: 'POST',
+      htu: tokenUrl,
+      algorithms,
+      maxAge: a.proofMaxAge ?? 60,
+      clockTolerance: a.clockTolerance ?? 5,
+      now,
     });
     const { issuer, claims } = await platform.verify(parsed.subjectToken, now);
     const mapped = mapWorkload(issuer.issuer, claims);
@@ -103,7 +124,9 @@ export function createTokenEndpoint(o: TokenEndpointOptions): TokenEndpoint {
     // The WIT does not outlive the attestation it rests on.
     const lifetime = Math.max(1, Math.min(o.witLifetime, claims.exp - Math.floor(now / 1000)));
     const wit = await issueWit({ sub: mapped.workload, cnfJwk: proof.jwk, issuerKey: privateKey, alg, kid, iss: o.issuer, lifetime, now });
-    o.log(`issued WIT for ${mapped.workload} by token exchange (platform ${issuer.issuer}, key ${proof.jkt}, issuer key ${kid}, ${lifetime}s)`);
+    o.log(
+      `issued WIT for ${mapped.workload} by token exchange (platform ${issuer.issuer}, key ${proof.jkt}, issuer key ${kid}, ${lifetime}s)`,
+    );
     return tokenExchangeResponse({ access_token: wit, issued_token_type: WIT_TOKEN_TYPE, token_type: 'N_A', expires_in: lifetime });
   }
 
@@ -129,13 +152,19 @@ function single(values: readonly string[]): string | undefined {
 async function remember(store: ReplayStore, jkt: string, jti: string, until: number): Promise<void> {
   let fresh: boolean;
   try {
-    fresh = await store.checkAndStore({ workload: `urn:ietf:params:oauth:jwk-thumbprint:sha-256:${jkt}`, kind: 'wpt', id: `dpop:${jti}` }, until);
+    fresh = await store.checkAndStore(
+      { workload: `urn:ietf:params:oauth:jwk-thumbprint:sha-256:${jkt}`, kind: 'wpt', id: `dpop:${jti}` },
+      until,
+    );
   } catch (e) {
     // A store that refuses (full, over quota, down) must never let the proof through: 429 for a
     // key over its quota, 503 otherwise, with the store's Retry-After.
     const status = isWimseError(e, 'replay_quota_exceeded') ? 429 : 503;
     const retry = (isWimseError(e) ? e.headers['retry-after'] : undefined) ?? '1';
-    throw new TokenExchangeError('temporarily_unavailable', 'The replay store cannot record the proof now', { status, headers: { 'retry-after': retry } });
+    throw new TokenExchangeError('temporarily_unavailable', 'The replay store cannot record the proof now', {
+      status,
+      headers: { 'retry-after': retry },
+    });
   }
   if (!fresh) throw new TokenExchangeError('invalid_dpop_proof', 'DPoP proof was already used (jti replayed)');
 }

@@ -54,7 +54,8 @@ export function compileMappingRules(rules: readonly WorkloadMappingRule[], trust
       for (const name of Object.keys(new RegExp(`${source}|`, 'u').exec('')?.groups ?? {})) groups.add(name);
       return [claim, pattern] as const;
     });
-    for (const [, name] of rule.workload.matchAll(PLACEHOLDER)) if (!groups.has(name!)) throw new TypeError(`${where}: {${name}} is not a named group of the patterns`);
+    for (const [, name] of rule.workload.matchAll(PLACEHOLDER))
+      if (!groups.has(name!)) throw new TypeError(`${where}: {${name}} is not a named group of the patterns`);
     // The template without placeholders must already be an identifier in this trust domain.
     const sample = checkWorkloadIdentifier(rule.workload.replace(PLACEHOLDER, 'x'));
     if (!sample.ok) throw new TypeError(`${where}: workload template is not a Workload Identifier (${sample.reason})`);
@@ -85,7 +86,8 @@ export function compileMappingRules(rules: readonly WorkloadMappingRule[], trust
       });
       if (bad !== undefined) return { ok: false, reason: `the claim value for {${bad}} cannot be a path segment` };
       const id = checkWorkloadIdentifier(workload);
-      if (!id.ok || id.id.trustDomain !== trustDomain) return { ok: false, reason: 'the mapped identifier is not a Workload Identifier of this trust domain' };
+      if (!id.ok || id.id.trustDomain !== trustDomain)
+        return { ok: false, reason: 'the mapped identifier is not a Workload Identifier of this trust domain' };
       return { ok: true, workload };
     }
     return { ok: false, reason: 'no mapping rule matches this platform identity' };

@@ -17,7 +17,12 @@ describe('configuration from the environment', () => {
   });
 
   it('reads WIMSE_DEV_REGISTRATION, WIMSE_DATA_DIR, IDENTITY_KEY_FILE and IDENTITY_STAND_IN_PLATFORM', () => {
-    const c = configFromEnv({ WIMSE_DEV_REGISTRATION: '1', WIMSE_DATA_DIR: '/var/lib/wimse', IDENTITY_KEY_FILE: '/etc/wimse/key.pem', IDENTITY_STAND_IN_PLATFORM: 'true' });
+    const c = configFromEnv({
+      WIMSE_DEV_REGISTRATION: '1',
+      WIMSE_DATA_DIR: '/var/lib/wimse',
+      IDENTITY_KEY_FILE: '/etc/wimse/key.pem',
+      IDENTITY_STAND_IN_PLATFORM: 'true',
+    });
     expect([c.devMode, c.dataDir, c.keyFile, c.standInPlatform]).toEqual([true, '/var/lib/wimse', '/etc/wimse/key.pem', true]);
   });
 
@@ -27,7 +32,10 @@ describe('configuration from the environment', () => {
 
   it('reads the attestation configuration file', async () => {
     const path = join(dir, 'attestation.json');
-    const attestation = { platformIssuers: [{ issuer: 'https://k8s.test', discovery: true }], rules: [{ issuer: 'https://k8s.test', match: { sub: '(?<sa>.+)' }, workload: 'spiffe://example.org/{sa}' }] };
+    const attestation = {
+      platformIssuers: [{ issuer: 'https://k8s.test', discovery: true }],
+      rules: [{ issuer: 'https://k8s.test', match: { sub: '(?<sa>.+)' }, workload: 'spiffe://example.org/{sa}' }],
+    };
     await writeFile(path, JSON.stringify(attestation));
     expect(configFromEnv({ IDENTITY_ATTESTATION_CONFIG: path }).attestation).toEqual(attestation);
   });

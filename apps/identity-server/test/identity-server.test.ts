@@ -30,7 +30,11 @@ async function keyPair(alg = 'ES256') {
 }
 
 function post(path: string, body: unknown, headers: Record<string, string> = {}) {
-  return fetch(base + path, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+  return fetch(base + path, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
 }
 
 async function problem(res: Response) {
@@ -91,27 +95,101 @@ describe('POST /wit', () => {
   });
 
   const cases: Array<[string, () => Promise<Response>, number, string]> = [
-    ['an unknown workload name', async () => post('/wit', { workload: 'mallory', jwk: (await keyPair()).publicJwk }), 403, 'workload_unknown'],
-    ['a workload name that is a full identifier', async () => post('/wit', { workload: 'spiffe://example.org/client', jwk: (await keyPair()).publicJwk }), 400, 'workload_invalid'],
+    [
+      'an unknown workload name',
+      async () => post('/wit', { workload: 'mallory', jwk: (await keyPair()).publicJwk }),
+      403,
+      'workload_unknown',
+    ],
+    [
+      'a workload name that is a full identifier',
+      async () => post('/wit', { workload: 'spiffe://example.org/client', jwk: (await keyPair()).publicJwk }),
+      400,
+      'workload_invalid',
+    ],
     ['no workload', async () => post('/wit', { jwk: (await keyPair()).publicJwk }), 400, 'workload_invalid'],
     ['no jwk', async () => post('/wit', { workload: 'client' }), 400, 'jwk_invalid'],
     ['a jwk that is a string', async () => post('/wit', { workload: 'client', jwk: 'key' }), 400, 'jwk_invalid'],
-    ['a malformed EC key (no y)', async () => post('/wit', { workload: 'client', jwk: { ...(await keyPair()).publicJwk, y: undefined } }), 400, 'jwk_invalid'],
-    ['a point not on the curve', async () => post('/wit', { workload: 'client', jwk: { ...(await keyPair()).publicJwk, x: 'AAAA' } }), 400, 'jwk_invalid'],
-    ['a private key instead of the public key', async () => post('/wit', { workload: 'client', jwk: (await keyPair()).privateJwk }), 400, 'jwk_private'],
-    ['a symmetric key', async () => post('/wit', { workload: 'client', jwk: { kty: 'oct', k: 'c2VjcmV0', alg: 'ES256' } }), 400, 'jwk_private'],
-    ['a key without alg', async () => post('/wit', { workload: 'client', jwk: { ...(await keyPair()).publicJwk, alg: undefined } }), 400, 'jwk_alg'],
+    [
+      'a malformed EC key (no y)',
+      async () => post('/wit', { workload: 'client', jwk: { ...(await keyPair()).publicJwk, y: undefined } }),
+      400,
+      'jwk_invalid',
+    ],
+    [
+      'a point not on the curve',
+      async () => post('/wit', { workload: 'client', jwk: { ...(await keyPair()).publicJwk, x: 'AAAA' } }),
+      400,
+      'jwk_invalid',
+    ],
+    [
+      'a private key instead of the public key',
+      async () => post('/wit', { workload: 'client', jwk: (await keyPair()).privateJwk }),
+      400,
+      'jwk_private',
+    ],
+    [
+      'a symmetric key',
+      async () => post('/wit', { workload: 'client', jwk: { kty: 'oct', k: 'c2VjcmV0', alg: 'ES256' } }),
+      400,
+      'jwk_private',
+    ],
+    [
+      'a key without alg',
+      async () => post('/wit', { workload: 'client', jwk: { ...(await keyPair()).publicJwk, alg: undefined } }),
+      400,
+      'jwk_alg',
+    ],
     ['alg none', async () => post('/wit', { workload: 'client', jwk: { ...(await keyPair()).publicJwk, alg: 'none' } }), 400, 'jwk_alg'],
     ['HS256', async () => post('/wit', { workload: 'client', jwk: { ...(await keyPair()).publicJwk, alg: 'HS256' } }), 400, 'jwk_alg'],
-    ['alg that does not fit the key type', async () => post('/wit', { workload: 'client', jwk: { ...(await keyPair()).publicJwk, alg: 'EdDSA' } }), 400, 'jwk_invalid'],
+    [
+      'alg that does not fit the key type',
+      async () => post('/wit', { workload: 'client', jwk: { ...(await keyPair()).publicJwk, alg: 'EdDSA' } }),
+      400,
+      'jwk_invalid',
+    ],
     // Degenerate keys (issue #9): with them anyone holding the WIT could make its proofs.
-    ['the Ed25519 identity point', async () => post('/wit', { workload: 'client', jwk: { kty: 'OKP', crv: 'Ed25519', x: base64url.encode(ED25519_IDENTITY), alg: 'EdDSA' } }), 400, 'jwk_invalid'],
-    ['an Ed25519 point of order 8', async () => post('/wit', { workload: 'client', jwk: { kty: 'OKP', crv: 'Ed25519', x: base64url.encode(Buffer.from('26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05', 'hex')), alg: 'EdDSA' } }), 400, 'jwk_invalid'],
+    [
+      'the Ed25519 identity point',
+      async () =>
+        post('/wit', { workload: 'client', jwk: { kty: 'OKP', crv: 'Ed25519', x: base64url.encode(ED25519_IDENTITY), alg: 'EdDSA' } }),
+      400,
+      'jwk_invalid',
+    ],
+    [
+      'an Ed25519 point of order 8',
+      async () =>
+        post('/wit', {
+          workload: 'client',
+          jwk: {
+            kty: 'OKP',
+            crv: 'Ed25519',
+            x: base64url.encode(Buffer.from('26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05', 'hex')),
+            alg: 'EdDSA',
+          },
+        }),
+      400,
+      'jwk_invalid',
+    ],
     ['an RSA key with e = 1', async () => post('/wit', { workload: 'client', jwk: rsaExponentOneJwk() }), 400, 'jwk_invalid'],
-    ['a 512-bit RSA key', async () => post('/wit', { workload: 'client', jwk: { ...generateKeyPairSync('rsa', { modulusLength: 512 }).publicKey.export({ format: 'jwk' }), alg: 'RS256' } }), 400, 'jwk_invalid'],
+    [
+      'a 512-bit RSA key',
+      async () =>
+        post('/wit', {
+          workload: 'client',
+          jwk: { ...generateKeyPairSync('rsa', { modulusLength: 512 }).publicKey.export({ format: 'jwk' }), alg: 'RS256' },
+        }),
+      400,
+      'jwk_invalid',
+    ],
     ['a JSON array', async () => post('/wit', '[]'), 400, 'json_invalid'],
     ['invalid JSON', async () => post('/wit', '{"workload":'), 400, 'json_invalid'],
-    ['a non-JSON content type', async () => fetch(`${base}/wit`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: '{}' }), 415, 'unsupported_media_type'],
+    [
+      'a non-JSON content type',
+      async () => fetch(`${base}/wit`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: '{}' }),
+      415,
+      'unsupported_media_type',
+    ],
     ['an oversized body', async () => post('/wit', { workload: 'client', pad: 'x'.repeat(20_000) }), 413, 'body_too_large'],
     ['GET instead of POST', async () => fetch(`${base}/wit`), 405, 'method_not_allowed'],
     ['an unknown path', async () => fetch(`${base}/nope`), 404, 'not_found'],
@@ -131,7 +209,12 @@ describe('POST /wit', () => {
         else controller.close();
       },
     });
-    const res = await fetch(`${base}/wit`, { method: 'POST', headers: { 'content-type': 'application/json' }, body, duplex: 'half' } as RequestInit);
+    const res = await fetch(`${base}/wit`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body,
+      duplex: 'half',
+    } as RequestInit);
     expect(res.status).toBe(413);
     expect(res.headers.get('connection')).toBe('close');
     expect((await problem(res)).code).toBe('body_too_large');
@@ -146,7 +229,8 @@ describe('POST /wit', () => {
 });
 
 describe('key rotation', () => {
-  const admin = (method: string, path: string, token = ADMIN) => fetch(base + path, { method, headers: { authorization: `Bearer ${token}` } });
+  const admin = (method: string, path: string, token = ADMIN) =>
+    fetch(base + path, { method, headers: { authorization: `Bearer ${token}` } });
   const jwksKids = async () => ((await (await fetch(`${base}/.well-known/jwks.json`)).json()) as { keys: JWK[] }).keys.map((k) => k.kid);
 
   it('requires the admin token', async () => {
@@ -218,7 +302,10 @@ describe('admin disabled', () => {
     const s = await createIdentityServer({ trustDomain: 'example.org', issuer: 'x', workloads: [], witLifetime: 60 });
     await new Promise<void>((resolve) => s.server.listen(0, '127.0.0.1', resolve));
     try {
-      const res = await fetch(`http://127.0.0.1:${(s.server.address() as AddressInfo).port}/admin/keys`, { method: 'POST', headers: { authorization: 'Bearer ' } });
+      const res = await fetch(`http://127.0.0.1:${(s.server.address() as AddressInfo).port}/admin/keys`, {
+        method: 'POST',
+        headers: { authorization: 'Bearer ' },
+      });
       expect(res.status).toBe(404);
       expect((await problem(res)).code).toBe('admin_disabled');
     } finally {
@@ -233,7 +320,9 @@ describe('development mode', () => {
     await new Promise<void>((resolve) => s.server.listen(0, '127.0.0.1', resolve));
     try {
       const res = await fetch(`http://127.0.0.1:${(s.server.address() as AddressInfo).port}/wit`, {
-        method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ workload: 'client', jwk: (await keyPair()).publicJwk }),
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ workload: 'client', jwk: (await keyPair()).publicJwk }),
       });
       expect(res.status).toBe(404);
       expect((await problem(res)).code).toBe('dev_registration_disabled');

@@ -28,8 +28,14 @@ async function tempDir(): Promise<string> {
 async function start(extra: Partial<IdentityServerConfig>) {
   const lines: string[] = [];
   const s = await createIdentityServer({
-    trustDomain: 'example.org', issuer: 'http://identity.test', workloads: ['client'], witLifetime: 600, adminToken: ADMIN, devMode: true,
-    log: (l) => lines.push(l), ...extra,
+    trustDomain: 'example.org',
+    issuer: 'http://identity.test',
+    workloads: ['client'],
+    witLifetime: 600,
+    adminToken: ADMIN,
+    devMode: true,
+    log: (l) => lines.push(l),
+    ...extra,
   });
   await new Promise<void>((resolve) => s.server.listen(0, '127.0.0.1', resolve));
   const base = `http://127.0.0.1:${(s.server.address() as AddressInfo).port}`;
@@ -40,7 +46,11 @@ async function start(extra: Partial<IdentityServerConfig>) {
 
 async function register(base: string) {
   const { publicKey, privateKey } = await generateKeyPair('ES256', { extractable: true });
-  const res = await fetch(`${base}/wit`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ workload: 'client', jwk: { ...(await exportJWK(publicKey)), alg: 'ES256' } }) });
+  const res = await fetch(`${base}/wit`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ workload: 'client', jwk: { ...(await exportJWK(publicKey)), alg: 'ES256' } }),
+  });
   expect(res.status).toBe(201);
   const { wit, kid } = (await res.json()) as { wit: string; kid: string };
   return { wit, kid, privateJwk: { ...(await exportJWK(privateKey)), alg: 'ES256' } };
@@ -48,17 +58,25 @@ async function register(base: string) {
 
 /** Verifies a WIT with the core verifier against `base`'s JWKS, as a service would. */
 async function verifyWith(base: string, wit: string, privateJwk: JWK): Promise<WimsePrincipal> {
-  const verifier = createVerifier({ trustDomains: { 'example.org': { keys: `${base}/.well-known/jwks.json`, issuer: 'http://identity.test' } }, audience: 'http://svc.test' });
+  const verifier = createVerifier({
+    trustDomains: { 'example.org': { keys: `${base}/.well-known/jwks.json`, issuer: 'http://identity.test' } },
+    audience: 'http://svc.test',
+  });
   const signer = await createWorkloadSigner({ wit, privateKey: privateJwk });
   return verifier.verify({ method: 'GET', path: '/', headers: await signer.wptHeaders({ url: 'http://svc.test/' }) });
 }
 
 const admin = (base: string, method: string, path: string) => fetch(base + path, { method, headers: { authorization: `Bearer ${ADMIN}` } });
-const jwksKids = async (base: string) => ((await (await fetch(`${base}/.well-known/jwks.json`)).json()) as { keys: JWK[] }).keys.map((k) => k.kid);
-const refusal = (p: Promise<unknown>) => p.then(() => undefined, (e: unknown) => e as KeyRingError);
+const jwksKids = async (base: string) =>
+  ((await (await fetch(`${base}/.well-known/jwks.json`)).json()) as { keys: JWK[] }).keys.map((k) => k.kid);
+const refusal = (p: Promise<unknown>) =>
+  p.then(
+    () => undefined,
+    (e: unknown) => e as KeyRingError,
+  );
 
 describe('persistent issuer keys: restart', () => {
-  it('keeps WITs issued before a restart valid against the restarted server\'s JWKS', async () => {
+  it("keeps WITs issued before a restart valid against the restarted server's JWKS", async () => {
     const dataDir = await tempDir();
     const first = await start({ dataDir });
     const issued = await register(first.base);
@@ -147,7 +165,9 @@ describe('persistent issuer keys: refusals at start', () => {
     expect(e?.code).toBe('key_file_mode');
     expect(e?.message).toMatch(/chmod 600/);
     // The server does not start either.
-    await expect(createIdentityServer({ trustDomain: 'example.org', issuer: 'x', workloads: [], witLifetime: 60, dataDir })).rejects.toThrow(/readable by other users/);
+    await expect(
+      createIdentityServer({ trustDomain: 'example.org', issuer: 'x', workloads: [], witLifetime: 60, dataDir }),
+    ).rejects.toThrow(/readable by other users/);
   });
 
   it('the built server exits with a clear message instead of starting (needs `pnpm build`)', async () => {
@@ -156,7 +176,9 @@ describe('persistent issuer keys: refusals at start', () => {
     await chmod(join(dataDir, 'keys', `${kid}.jwk`), 0o644);
     const main = new URL('../dist/main.js', import.meta.url).pathname;
     const { code, stderr } = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
-      const child = execFile(process.execPath, [main], { env: { ...process.env, PORT: '0', WIMSE_DATA_DIR: dataDir } }, (_e, _out, err) => resolve({ code: child.exitCode, stderr: err }));
+      const child = execFile(process.execPath, [main], { env: { ...process.env, PORT: '0', WIMSE_DATA_DIR: dataDir } }, (_e, _out, err) =>
+        resolve({ code: child.exitCode, stderr: err }),
+      );
     });
     expect(code).toBe(1);
     expect(stderr).toMatch(/cannot start: .*readable by other users.*chmod 600/);
@@ -181,7 +203,10 @@ describe('persistent issuer keys: refusals at start', () => {
   it('refuses a state whose kid is not a thumbprint (e.g. a path)', async () => {
     const dataDir = await tempDir();
     await createKeyRing({ dataDir });
-    await writeFile(join(dataDir, 'keyring.json'), JSON.stringify({ version: 1, keys: [{ kid: '../../etc/passwd', alg: 'ES256' }], retired: [] }));
+    await writeFile(
+      join(dataDir, 'keyring.json'),
+      JSON.stringify({ version: 1, keys: [{ kid: '../../etc/passwd', alg: 'ES256' }], retired: [] }),
+    );
     expect((await refusal(createKeyRing({ dataDir })))?.code).toBe('state_corrupt');
   });
 
@@ -209,7 +234,7 @@ describe('persistent issuer keys: refusals at start', () => {
 });
 
 describe('persistent issuer keys: two instances on one directory', () => {
-  it('a second server reads the same keys, and picks up the other\'s rotation on reload', async () => {
+  it("a second server reads the same keys, and picks up the other's rotation on reload", async () => {
     const dataDir = await tempDir();
     const a = await start({ dataDir });
     const b = await start({ dataDir });
@@ -223,7 +248,7 @@ describe('persistent issuer keys: two instances on one directory', () => {
     expect((await register(b.base)).kid).toBe(created);
   });
 
-  it('keeps the other instance\'s rotation when this one changes the state', async () => {
+  it("keeps the other instance's rotation when this one changes the state", async () => {
     const dataDir = await tempDir();
     const a = await createKeyRing({ dataDir });
     const b = await createKeyRing({ dataDir });
@@ -243,7 +268,7 @@ describe('operator-supplied issuer key', () => {
     return path;
   }
 
-  it('signs with a PKCS#8 PEM key; its WITs verify with that key\'s public half', async () => {
+  it("signs with a PKCS#8 PEM key; its WITs verify with that key's public half", async () => {
     const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
     const s = await start({ keyFile: await keyFile(privateKey.export({ format: 'pem', type: 'pkcs8' }) as string) });
     expect(s.keys.mode).toBe('static');
@@ -268,7 +293,9 @@ describe('operator-supplied issuer key', () => {
   it('refuses a public key as the signing key, and garbage', async () => {
     const pub = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'jwk' });
     expect((await refusal(createKeyRing({ keyFile: await keyFile(JSON.stringify(pub)) })))?.code).toBe('key_file_invalid');
-    expect((await refusal(createKeyRing({ keyFile: await keyFile('-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n') })))?.code).toBe('key_file_invalid');
+    expect(
+      (await refusal(createKeyRing({ keyFile: await keyFile('-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n') })))?.code,
+    ).toBe('key_file_invalid');
     expect((await refusal(createKeyRing({ keyFile: await keyFile('not a key') })))?.code).toBe('key_file_invalid');
   });
 

@@ -15,7 +15,10 @@ describe('mapping rules: a match', () => {
     expect(map(K8S, { sub: 'system:serviceaccount:prod:api' })).toEqual({ ok: true, workload: 'spiffe://example.org/ns/prod/sa/api' });
   });
   it('needs every claim of the rule to match', () => {
-    expect(map('https://other.test', { sub: 'ledger', team: 'payments' })).toEqual({ ok: true, workload: 'wimse://example.org/team/payments/ledger' });
+    expect(map('https://other.test', { sub: 'ledger', team: 'payments' })).toEqual({
+      ok: true,
+      workload: 'wimse://example.org/team/payments/ledger',
+    });
     expect(map('https://other.test', { sub: 'ledger', team: 'payments-admin' }).ok).toBe(false);
   });
 });

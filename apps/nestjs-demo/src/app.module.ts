@@ -35,7 +35,11 @@ export function createAppModule(config: DemoConfig): DynamicModule {
     // A user's request with an access token enters here (edge.ts): no workload proof.
     @Public()
     @Get('edge/orders')
-    async edgeOrders(@Headers('authorization') authorization: string | undefined, @Query('to') to: string | string[] | undefined, @Res({ passthrough: true }) res: ProblemResponse) {
+    async edgeOrders(
+      @Headers('authorization') authorization: string | undefined,
+      @Query('to') to: string | string[] | undefined,
+      @Res({ passthrough: true }) res: ProblemResponse,
+    ) {
       const result = await this.edge(authorization, to);
       return result.status === 200 ? result.body : sendProblem(res, result as Problem);
     }
@@ -48,7 +52,8 @@ export function createAppModule(config: DemoConfig): DynamicModule {
     @Post('echo')
     @HttpCode(200)
     echo(@Body() body: unknown, @Headers('content-type') type: string | undefined, @Res({ passthrough: true }) res: ProblemResponse) {
-      if (!(type ?? '').startsWith('application/json')) return sendProblem(res, problem(415, 'unsupported_media_type', 'Send application/json'));
+      if (!(type ?? '').startsWith('application/json'))
+        return sendProblem(res, problem(415, 'unsupported_media_type', 'Send application/json'));
       return body;
     }
 
@@ -72,7 +77,12 @@ export function createAppModule(config: DemoConfig): DynamicModule {
     }
 
     @Get('relay')
-    async relayTo(@Query('to') to: string | string[] | undefined, @Query('path') path: string | undefined, @Workload() caller: WimsePrincipal, @Res({ passthrough: true }) res: ProblemResponse) {
+    async relayTo(
+      @Query('to') to: string | string[] | undefined,
+      @Query('path') path: string | undefined,
+      @Workload() caller: WimsePrincipal,
+      @Res({ passthrough: true }) res: ProblemResponse,
+    ) {
       const result = await this.relay(to, caller, path);
       return result.status === 200 ? result.body : sendProblem(res, result as Problem);
     }

@@ -36,8 +36,18 @@ export class ProblemFilter implements ExceptionFilter<HttpException> {
 }
 
 /** Express error middleware for body parser failures (bad JSON 400, too large 413), which Nest's filters never see. */
-export function bodyParserErrors(err: { status?: unknown; type?: unknown }, _req: unknown, res: ProblemResponse, next: (err?: unknown) => void): void {
+export function bodyParserErrors(
+  err: { status?: unknown; type?: unknown },
+  _req: unknown,
+  res: ProblemResponse,
+  next: (err?: unknown) => void,
+): void {
   if (typeof err.status !== 'number' || err.status < 400 || err.status >= 500) return next(err);
-  const code = err.type === 'entity.too.large' ? 'body_too_large' : err.type === 'entity.parse.failed' ? 'json_invalid' : (CODES[err.status] ?? 'bad_request');
+  const code =
+    err.type === 'entity.too.large'
+      ? 'body_too_large'
+      : err.type === 'entity.parse.failed'
+        ? 'json_invalid'
+        : (CODES[err.status] ?? 'bad_request');
   res.send(sendProblem(res, problem(err.status, code, 'The request body could not be read')));
 }

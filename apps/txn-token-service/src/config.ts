@@ -27,7 +27,10 @@ export function configFromEnv(env: NodeJS.ProcessEnv): EnvConfig {
     ...(env.TTS_ISSUER ? { issuer: env.TTS_ISSUER } : {}),
     wimse: {
       trustDomains: {
-        [trustDomain]: { keys: env.WIMSE_IDENTITY_JWKS ?? 'http://127.0.0.1:3000/.well-known/jwks.json', ...(witIssuer === undefined ? {} : { issuer: witIssuer }) },
+        [trustDomain]: {
+          keys: env.WIMSE_IDENTITY_JWKS ?? 'http://127.0.0.1:3000/.well-known/jwks.json',
+          ...(witIssuer === undefined ? {} : { issuer: witIssuer }),
+        },
       },
       audience: url,
     },

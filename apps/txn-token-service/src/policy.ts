@@ -38,11 +38,17 @@ export function compilePolicies(policies: RequesterPolicies): (principal: WimseP
   const compiled: { matcher: WorkloadMatcher; policy: ResolvedPolicy }[] = [];
   for (const [pattern, p] of Object.entries(policies)) {
     const where = `requesters[${JSON.stringify(pattern)}]`;
-    if (p === null || typeof p !== 'object' || !Array.isArray(p.scopes) || p.scopes.some((s) => typeof s !== 'string' || !SCOPE_TOKEN.test(s))) {
+    if (
+      p === null ||
+      typeof p !== 'object' ||
+      !Array.isArray(p.scopes) ||
+      p.scopes.some((s) => typeof s !== 'string' || !SCOPE_TOKEN.test(s))
+    ) {
       throw new TypeError(`${where}.scopes must be a list of scope tokens`);
     }
     const kinds = p.subjectTokenTypes ?? DEFAULT_KINDS;
-    if (!Array.isArray(kinds) || kinds.some((k) => !SUBJECT_KINDS.includes(k))) throw new TypeError(`${where}.subjectTokenTypes: each must be one of ${SUBJECT_KINDS.join(', ')}`);
+    if (!Array.isArray(kinds) || kinds.some((k) => !SUBJECT_KINDS.includes(k)))
+      throw new TypeError(`${where}.subjectTokenTypes: each must be one of ${SUBJECT_KINDS.join(', ')}`);
     compiled.push({ matcher: compileWorkloadPattern(pattern), policy: { scopes: Object.freeze([...p.scopes]), kinds: new Set(kinds) } });
   }
   return (principal) => compiled.find((c) => c.matcher.test(principal.id))?.policy;

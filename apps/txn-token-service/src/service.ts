@@ -83,7 +83,8 @@ const MAX_TXN_TOKEN_LENGTH = 8192;
 export function createTxnTokenService(config: TxnTokenServiceConfig): Hono<WimseEnv> {
   const now = config.now ?? Date.now;
   const lifetime = config.lifetime ?? 300;
-  if (!Number.isInteger(lifetime) || lifetime <= 0 || lifetime > 3600) throw new TypeError('lifetime must be a whole number of seconds in 1..3600 (§6: short-lived)');
+  if (!Number.isInteger(lifetime) || lifetime <= 0 || lifetime > 3600)
+    throw new TypeError('lifetime must be a whole number of seconds in 1..3600 (§6: short-lived)');
   const maxBody = config.limits?.maxBodyBytes ?? 32 * 1024;
   // 2 KiB per JSON parameter keeps an issued token well under receivers' default 8192-character bound.
   const limits: TokenExchangeLimits = { maxValueLength: 2048, ...config.limits, maxBodyBytes: maxBody };
@@ -93,7 +94,12 @@ export function createTxnTokenService(config: TxnTokenServiceConfig): Hono<Wimse
   // Replacement subjects are this service's own Txn-Tokens: verified with its currently published
   // keys (a retired key stops verifying), as any receiver would (§12.2).
   const ownTokens = createTxnTokenVerifier(
-    { trustDomain: config.trustDomain, keys: (header, token) => createLocalJWKSet(config.keys.jwks())(header, token), maxLifetime: Math.max(lifetime, 600), now },
+    {
+      trustDomain: config.trustDomain,
+      keys: (header, token) => createLocalJWKSet(config.keys.jwks())(header, token),
+      maxLifetime: Math.max(lifetime, 600),
+      now,
+    },
     'txn-token-service',
   );
   const subjects = createSubjectVerifier(config.subjectIssuers ?? [], ownTokens);
@@ -104,7 +110,8 @@ export function createTxnTokenService(config: TxnTokenServiceConfig): Hono<Wimse
 
   // RFC 6749 §3.2: POST only; said before authentication, which a GET could not pass anyway.
   app.use('/token', async (c, next) => {
-    if (c.req.method !== 'POST') return send(new TokenExchangeError('invalid_request', 'Use POST', { status: 405, headers: { allow: 'POST' } }).response());
+    if (c.req.method !== 'POST')
+      return send(new TokenExchangeError('invalid_request', 'Use POST', { status: 405, headers: { allow: 'POST' } }).response());
     await next();
   });
   app.use(
@@ -135,12 +142,17 @@ export function createTxnTokenService(config: TxnTokenServiceConfig): Hono<Wimse
   async function token(c: Context<WimseEnv>, principal: WimsePrincipal): Promise<TokenEndpointResponse> {
     // §13.10: the requester must be authorised for the requested values.
     const policy = policyOf(principal);
-    if (policy === undefined) throw new TokenExchangeError('unauthorized_client', `Workload ${principal.workload} may not request Txn-Tokens`);
+    if (policy === undefined)
+      throw new TokenExchangeError('unauthorized_client', `Workload ${principal.workload} may not request Txn-Tokens`);
     const raw = c.req.raw;
     const body = raw.body === null ? new Uint8Array(0) : await readBody(raw.body, maxBody, raw.headers.get('content-length'));
-    const request = parseTxnTokenRequest(parseTokenExchangeRequest({ method: raw.method, contentType: raw.headers.get('content-type'), body }, limits), { trustDomain: config.trustDomain });
+    const request = parseTxnTokenRequest(
+      parseTokenExchangeRequest({ method: raw.method, contentType: raw.headers.get('content-type'), body }, limits),
+      { trustDomain: config.trustDomain },
+    );
     const kind = subjectKind(request.subjectTokenType);
-    if (!policy.kinds.has(kind)) throw new TokenExchangeError('unauthorized_client', `Workload ${principal.workload} may not present ${kind} subject tokens`);
+    if (!policy.kinds.has(kind))
+      throw new TokenExchangeError('unauthorized_client', `Workload ${principal.workload} may not present ${kind} subject tokens`);
     checkScopeWithin(request.scope, policy.scopes, 'scopes this workload may request');
     const at = now();
     const subject: VerifiedSubject = await subjects.verify(kind, request.subjectToken, {
@@ -159,7 +171,16 @@ export function createTxnTokenService(config: TxnTokenServiceConfig): Hono<Wimse
       // §13.15: txn, sub, aud kept; scope only narrower; tctx immutable; not past the old expiry.
       const claims = replacementClaims(subject.replaced, request, at / 1000);
       exp = Math.min(claims.exp, Math.floor(at / 1000) + lifetime);
-      issued = await issueTxnToken({ ...claims, aud: config.trustDomain, req_wl: principal.workload, exp, ...(config.issuer === undefined ? {} : { iss: config.issuer }) }, sign);
+      issued = await issueTxnToken(
+        {
+          ...claims,
+          aud: config.trustDomain,
+          req_wl: principal.workload,
+          exp,
+          ...(config.issuer === undefined ? {} : { iss: config.issuer }),
+        },
+        sign,
+      );
       event = `replaced Txn-Token for transaction ${claims.txn}, requested by ${principal.workload}`;
     } else {
       // §13.6, §13.14: no wider than the subject's scope; an unknown one grants nothing.
@@ -190,10 +211,16 @@ export function createTxnTokenService(config: TxnTokenServiceConfig): Hono<Wimse
       event = `issued Txn-Token for transaction ${txn} (${kind} subject), requested by ${principal.workload}`;
     }
     // A token receivers would refuse as too large is not issued (core's default bound, 8192 characters).
-    if (issued.length > MAX_TXN_TOKEN_LENGTH) throw new TokenExchangeError('invalid_request', 'request_context and request_details make the Txn-Token too large');
+    if (issued.length > MAX_TXN_TOKEN_LENGTH)
+      throw new TokenExchangeError('invalid_request', 'request_context and request_details make the Txn-Token too large');
     log(event);
     // §11.4: token_type N_A, the Txn-Token type, no refresh token; expires_in as RFC 8693 recommends.
-    return tokenExchangeResponse({ access_token: issued, issued_token_type: TOKEN_TYPES.txn_token, token_type: 'N_A', expires_in: exp - Math.floor(at / 1000) });
+    return tokenExchangeResponse({
+      access_token: issued,
+      issued_token_type: TOKEN_TYPES.txn_token,
+      token_type: 'N_A',
+      expires_in: exp - Math.floor(at / 1000),
+    });
   }
 
   return app;
@@ -205,14 +232,23 @@ function send(r: TokenEndpointResponse): Response {
 
 // A WIMSE refusal after authentication: the body too large (413), or a dependency down (503).
 function fromWimse(e: WimseError): TokenEndpointResponse {
-  if (e.code === 'body_too_large') return new TokenExchangeError('invalid_request', e.message, { status: 413, headers: { ...e.headers } }).response();
+  if (e.code === 'body_too_large')
+    return new TokenExchangeError('invalid_request', e.message, { status: 413, headers: { ...e.headers } }).response();
   if (e.status < 500 && e.status !== 429) return new TokenExchangeError('invalid_request', e.message).response();
-  return { status: e.status, headers: { 'content-type': 'application/problem+json', 'cache-control': 'no-store', ...e.headers }, body: JSON.stringify(e.problem) };
+  return {
+    status: e.status,
+    headers: { 'content-type': 'application/problem+json', 'cache-control': 'no-store', ...e.headers },
+    body: JSON.stringify(e.problem),
+  };
 }
 
 // A bug: the core's 500 problem, never a 4xx in disguise.
 function internalError(): TokenEndpointResponse {
-  return { status: 500, headers: { 'content-type': 'application/problem+json', 'cache-control': 'no-store' }, body: JSON.stringify(new WimseError('internal_error').problem) };
+  return {
+    status: 500,
+    headers: { 'content-type': 'application/problem+json', 'cache-control': 'no-store' },
+    body: JSON.stringify(new WimseError('internal_error').problem),
+  };
 }
 
 interface NodeBindings {

@@ -23,15 +23,7 @@ import {
   type WimsePrincipal,
   type WimseTransaction,
 } from '@wimse/core';
-import {
-  decodeJwt,
-  errors,
-  importJWK,
-  jwtVerify,
-  type JSONWebKeySet,
-  type JWTPayload,
-  type JWTVerifyGetKey,
-} from 'jose';
+import { decodeJwt, errors, importJWK, jwtVerify, type JSONWebKeySet, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import type { SubjectKind } from './policy.js';
 
 /** An external OAuth/OIDC issuer whose JWTs are accepted as subject tokens. */
@@ -106,13 +98,17 @@ const FOREIGN_TYPES = ['wit+jwt', 'wpt+jwt', 'txntoken+jwt'];
  * Builds the subject verifier. Issuer configuration is checked now (`TypeError`).
  * `txnTokens` verifies Txn-Tokens with this service's own keys.
  */
-export function createSubjectVerifier(issuers: readonly SubjectIssuer[], txnTokens: { verify(token: string): WimseTransaction | Promise<WimseTransaction> }): SubjectVerifier {
+export function createSubjectVerifier(
+  issuers: readonly SubjectIssuer[],
+  txnTokens: { verify(token: string): WimseTransaction | Promise<WimseTransaction> },
+): SubjectVerifier {
   const byIssuer = new Map<string, { config: SubjectIssuer; getKey: JWTVerifyGetKey; audience: string[]; algorithms: string[] }>();
   for (const [i, config] of issuers.entries()) {
     const where = `subjectIssuers[${i}]`;
     if (typeof config?.issuer !== 'string' || config.issuer === '') throw new TypeError(`${where}.issuer is required`);
     const audience = typeof config.audience === 'string' ? [config.audience] : [...(config.audience ?? [])];
-    if (audience.length === 0 || audience.some((a) => typeof a !== 'string' || a === '')) throw new TypeError(`${where}.audience is required`);
+    if (audience.length === 0 || audience.some((a) => typeof a !== 'string' || a === ''))
+      throw new TypeError(`${where}.audience is required`);
     const algorithms = [...(config.algorithms ?? DEFAULT_ALGORITHMS)];
     if (algorithms.some((a) => a === 'none' || a.startsWith('HS'))) throw new TypeError(`${where}.algorithms: only asymmetric algorithms`);
     // Core's rules for issuer keys: static keys checked now (TypeError), fetched ones when selected.
@@ -139,7 +135,8 @@ export function createSubjectVerifier(issuers: readonly SubjectIssuer[], txnToke
 
   async function selfSigned(token: string, ctx: SubjectContext): Promise<VerifiedSubject> {
     const cnf = ctx.principal.wit?.claims.cnf.jwk;
-    if (cnf === undefined) throw new TokenExchangeError('invalid_request', 'A self_signed subject token needs a requester authenticated with a WIT');
+    if (cnf === undefined)
+      throw new TokenExchangeError('invalid_request', 'A self_signed subject token needs a requester authenticated with a WIT');
     const key = await importJWK(cnf, cnf.alg);
     const { payload, protectedHeader } = await verifying(() =>
       jwtVerify(token, key, {
@@ -151,11 +148,14 @@ export function createSubjectVerifier(issuers: readonly SubjectIssuer[], txnToke
         currentDate: new Date(ctx.nowMs),
       }),
     );
-    if (FOREIGN_TYPES.some((t) => typMatches(protectedHeader.typ, t))) throw new TokenExchangeError('invalid_request', 'subject_token is not a self-signed subject token');
+    if (FOREIGN_TYPES.some((t) => typMatches(protectedHeader.typ, t)))
+      throw new TokenExchangeError('invalid_request', 'subject_token is not a self-signed subject token');
     // §11.2.1: iss "identifies the workload that created the JWT", the requester here.
-    if (payload.iss !== ctx.principal.workload) throw new TokenExchangeError('invalid_request', 'A self_signed subject token must be issued by the requesting workload');
+    if (payload.iss !== ctx.principal.workload)
+      throw new TokenExchangeError('invalid_request', 'A self_signed subject token must be issued by the requesting workload');
     // §11.2.1: iat "unreasonably far in the future" is refused (jose checks only its age).
-    if ((payload.iat as number) > ctx.nowMs / 1000 + ctx.clockTolerance) throw new TokenExchangeError('invalid_request', 'subject_token iat is in the future');
+    if ((payload.iat as number) > ctx.nowMs / 1000 + ctx.clockTolerance)
+      throw new TokenExchangeError('invalid_request', 'subject_token iat is in the future');
     return { kind: 'self_signed', sub: subOf(payload), scope: payload.scope === undefined ? 'requester' : scopeOf(payload.scope) };
   }
 
@@ -166,7 +166,8 @@ export function createSubjectVerifier(issuers: readonly SubjectIssuer[], txnToke
     } catch {
       throw new TokenExchangeError('invalid_request', 'An unsigned_json subject token must be a JSON object');
     }
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new TokenExchangeError('invalid_request', 'An unsigned_json subject token must be a JSON object');
+    if (typeof value !== 'object' || value === null || Array.isArray(value))
+      throw new TokenExchangeError('invalid_request', 'An unsigned_json subject token must be a JSON object');
     const claims = value as JWTPayload;
     return { kind: 'unsigned_json', sub: subOf(claims), scope: claims.scope === undefined ? 'requester' : scopeOf(claims.scope) };
   }
@@ -209,7 +210,8 @@ function unverifiedIssuer(token: string): string | undefined {
 
 // §9.2: sub is REQUIRED and becomes the Txn-Token's principal.
 function subOf(claims: JWTPayload): string {
-  if (typeof claims.sub !== 'string' || claims.sub === '' || claims.sub.length > 512) throw new TokenExchangeError('invalid_request', 'subject_token sub must be a non-empty string');
+  if (typeof claims.sub !== 'string' || claims.sub === '' || claims.sub.length > 512)
+    throw new TokenExchangeError('invalid_request', 'subject_token sub must be a non-empty string');
   return claims.sub;
 }
 
@@ -228,7 +230,10 @@ function scopeOf(value: unknown): readonly string[] | undefined {
 // refused key is the service's problem (503 trust_unavailable, Retry-After); no matching key is
 // the token's (jose's JWKSNoMatchingKey, a JOSEError: invalid_request).
 function issuerKeys(config: SubjectIssuer, where: string): JWTVerifyGetKey {
-  const getKey = createIssuerKeyResolver({ keys: config.keys, ...(config.remote === undefined ? {} : { remote: config.remote }) }, { name: config.issuer, where });
+  const getKey = createIssuerKeyResolver(
+    { keys: config.keys, ...(config.remote === undefined ? {} : { remote: config.remote }) },
+    { name: config.issuer, where },
+  );
   return async (header, token) => {
     try {
       return await getKey(header, token);

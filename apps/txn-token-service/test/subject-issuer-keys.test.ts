@@ -39,7 +39,9 @@ async function jwksServer(answer: () => { status: number; body: string }): Promi
 }
 
 async function rigWith(keys: string | { keys: object[] }, remote?: object): Promise<Rig> {
-  const rig = await startRig({ subjectIssuers: [{ issuer: OAUTH_ISSUER, audience: OAUTH_AUDIENCE, keys: keys as never, ...(remote === undefined ? {} : { remote }) }] });
+  const rig = await startRig({
+    subjectIssuers: [{ issuer: OAUTH_ISSUER, audience: OAUTH_AUDIENCE, keys: keys as never, ...(remote === undefined ? {} : { remote }) }],
+  });
   cleanup.push(() => rig.close());
   return rig;
 }
@@ -49,7 +51,14 @@ async function exchange(rig: Rig, subject: string): Promise<{ status: number; he
   const res = await f(rig.tokenUrl, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ grant_type: GRANT, requested_token_type: TXN_TYPE, audience: TD, scope: 'orders.read', subject_token: subject, subject_token_type: ACCESS }).toString(),
+    body: new URLSearchParams({
+      grant_type: GRANT,
+      requested_token_type: TXN_TYPE,
+      audience: TD,
+      scope: 'orders.read',
+      subject_token: subject,
+      subject_token_type: ACCESS,
+    }).toString(),
   });
   return { status: res.status, headers: res.headers, body: (await res.json()) as Record<string, unknown> };
 }
@@ -59,7 +68,9 @@ async function exchange(rig: Rig, subject: string): Promise<{ status: number; he
 function forgedAccessToken(): { token: string; signingInput: string; signature: Buffer } {
   const now = Math.floor(Date.now() / 1000);
   const header = Buffer.from(JSON.stringify({ alg: 'EdDSA', typ: 'at+jwt', kid: 'small' })).toString('base64url');
-  const payload = Buffer.from(JSON.stringify({ iss: OAUTH_ISSUER, aud: OAUTH_AUDIENCE, sub: 'mallory', scope: 'orders.read', iat: now, exp: now + 300 })).toString('base64url');
+  const payload = Buffer.from(
+    JSON.stringify({ iss: OAUTH_ISSUER, aud: OAUTH_AUDIENCE, sub: 'mallory', scope: 'orders.read', iat: now, exp: now + 300 }),
+  ).toString('base64url');
   const signature = Buffer.concat([IDENTITY, Buffer.alloc(32)]);
   return { token: `${header}.${payload}.${signature.toString('base64url')}`, signingInput: `${header}.${payload}`, signature };
 }
@@ -91,7 +102,7 @@ describe('subject issuer keys: degenerate keys are never used (public-key.ts)', 
   });
 });
 
-describe('subject issuer keys: a remote JWKS is fetched under core\'s bounded policy (remote-jwks.ts)', () => {
+describe("subject issuer keys: a remote JWKS is fetched under core's bounded policy (remote-jwks.ts)", () => {
   it('a failing JWKS endpoint under a flood of 20 requests is fetched once during its backoff; every answer is 503 with Retry-After', async () => {
     const jwks = await jwksServer(() => ({ status: 500, body: 'down' }));
     const rig = await rigWith(jwks.url, { backoffMinMs: 60_000, backoffMaxMs: 60_000 });

@@ -75,7 +75,14 @@ export async function startRig(overrides: Partial<TxnTokenServiceConfig> = {}, d
       let f = fetchers.get(workload);
       if (f === undefined) {
         const { publicKey, privateKey } = await generateKeyPair('ES256', { extractable: true });
-        const wit = await issueWit({ sub: workload, cnfJwk: { ...(await exportJWK(publicKey)), alg: 'ES256' }, issuerKey: witIssuer.privateKey, alg: 'ES256', kid: 'wit-1', lifetime: 600 });
+        const wit = await issueWit({
+          sub: workload,
+          cnfJwk: { ...(await exportJWK(publicKey)), alg: 'ES256' },
+          issuerKey: witIssuer.privateKey,
+          alg: 'ES256',
+          kid: 'wit-1',
+          lifetime: 600,
+        });
         f = createWimseFetch({ credentials: () => ({ wit, privateKey }) });
         fetchers.set(workload, f);
         proofKeys.set(workload, privateKey);

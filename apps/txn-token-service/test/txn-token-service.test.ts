@@ -26,16 +26,33 @@ interface Answer {
   body: Record<string, unknown>;
 }
 
-async function post(workload: string, params: Record<string, string> | [string, string][] | string, init: { contentType?: string; proof?: 'wpt' | 'http-sig' } = {}): Promise<Answer> {
+async function post(
+  workload: string,
+  params: Record<string, string> | [string, string][] | string,
+  init: { contentType?: string; proof?: 'wpt' | 'http-sig' } = {},
+): Promise<Answer> {
   const f = await rig.fetchAs(workload);
   const body = typeof params === 'string' ? params : new URLSearchParams(params).toString();
-  const res = await f(rig.tokenUrl, { method: 'POST', headers: { 'content-type': init.contentType ?? FORM }, body, wimse: { proof: init.proof ?? 'wpt' } });
+  const res = await f(rig.tokenUrl, {
+    method: 'POST',
+    headers: { 'content-type': init.contentType ?? FORM },
+    body,
+    wimse: { proof: init.proof ?? 'wpt' },
+  });
   return { status: res.status, headers: res.headers, body: (await res.json()) as Record<string, unknown> };
 }
 
 async function exchange(overrides: Record<string, string> = {}, workload = GATEWAY, claims: Record<string, unknown> = {}): Promise<Answer> {
   const subject = await rig.accessToken({ sub: 'user-42', scope: 'orders.read orders.write', ...claims });
-  return post(workload, { grant_type: GRANT, requested_token_type: TXN_TYPE, audience: TD, scope: 'orders.read', subject_token: subject, subject_token_type: ACCESS, ...overrides });
+  return post(workload, {
+    grant_type: GRANT,
+    requested_token_type: TXN_TYPE,
+    audience: TD,
+    scope: 'orders.read',
+    subject_token: subject,
+    subject_token_type: ACCESS,
+    ...overrides,
+  });
 }
 
 function expectOAuthError(a: Answer, status: number, error: string): void {
@@ -48,7 +65,10 @@ const verifyOptions = () => ({ trustDomain: TD, keys: `${rig.url}/.well-known/jw
 
 describe('txn-tokens §11.4: a Txn-Token issued for an external access token', () => {
   it('answers per RFC 8693 §2.2.1 and §11.4', async () => {
-    const a = await exchange({ request_context: '{"req_ip":"69.151.72.123","authn":"face"}', request_details: '{"action":"BUY","ticker":"MSFT"}' });
+    const a = await exchange({
+      request_context: '{"req_ip":"69.151.72.123","authn":"face"}',
+      request_details: '{"action":"BUY","ticker":"MSFT"}',
+    });
     expect(a.status).toBe(200);
     expect(a.headers.get('cache-control')).toBe('no-store');
     expect(a.headers.get('content-type')).toMatch(/^application\/json/);
@@ -61,8 +81,14 @@ describe('txn-tokens §11.4: a Txn-Token issued for an external access token', (
   it('verifies with core verifyTxnToken against the service JWKS, with the claims §11.3 asks for', async () => {
     const subject = await rig.accessToken({ sub: 'user-42', scope: 'orders.read orders.write' });
     const a = await post(GATEWAY, {
-      grant_type: GRANT, requested_token_type: TXN_TYPE, audience: TD, scope: 'orders.read', subject_token: subject, subject_token_type: ACCESS,
-      request_context: '{"req_ip":"69.151.72.123","authn":"face"}', request_details: '{"action":"BUY","ticker":"MSFT"}',
+      grant_type: GRANT,
+      requested_token_type: TXN_TYPE,
+      audience: TD,
+      scope: 'orders.read',
+      subject_token: subject,
+      subject_token_type: ACCESS,
+      request_context: '{"req_ip":"69.151.72.123","authn":"face"}',
+      request_details: '{"action":"BUY","ticker":"MSFT"}',
     });
     const token = a.body.access_token as string;
     expect(decodeProtectedHeader(token).typ).toBe('txntoken+jwt');
@@ -89,7 +115,18 @@ describe('txn-tokens §11.4: a Txn-Token issued for an external access token', (
 
   it('accepts a requester authenticated with an HTTP signature', async () => {
     const subject = await rig.accessToken({ sub: 'user-42', scope: 'orders.read' });
-    const a = await post(GATEWAY, { grant_type: GRANT, requested_token_type: TXN_TYPE, audience: TD, scope: 'orders.read', subject_token: subject, subject_token_type: ACCESS }, { proof: 'http-sig' });
+    const a = await post(
+      GATEWAY,
+      {
+        grant_type: GRANT,
+        requested_token_type: TXN_TYPE,
+        audience: TD,
+        scope: 'orders.read',
+        subject_token: subject,
+        subject_token_type: ACCESS,
+      },
+      { proof: 'http-sig' },
+    );
     expect(a.status).toBe(200);
   });
 
@@ -112,7 +149,17 @@ describe('RFC 8693 §2.1 / txn-tokens §11.1: malformed requests', () => {
     expectOAuthError(await exchange({ grant_type: 'client_credentials' }), 400, 'unsupported_grant_type');
   });
   it('missing subject_token → 400 invalid_request', async () => {
-    expectOAuthError(await post(GATEWAY, { grant_type: GRANT, requested_token_type: TXN_TYPE, audience: TD, scope: 'orders.read', subject_token_type: ACCESS }), 400, 'invalid_request');
+    expectOAuthError(
+      await post(GATEWAY, {
+        grant_type: GRANT,
+        requested_token_type: TXN_TYPE,
+        audience: TD,
+        scope: 'orders.read',
+        subject_token_type: ACCESS,
+      }),
+      400,
+      'invalid_request',
+    );
   });
   it('refresh_token subject → 400 invalid_request (§13.3)', async () => {
     expectOAuthError(await exchange({ subject_token_type: 'urn:ietf:params:oauth:token-type:refresh_token' }), 400, 'invalid_request');
@@ -125,11 +172,23 @@ describe('RFC 8693 §2.1 / txn-tokens §11.1: malformed requests', () => {
   });
   it('duplicate scope parameter → 400 invalid_request', async () => {
     const subject = await rig.accessToken({ sub: 'user-42', scope: 'orders.read' });
-    const params: [string, string][] = [['grant_type', GRANT], ['requested_token_type', TXN_TYPE], ['audience', TD], ['scope', 'orders.read'], ['scope', 'orders.write'], ['subject_token', subject], ['subject_token_type', ACCESS]];
+    const params: [string, string][] = [
+      ['grant_type', GRANT],
+      ['requested_token_type', TXN_TYPE],
+      ['audience', TD],
+      ['scope', 'orders.read'],
+      ['scope', 'orders.write'],
+      ['subject_token', subject],
+      ['subject_token_type', ACCESS],
+    ];
     expectOAuthError(await post(GATEWAY, params), 400, 'invalid_request');
   });
   it('a JSON body → 400 invalid_request', async () => {
-    expectOAuthError(await post(GATEWAY, JSON.stringify({ grant_type: GRANT }), { contentType: 'application/json' }), 400, 'invalid_request');
+    expectOAuthError(
+      await post(GATEWAY, JSON.stringify({ grant_type: GRANT }), { contentType: 'application/json' }),
+      400,
+      'invalid_request',
+    );
   });
   it('oversized body → 413, without reading it all', async () => {
     const a = await exchange({ padding: 'x'.repeat(40 * 1024) });
@@ -197,7 +256,11 @@ describe('txn-tokens §11.3, §13.6, §13.14: the subject token', () => {
 
 describe('txn-tokens §11.5, RFC 6749 §5.2: requester authentication', () => {
   it('no WIMSE credentials → 401 invalid_client with the WPT challenge', async () => {
-    const res = await fetch(rig.tokenUrl, { method: 'POST', headers: { 'content-type': FORM }, body: `grant_type=${encodeURIComponent(GRANT)}` });
+    const res = await fetch(rig.tokenUrl, {
+      method: 'POST',
+      headers: { 'content-type': FORM },
+      body: `grant_type=${encodeURIComponent(GRANT)}`,
+    });
     expect(res.status).toBe(401);
     expect(res.headers.get('www-authenticate')).toBe('WPT');
     const body = (await res.json()) as Record<string, unknown>;
@@ -215,7 +278,12 @@ describe('txn-tokens §11.5, RFC 6749 §5.2: requester authentication', () => {
   it('a workload of another trust domain → invalid_client', async () => {
     const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
     const foreignIssuer = await generateKeyPair('ES256');
-    const wit = await issueWit({ sub: 'spiffe://evil.example/gateway', cnfJwk: { ...(await exportJWK(publicKey)), alg: 'ES256' }, issuerKey: foreignIssuer.privateKey, alg: 'ES256' });
+    const wit = await issueWit({
+      sub: 'spiffe://evil.example/gateway',
+      cnfJwk: { ...(await exportJWK(publicKey)), alg: 'ES256' },
+      issuerKey: foreignIssuer.privateKey,
+      alg: 'ES256',
+    });
     const f = createWimseFetch({ credentials: () => ({ wit, privateKey }) });
     const res = await f(rig.tokenUrl, { method: 'POST', headers: { 'content-type': FORM }, body: 'grant_type=x' });
     expect(res.status).toBe(401);
@@ -229,7 +297,11 @@ describe('txn-tokens §11.5, RFC 6749 §5.2: requester authentication', () => {
   });
 });
 
-async function selfSigned(claims: Record<string, unknown> = {}, workload = INTERNAL, header: Record<string, unknown> = {}): Promise<string> {
+async function selfSigned(
+  claims: Record<string, unknown> = {},
+  workload = INTERNAL,
+  header: Record<string, unknown> = {},
+): Promise<string> {
   // The requester signs with its own proof key: the private half of its WIT's cnf.jwk.
   await rig.fetchAs(workload);
   const now = Math.floor(Date.now() / 1000);
@@ -250,21 +322,37 @@ describe('txn-tokens §11.2.1: self-signed subject tokens', () => {
     expect([t.sub, t.reqWl, t.scope]).toEqual(['batch-job-7', INTERNAL, ['batch.run']]);
   });
   it('a workload not configured for self_signed → 400 unauthorized_client', async () => {
-    expectOAuthError(await post(GATEWAY, internalRequest(await selfSigned({ iss: GATEWAY }, GATEWAY), SELF_SIGNED, 'orders.read')), 400, 'unauthorized_client');
+    expectOAuthError(
+      await post(GATEWAY, internalRequest(await selfSigned({ iss: GATEWAY }, GATEWAY), SELF_SIGNED, 'orders.read')),
+      400,
+      'unauthorized_client',
+    );
   });
   it('iss other than the requester → 400 invalid_request', async () => {
     expectOAuthError(await post(INTERNAL, internalRequest(await selfSigned({ iss: GATEWAY }), SELF_SIGNED)), 400, 'invalid_request');
   });
   it('aud other than this service → 400 invalid_request', async () => {
-    expectOAuthError(await post(INTERNAL, internalRequest(await selfSigned({ aud: 'http://other.test' }), SELF_SIGNED)), 400, 'invalid_request');
+    expectOAuthError(
+      await post(INTERNAL, internalRequest(await selfSigned({ aud: 'http://other.test' }), SELF_SIGNED)),
+      400,
+      'invalid_request',
+    );
   });
   it('iat an hour old → 400 invalid_request', async () => {
     const old = Math.floor(Date.now() / 1000) - 3600;
-    expectOAuthError(await post(INTERNAL, internalRequest(await selfSigned({ iat: old, exp: old + 7200 }), SELF_SIGNED)), 400, 'invalid_request');
+    expectOAuthError(
+      await post(INTERNAL, internalRequest(await selfSigned({ iat: old, exp: old + 7200 }), SELF_SIGNED)),
+      400,
+      'invalid_request',
+    );
   });
   it('iat in the future → 400 invalid_request', async () => {
     const later = Math.floor(Date.now() / 1000) + 600;
-    expectOAuthError(await post(INTERNAL, internalRequest(await selfSigned({ iat: later, exp: later + 60 }), SELF_SIGNED)), 400, 'invalid_request');
+    expectOAuthError(
+      await post(INTERNAL, internalRequest(await selfSigned({ iat: later, exp: later + 60 }), SELF_SIGNED)),
+      400,
+      'invalid_request',
+    );
   });
   it('without exp → 400 invalid_request', async () => {
     expectOAuthError(await post(INTERNAL, internalRequest(await selfSigned({ exp: undefined }), SELF_SIGNED)), 400, 'invalid_request');
@@ -272,11 +360,17 @@ describe('txn-tokens §11.2.1: self-signed subject tokens', () => {
   it('signed with another key than the requester’s WIT key → 400 invalid_request', async () => {
     const { privateKey } = await generateKeyPair('ES256');
     const now = Math.floor(Date.now() / 1000);
-    const forged = await new SignJWT({ iss: INTERNAL, sub: 'x', aud: rig.url, iat: now, exp: now + 60 }).setProtectedHeader({ alg: 'ES256' }).sign(privateKey);
+    const forged = await new SignJWT({ iss: INTERNAL, sub: 'x', aud: rig.url, iat: now, exp: now + 60 })
+      .setProtectedHeader({ alg: 'ES256' })
+      .sign(privateKey);
     expectOAuthError(await post(INTERNAL, internalRequest(forged, SELF_SIGNED)), 400, 'invalid_request');
   });
   it('a JWT typed as a WPT → 400 invalid_request', async () => {
-    expectOAuthError(await post(INTERNAL, internalRequest(await selfSigned({}, INTERNAL, { typ: 'wpt+jwt' }), SELF_SIGNED)), 400, 'invalid_request');
+    expectOAuthError(
+      await post(INTERNAL, internalRequest(await selfSigned({}, INTERNAL, { typ: 'wpt+jwt' }), SELF_SIGNED)),
+      400,
+      'invalid_request',
+    );
   });
   it('scope beyond the workload’s → 400 invalid_scope', async () => {
     expectOAuthError(await post(INTERNAL, internalRequest(await selfSigned(), SELF_SIGNED, 'orders.write')), 400, 'invalid_scope');
@@ -304,7 +398,12 @@ describe('client: createTxnTokenClient', () => {
   it('fetches a Txn-Token with the workload’s own WIT and proof', async () => {
     const tts = createTxnTokenClient({ fetch: await rig.fetchAs(GATEWAY), tts: rig.tokenUrl, trustDomain: TD });
     const subject = await rig.accessToken({ sub: 'user-42', scope: 'orders.read' });
-    const { txnToken, expiresIn } = await tts.fetchTxnToken({ scope: ['orders.read'], subjectToken: subject, subjectTokenType: ACCESS, requestDetails: { order: 7 } });
+    const { txnToken, expiresIn } = await tts.fetchTxnToken({
+      scope: ['orders.read'],
+      subjectToken: subject,
+      subjectTokenType: ACCESS,
+      requestDetails: { order: 7 },
+    });
     expect(expiresIn).toBe(300);
     const t = await verifyTxnToken(txnToken, verifyOptions());
     expect([t.sub, t.tctx]).toEqual(['user-42', { order: 7 }]);
@@ -360,21 +459,30 @@ describe('txn-tokens §13.15: replacement', () => {
   it('an expired Txn-Token → invalid_request', async () => {
     const { kid, privateKey, alg } = rig.keys.current();
     const iat = Math.floor(Date.now() / 1000) - 400;
-    const old = await issueTxnToken({ aud: TD, sub: 'user-42', scope: 'orders.read', req_wl: GATEWAY, exp: iat + 300 }, { privateKey, alg, kid, now: iat * 1000 });
+    const old = await issueTxnToken(
+      { aud: TD, sub: 'user-42', scope: 'orders.read', req_wl: GATEWAY, exp: iat + 300 },
+      { privateKey, alg, kid, now: iat * 1000 },
+    );
     const tts = createTxnTokenClient({ fetch: await rig.fetchAs(`spiffe://${TD}/replacer`), tts: rig.tokenUrl, trustDomain: TD });
     const e = await tts.replaceTxnToken(old).catch((x: unknown) => x);
     expect((e as TokenExchangeError).error).toBe('invalid_request');
   });
   it('a Txn-Token signed by another service → invalid_request', async () => {
     const { privateKey } = await generateKeyPair('ES256');
-    const forged = await issueTxnToken({ aud: TD, sub: 'user-42', scope: 'orders.read', req_wl: GATEWAY }, { privateKey, alg: 'ES256', kid: rig.keys.current().kid });
+    const forged = await issueTxnToken(
+      { aud: TD, sub: 'user-42', scope: 'orders.read', req_wl: GATEWAY },
+      { privateKey, alg: 'ES256', kid: rig.keys.current().kid },
+    );
     const tts = createTxnTokenClient({ fetch: await rig.fetchAs(`spiffe://${TD}/replacer`), tts: rig.tokenUrl, trustDomain: TD });
     const e = await tts.replaceTxnToken(forged).catch((x: unknown) => x);
     expect((e as TokenExchangeError).error).toBe('invalid_request');
   });
   it('a Txn-Token for another trust domain → invalid_request', async () => {
     const { kid, privateKey, alg } = rig.keys.current();
-    const other = await issueTxnToken({ aud: 'other.example', sub: 'user-42', scope: 'orders.read', req_wl: GATEWAY }, { privateKey, alg, kid });
+    const other = await issueTxnToken(
+      { aud: 'other.example', sub: 'user-42', scope: 'orders.read', req_wl: GATEWAY },
+      { privateKey, alg, kid },
+    );
     const tts = createTxnTokenClient({ fetch: await rig.fetchAs(`spiffe://${TD}/replacer`), tts: rig.tokenUrl, trustDomain: TD });
     const e = await tts.replaceTxnToken(other).catch((x: unknown) => x);
     expect((e as TokenExchangeError).error).toBe('invalid_request');
@@ -407,7 +515,14 @@ describe('external issuer keys by URL', () => {
     const res = await f(remote.tokenUrl, {
       method: 'POST',
       headers: { 'content-type': FORM },
-      body: new URLSearchParams({ grant_type: GRANT, requested_token_type: TXN_TYPE, audience: TD, scope: 'orders.read', subject_token: subject, subject_token_type: ACCESS }).toString(),
+      body: new URLSearchParams({
+        grant_type: GRANT,
+        requested_token_type: TXN_TYPE,
+        audience: TD,
+        scope: 'orders.read',
+        subject_token: subject,
+        subject_token_type: ACCESS,
+      }).toString(),
     });
     return { status: res.status, headers: res.headers, body: (await res.json()) as Record<string, unknown> };
   }
@@ -427,7 +542,14 @@ describe('external issuer keys by URL', () => {
           const res = await f(cold.tokenUrl, {
             method: 'POST',
             headers: { 'content-type': FORM },
-            body: new URLSearchParams({ grant_type: GRANT, requested_token_type: TXN_TYPE, audience: TD, scope: 'orders.read', subject_token: subject, subject_token_type: ACCESS }).toString(),
+            body: new URLSearchParams({
+              grant_type: GRANT,
+              requested_token_type: TXN_TYPE,
+              audience: TD,
+              scope: 'orders.read',
+              subject_token: subject,
+              subject_token_type: ACCESS,
+            }).toString(),
           });
           return { status: res.status, headers: res.headers, body: (await res.json()) as Record<string, unknown> };
         } finally {

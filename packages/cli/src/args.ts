@@ -9,6 +9,7 @@ export function parsed<T extends { positionals: string[] }>(parse: () => T, maxP
   } catch (e) {
     throw new UsageError(e instanceof Error ? e.message : String(e));
   }
-  if (result.positionals.length > maxPositionals) throw new UsageError(`unexpected argument ${JSON.stringify(result.positionals[maxPositionals])}`);
+  if (result.positionals.length > maxPositionals)
+    throw new UsageError(`unexpected argument ${JSON.stringify(result.positionals[maxPositionals])}`);
   return result;
 }

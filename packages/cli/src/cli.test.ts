@@ -41,7 +41,21 @@ async function trustDomain() {
   const files: Record<string, string> = {};
   expect((await cli(['keygen', '--out', 'issuer.jwk', '--kid', 'issuer-1'], files)).code).toBe(0);
   expect((await cli(['keygen', '--alg', 'EdDSA', '--out', 'svc.jwk'], files)).code).toBe(0);
-  const issued = await cli(['wit', 'issue', '--issuer-key', 'issuer.jwk', '--sub', 'spiffe://example.org/svc', '--key', 'svc.jwk', '--iss', 'https://id.example.org'], files);
+  const issued = await cli(
+    [
+      'wit',
+      'issue',
+      '--issuer-key',
+      'issuer.jwk',
+      '--sub',
+      'spiffe://example.org/svc',
+      '--key',
+      'svc.jwk',
+      '--iss',
+      'https://id.example.org',
+    ],
+    files,
+  );
   expect(issued.code).toBe(0);
   files['svc.wit'] = issued.out().trim();
   return files;
@@ -87,11 +101,20 @@ describe('wimse wit issue', () => {
 
   it.each([
     [['wit', 'issue', '--sub', 'spiffe://example.org/x'], '--issuer-key, --sub and --key are required'],
-    [['wit', 'issue', '--issuer-key', 'issuer.jwk', '--sub', 'https://example.org/x', '--key', 'svc.jwk'], '--sub: Invalid workload identifier'],
+    [
+      ['wit', 'issue', '--issuer-key', 'issuer.jwk', '--sub', 'https://example.org/x', '--key', 'svc.jwk'],
+      '--sub: Invalid workload identifier',
+    ],
     [['wit', 'issue', '--issuer-key', 'issuer.jwks.json', '--sub', 'spiffe://example.org/x', '--key', 'svc.jwk'], 'is not a JWK'],
     [['wit', 'issue', '--issuer-key', 'missing.jwk', '--sub', 'spiffe://example.org/x', '--key', 'svc.jwk'], 'cannot read missing.jwk'],
-    [['wit', 'issue', '--issuer-key', 'issuer.jwk', '--sub', 'spiffe://example.org/x', '--key', 'svc.jwk', '--lifetime=0'], '--lifetime must be a positive'],
-    [['wit', 'issue', '--issuer-key', 'issuer.jwk', '--sub', 'spiffe://example.org/x', '--key', 'svc.jwk', '--bogus'], "Unknown option '--bogus'"],
+    [
+      ['wit', 'issue', '--issuer-key', 'issuer.jwk', '--sub', 'spiffe://example.org/x', '--key', 'svc.jwk', '--lifetime=0'],
+      '--lifetime must be a positive',
+    ],
+    [
+      ['wit', 'issue', '--issuer-key', 'issuer.jwk', '--sub', 'spiffe://example.org/x', '--key', 'svc.jwk', '--bogus'],
+      "Unknown option '--bogus'",
+    ],
     [['wit', 'mint'], 'did you mean: wimse wit issue'],
     [['frobnicate'], 'unknown command "frobnicate"'],
   ])('usage error for %j', async (argv, message) => {
@@ -168,7 +191,10 @@ describe('wimse inspect', () => {
     const issuer = await importJWK(JSON.parse(files['issuer.jwk']!) as JWK, 'ES256');
     const cnf = (decodeJwt(files['svc.wit']!).cnf as { jwk: JWK }).jwk;
     const craft = (header: Record<string, unknown>, claims: Record<string, unknown>) =>
-      new SignJWT({ cnf: { jwk: cnf }, ...claims }).setProtectedHeader({ alg: 'ES256', kid: 'issuer-1', ...header } as { alg: string }).setExpirationTime('1h').sign(issuer);
+      new SignJWT({ cnf: { jwk: cnf }, ...claims })
+        .setProtectedHeader({ alg: 'ES256', kid: 'issuer-1', ...header } as { alg: string })
+        .setExpirationTime('1h')
+        .sign(issuer);
     const cases: [string, string][] = [
       [await craft({ typ: 'JWT' }, { sub: 'spiffe://example.org/svc' }), 'wit_typ'],
       [await craft({ typ: 'wit+jwt' }, { sub: 'spiffe://example.org/../svc' }), 'wit_sub_invalid'],
@@ -185,16 +211,26 @@ describe('wimse inspect', () => {
     const files = await trustDomain();
     const signer = await createWorkloadSigner({ wit: files['svc.wit']!, privateKey: JSON.parse(files['svc.jwk']!) as JWK });
     const wpt = String((await signer.wptHeaders({ url: 'https://api.example.org/orders?id=1' })).authorization).slice(4);
-    const ok = await cli(['inspect', wpt, '--wit', 'svc.wit', '--jwks', 'issuer.jwks.json', '--url', 'https://api.example.org/orders'], files);
+    const ok = await cli(
+      ['inspect', wpt, '--wit', 'svc.wit', '--jwks', 'issuer.jwks.json', '--url', 'https://api.example.org/orders'],
+      files,
+    );
     expect(ok.out()).toContain('Workload Proof Token');
     expect(ok.out()).toContain('verified: WPT valid for https://api.example.org/orders, proven by spiffe://example.org/svc');
     expect(ok.code).toBe(0);
-    const wrong = await cli(['inspect', wpt, '--wit', 'svc.wit', '--jwks', 'issuer.jwks.json', '--url', 'https://api.example.org/admin'], files);
+    const wrong = await cli(
+      ['inspect', wpt, '--wit', 'svc.wit', '--jwks', 'issuer.jwks.json', '--url', 'https://api.example.org/admin'],
+      files,
+    );
     expect(wrong.out()).toContain('FAILED wpt_aud:');
     expect(wrong.out()).toContain('[draft-ietf-wimse-wpt-02]');
     // The same WPT presented with another workload's WIT: wth no longer matches.
     await cli(['keygen', '--alg', 'EdDSA', '--out', 'other.jwk'], files);
-    files['other.wit'] = (await cli(['wit', 'issue', '--issuer-key', 'issuer.jwk', '--sub', 'spiffe://example.org/other', '--key', 'other.jwk'], files)).out().trim();
+    files['other.wit'] = (
+      await cli(['wit', 'issue', '--issuer-key', 'issuer.jwk', '--sub', 'spiffe://example.org/other', '--key', 'other.jwk'], files)
+    )
+      .out()
+      .trim();
     const unbound = await cli(['inspect', wpt, '--wit', 'other.wit', '--jwks', 'issuer.jwks.json'], files);
     expect(unbound.out()).toContain('FAILED wpt_signature:');
     expect((await cli(['inspect', wpt, '--jwks', 'issuer.jwks.json'], files)).err()).toContain('add --wit');
@@ -223,7 +259,11 @@ describe('wimse request', () => {
     const issuerJwks = JSON.parse(files['issuer.jwks.json']!) as { keys: JWK[] };
     // The server has its own identity: a response signed with the requester's key is rejected.
     await cli(['keygen', '--out', 'server.jwk'], files);
-    const serverWit = (await cli(['wit', 'issue', '--issuer-key', 'issuer.jwk', '--sub', 'spiffe://example.org/server', '--key', 'server.jwk'], files)).out().trim();
+    const serverWit = (
+      await cli(['wit', 'issue', '--issuer-key', 'issuer.jwk', '--sub', 'spiffe://example.org/server', '--key', 'server.jwk'], files)
+    )
+      .out()
+      .trim();
     const serverSigner = await createWorkloadSigner({ wit: serverWit, privateKey: JSON.parse(files['server.jwk']!) as JWK });
     server = createServer((req, res) => {
       const chunks: Buffer[] = [];
@@ -233,10 +273,25 @@ describe('wimse request', () => {
         verifier
           .verify(view)
           .then(async (p) => {
-            const body = JSON.stringify({ workload: p.workload, method: p.method, txn: p.context.txnToken ?? null, body: Buffer.concat(chunks).toString() });
+            const body = JSON.stringify({
+              workload: p.workload,
+              method: p.method,
+              txn: p.context.txnToken ?? null,
+              body: Buffer.concat(chunks).toString(),
+            });
             const headers: Record<string, string> = { 'content-type': 'application/json' };
             if (p.signature?.signResponse) {
-              Object.assign(headers, await signHttpResponse({ credentials: serverSigner, request: view, requestNonce: p.signature.nonce, status: 200, headers, body }));
+              Object.assign(
+                headers,
+                await signHttpResponse({
+                  credentials: serverSigner,
+                  request: view,
+                  requestNonce: p.signature.nonce,
+                  status: 200,
+                  headers,
+                  body,
+                }),
+              );
             }
             res.writeHead(200, headers).end(body);
           })
@@ -260,7 +315,24 @@ describe('wimse request', () => {
   });
 
   it('sends an HTTP-signed POST with a body and a Txn-Token, printing status and headers with -i', async () => {
-    const r = await cli(['request', `${base}/echo`, '-d', '{"n":1}', '--proof', 'http-sig', '--txn-token', 'txn-1', '-i', '--wit', 'svc.wit', '--key', 'svc.jwk'], files);
+    const r = await cli(
+      [
+        'request',
+        `${base}/echo`,
+        '-d',
+        '{"n":1}',
+        '--proof',
+        'http-sig',
+        '--txn-token',
+        'txn-1',
+        '-i',
+        '--wit',
+        'svc.wit',
+        '--key',
+        'svc.jwk',
+      ],
+      files,
+    );
     expect(r.code).toBe(0);
     expect(r.out()).toMatch(/^HTTP 200 OK\n/);
     expect(r.out()).toContain('content-type: application/json');
@@ -268,7 +340,23 @@ describe('wimse request', () => {
   });
 
   it('shows the request headers with -v and verifies a signed response', async () => {
-    const r = await cli(['request', `${base}/whoami`, '--proof', 'http-sig', '--sign-response', '--jwks', 'issuer.jwks.json', '-v', '--wit', 'svc.wit', '--key', 'svc.jwk'], files);
+    const r = await cli(
+      [
+        'request',
+        `${base}/whoami`,
+        '--proof',
+        'http-sig',
+        '--sign-response',
+        '--jwks',
+        'issuer.jwks.json',
+        '-v',
+        '--wit',
+        'svc.wit',
+        '--key',
+        'svc.jwk',
+      ],
+      files,
+    );
     expect(r.out()).toContain('> signature-input: wimse=');
     expect(r.out()).toContain('wimse-sign-response');
     expect(r.err()).toContain('response signed by spiffe://example.org/server');
@@ -276,13 +364,42 @@ describe('wimse request', () => {
   });
 
   it('fails when the signed response cannot be verified (responder outside the trusted domain)', async () => {
-    const r = await cli(['request', `${base}/whoami`, '--proof', 'http-sig', '--sign-response', '--jwks', 'issuer.jwks.json', '--trust-domain', 'other.org', '--wit', 'svc.wit', '--key', 'svc.jwk'], files);
+    const r = await cli(
+      [
+        'request',
+        `${base}/whoami`,
+        '--proof',
+        'http-sig',
+        '--sign-response',
+        '--jwks',
+        'issuer.jwks.json',
+        '--trust-domain',
+        'other.org',
+        '--wit',
+        'svc.wit',
+        '--key',
+        'svc.jwk',
+      ],
+      files,
+    );
     expect(r.err()).toContain('response signature FAILED wit_untrusted_domain');
     expect(r.code).toBe(1);
   });
 
   it('refuses a signed response from another workload than --expect-responder', async () => {
-    const base_ = ['request', `${base}/whoami`, '--proof', 'http-sig', '--sign-response', '--jwks', 'issuer.jwks.json', '--wit', 'svc.wit', '--key', 'svc.jwk'];
+    const base_ = [
+      'request',
+      `${base}/whoami`,
+      '--proof',
+      'http-sig',
+      '--sign-response',
+      '--jwks',
+      'issuer.jwks.json',
+      '--wit',
+      'svc.wit',
+      '--key',
+      'svc.jwk',
+    ];
     const wrong = await cli([...base_, '--expect-responder', 'spiffe://example.org/orders'], files);
     expect([wrong.code, wrong.err()]).toEqual([1, expect.stringContaining('response signature FAILED sig_response_workload')]);
     expect((await cli([...base_, '--expect-responder', 'spiffe://example.org'], files)).code).toBe(0);
@@ -290,7 +407,22 @@ describe('wimse request', () => {
 
   it('refuses an unsigned error response when it asked for a signed one', async () => {
     files['wrong.jwk'] = (await cli(['keygen', '--alg', 'EdDSA'])).out();
-    const r = await cli(['request', `${base}/whoami`, '--proof', 'http-sig', '--sign-response', '--jwks', 'issuer.jwks.json', '--wit', 'svc.wit', '--key', 'wrong.jwk'], files);
+    const r = await cli(
+      [
+        'request',
+        `${base}/whoami`,
+        '--proof',
+        'http-sig',
+        '--sign-response',
+        '--jwks',
+        'issuer.jwks.json',
+        '--wit',
+        'svc.wit',
+        '--key',
+        'wrong.jwk',
+      ],
+      files,
+    );
     expect(r.err()).toContain('response signature FAILED sig_response');
     expect(r.err()).toContain('400 answer is unsigned');
     expect(r.code).toBe(1);
@@ -306,7 +438,23 @@ describe('wimse request', () => {
   });
 
   it('--wpt01 sends Workload-Proof-Token (typ per --wpt-typ, ath for --access-token) that a wpt-01 peer accepts', async () => {
-    const r = await cli(['request', `${base}/whoami`, '--wpt01', '--wpt-typ', 'application/wpt+jwt', '--access-token', 'at-1', '-v', '--wit', 'svc.wit', '--key', 'svc.jwk'], files);
+    const r = await cli(
+      [
+        'request',
+        `${base}/whoami`,
+        '--wpt01',
+        '--wpt-typ',
+        'application/wpt+jwt',
+        '--access-token',
+        'at-1',
+        '-v',
+        '--wit',
+        'svc.wit',
+        '--key',
+        'svc.jwk',
+      ],
+      files,
+    );
     expect(r.code).toBe(0);
     // This server speaks wpt-02 only, and says which option would accept the old field.
     expect(r.out()).toContain('HTTP 401');
@@ -332,12 +480,21 @@ describe('wimse request', () => {
     [['request', 'http://x', '--proof', 'dpop', '--wit', 'svc.wit', '--key', 'svc.jwk'], '--proof must be wpt or http-sig'],
     [['request', 'http://x'], 'give --wit and --key, or --identity and --workload'],
     [['request', 'http://x', '--identity', 'http://id'], '--identity needs --workload'],
-    [['request', 'http://x', '--sign-response', '--proof', 'http-sig', '--wit', 'svc.wit', '--key', 'svc.jwk'], '--sign-response needs --jwks'],
+    [
+      ['request', 'http://x', '--sign-response', '--proof', 'http-sig', '--wit', 'svc.wit', '--key', 'svc.jwk'],
+      '--sign-response needs --jwks',
+    ],
     [['request', 'http://x', '-H', 'novalue', '--wit', 'svc.wit', '--key', 'svc.jwk'], 'expected "name: value"'],
     [['request', 'http://x', '--wit', 'svc.wit', '--key', 'issuer.jwks.json'], 'is not a JWK'],
     [['request', 'http://x', '--access-token', 'a', '--wit', 'svc.wit', '--key', 'svc.jwk'], '--access-token needs --wpt01'],
-    [['request', 'http://x', '--wpt01', '--proof', 'http-sig', '--wit', 'svc.wit', '--key', 'svc.jwk'], '--wpt01 and --wpt-typ apply to --proof wpt'],
-    [['request', 'http://x', '--wpt-typ', 'JWT', '--wit', 'svc.wit', '--key', 'svc.jwk'], '--wpt-typ must be wpt+jwt or application/wpt+jwt'],
+    [
+      ['request', 'http://x', '--wpt01', '--proof', 'http-sig', '--wit', 'svc.wit', '--key', 'svc.jwk'],
+      '--wpt01 and --wpt-typ apply to --proof wpt',
+    ],
+    [
+      ['request', 'http://x', '--wpt-typ', 'JWT', '--wit', 'svc.wit', '--key', 'svc.jwk'],
+      '--wpt-typ must be wpt+jwt or application/wpt+jwt',
+    ],
   ])('usage error for %j', async (argv, message) => {
     const r = await cli(argv, { ...files });
     expect(r.err()).toContain(message);
@@ -374,7 +531,8 @@ describe('wimse request --fail (curl: exit 22 on a 4xx or 5xx answer)', () => {
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   });
   afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
-  const send = async (path: string, ...flags: string[]) => cli(['request', `${base}${path}`, ...flags, '--wit', 'svc.wit', '--key', 'svc.jwk'], await trustDomain());
+  const send = async (path: string, ...flags: string[]) =>
+    cli(['request', `${base}${path}`, ...flags, '--wit', 'svc.wit', '--key', 'svc.jwk'], await trustDomain());
 
   it.each([['/403'], ['/503']])('%s with -f: exit 22, no body, the status on stderr', async (path) => {
     const r = await send(path, '-f');
@@ -412,12 +570,16 @@ describe('describeError', () => {
     const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9'), { code: 'ECONNREFUSED' });
     expect(describeError(new TypeError('fetch failed', { cause: refused }))).toBe('fetch failed: connect ECONNREFUSED 127.0.0.1:9');
     const timeout = Object.assign(new Error('Connect Timeout Error'), { code: 'UND_ERR_CONNECT_TIMEOUT' });
-    expect(describeError(new TypeError('fetch failed', { cause: timeout }))).toBe('fetch failed: Connect Timeout Error (UND_ERR_CONNECT_TIMEOUT)');
+    expect(describeError(new TypeError('fetch failed', { cause: timeout }))).toBe(
+      'fetch failed: Connect Timeout Error (UND_ERR_CONNECT_TIMEOUT)',
+    );
   });
 
   it('lists every attempt of an AggregateError', () => {
     const e = new AggregateError([new Error('connect ECONNREFUSED ::1:80'), new Error('connect ECONNREFUSED 127.0.0.1:80')], '');
-    expect(describeError(new TypeError('fetch failed', { cause: e }))).toBe('fetch failed: connect ECONNREFUSED ::1:80; connect ECONNREFUSED 127.0.0.1:80');
+    expect(describeError(new TypeError('fetch failed', { cause: e }))).toBe(
+      'fetch failed: connect ECONNREFUSED ::1:80; connect ECONNREFUSED 127.0.0.1:80',
+    );
   });
 
   it('stops at a cycle and prints a cause that is not an Error', () => {

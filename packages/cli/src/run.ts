@@ -66,7 +66,13 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
   }
 }
 
-const COMMAND_USAGE: Readonly<Record<string, string>> = { keygen: KEYGEN_USAGE, wit: WIT_ISSUE_USAGE, 'wit issue': WIT_ISSUE_USAGE, inspect: INSPECT_USAGE, request: REQUEST_USAGE };
+const COMMAND_USAGE: Readonly<Record<string, string>> = {
+  keygen: KEYGEN_USAGE,
+  wit: WIT_ISSUE_USAGE,
+  'wit issue': WIT_ISSUE_USAGE,
+  inspect: INSPECT_USAGE,
+  request: REQUEST_USAGE,
+};
 
 function usageOf(command: string): string {
   const usage = COMMAND_USAGE[command];

@@ -1,10 +1,26 @@
 /** The adapter glue every framework shares: optional mode, policies, the error response and its hook. */
 import { beforeAll, describe, expect, it, vi } from 'vitest';
-import { connectionOf, createWimseHandler, headersFor, problemResponse, type WimseAdapterOptions, type WimseRouteRules } from './adapter.js';
+import {
+  connectionOf,
+  createWimseHandler,
+  headersFor,
+  problemResponse,
+  type WimseAdapterOptions,
+  type WimseRouteRules,
+} from './adapter.js';
 import { createAuthorizer, type WorkloadPolicy } from './authorization.js';
 import { WimseError } from './errors.js';
 import type { WimseRequest } from './request.js';
-import { AUDIENCE, NOW, TRUST_DOMAIN, createIssuer, createWorkload, wptRequest, type Issuer, type Workload } from '@wimse/test-support/factory';
+import {
+  AUDIENCE,
+  NOW,
+  TRUST_DOMAIN,
+  createIssuer,
+  createWorkload,
+  wptRequest,
+  type Issuer,
+  type Workload,
+} from '@wimse/test-support/factory';
 
 let issuer: Issuer;
 let client: Workload;
@@ -17,7 +33,12 @@ beforeAll(async () => {
 });
 
 const handlerWith = (o: Partial<WimseAdapterOptions> = {}) =>
-  createWimseHandler({ trustDomains: { [TRUST_DOMAIN]: { keys: { keys: [issuer.publicJwk] } } }, audience: AUDIENCE, now: () => NOW, ...o });
+  createWimseHandler({
+    trustDomains: { [TRUST_DOMAIN]: { keys: { keys: [issuer.publicJwk] } } },
+    audience: AUDIENCE,
+    now: () => NOW,
+    ...o,
+  });
 const anonymous = { method: 'GET', path: '/orders', headers: {} };
 
 describe('handle', () => {
@@ -58,7 +79,11 @@ describe('policy', () => {
     const h = handlerWith({ allow: `spiffe://${TRUST_DOMAIN}` });
     const onlyAdmin = h.route({ allow: `spiffe://${TRUST_DOMAIN}/admin` });
     const denied = await h.handle(await wptRequest(client), onlyAdmin);
-    expect(denied.ok ? 'accepted' : [denied.error.code, denied.response.status, denied.response.headers['www-authenticate']]).toEqual(['forbidden', 403, undefined]);
+    expect(denied.ok ? 'accepted' : [denied.error.code, denied.response.status, denied.response.headers['www-authenticate']]).toEqual([
+      'forbidden',
+      403,
+      undefined,
+    ]);
     expect((await h.handle(await wptRequest(admin), onlyAdmin)).ok).toBe(true);
     const outsider = await handlerWith({ allow: 'spiffe://other.org' }).handle(await wptRequest(client));
     expect(outsider.ok ? 'accepted' : outsider.error.code).toBe('forbidden');
@@ -150,7 +175,11 @@ describe('options', () => {
 describe('problemResponse', () => {
   it('serializes the problem', () => {
     const r = problemResponse(new WimseError('forbidden', 'nope'));
-    expect(r).toEqual({ status: 403, headers: { 'content-type': 'application/problem+json' }, body: JSON.stringify(new WimseError('forbidden', 'nope').problem) });
+    expect(r).toEqual({
+      status: 403,
+      headers: { 'content-type': 'application/problem+json' },
+      body: JSON.stringify(new WimseError('forbidden', 'nope').problem),
+    });
   });
 });
 
@@ -182,11 +211,15 @@ describe('unknown keys and malformed policies throw at start-up', () => {
   });
 
   it('an unknown route rule, naming it and the allowed ones', () => {
-    expect(() => handlerWith().route({ alow: `spiffe://${TRUST_DOMAIN}/admin` } as WimseRouteRules)).toThrow(/route rules: unknown option "alow" \(allowed: public, optional, allow, scope\)/);
+    expect(() => handlerWith().route({ alow: `spiffe://${TRUST_DOMAIN}/admin` } as WimseRouteRules)).toThrow(
+      /route rules: unknown option "alow" \(allowed: public, optional, allow, scope\)/,
+    );
   });
 
   it('route rules that are not an object', () => {
-    expect(() => handlerWith().route(`spiffe://${TRUST_DOMAIN}/admin` as WimseRouteRules)).toThrow(/route rules: expected an options object/);
+    expect(() => handlerWith().route(`spiffe://${TRUST_DOMAIN}/admin` as WimseRouteRules)).toThrow(
+      /route rules: expected an options object/,
+    );
   });
 
   it('a non-boolean public', () => {
@@ -203,7 +236,9 @@ describe('unknown keys and malformed policies throw at start-up', () => {
     ['a list with a number', ['spiffe://example.org/admin', 7]],
     ['null', null],
   ])('a workload policy that is %s', (_name, policy) => {
-    expect(() => createAuthorizer(policy as WorkloadPolicy)).toThrow(/Workload policy: expected a workload pattern, a non-empty list of patterns or a predicate/);
+    expect(() => createAuthorizer(policy as WorkloadPolicy)).toThrow(
+      /Workload policy: expected a workload pattern, a non-empty list of patterns or a predicate/,
+    );
     expect(() => handlerWith({ allow: policy as WorkloadPolicy })).toThrow(TypeError);
     expect(() => handlerWith().route({ allow: policy as WorkloadPolicy })).toThrow(TypeError);
   });
@@ -219,7 +254,13 @@ describe('a bug is a 500 internal_error that is reported', () => {
   // A clock that breaks once the handler is built (it is also read while building).
   const breakingClock = (bug: unknown) => {
     let broken = false;
-    return { now: () => { if (broken) throw bug; return NOW; }, breakNow: () => void (broken = true) };
+    return {
+      now: () => {
+        if (broken) throw bug;
+        return NOW;
+      },
+      breakNow: () => void (broken = true),
+    };
   };
   const collect = () => {
     const reports: { error: unknown; request: WimseRequest | undefined }[] = [];
@@ -231,7 +272,11 @@ describe('a bug is a 500 internal_error that is reported', () => {
     const { reports, onInternalError } = collect();
     const hooked: string[] = [];
     const clock = breakingClock(bug);
-    const h = handlerWith({ now: clock.now, onInternalError, onError: (error, response) => void hooked.push(`${error.code} ${response.status}`) });
+    const h = handlerWith({
+      now: clock.now,
+      onInternalError,
+      onError: (error, response) => void hooked.push(`${error.code} ${response.status}`),
+    });
     clock.breakNow();
     const request = await wptRequest(client);
     const outcome = await h.handle(request);
@@ -252,7 +297,12 @@ describe('a bug is a 500 internal_error that is reported', () => {
 
   it('a predicate that throws', async () => {
     const { reports, onInternalError } = collect();
-    const outcome = await handlerWith({ onInternalError, allow: () => { throw new TypeError('policy bug'); } }).handle(await wptRequest(client));
+    const outcome = await handlerWith({
+      onInternalError,
+      allow: () => {
+        throw new TypeError('policy bug');
+      },
+    }).handle(await wptRequest(client));
     expect(outcome.ok ? 'accepted' : [outcome.response.status, outcome.error.code]).toEqual([500, 'internal_error']);
     expect(String(reports[0]?.error)).toBe('TypeError: policy bug');
   });
@@ -268,14 +318,24 @@ describe('a bug is a 500 internal_error that is reported', () => {
 
   it('an error hook that throws: the plain 500 problem, reported', async () => {
     const { reports, onInternalError } = collect();
-    const outcome = await handlerWith({ onInternalError, onError: () => { throw new Error('hook bug'); } }).handle(anonymous);
+    const outcome = await handlerWith({
+      onInternalError,
+      onError: () => {
+        throw new Error('hook bug');
+      },
+    }).handle(anonymous);
     expect(outcome.ok ? 'accepted' : [outcome.response.status, JSON.parse(outcome.response.body).code]).toEqual([500, 'internal_error']);
     expect(String(reports[0]?.error)).toBe('Error: hook bug');
   });
 
   it('a reporter that throws does not take the answer down', async () => {
     const clock = breakingClock(new Error('bug'));
-    const h = handlerWith({ now: clock.now, onInternalError: () => { throw new Error('reporter down'); } });
+    const h = handlerWith({
+      now: clock.now,
+      onInternalError: () => {
+        throw new Error('reporter down');
+      },
+    });
     clock.breakNow();
     const outcome = await h.handle(await wptRequest(client));
     expect(outcome.ok ? 'accepted' : outcome.response.status).toBe(500);

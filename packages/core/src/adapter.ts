@@ -92,7 +92,12 @@ export interface WimseRoute {
  */
 export type WimseOutcome =
   | { readonly ok: true; readonly principal: WimsePrincipal | undefined; readonly responseSignature?: ResponseSignature | undefined }
-  | { readonly ok: false; readonly error: WimseError; readonly response: WimseErrorResponse; readonly responseSignature?: ResponseSignature | undefined };
+  | {
+      readonly ok: false;
+      readonly error: WimseError;
+      readonly response: WimseErrorResponse;
+      readonly responseSignature?: ResponseSignature | undefined;
+    };
 
 /** The adapter-side entry point built by {@link createWimseHandler}. */
 export interface WimseHandler {
@@ -124,8 +129,15 @@ export interface WimseHandler {
 
 /** The adapter's own keys, beside {@link VerifierOptions}. */
 const ADAPTER_KEYS: KnownKeys<Omit<WimseAdapterOptions, keyof VerifierOptions>> = {
-  optional: true, allow: true, onError: true, onInternalError: true, maxBodyBytes: true,
-  responseSigner: true, signResponses: true, maxResponseBodyBytes: true, responseSignatureLifetime: true,
+  optional: true,
+  allow: true,
+  onError: true,
+  onInternalError: true,
+  maxBodyBytes: true,
+  responseSigner: true,
+  signResponses: true,
+  maxResponseBodyBytes: true,
+  responseSignatureLifetime: true,
 };
 const ROUTE_KEYS: KnownKeys<WimseRouteRules> = { public: true, optional: true, allow: true, scope: true };
 
@@ -152,14 +164,22 @@ const NO_CREDENTIALS: readonly WimseErrorCode[] = ['credentials_missing', 'sig_m
 export function createWimseHandler(options: WimseAdapterOptions): WimseHandler {
   rejectUnknownKeys('WIMSE options', options, { ...VERIFIER_KEYS, ...ADAPTER_KEYS });
   const {
-    optional: _o, allow: _a, onError: _e, onInternalError: _i, maxBodyBytes: _m,
-    responseSigner, signResponses, maxResponseBodyBytes, responseSignatureLifetime,
+    optional: _o,
+    allow: _a,
+    onError: _e,
+    onInternalError: _i,
+    maxBodyBytes: _m,
+    responseSigner,
+    signResponses,
+    maxResponseBodyBytes,
+    responseSignatureLifetime,
     ...verifierOptions
   } = options;
   const verifier = createVerifierCore(verifierOptions);
   if (options.optional !== undefined && typeof options.optional !== 'boolean') throw new TypeError('optional must be a boolean');
   if (options.onError !== undefined && typeof options.onError !== 'function') throw new TypeError('onError must be a function');
-  if (options.onInternalError !== undefined && typeof options.onInternalError !== 'function') throw new TypeError('onInternalError must be a function');
+  if (options.onInternalError !== undefined && typeof options.onInternalError !== 'function')
+    throw new TypeError('onInternalError must be a function');
   const maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024;
   if (!Number.isSafeInteger(maxBodyBytes) || maxBodyBytes < 0) throw new TypeError('maxBodyBytes must be a non-negative integer');
   const allowAll = options.allow === undefined ? undefined : createAuthorizer(options.allow);
@@ -205,7 +225,8 @@ export function createWimseHandler(options: WimseAdapterOptions): WimseHandler {
   }
 
   function authorize(principal: WimsePrincipal | undefined, check: (p: WimsePrincipal) => void, request?: WimseRequest): WimseOutcome {
-    if (principal === undefined) return reject(new WimseError('credentials_missing', 'This route requires an authenticated workload'), request);
+    if (principal === undefined)
+      return reject(new WimseError('credentials_missing', 'This route requires an authenticated workload'), request);
     try {
       check(principal);
     } catch (e) {
@@ -214,7 +235,11 @@ export function createWimseHandler(options: WimseAdapterOptions): WimseHandler {
     return { ok: true, principal };
   }
 
-  function forbidden(principal: WimsePrincipal, check: ((p: WimsePrincipal) => void) | undefined, request: WimseRequest | undefined): Extract<WimseOutcome, { ok: false }> | undefined {
+  function forbidden(
+    principal: WimsePrincipal,
+    check: ((p: WimsePrincipal) => void) | undefined,
+    request: WimseRequest | undefined,
+  ): Extract<WimseOutcome, { ok: false }> | undefined {
     if (check === undefined) return undefined;
     const outcome = authorize(principal, check, request);
     return outcome.ok ? undefined : outcome;
@@ -231,7 +256,11 @@ export function createWimseHandler(options: WimseAdapterOptions): WimseHandler {
     } catch (e) {
       return refused(e, request, route);
     }
-    if (principal instanceof Promise) return principal.then((p) => authorized(p, request, route), (e: unknown) => refused(e, request, route));
+    if (principal instanceof Promise)
+      return principal.then(
+        (p) => authorized(p, request, route),
+        (e: unknown) => refused(e, request, route),
+      );
     return authorized(principal, request, route);
   }
 
@@ -264,7 +293,10 @@ export function createWimseHandler(options: WimseAdapterOptions): WimseHandler {
   ): WimseOutcome {
     // A 403 says more than "cannot sign"; it is signed when it can be.
     // No array per request: each check in turn (hot path).
-    const denied = forbidden(principal, allowAll, request) ?? forbidden(principal, route?.authorize, request) ?? forbidden(principal, route?.scope, request);
+    const denied =
+      forbidden(principal, allowAll, request) ??
+      forbidden(principal, route?.authorize, request) ??
+      forbidden(principal, route?.scope, request);
     if (denied !== undefined) return { ...denied, responseSignature };
     if (unsignable !== undefined) return reject(unsignable, request);
     return { ok: true, principal, responseSignature };
@@ -284,11 +316,13 @@ export function createWimseHandler(options: WimseAdapterOptions): WimseHandler {
     route(rules = {}) {
       rejectUnknownKeys('route rules', rules, ROUTE_KEYS);
       if (rules.public !== undefined && typeof rules.public !== 'boolean') throw new TypeError('route rules: public must be a boolean');
-      if (rules.optional !== undefined && typeof rules.optional !== 'boolean') throw new TypeError('route rules: optional must be a boolean');
+      if (rules.optional !== undefined && typeof rules.optional !== 'boolean')
+        throw new TypeError('route rules: optional must be a boolean');
       if (rules.public === true && (rules.optional !== undefined || rules.allow !== undefined || rules.scope !== undefined)) {
         throw new TypeError('route rules: a public route is not authenticated, so optional, allow and scope cannot apply');
       }
-      if (rules.scope !== undefined && rules.optional === true) throw new TypeError('route rules: a scope route needs an authenticated workload, so it cannot be optional');
+      if (rules.scope !== undefined && rules.optional === true)
+        throw new TypeError('route rules: a scope route needs an authenticated workload, so it cannot be optional');
       if (rules.scope !== undefined && options.transactionTokens === undefined) {
         throw new TypeError('route rules: scope needs the transactionTokens option (Txn-Tokens are not verified without it)');
       }

@@ -7,7 +7,17 @@ import type { JWK } from 'jose';
 
 /** Every asymmetric JWS algorithm this library can verify. */
 export const SUPPORTED_ALGORITHMS = [
-  'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519', 'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+  'Ed25519',
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
 ] as const;
 
 export type WimseAlgorithm = (typeof SUPPORTED_ALGORITHMS)[number];

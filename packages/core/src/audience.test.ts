@@ -11,7 +11,16 @@ import { tokenHash } from './hash.js';
 import { signHttpRequest } from './http-signature/sign.js';
 import type { VerifierOptions } from './options.js';
 import type { WimseRequest } from './request.js';
-import { AUDIENCE, NOW, TRUST_DOMAIN, createIssuer, createWorkload, verifierFor, type Issuer, type Workload } from '@wimse/test-support/factory';
+import {
+  AUDIENCE,
+  NOW,
+  TRUST_DOMAIN,
+  createIssuer,
+  createWorkload,
+  verifierFor,
+  type Issuer,
+  type Workload,
+} from '@wimse/test-support/factory';
 import { signJws } from '@wimse/test-support/tokens';
 
 let issuer: Issuer;
@@ -34,7 +43,15 @@ async function wptWithAud(aud: unknown, path = '/orders?id=7'): Promise<WimseReq
 
 /** GET /orders?id=7 signed with `wimse-aud` set to `aud`. */
 async function signedWithAud(aud: string, path = '/orders?id=7'): Promise<WimseRequest> {
-  const headers = await signHttpRequest({ wit: workload.wit, key: workload.privateKey, alg: 'ES256', method: 'GET', url: `${AUDIENCE}${path}`, wimseAud: aud, now: NOW });
+  const headers = await signHttpRequest({
+    wit: workload.wit,
+    key: workload.privateKey,
+    alg: 'ES256',
+    method: 'GET',
+    url: `${AUDIENCE}${path}`,
+    wimseAud: aud,
+    now: NOW,
+  });
   return { method: 'GET', path, headers };
 }
 
@@ -42,10 +59,15 @@ const several: Partial<VerifierOptions> = { audience: [AUDIENCE, ALIAS_BASE, { v
 
 describe('RFC 7519 §4.1.3: a WPT aud may be an array; one member must be the target URI', () => {
   it('accepts a one-element array (what an independent Go client sends)', async () => {
-    await expect(verifierFor(issuer).verify(await wptWithAud([`${AUDIENCE}/orders`]))).resolves.toMatchObject({ workload: workload.sub, method: 'wpt' });
+    await expect(verifierFor(issuer).verify(await wptWithAud([`${AUDIENCE}/orders`]))).resolves.toMatchObject({
+      workload: workload.sub,
+      method: 'wpt',
+    });
   });
   it('accepts an array whose second member is the target URI', async () => {
-    await expect(verifierFor(issuer).verify(await wptWithAud(['https://other.example/x', `${AUDIENCE}/orders`]))).resolves.toMatchObject({ method: 'wpt' });
+    await expect(verifierFor(issuer).verify(await wptWithAud(['https://other.example/x', `${AUDIENCE}/orders`]))).resolves.toMatchObject({
+      method: 'wpt',
+    });
   });
   it('refuses an empty array', async () => {
     await expect(verifierFor(issuer).verify(await wptWithAud([]))).rejects.toMatchObject({ code: 'wpt_aud', status: 401 });
@@ -66,11 +88,15 @@ describe('wpt-02 §2 step 6: several base URLs and deployment-specific values (W
     await expect(verifierFor(issuer, several).verify(await wptWithAud(`${ALIAS_BASE}/orders`))).resolves.toMatchObject({ method: 'wpt' });
   });
   it('accepts a configured deployment-specific value whatever the path', async () => {
-    await expect(verifierFor(issuer, several).verify(await wptWithAud(DEPLOYMENT_VALUE, '/anything/else'))).resolves.toMatchObject({ method: 'wpt' });
+    await expect(verifierFor(issuer, several).verify(await wptWithAud(DEPLOYMENT_VALUE, '/anything/else'))).resolves.toMatchObject({
+      method: 'wpt',
+    });
   });
   it('compares a deployment-specific value exactly', async () => {
     await expect(verifierFor(issuer, several).verify(await wptWithAud(`${DEPLOYMENT_VALUE}/`))).rejects.toMatchObject({ code: 'wpt_aud' });
-    await expect(verifierFor(issuer, several).verify(await wptWithAud(DEPLOYMENT_VALUE.toUpperCase()))).rejects.toMatchObject({ code: 'wpt_aud' });
+    await expect(verifierFor(issuer, several).verify(await wptWithAud(DEPLOYMENT_VALUE.toUpperCase()))).rejects.toMatchObject({
+      code: 'wpt_aud',
+    });
   });
   it('does not accept a deployment-specific value that is not configured', async () => {
     await expect(verifierFor(issuer).verify(await wptWithAud(DEPLOYMENT_VALUE))).rejects.toMatchObject({ code: 'wpt_aud' });
@@ -97,13 +123,17 @@ describe('RFC 3986 §6.2.2-6.2.3: scheme/host case and the default port are norm
   });
   it('an empty path is "/" (only for the root target)', async () => {
     await expect(verifierFor(issuer).verify(await wptWithAud('https://api.example.org', '/'))).resolves.toMatchObject({ method: 'wpt' });
-    await expect(verifierFor(issuer).verify(await wptWithAud('https://api.example.org', '/orders'))).rejects.toMatchObject({ code: 'wpt_aud' });
+    await expect(verifierFor(issuer).verify(await wptWithAud('https://api.example.org', '/orders'))).rejects.toMatchObject({
+      code: 'wpt_aud',
+    });
   });
 });
 
 describe('http-signature-07 §3.3: wimse-aud against the same audiences', () => {
   it('accepts the target URI under a second base URL', async () => {
-    await expect(verifierFor(issuer, several).verify(await signedWithAud(`${ALIAS_BASE}/orders`))).resolves.toMatchObject({ method: 'http-sig' });
+    await expect(verifierFor(issuer, several).verify(await signedWithAud(`${ALIAS_BASE}/orders`))).resolves.toMatchObject({
+      method: 'http-sig',
+    });
   });
   it('accepts a configured deployment-specific value', async () => {
     await expect(verifierFor(issuer, several).verify(await signedWithAud(DEPLOYMENT_VALUE))).resolves.toMatchObject({ method: 'http-sig' });
@@ -116,11 +146,16 @@ describe('http-signature-07 §3.3: wimse-aud against the same audiences', () => 
 describe('a refusal says what was expected and what arrived (values, never tokens)', () => {
   it('WPT: in detail and in error.mismatch', async () => {
     const request = await wptWithAud(['https://other.example/x']);
-    const e = await verifierFor(issuer, several).verify(request).catch((x: unknown) => x);
+    const e = await verifierFor(issuer, several)
+      .verify(request)
+      .catch((x: unknown) => x);
     expect(e).toBeInstanceOf(WimseError);
     const error = e as WimseError;
     expect(error.code).toBe('wpt_aud');
-    expect(error.mismatch).toEqual({ expected: [`${AUDIENCE}/orders`, `${ALIAS_BASE}/orders`, DEPLOYMENT_VALUE], received: ['https://other.example/x'] });
+    expect(error.mismatch).toEqual({
+      expected: [`${AUDIENCE}/orders`, `${ALIAS_BASE}/orders`, DEPLOYMENT_VALUE],
+      received: ['https://other.example/x'],
+    });
     expect(error.message).toContain('"https://other.example/x"');
     expect(error.message).toContain(`"${AUDIENCE}/orders"`);
     expect(error.message).toContain(`"${DEPLOYMENT_VALUE}"`);
@@ -129,13 +164,17 @@ describe('a refusal says what was expected and what arrived (values, never token
     expect(error.message).not.toContain(workload.wit);
   });
   it('signature: in detail and in error.mismatch', async () => {
-    const e = (await verifierFor(issuer).verify(await signedWithAud('https://other.example/orders')).catch((x: unknown) => x)) as WimseError;
+    const e = (await verifierFor(issuer)
+      .verify(await signedWithAud('https://other.example/orders'))
+      .catch((x: unknown) => x)) as WimseError;
     expect(e.code).toBe('sig_aud');
     expect(e.mismatch).toEqual({ expected: [`${AUDIENCE}/orders`], received: ['https://other.example/orders'] });
   });
   it('an oversized aud is clipped in the detail (the token length limit bounds the rest)', async () => {
     const long = `https://other.example/${'a'.repeat(5000)}`;
-    const e = (await verifierFor(issuer).verify(await wptWithAud(long)).catch((x: unknown) => x)) as WimseError;
+    const e = (await verifierFor(issuer)
+      .verify(await wptWithAud(long))
+      .catch((x: unknown) => x)) as WimseError;
     expect(e.code).toBe('wpt_aud');
     expect(e.message.length).toBeLessThan(700);
     expect(e.mismatch?.received[0]?.length).toBeLessThanOrEqual(201);
@@ -175,7 +214,9 @@ describe('audience option: checked at start-up', () => {
 describe('degenerate and flooded audiences', () => {
   it('an aud array of 400 non-matching members is refused; the detail lists a few and counts the rest', async () => {
     const members = Array.from({ length: 400 }, (_, i) => `https://x${i}.example/`);
-    const e = (await verifierFor(issuer, { maxTokenLength: 65_536 }).verify(await wptWithAud(members)).catch((x: unknown) => x)) as WimseError;
+    const e = (await verifierFor(issuer, { maxTokenLength: 65_536 })
+      .verify(await wptWithAud(members))
+      .catch((x: unknown) => x)) as WimseError;
     expect(e.code).toBe('wpt_aud');
     expect(e.message).toContain('(and 396 more)');
     expect(e.message.length).toBeLessThan(1000);

@@ -33,7 +33,9 @@ export function resolveAudience(option: AudienceEntry | readonly AudienceEntry[]
       const { value } = entry as { value: unknown };
       // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this refuses
       if (typeof value !== 'string' || value.length === 0 || /[\s\u0000-\u001f\u007f]/.test(value)) {
-        throw new TypeError(`audience: { value: ${JSON.stringify(value)} } must be a non-empty string without spaces or control characters`);
+        throw new TypeError(
+          `audience: { value: ${JSON.stringify(value)} } must be a non-empty string without spaces or control characters`,
+        );
       }
       values.push(value);
     } else {
@@ -58,7 +60,8 @@ export function checkAudience(a: Audience, path: string, received: unknown, code
   // The common case first, without allocating: exactly a configured base URL + this path.
   if (typeof received === 'string' && namesTarget(a, path, received)) return;
   const what = code === 'wpt_aud' ? 'WPT aud' : 'wimse-aud';
-  const members = typeof received === 'string' ? [received] : Array.isArray(received) && code === 'wpt_aud' ? (received as unknown[]) : undefined;
+  const members =
+    typeof received === 'string' ? [received] : Array.isArray(received) && code === 'wpt_aud' ? (received as unknown[]) : undefined;
   if (members === undefined || members.length === 0 || !members.every((m): m is string => typeof m === 'string')) {
     throw new WimseError(code, `${what} must be ${code === 'wpt_aud' ? 'a string or a non-empty array of strings' : 'a string'}`);
   }
@@ -76,7 +79,12 @@ function namesTarget(a: Audience, path: string, received: string): boolean {
   const end = pathEnd(path);
   if (end === 0 || path.charCodeAt(0) !== 0x2f) return false;
   for (const base of a.bases) {
-    if (received.length === base.length + end && received.startsWith(base) && received.startsWith(end === path.length ? path : path.slice(0, end), base.length)) return true;
+    if (
+      received.length === base.length + end &&
+      received.startsWith(base) &&
+      received.startsWith(end === path.length ? path : path.slice(0, end), base.length)
+    )
+      return true;
   }
   return false;
 }
@@ -116,7 +124,9 @@ function baseUrl(value: unknown): string {
     throw new TypeError(`audience: ${JSON.stringify(value)} is not an absolute URL (for a deployment-specific value, give { value: ... })`);
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw new TypeError(`audience: ${JSON.stringify(value)} must be an http(s) base URL (for a deployment-specific value, give { value: ... })`);
+    throw new TypeError(
+      `audience: ${JSON.stringify(value)} must be an http(s) base URL (for a deployment-specific value, give { value: ... })`,
+    );
   }
   if (url.search !== '' || url.hash !== '' || url.username !== '' || url.password !== '') {
     throw new TypeError(`audience: ${JSON.stringify(value)} must not have query, fragment or user info`);

@@ -19,7 +19,13 @@ export type WorkloadPolicy = string | readonly string[] | ((principal: WimsePrin
  * onlyAdmin(principal)
  */
 export function createAuthorizer(policy: WorkloadPolicy): (principal: WimsePrincipal) => void {
-  const allowed = typeof policy === 'function' ? policy : ((m) => (p: WimsePrincipal) => m.test(p.id))(compileWorkloadPatterns(patternsOf(policy)));
+  const allowed =
+    typeof policy === 'function'
+      ? policy
+      : (
+          (m) => (p: WimsePrincipal) =>
+            m.test(p.id)
+        )(compileWorkloadPatterns(patternsOf(policy)));
   return (principal) => {
     const verdict: unknown = allowed(principal);
     // Only `true` lets a caller in: a predicate answering a Promise or `undefined` is a bug, reported as a 500.
@@ -32,7 +38,13 @@ export function createAuthorizer(policy: WorkloadPolicy): (principal: WimsePrinc
 function patternsOf(policy: unknown): readonly string[] {
   if (typeof policy === 'string') return [policy];
   if (Array.isArray(policy) && policy.length > 0 && policy.every((p) => typeof p === 'string')) return policy as string[];
-  const got = Array.isArray(policy) ? (policy.length === 0 ? 'an empty list' : 'a list with a non-string') : policy === null ? 'null' : typeof policy;
+  const got = Array.isArray(policy)
+    ? policy.length === 0
+      ? 'an empty list'
+      : 'a list with a non-string'
+    : policy === null
+      ? 'null'
+      : typeof policy;
   throw new TypeError(`Workload policy: expected a workload pattern, a non-empty list of patterns or a predicate, got ${got}`);
 }
 
@@ -47,16 +59,24 @@ function patternsOf(policy: unknown): readonly string[] {
  * canTrade(principal)
  */
 export function createScopeCheck(scopes: string | readonly string[]): (principal: WimsePrincipal) => void {
-  const required: readonly string[] = typeof scopes === 'string' ? [scopes] : Array.isArray(scopes) ? [...(scopes as readonly unknown[])] as string[] : [];
+  const required: readonly string[] =
+    typeof scopes === 'string' ? [scopes] : Array.isArray(scopes) ? ([...(scopes as readonly unknown[])] as string[]) : [];
   if (required.length === 0 || !required.every(isScopeToken)) {
     throw new TypeError(`Scope requirement: expected one or more scope tokens (RFC 6749 §3.3, no spaces), got ${JSON.stringify(scopes)}`);
   }
   const shown = required.join(' ');
   return (principal) => {
     const granted = principal.transaction?.scope;
-    if (granted === undefined) throw new WimseError('insufficient_scope', `This route requires a verified Txn-Token with scope ${shown}`, { mismatch: { expected: required, received: [] } });
+    if (granted === undefined)
+      throw new WimseError('insufficient_scope', `This route requires a verified Txn-Token with scope ${shown}`, {
+        mismatch: { expected: required, received: [] },
+      });
     if (!required.every((s) => granted.includes(s))) {
-      throw new WimseError('insufficient_scope', `The Txn-Token scope does not include ${required.filter((s) => !granted.includes(s)).join(' ')}`, { mismatch: { expected: required, received: granted } });
+      throw new WimseError(
+        'insufficient_scope',
+        `The Txn-Token scope does not include ${required.filter((s) => !granted.includes(s)).join(' ')}`,
+        { mismatch: { expected: required, received: granted } },
+      );
     }
   };
 }

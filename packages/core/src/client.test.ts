@@ -16,7 +16,14 @@ const SERVICE = 'https://svc.example.org';
 function localSource(issuer: Issuer, o: { lifetime?: number; sub?: string } = {}) {
   const issued: { wit: string; jwk: PublicProofJwk }[] = [];
   const source = async (jwk: PublicProofJwk) => {
-    const wit = await issueWit({ sub: o.sub ?? 'spiffe://example.org/client', cnfJwk: { ...jwk }, issuerKey: issuer.privateKey, alg: issuer.alg, kid: issuer.kid, lifetime: o.lifetime ?? 600 });
+    const wit = await issueWit({
+      sub: o.sub ?? 'spiffe://example.org/client',
+      cnfJwk: { ...jwk },
+      issuerKey: issuer.privateKey,
+      alg: issuer.alg,
+      kid: issuer.kid,
+      lifetime: o.lifetime ?? 600,
+    });
     issued.push({ wit, jwk });
     return wit;
   };
@@ -43,7 +50,12 @@ function verifyingFetch(verifierOptions: Partial<VerifierOptions> & Pick<Verifie
     seen.push({ request, init });
     try {
       const p = await verifier.verify(request);
-      return Response.json({ workload: p.workload, method: p.method, txnToken: p.context.txnToken ?? null, body: body ? new TextDecoder().decode(body) : null });
+      return Response.json({
+        workload: p.workload,
+        method: p.method,
+        txnToken: p.context.txnToken ?? null,
+        body: body ? new TextDecoder().decode(body) : null,
+      });
     } catch (e) {
       if (!(e instanceof WimseError)) throw e;
       return new Response(JSON.stringify(e.problem), { status: e.status, headers: { 'content-type': PROBLEM_CONTENT_TYPE, ...e.headers } });
@@ -82,7 +94,11 @@ describe('createWimseFetch', () => {
 
   it('sends the body and method unchanged', async () => {
     const { server, wimseFetch } = await setup();
-    const res = await wimseFetch(`${SERVICE}/echo`, { method: 'POST', body: JSON.stringify({ a: 1 }), headers: { 'content-type': 'application/json', 'x-extra': 'kept' } });
+    const res = await wimseFetch(`${SERVICE}/echo`, {
+      method: 'POST',
+      body: JSON.stringify({ a: 1 }),
+      headers: { 'content-type': 'application/json', 'x-extra': 'kept' },
+    });
     expect(await res.json()).toMatchObject({ body: '{"a":1}' });
     expect(server.seen[0]!.request).toMatchObject({ method: 'POST', headers: { 'content-type': 'application/json', 'x-extra': 'kept' } });
   });
@@ -104,7 +120,12 @@ describe('createWimseFetch', () => {
 
   it('signs with an HTTP signature per call, covering the body with Content-Digest', async () => {
     const { server, wimseFetch } = await setup();
-    const res = await wimseFetch(`${SERVICE}/echo?x=1`, { method: 'POST', body: '{"a":1}', headers: { 'content-type': 'application/json' }, wimse: { proof: 'http-sig' } });
+    const res = await wimseFetch(`${SERVICE}/echo?x=1`, {
+      method: 'POST',
+      body: '{"a":1}',
+      headers: { 'content-type': 'application/json' },
+      wimse: { proof: 'http-sig' },
+    });
     expect(await res.json()).toMatchObject({ method: 'http-sig', body: '{"a":1}' });
     const headers = server.seen[0]!.request.headers;
     expect(headers).toHaveProperty('content-digest');
@@ -126,8 +147,13 @@ describe('createWimseFetch', () => {
     const source = localSource(issuer);
     const verify = verifyingFetch({ trustDomains: { 'example.org': { keys: { keys: [issuer.publicJwk] } } } });
     // A man in the middle replaces the body but keeps every header.
-    const tamper = (async (url: RequestInfo | URL, init: RequestInit = {}) => verify(url, { ...init, body: new TextEncoder().encode('{"a":2}') })) as typeof fetch;
-    const res = await createWimseFetch({ witSource: source, fetch: tamper })(`${SERVICE}/echo`, { method: 'POST', body: '{"a":1}', wimse: { proof: 'http-sig' } });
+    const tamper = (async (url: RequestInfo | URL, init: RequestInit = {}) =>
+      verify(url, { ...init, body: new TextEncoder().encode('{"a":2}') })) as typeof fetch;
+    const res = await createWimseFetch({ witSource: source, fetch: tamper })(`${SERVICE}/echo`, {
+      method: 'POST',
+      body: '{"a":1}',
+      wimse: { proof: 'http-sig' },
+    });
     expect(res.status).toBe(400);
     expect(((await res.json()) as { code: string }).code).toBe('digest_mismatch');
   });
@@ -169,7 +195,11 @@ describe('createWimseFetch', () => {
     const good = localSource(issuer, { lifetime: 100 });
     let down = false;
     const server = verifyingFetch({ trustDomains: { 'example.org': { keys: { keys: [issuer.publicJwk] } } } });
-    const wimseFetch = createWimseFetch({ witSource: (jwk) => (down ? Promise.reject(new Error('identity server down')) : good(jwk)), fetch: server, now: () => t });
+    const wimseFetch = createWimseFetch({
+      witSource: (jwk) => (down ? Promise.reject(new Error('identity server down')) : good(jwk)),
+      fetch: server,
+      now: () => t,
+    });
     await wimseFetch(`${SERVICE}/one`);
     down = true;
     t += 90_000;
@@ -181,8 +211,17 @@ describe('createWimseFetch', () => {
   it('rejects a WIT that is not bound to the key it sent', async () => {
     const issuer = await createIssuer();
     const other = localSource(issuer);
-    const foreign = await other({ kty: 'EC', crv: 'P-256', alg: 'ES256', x: 'f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU', y: 'x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0' });
-    const wimseFetch = createWimseFetch({ witSource: async () => foreign, fetch: verifyingFetch({ trustDomains: { 'example.org': { keys: { keys: [issuer.publicJwk] } } } }) });
+    const foreign = await other({
+      kty: 'EC',
+      crv: 'P-256',
+      alg: 'ES256',
+      x: 'f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU',
+      y: 'x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0',
+    });
+    const wimseFetch = createWimseFetch({
+      witSource: async () => foreign,
+      fetch: verifyingFetch({ trustDomains: { 'example.org': { keys: { keys: [issuer.publicJwk] } } } }),
+    });
     await expect(wimseFetch(`${SERVICE}/x`)).rejects.toThrow('not bound to the key');
     const garbage = createWimseFetch({ witSource: async () => 'not-a-jwt' });
     await expect(garbage(`${SERVICE}/x`)).rejects.toThrow('did not return a JWT');
@@ -210,7 +249,9 @@ describe('createWimseFetch', () => {
 
   it('needs exactly one credential source', () => {
     expect(() => createWimseFetch({} as WimseFetchOptions)).toThrow(TypeError);
-    expect(() => createWimseFetch({ witSource: async () => '', credentials: () => ({ wit: '', privateKey: {} as JWK }) })).toThrow(TypeError);
+    expect(() => createWimseFetch({ witSource: async () => '', credentials: () => ({ wit: '', privateKey: {} as JWK }) })).toThrow(
+      TypeError,
+    );
   });
 
   it('after an issuer key rotation, renews once when the callee rejects the WIT and succeeds', async () => {
@@ -219,7 +260,13 @@ describe('createWimseFetch', () => {
     let issuer = oldIssuer;
     const issued: string[] = [];
     const witSource = async (jwk: PublicProofJwk) => {
-      const wit = await issueWit({ sub: 'spiffe://example.org/client', cnfJwk: { ...jwk }, issuerKey: issuer.privateKey, alg: 'ES256', kid: issuer.kid });
+      const wit = await issueWit({
+        sub: 'spiffe://example.org/client',
+        cnfJwk: { ...jwk },
+        issuerKey: issuer.privateKey,
+        alg: 'ES256',
+        kid: issuer.kid,
+      });
       issued.push(wit);
       return wit;
     };
@@ -242,7 +289,13 @@ describe('createWimseFetch', () => {
     let issued = 0;
     const witSource = async (jwk: PublicProofJwk) => {
       issued += 1;
-      return issueWit({ sub: 'spiffe://example.org/client', cnfJwk: { ...jwk }, issuerKey: issuer.privateKey, alg: 'ES256', kid: issuer.kid });
+      return issueWit({
+        sub: 'spiffe://example.org/client',
+        cnfJwk: { ...jwk },
+        issuerKey: issuer.privateKey,
+        alg: 'ES256',
+        kid: issuer.kid,
+      });
     };
     const server = verifyingFetch({ trustDomains: { 'example.org': { keys: { keys: [newIssuer.publicJwk] } } } });
     // The refusal of /b arrives only after /a has been refused, renewed and resent.
@@ -308,14 +361,24 @@ describe('signed responses', () => {
   async function serverIdentity(issuer: Issuer, sub: string) {
     const { generateKeyPair, exportJWK } = await import('jose');
     const pair = await generateKeyPair('ES256', { extractable: true });
-    const wit = await issueWit({ sub, cnfJwk: { ...(await exportJWK(pair.publicKey)), alg: 'ES256' }, issuerKey: issuer.privateKey, alg: 'ES256', kid: issuer.kid });
+    const wit = await issueWit({
+      sub,
+      cnfJwk: { ...(await exportJWK(pair.publicKey)), alg: 'ES256' },
+      issuerKey: issuer.privateKey,
+      alg: 'ES256',
+      kid: issuer.kid,
+    });
     return { wit, privateKey: pair.privateKey };
   }
 
   it('verifies a signed response and tells who signed it', async () => {
     const issuer = await createIssuer();
     const server = await signingServer(issuer, await serverIdentity(issuer, 'spiffe://example.org/orders'));
-    const wimseFetch = createWimseFetch({ witSource: localSource(issuer), fetch: server, responseTrust: { trustDomains: { 'example.org': { keys: { keys: [issuer.publicJwk] } } } } });
+    const wimseFetch = createWimseFetch({
+      witSource: localSource(issuer),
+      fetch: server,
+      responseTrust: { trustDomains: { 'example.org': { keys: { keys: [issuer.publicJwk] } } } },
+    });
     const res = await wimseFetch(`${SERVICE}/echo`, { method: 'POST', body: '{"a":1}', wimse: { proof: 'http-sig', signResponse: true } });
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({ body: '{"a":1}' });
@@ -323,7 +386,7 @@ describe('signed responses', () => {
     expect(wimseFetch.responder(await wimseFetch(`${SERVICE}/x`))).toBeUndefined();
   });
 
-  it('rejects an unsigned response, and one signed with the requester\'s own key', async () => {
+  it("rejects an unsigned response, and one signed with the requester's own key", async () => {
     const issuer = await createIssuer();
     const trust = { trustDomains: { 'example.org': { keys: { keys: [issuer.publicJwk] } } } };
     const unsigned = createWimseFetch({ witSource: localSource(issuer), fetch: await signingServer(issuer, 'none'), responseTrust: trust });
@@ -379,10 +442,19 @@ describe('the client verifies what it must (http-signature-07 §3.5)', () => {
   const trustOf = (issuer: Issuer) => ({ trustDomains: { 'example.org': { keys: { keys: [issuer.publicJwk] } } } });
 
   /** A server answering `status` to every verified request, signing when `sign` says so. */
-  async function server(issuer: Issuer, o: { status?: number; sign: (asked: boolean) => boolean; sub?: string; tamper?: (h: Record<string, string>) => void }) {
+  async function server(
+    issuer: Issuer,
+    o: { status?: number; sign: (asked: boolean) => boolean; sub?: string; tamper?: (h: Record<string, string>) => void },
+  ) {
     const { generateKeyPair, exportJWK } = await import('jose');
     const pair = await generateKeyPair('ES256', { extractable: true });
-    const wit = await issueWit({ sub: o.sub ?? 'spiffe://example.org/orders', cnfJwk: { ...(await exportJWK(pair.publicKey)), alg: 'ES256' }, issuerKey: issuer.privateKey, alg: 'ES256', kid: issuer.kid });
+    const wit = await issueWit({
+      sub: o.sub ?? 'spiffe://example.org/orders',
+      cnfJwk: { ...(await exportJWK(pair.publicKey)), alg: 'ES256' },
+      issuerKey: issuer.privateKey,
+      alg: 'ES256',
+      kid: issuer.kid,
+    });
     const credentials = await createWorkloadSigner({ wit, privateKey: pair.privateKey });
     const verify = verifyingFetch({ trustDomains: trustOf(issuer).trustDomains });
     const sent: RequestInit[] = [];
@@ -406,7 +478,11 @@ describe('the client verifies what it must (http-signature-07 §3.5)', () => {
 
   it('refuses an unsigned 404 when it asked, saying what the 404 claimed', async () => {
     const issuer = await createIssuer();
-    const wimseFetch = createWimseFetch({ witSource: localSource(issuer), fetch: await server(issuer, { status: 404, sign: () => false }), responseTrust: trustOf(issuer) });
+    const wimseFetch = createWimseFetch({
+      witSource: localSource(issuer),
+      fetch: await server(issuer, { status: 404, sign: () => false }),
+      responseTrust: trustOf(issuer),
+    });
     const e = await wimseFetch(`${SERVICE}/x`, { wimse: { proof: 'http-sig', signResponse: true } }).catch((x: unknown) => x);
     expect(isWimseError(e, 'sig_response')).toBe(true);
     expect((e as Error).message).toContain('404 answer is unsigned (unverified problem code: not_found)');
@@ -414,29 +490,50 @@ describe('the client verifies what it must (http-signature-07 §3.5)', () => {
 
   it('verifies a signed 404 and names its signer', async () => {
     const issuer = await createIssuer();
-    const wimseFetch = createWimseFetch({ witSource: localSource(issuer), fetch: await server(issuer, { status: 404, sign: () => true }), responseTrust: trustOf(issuer) });
+    const wimseFetch = createWimseFetch({
+      witSource: localSource(issuer),
+      fetch: await server(issuer, { status: 404, sign: () => true }),
+      responseTrust: trustOf(issuer),
+    });
     const res = await wimseFetch(`${SERVICE}/x`, { wimse: { proof: 'http-sig', signResponse: true } });
     expect([res.status, wimseFetch.responder(res)?.workload]).toEqual([404, 'spiffe://example.org/orders']);
   });
 
   it('verifies a signature it did not ask for, and refuses a broken one', async () => {
     const issuer = await createIssuer();
-    const ok = createWimseFetch({ witSource: localSource(issuer), fetch: await server(issuer, { sign: () => true }), responseTrust: trustOf(issuer) });
+    const ok = createWimseFetch({
+      witSource: localSource(issuer),
+      fetch: await server(issuer, { sign: () => true }),
+      responseTrust: trustOf(issuer),
+    });
     expect(ok.responder(await ok(`${SERVICE}/x`, { wimse: { proof: 'http-sig' } }))?.workload).toBe('spiffe://example.org/orders');
-    const broken = await server(issuer, { status: 409, sign: () => true, tamper: (h) => void (h.signature = `wimse=:${Buffer.alloc(64).toString('base64')}:`) });
-    const e = await createWimseFetch({ witSource: localSource(issuer), fetch: broken, responseTrust: trustOf(issuer) })(`${SERVICE}/x`, { wimse: { proof: 'http-sig' } }).catch((x: unknown) => x);
+    const broken = await server(issuer, {
+      status: 409,
+      sign: () => true,
+      tamper: (h) => void (h.signature = `wimse=:${Buffer.alloc(64).toString('base64')}:`),
+    });
+    const e = await createWimseFetch({ witSource: localSource(issuer), fetch: broken, responseTrust: trustOf(issuer) })(`${SERVICE}/x`, {
+      wimse: { proof: 'http-sig' },
+    }).catch((x: unknown) => x);
     expect(isWimseError(e, 'sig_invalid')).toBe(true);
   });
 
   it('refuses a signed response it has no responseTrust to verify', async () => {
     const issuer = await createIssuer();
-    const e = await createWimseFetch({ witSource: localSource(issuer), fetch: await server(issuer, { sign: () => true }) })(`${SERVICE}/x`, { wimse: { proof: 'http-sig' } }).catch((x: unknown) => x);
+    const e = await createWimseFetch({ witSource: localSource(issuer), fetch: await server(issuer, { sign: () => true }) })(
+      `${SERVICE}/x`,
+      { wimse: { proof: 'http-sig' } },
+    ).catch((x: unknown) => x);
     expect(isWimseError(e, 'sig_response')).toBe(true);
   });
 
   it('accepts an unsigned response it did not ask for', async () => {
     const issuer = await createIssuer();
-    const wimseFetch = createWimseFetch({ witSource: localSource(issuer), fetch: await server(issuer, { sign: () => false }), responseTrust: trustOf(issuer) });
+    const wimseFetch = createWimseFetch({
+      witSource: localSource(issuer),
+      fetch: await server(issuer, { sign: () => false }),
+      responseTrust: trustOf(issuer),
+    });
     const res = await wimseFetch(`${SERVICE}/x`, { wimse: { proof: 'http-sig' } });
     expect([res.status, wimseFetch.responder(res)]).toEqual([200, undefined]);
   });
@@ -450,15 +547,34 @@ describe('the client verifies what it must (http-signature-07 §3.5)', () => {
       ['another trust domain', 'spiffe://other.org', false],
     ])('%s', async (_name, pattern, accepted) => {
       const issuer = await createIssuer();
-      const wimseFetch = createWimseFetch({ witSource: localSource(issuer), fetch: await server(issuer, { sign: () => true }), responseTrust: trustOf(issuer), expectResponder: pattern });
-      const r = await wimseFetch(`${SERVICE}/x`, { wimse: { proof: 'http-sig', signResponse: true } }).then(() => true, (e: unknown) => (isWimseError(e, 'sig_response_workload') ? false : e));
+      const wimseFetch = createWimseFetch({
+        witSource: localSource(issuer),
+        fetch: await server(issuer, { sign: () => true }),
+        responseTrust: trustOf(issuer),
+        expectResponder: pattern,
+      });
+      const r = await wimseFetch(`${SERVICE}/x`, { wimse: { proof: 'http-sig', signResponse: true } }).then(
+        () => true,
+        (e: unknown) => (isWimseError(e, 'sig_response_workload') ? false : e),
+      );
       expect(r).toBe(accepted);
     });
 
     it('per call overrides the client default', async () => {
       const issuer = await createIssuer();
-      const wimseFetch = createWimseFetch({ witSource: localSource(issuer), fetch: await server(issuer, { sign: () => true }), responseTrust: trustOf(issuer), expectResponder: 'spiffe://example.org/billing' });
-      expect((await wimseFetch(`${SERVICE}/x`, { wimse: { proof: 'http-sig', signResponse: true, expectResponder: 'spiffe://example.org/orders' } })).status).toBe(200);
+      const wimseFetch = createWimseFetch({
+        witSource: localSource(issuer),
+        fetch: await server(issuer, { sign: () => true }),
+        responseTrust: trustOf(issuer),
+        expectResponder: 'spiffe://example.org/billing',
+      });
+      expect(
+        (
+          await wimseFetch(`${SERVICE}/x`, {
+            wimse: { proof: 'http-sig', signResponse: true, expectResponder: 'spiffe://example.org/orders' },
+          })
+        ).status,
+      ).toBe(200);
     });
   });
 
@@ -473,11 +589,14 @@ describe('the client verifies what it must (http-signature-07 §3.5)', () => {
       const responder = await (await server(issuer, { sign: () => true }))(url, { headers: sentHeaders });
       expect(responder.status).toBe(200);
       const keys: unknown[] = [];
-      const store = { seen: new Set<string>(), checkAndStore(key: { kind: string; workload: string; id: string }) {
-        keys.push(key);
-        const k = `${key.kind}|${key.workload}|${key.id}`;
-        return this.seen.has(k) ? false : (this.seen.add(k), true);
-      } };
+      const store = {
+        seen: new Set<string>(),
+        checkAndStore(key: { kind: string; workload: string; id: string }) {
+          keys.push(key);
+          const k = `${key.kind}|${key.workload}|${key.id}`;
+          return this.seen.has(k) ? false : (this.seen.add(k), true);
+        },
+      };
       const verifier = createResponseVerifier({ ...trustOf(issuer), replayStore: store });
       const body = new Uint8Array(await responder.arrayBuffer());
       const received = { status: 200, headers: responder.headers, body };
@@ -490,21 +609,39 @@ describe('the client verifies what it must (http-signature-07 §3.5)', () => {
 
     it('a failing store refuses (503 replay_unavailable), never accepts', async () => {
       const issuer = await createIssuer();
-      const failing = { checkAndStore: () => { throw new Error('down'); } };
-      const wimseFetch = createWimseFetch({ witSource: localSource(issuer), fetch: await server(issuer, { sign: () => true }), responseTrust: { ...trustOf(issuer), replayStore: failing } });
+      const failing = {
+        checkAndStore: () => {
+          throw new Error('down');
+        },
+      };
+      const wimseFetch = createWimseFetch({
+        witSource: localSource(issuer),
+        fetch: await server(issuer, { sign: () => true }),
+        responseTrust: { ...trustOf(issuer), replayStore: failing },
+      });
       const e = await wimseFetch(`${SERVICE}/x`, { wimse: { proof: 'http-sig', signResponse: true } }).catch((x: unknown) => x);
       expect(isWimseError(e, 'replay_unavailable')).toBe(true);
     });
   });
 
   describe('tokens and proofs only over TLS, unless loopback or opted out', () => {
-    it.each(['http://svc.example.org/x', 'http://10.0.0.1/x', 'http://127.example.org/x', 'http://[::2]/x'])('refuses %s before sending anything', async (url) => {
-      const { wimseFetch, server } = await setup();
-      await expect(wimseFetch(url)).rejects.toThrow(/Refusing to send workload credentials over http:/);
-      expect(server.seen).toHaveLength(0);
-    });
+    it.each(['http://svc.example.org/x', 'http://10.0.0.1/x', 'http://127.example.org/x', 'http://[::2]/x'])(
+      'refuses %s before sending anything',
+      async (url) => {
+        const { wimseFetch, server } = await setup();
+        await expect(wimseFetch(url)).rejects.toThrow(/Refusing to send workload credentials over http:/);
+        expect(server.seen).toHaveLength(0);
+      },
+    );
 
-    it.each(['http://127.0.0.1:8080/x', 'http://127.1.2.3/x', 'http://localhost:3000/x', 'http://api.localhost/x', 'http://[::1]:3000/x', 'https://svc.example.org/x'])('sends to %s', async (url) => {
+    it.each([
+      'http://127.0.0.1:8080/x',
+      'http://127.1.2.3/x',
+      'http://localhost:3000/x',
+      'http://api.localhost/x',
+      'http://[::1]:3000/x',
+      'https://svc.example.org/x',
+    ])('sends to %s', async (url) => {
       const { wimseFetch, server } = await setup();
       await wimseFetch(url);
       expect(server.seen).toHaveLength(1);

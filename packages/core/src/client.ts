@@ -191,7 +191,9 @@ export function createWimseFetch(options: WimseFetchOptions): WimseFetch {
     const { wimse: call = {}, ...rest } = init ?? {};
     const request = new Request(input, rest);
     if (!allowInsecure && !secureTarget(new URL(request.url))) {
-      throw new TypeError(`Refusing to send workload credentials over ${new URL(request.url).protocol} to ${new URL(request.url).host}: use https, or set allowInsecureTransport`);
+      throw new TypeError(
+        `Refusing to send workload credentials over ${new URL(request.url).protocol} to ${new URL(request.url).host}: use https, or set allowInsecureTransport`,
+      );
     }
     const expectResponder = call.expectResponder ?? options.expectResponder;
     const body = request.body === null ? undefined : new Uint8Array(await request.arrayBuffer());
@@ -220,26 +222,39 @@ export function createWimseFetch(options: WimseFetchOptions): WimseFetch {
             })
           : await httpSignatureHeaders(s, request, headers, body, call, call.coverHeaders ?? options.coverHeaders);
       for (const [name, value] of Object.entries(proofHeaders)) headers.set(name, value);
-      return { sent: headers, response: await fetchImpl(request.url, { method: request.method, headers, body: body ?? null, redirect, signal: request.signal }) };
+      return {
+        sent: headers,
+        response: await fetchImpl(request.url, { method: request.method, headers, body: body ?? null, redirect, signal: request.signal }),
+      };
     };
 
     // http-signature-07 §3.5: asked → signed, whatever the status; signed → verified, whatever the status.
     // A response signature binds to the request's signature nonce, so a WPT call has none to check.
     const checked = ({ sent, response }: { sent: Headers; response: Response }): Promise<Response> | Response =>
-      proof === 'http-sig' && (call.signResponse === true || carriesWimseSignature(response.headers)) ? verifiedResponse(sent, response) : response;
+      proof === 'http-sig' && (call.signResponse === true || carriesWimseSignature(response.headers))
+        ? verifiedResponse(sent, response)
+        : response;
 
     const verifiedResponse = async (sent: Headers, response: Response): Promise<Response> => {
       const content = new Uint8Array(await response.arrayBuffer());
       if (call.signResponse === true && !response.headers.has('signature-input')) {
-        throw new WimseError('sig_response', `The request asked for a signed response but the ${response.status} answer is unsigned${await claimedCode(response, content)}`);
+        throw new WimseError(
+          'sig_response',
+          `The request asked for a signed response but the ${response.status} answer is unsigned${await claimedCode(response, content)}`,
+        );
       }
-      if (responses === undefined) throw new WimseError('sig_response', 'The response carries a WIMSE signature and no responseTrust is configured to verify it');
+      if (responses === undefined)
+        throw new WimseError('sig_response', 'The response carries a WIMSE signature and no responseTrust is configured to verify it');
       const responder = await responses.verify(
         { method: request.method, url: request.url, headers: sent },
         { status: response.status, headers: response.headers, body: content },
         expectResponder === undefined ? {} : { responder: expectResponder },
       );
-      const copy = new Response(NULL_BODY_STATUSES.has(response.status) ? null : content, { status: response.status, statusText: response.statusText, headers: response.headers });
+      const copy = new Response(NULL_BODY_STATUSES.has(response.status) ? null : content, {
+        status: response.status,
+        statusText: response.statusText,
+        headers: response.headers,
+      });
       if (responder !== undefined) responders.set(copy, responder);
       return copy;
     };
@@ -259,7 +274,13 @@ export function createWimseFetch(options: WimseFetchOptions): WimseFetch {
 function secureTarget(url: URL): boolean {
   if (url.protocol === 'https:') return true;
   const host = url.hostname.toLowerCase();
-  return host === 'localhost' || host.endsWith('.localhost') || /^127(\.\d{1,3}){3}$/.test(host) || host === '[::1]' || /^\[::ffff:7f[0-9a-f]{2}:[0-9a-f]{1,4}\]$/.test(host);
+  return (
+    host === 'localhost' ||
+    host.endsWith('.localhost') ||
+    /^127(\.\d{1,3}){3}$/.test(host) ||
+    host === '[::1]' ||
+    /^\[::ffff:7f[0-9a-f]{2}:[0-9a-f]{1,4}\]$/.test(host)
+  );
 }
 
 // A malformed Signature-Input counts as carrying one: verification then says what is wrong.

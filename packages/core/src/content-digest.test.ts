@@ -16,7 +16,9 @@ describe('contentDigest', () => {
   it('matches the http-signature-07 examples (sha-256)', async () => {
     expect(await contentDigest(CONES)).toBe('sha-256=:TzKXT0tUEfiTFkjRzwE8nCFnQljMuX5xwJaJgJCp+1g=:');
     expect(await contentDigest('No ice cream today.\n')).toBe('sha-256=:uJC3qmCc7n6/6w4N2I0vAfj1cd/hTOAhxLEYXmPbNno=:');
-    expect(await contentDigest('{"error":"out_of_stock","flavor":"vanilla"}')).toBe('sha-256=:xKyvC1Ob10QItKe0NdnKhtZ/6R7/JkpTxdH20RccxFY=:');
+    expect(await contentDigest('{"error":"out_of_stock","flavor":"vanilla"}')).toBe(
+      'sha-256=:xKyvC1Ob10QItKe0NdnKhtZ/6R7/JkpTxdH20RccxFY=:',
+    );
   });
 
   it('hashes bytes and text alike', async () => {

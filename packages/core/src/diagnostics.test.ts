@@ -7,11 +7,29 @@ import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { WIMSE_CHANNELS, jwksChannel, replayChannel, verifyChannel, type WimseJwksMessage, type WimseReplayMessage, type WimseVerifyMessage } from './diagnostics.js';
+import {
+  WIMSE_CHANNELS,
+  jwksChannel,
+  replayChannel,
+  verifyChannel,
+  type WimseJwksMessage,
+  type WimseReplayMessage,
+  type WimseVerifyMessage,
+} from './diagnostics.js';
 import { WimseError } from './errors.js';
 import type { ReplayStore } from './replay.js';
 import { createWorkloadSigner } from './signer.js';
-import { AUDIENCE, NOW, TRUST_DOMAIN, createIssuer, createWorkload, verifierFor, wptRequest, type Issuer, type Workload } from '@wimse/test-support/factory';
+import {
+  AUDIENCE,
+  NOW,
+  TRUST_DOMAIN,
+  createIssuer,
+  createWorkload,
+  verifierFor,
+  wptRequest,
+  type Issuer,
+  type Workload,
+} from '@wimse/test-support/factory';
 import { createVerifier } from './verifier.js';
 
 let issuer: Issuer;
@@ -52,7 +70,13 @@ describe('wimse:verify: one message per verification', () => {
     const request = await wptRequest(workload);
     const [m, ...more] = await heard<WimseVerifyMessage>(WIMSE_CHANNELS.verify, () => verifierFor(issuer).verify(request));
     expect(more).toEqual([]);
-    expect(m).toEqual({ outcome: 'ok', workload: 'spiffe://example.org/client', trustDomain: 'example.org', method: 'wpt', durationMs: expect.any(Number) });
+    expect(m).toEqual({
+      outcome: 'ok',
+      workload: 'spiffe://example.org/client',
+      trustDomain: 'example.org',
+      method: 'wpt',
+      durationMs: expect.any(Number),
+    });
     expect(m!.durationMs).toBeGreaterThanOrEqual(0);
     expectNoToken([m], [workload.wit, String(request.headers.authorization).slice(4)]);
   });
@@ -60,13 +84,17 @@ describe('wimse:verify: one message per verification', () => {
   it('an HTTP-signed request that verifies: method http-sig', async () => {
     const signer = await createWorkloadSigner({ wit: workload.wit, privateKey: workload.privateKey });
     const headers = await signer.httpSigHeaders({ method: 'GET', url: `${AUDIENCE}/orders`, now: NOW });
-    const messages = await heard<WimseVerifyMessage>(WIMSE_CHANNELS.verify, () => verifierFor(issuer).verify({ method: 'GET', path: '/orders', headers }));
+    const messages = await heard<WimseVerifyMessage>(WIMSE_CHANNELS.verify, () =>
+      verifierFor(issuer).verify({ method: 'GET', path: '/orders', headers }),
+    );
     expect(messages).toEqual([expect.objectContaining({ outcome: 'ok', method: 'http-sig', workload: 'spiffe://example.org/client' })]);
     expectNoToken(messages, [workload.wit, headers.signature!]);
   });
 
   it('no credentials: error credentials_missing 401, no method, no workload', async () => {
-    const messages = await heard<WimseVerifyMessage>(WIMSE_CHANNELS.verify, () => verifierFor(issuer).verify({ method: 'GET', path: '/', headers: {} }));
+    const messages = await heard<WimseVerifyMessage>(WIMSE_CHANNELS.verify, () =>
+      verifierFor(issuer).verify({ method: 'GET', path: '/', headers: {} }),
+    );
     expect(messages).toEqual([{ outcome: 'error', code: 'credentials_missing', status: 401, durationMs: expect.any(Number) }]);
   });
 
@@ -92,12 +120,17 @@ describe('wimse:verify: one message per verification', () => {
       await verifier.verify(request);
       await verifier.verify(request);
     });
-    expect(messages.map((m) => [m.outcome, m.code])).toEqual([['ok', undefined], ['error', 'wpt_replay']]);
+    expect(messages.map((m) => [m.outcome, m.code])).toEqual([
+      ['ok', undefined],
+      ['error', 'wpt_replay'],
+    ]);
   });
 
   it('a signature field without the WIMSE tag: error sig_missing, method http-sig', async () => {
     const headers = { 'signature-input': 'other=("@method");created=1', signature: 'other=:AAAA:' };
-    const messages = await heard<WimseVerifyMessage>(WIMSE_CHANNELS.verify, () => verifierFor(issuer).verify({ method: 'GET', path: '/', headers }));
+    const messages = await heard<WimseVerifyMessage>(WIMSE_CHANNELS.verify, () =>
+      verifierFor(issuer).verify({ method: 'GET', path: '/', headers }),
+    );
     expect(messages).toEqual([expect.objectContaining({ outcome: 'error', code: 'sig_missing', method: 'http-sig' })]);
   });
 
@@ -161,7 +194,15 @@ describe('wimse:replay: one message per store failure, never the proof id', () =
     const request = await wptRequest(workload);
     const verifier = verifierFor(issuer, { replayStore: new BrokenStore(new Error('connection refused')), logger: false });
     const messages = await heard<WimseReplayMessage>(WIMSE_CHANNELS.replay, () => verifier.verify(request));
-    expect(messages).toEqual([{ store: 'BrokenStore', code: 'replay_unavailable', kind: 'wpt', workload: 'spiffe://example.org/client', error: 'connection refused' }]);
+    expect(messages).toEqual([
+      {
+        store: 'BrokenStore',
+        code: 'replay_unavailable',
+        kind: 'wpt',
+        workload: 'spiffe://example.org/client',
+        error: 'connection refused',
+      },
+    ]);
     expectNoToken(messages, [workload.wit, String(request.headers.authorization).slice(4)]);
   });
 
@@ -173,7 +214,10 @@ describe('wimse:replay: one message per store failure, never the proof id', () =
   });
 
   it('a store over quota: replay_quota_exceeded', async () => {
-    const verifier = verifierFor(issuer, { replayStore: new BrokenStore(new WimseError('replay_quota_exceeded', 'quota', { retryAfter: 1 })), logger: false });
+    const verifier = verifierFor(issuer, {
+      replayStore: new BrokenStore(new WimseError('replay_quota_exceeded', 'quota', { retryAfter: 1 })),
+      logger: false,
+    });
     const messages = await heard<WimseReplayMessage>(WIMSE_CHANNELS.replay, async () => verifier.verify(await wptRequest(workload)));
     expect(messages).toEqual([expect.objectContaining({ code: 'replay_quota_exceeded', kind: 'wpt' })]);
   });
@@ -183,7 +227,9 @@ describe('wimse:replay: one message per store failure, never the proof id', () =
     const headers = await signer.httpSigHeaders({ method: 'GET', url: `${AUDIENCE}/orders`, now: NOW });
     const nonce = /nonce="([^"]+)"/.exec(headers['signature-input']!)![1]!;
     const verifier = verifierFor(issuer, { replayStore: new BrokenStore(new Error('down')), logger: false });
-    const messages = await heard<WimseReplayMessage>(WIMSE_CHANNELS.replay, () => verifier.verify({ method: 'GET', path: '/orders', headers }));
+    const messages = await heard<WimseReplayMessage>(WIMSE_CHANNELS.replay, () =>
+      verifier.verify({ method: 'GET', path: '/orders', headers }),
+    );
     expect(messages).toEqual([expect.objectContaining({ kind: 'sig', code: 'replay_unavailable' })]);
     expect(JSON.stringify(messages)).not.toContain(nonce);
   });
@@ -212,13 +258,27 @@ describe('wimse:jwks: one message per fetch of a remote JWKS', () => {
   afterAll(() => new Promise<void>((r) => server.close(() => r())));
 
   const verifierAt = (keys: string) =>
-    createVerifier({ trustDomains: { [TRUST_DOMAIN]: { keys } }, audience: AUDIENCE, now: () => NOW, witCache: { ttlSeconds: 0 }, logger: false });
+    createVerifier({
+      trustDomains: { [TRUST_DOMAIN]: { keys } },
+      audience: AUDIENCE,
+      now: () => NOW,
+      witCache: { ttlSeconds: 0 },
+      logger: false,
+    });
 
   it('a good JWKS: ok, status 200, content type, key count, duration', async () => {
     answer = (res) => res.writeHead(200, { 'content-type': 'application/jwk-set+json' }).end(JSON.stringify({ keys: [issuer.publicJwk] }));
     const messages = await heard<WimseJwksMessage>(WIMSE_CHANNELS.jwks, () => verifierAt(`${base}/jwks`).verifyWit(workload.wit));
     expect(messages).toEqual([
-      { outcome: 'ok', trustDomain: 'example.org', url: `${base}/jwks`, status: 200, contentType: 'application/jwk-set+json', keys: 1, durationMs: expect.any(Number) },
+      {
+        outcome: 'ok',
+        trustDomain: 'example.org',
+        url: `${base}/jwks`,
+        status: 200,
+        contentType: 'application/jwk-set+json',
+        keys: 1,
+        durationMs: expect.any(Number),
+      },
     ]);
     expectNoToken(messages, [workload.wit]);
   });
@@ -227,7 +287,16 @@ describe('wimse:jwks: one message per fetch of a remote JWKS', () => {
     answer = (res) => res.writeHead(404, { 'content-type': 'text/plain' }).end('no such file');
     const messages = await heard<WimseJwksMessage>(WIMSE_CHANNELS.jwks, () => verifierAt(`${base}/jwks`).verifyWit(workload.wit));
     expect(messages).toEqual([
-      { outcome: 'error', trustDomain: 'example.org', url: `${base}/jwks`, status: 404, contentType: 'text/plain', reason: 'status', error: 'HTTP 404', durationMs: expect.any(Number) },
+      {
+        outcome: 'error',
+        trustDomain: 'example.org',
+        url: `${base}/jwks`,
+        status: 404,
+        contentType: 'text/plain',
+        reason: 'status',
+        error: 'HTTP 404',
+        durationMs: expect.any(Number),
+      },
     ]);
   });
 
@@ -244,7 +313,9 @@ describe('wimse:jwks: one message per fetch of a remote JWKS', () => {
     await new Promise<void>((r) => gone.listen(0, '127.0.0.1', r));
     const port = (gone.address() as AddressInfo).port;
     await new Promise<void>((r) => gone.close(() => r()));
-    const [m, ...more] = await heard<WimseJwksMessage>(WIMSE_CHANNELS.jwks, () => verifierAt(`http://127.0.0.1:${port}/jwks`).verifyWit(workload.wit));
+    const [m, ...more] = await heard<WimseJwksMessage>(WIMSE_CHANNELS.jwks, () =>
+      verifierAt(`http://127.0.0.1:${port}/jwks`).verifyWit(workload.wit),
+    );
     expect(more).toEqual([]);
     expect(m).toMatchObject({ outcome: 'error', reason: 'network', url: `http://127.0.0.1:${port}/jwks` });
     expect(m).not.toHaveProperty('status');
@@ -252,7 +323,9 @@ describe('wimse:jwks: one message per fetch of a remote JWKS', () => {
 
   it('the query of a JWKS URL (it may be signed) never appears', async () => {
     answer = (res) => res.writeHead(500).end();
-    const messages = await heard<WimseJwksMessage>(WIMSE_CHANNELS.jwks, () => verifierAt(`${base}/jwks?signature=abcdef`).verifyWit(workload.wit));
+    const messages = await heard<WimseJwksMessage>(WIMSE_CHANNELS.jwks, () =>
+      verifierAt(`${base}/jwks?signature=abcdef`).verifyWit(workload.wit),
+    );
     expect(messages).toEqual([expect.objectContaining({ outcome: 'error', status: 500, url: `${base}/jwks?…` })]);
     expect(JSON.stringify(messages)).not.toContain('abcdef');
   });
@@ -270,11 +343,17 @@ describe('off Node the channels are silent and cost nothing', () => {
     vi.resetModules();
     try {
       const web = await import('./diagnostics.js');
-      expect([web.verifyChannel.hasSubscribers, web.jwksChannel.hasSubscribers, web.replayChannel.hasSubscribers]).toEqual([false, false, false]);
+      expect([web.verifyChannel.hasSubscribers, web.jwksChannel.hasSubscribers, web.replayChannel.hasSubscribers]).toEqual([
+        false,
+        false,
+        false,
+      ]);
       const principal = { workload: 'spiffe://example.org/a', trustDomain: 'example.org', method: 'wpt' } as never;
       const messages = await heard(WIMSE_CHANNELS.verify, async () => {
         await expect(web.observeVerify(async () => principal)({ method: 'GET', path: '/', headers: {} })).resolves.toBe(principal);
-        await expect(web.observeVerify(async () => Promise.reject(new WimseError('forbidden')))({ method: 'GET', path: '/', headers: {} })).rejects.toMatchObject({ code: 'forbidden' });
+        await expect(
+          web.observeVerify(async () => Promise.reject(new WimseError('forbidden')))({ method: 'GET', path: '/', headers: {} }),
+        ).rejects.toMatchObject({ code: 'forbidden' });
       });
       expect(messages).toEqual([]);
       expect(web.subscribe(WIMSE_CHANNELS.verify, () => undefined)).toBeTypeOf('function');

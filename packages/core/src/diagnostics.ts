@@ -113,7 +113,9 @@ export function subscribe(name: string, listener: (message: unknown) => void): (
  * Wraps `verify` so its outcome is published on `wimse:verify`; a direct call when nobody listens.
  * A synchronous answer (verifier.ts `authenticate`) stays synchronous.
  */
-export function observeVerify(verify: (request: WimseRequest) => MaybePromise<WimsePrincipal>): (request: WimseRequest) => MaybePromise<WimsePrincipal> {
+export function observeVerify(
+  verify: (request: WimseRequest) => MaybePromise<WimsePrincipal>,
+): (request: WimseRequest) => MaybePromise<WimsePrincipal> {
   return (request) => {
     if (!verifyChannel.hasSubscribers) return verify(request);
     const start = performance.now();
@@ -148,7 +150,13 @@ function verified(p: WimsePrincipal, start: number): WimseVerifyMessage {
 function failed(e: unknown, request: WimseRequest, start: number): WimseVerifyMessage {
   const code: WimseErrorCode = e instanceof WimseError ? e.code : 'internal_error';
   const method = presentedMethod(request);
-  return { outcome: 'error', code, status: e instanceof WimseError ? e.status : 500, ...(method === undefined ? {} : { method }), durationMs: performance.now() - start };
+  return {
+    outcome: 'error',
+    code,
+    status: e instanceof WimseError ? e.status : 500,
+    ...(method === undefined ? {} : { method }),
+    durationMs: performance.now() - start,
+  };
 }
 
 // The proof a failed request presented, judged by which fields it sent (nothing is parsed).

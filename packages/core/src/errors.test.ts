@@ -4,7 +4,13 @@ import { ERROR_CODES, PROBLEM_TYPE_BASE, WimseError, isWimseError, type WimseErr
 describe('WimseError', () => {
   it.each(Object.keys(ERROR_CODES) as WimseErrorCode[])('%s renders an RFC 9457 problem', (code) => {
     const e = new WimseError(code);
-    expect(e.problem).toEqual({ type: PROBLEM_TYPE_BASE + code, title: ERROR_CODES[code].title, status: e.status, detail: ERROR_CODES[code].title, code });
+    expect(e.problem).toEqual({
+      type: PROBLEM_TYPE_BASE + code,
+      title: ERROR_CODES[code].title,
+      status: e.status,
+      detail: ERROR_CODES[code].title,
+      code,
+    });
     expect(e.status).toBeGreaterThanOrEqual(400);
     // wpt-02 §2.1: a 401 carries the WPT challenge; nothing else does.
     expect(e.headers['www-authenticate']).toBe(e.status === 401 ? 'WPT' : undefined);

@@ -172,7 +172,11 @@ export class WimseError extends Error {
    * @param options.closeConnection the request was not read to its end: sent as `Connection: close`.
    * @param options.mismatch what was expected and what arrived (never tokens).
    */
-  constructor(code: WimseErrorCode, detail?: string, options?: { cause?: unknown; retryAfter?: number; closeConnection?: boolean; mismatch?: WimseMismatch }) {
+  constructor(
+    code: WimseErrorCode,
+    detail?: string,
+    options?: { cause?: unknown; retryAfter?: number; closeConnection?: boolean; mismatch?: WimseMismatch },
+  ) {
     const info: CodeInfo = ERROR_CODES[code];
     super(detail ?? info.title, options?.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
@@ -184,7 +188,8 @@ export class WimseError extends Error {
     // RFC 9112 §9.6: the rest of an unread body must not be taken for the next request on the connection.
     if (options?.closeConnection === true) headers.connection = 'close';
     this.headers = headers;
-    if (options?.mismatch !== undefined) this.mismatch = Object.freeze({ expected: [...options.mismatch.expected], received: [...options.mismatch.received] });
+    if (options?.mismatch !== undefined)
+      this.mismatch = Object.freeze({ expected: [...options.mismatch.expected], received: [...options.mismatch.received] });
   }
 
   /** The RFC 9457 body. */

@@ -65,7 +65,8 @@ const IPV4_RE = /^\d{1,3}(\.\d{1,3}){3}$/;
  */
 export function checkWorkloadIdentifier(value: unknown, options: IdentifierOptions = {}): IdentifierCheck {
   const r = checkIdentifier(value, options);
-  if (r.ok && r.id.path === '') return fail(`${r.id.value} names the trust domain ${r.id.trustDomain}, not a workload (a workload identifier has a path)`);
+  if (r.ok && r.id.path === '')
+    return fail(`${r.id.value} names the trust domain ${r.id.trustDomain}, not a workload (a workload identifier has a path)`);
   return r;
 }
 
@@ -102,7 +103,8 @@ export function checkIdentifier(value: unknown, options: IdentifierOptions = {})
     return fail('IP address as trust domain');
   }
   // Every scheme, canonical or not: the generic URI grammar, so "%zz" or a space is never "repaired" by the URL parser.
-  if (!URI_RE.test(value)) return fail(/%(?![0-9A-Fa-f]{2})/.test(value) ? 'malformed percent-encoding' : 'characters outside the URI grammar (RFC 3986)');
+  if (!URI_RE.test(value))
+    return fail(/%(?![0-9A-Fa-f]{2})/.test(value) ? 'malformed percent-encoding' : 'characters outside the URI grammar (RFC 3986)');
   const path = url.pathname;
   if (scheme === 'spiffe' && !spiffeValid(value)) return fail('not a valid SPIFFE ID');
   if (scheme === 'wimse' && options.canonical !== false && !wimseCanonical(value)) return fail('not a canonical wimse identifier');

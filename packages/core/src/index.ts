@@ -6,7 +6,16 @@
  * @module @wimse/core
  */
 export type { WimseAdapterOptions, WimseErrorHook, WimseErrorResponse, WimseInternalErrorHook, WimseRouteRules } from './adapter.js';
-export { COMPACT_JWS_RE, DEFAULT_ALGORITHMS, SUPPORTED_ALGORITHMS, hasPrivateMembers, isSupportedAlgorithm, keyMismatch, typMatches, type WimseAlgorithm } from './algorithms.js';
+export {
+  COMPACT_JWS_RE,
+  DEFAULT_ALGORITHMS,
+  SUPPORTED_ALGORITHMS,
+  hasPrivateMembers,
+  isSupportedAlgorithm,
+  keyMismatch,
+  typMatches,
+  type WimseAlgorithm,
+} from './algorithms.js';
 export type { Audience, AudienceEntry } from './audience.js';
 export { createAuthorizer, createScopeCheck, type WorkloadPolicy } from './authorization.js';
 export {
@@ -22,7 +31,16 @@ export {
   type WitSource,
   type WptWireOptions,
 } from './client.js';
-export { ERROR_CODES, PROBLEM_CONTENT_TYPE, PROBLEM_TYPE_BASE, WimseError, isWimseError, type WimseErrorCode, type WimseMismatch, type WimseProblem } from './errors.js';
+export {
+  ERROR_CODES,
+  PROBLEM_CONTENT_TYPE,
+  PROBLEM_TYPE_BASE,
+  WimseError,
+  isWimseError,
+  type WimseErrorCode,
+  type WimseMismatch,
+  type WimseProblem,
+} from './errors.js';
 export { tokenHash } from './hash.js';
 export {
   DEFAULT_SIGNATURE_LIFETIME,
@@ -67,7 +85,13 @@ export { publicKeyFlaw } from './public-key.js';
 export { MemoryReplayStore, type MemoryReplayStoreOptions } from './memory-replay-store.js';
 export { replayKeyString, type ReplayKey, type ReplayKind, type ReplayStore } from './replay.js';
 export type { HeaderValue, RequestHeaders, WimseRequest } from './request.js';
-export { createWorkloadSigner, type HttpSigRequestOptions, type WorkloadCredentials, type WorkloadSigner, type WptRequestOptions } from './signer.js';
+export {
+  createWorkloadSigner,
+  type HttpSigRequestOptions,
+  type WorkloadCredentials,
+  type WorkloadSigner,
+  type WptRequestOptions,
+} from './signer.js';
 export type { JwksEvent, JwksFailureReason } from './remote-jwks.js';
 export type { ResponseSignerSource, ResponseSigningOptions, SignResponsesMode } from './response-signing.js';
 export { createIssuerKeyResolver } from './trust.js';
@@ -90,7 +114,17 @@ export {
 export { COMPAT_VERSIONS, DRAFT_VERSIONS } from './versions.js';
 export { WIT_TYP, issueWit, type IssueWitOptions, type VerifiedWit, type WitClaims } from './wit.js';
 export { compileWorkloadPattern, compileWorkloadPatterns, type WorkloadMatcher } from './workload-pattern.js';
-export { WPT01_FIELD, WPT_SCHEME, WPT_TYP, createWpt, type ContextTokens, type CreateWptOptions, type WptClaims, type WptTyp, type WptVersion } from './wpt.js';
+export {
+  WPT01_FIELD,
+  WPT_SCHEME,
+  WPT_TYP,
+  createWpt,
+  type ContextTokens,
+  type CreateWptOptions,
+  type WptClaims,
+  type WptTyp,
+  type WptVersion,
+} from './wpt.js';
 export {
   FORM_CONTENT_TYPE,
   TOKEN_EXCHANGE_GRANT_TYPE,

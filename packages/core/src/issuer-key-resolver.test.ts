@@ -12,19 +12,26 @@ const IDENTITY_X = Buffer.concat([Buffer.from([1]), Buffer.alloc(31)]).toString(
 async function served(body: unknown): Promise<{ url: string; close: () => Promise<void> }> {
   const server = createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body)));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/jwks`, close: () => new Promise((resolve) => server.close(() => resolve())) };
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/jwks`,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
 }
 
 describe('createIssuerKeyResolver: degenerate keys are never used', () => {
   it('a configured small-order Ed25519 key throws TypeError naming the option', () => {
-    expect(() => createIssuerKeyResolver({ keys: { keys: [{ kty: 'OKP', crv: 'Ed25519', x: IDENTITY_X }] } }, { where: 'idp' })).toThrow(/idp\.keys: .*small order/);
+    expect(() => createIssuerKeyResolver({ keys: { keys: [{ kty: 'OKP', crv: 'Ed25519', x: IDENTITY_X }] } }, { where: 'idp' })).toThrow(
+      /idp\.keys: .*small order/,
+    );
   });
 
   it('a fetched small-order key rejects with trust_unavailable when selected', async () => {
     const jwks = await served({ keys: [{ kty: 'OKP', crv: 'Ed25519', x: IDENTITY_X, kid: 'small' }] });
     try {
       const getKey = createIssuerKeyResolver({ keys: jwks.url }, { name: 'idp' });
-      const error = await Promise.resolve(getKey({ alg: 'EdDSA', kid: 'small' }, { payload: '', signature: '' } as never)).catch((e: unknown) => e);
+      const error = await Promise.resolve(getKey({ alg: 'EdDSA', kid: 'small' }, { payload: '', signature: '' } as never)).catch(
+        (e: unknown) => e,
+      );
       expect(isWimseError(error) && error.code).toBe('trust_unavailable');
     } finally {
       await jwks.close();

@@ -108,7 +108,9 @@ interface ExportableKey {
 }
 
 function isKeyObject(k: object): boolean {
-  return typeof (k as { export?: unknown }).export === 'function' && typeof (k as { asymmetricKeyType?: unknown }).asymmetricKeyType === 'string';
+  return (
+    typeof (k as { export?: unknown }).export === 'function' && typeof (k as { asymmetricKeyType?: unknown }).asymmetricKeyType === 'string'
+  );
 }
 
 function isJwk(k: object): k is JWK {

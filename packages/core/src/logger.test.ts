@@ -11,7 +11,17 @@ import { createWimseHandler, type WimseAdapterOptions } from './adapter.js';
 import { WimseError } from './errors.js';
 import { LOG_INTERVAL_MS, redact, type WimseLogFields, type WimseLogger } from './logger.js';
 import type { ReplayStore } from './replay.js';
-import { AUDIENCE, NOW, TRUST_DOMAIN, createIssuer, createWorkload, verifierFor, wptRequest, type Issuer, type Workload } from '@wimse/test-support/factory';
+import {
+  AUDIENCE,
+  NOW,
+  TRUST_DOMAIN,
+  createIssuer,
+  createWorkload,
+  verifierFor,
+  wptRequest,
+  type Issuer,
+  type Workload,
+} from '@wimse/test-support/factory';
 import { createVerifier } from './verifier.js';
 
 interface Line {
@@ -47,7 +57,8 @@ afterEach(() => {
   vi.restoreAllMocks();
 });
 
-const good = (res: ServerResponse) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [issuer.publicJwk] }));
+const good = (res: ServerResponse) =>
+  res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [issuer.publicJwk] }));
 
 function remoteVerifier(logger: WimseLogger | false | undefined, remote = {}) {
   return createVerifier({
@@ -97,7 +108,12 @@ describe('a JWKS that cannot be fetched is logged with its URL, status and conte
     answer = (res) => res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><title>Sign in</title>');
     const log = spyLogger();
     await code(remoteVerifier(log).verifyWit(workload.wit));
-    expect(log.lines).toEqual([expect.objectContaining({ level: 'error', fields: expect.objectContaining({ status: 200, contentType: 'text/html', reason: 'invalid' }) })]);
+    expect(log.lines).toEqual([
+      expect.objectContaining({
+        level: 'error',
+        fields: expect.objectContaining({ status: 200, contentType: 'text/html', reason: 'invalid' }),
+      }),
+    ]);
     expect(log.lines[0]!.fields.error).toMatch(/^not JSON/);
   });
 
@@ -148,8 +164,15 @@ describe('a flood cannot fill the log', () => {
 
   it('1000 WPTs for another audience within a minute: one line; the next minute tells how many were held back', async () => {
     const log = spyLogger();
-    const handler = createWimseHandler({ trustDomains: { [TRUST_DOMAIN]: { keys: { keys: [issuer.publicJwk] } } }, audience: AUDIENCE, now: () => clock, logger: log });
-    const requests = await Promise.all(Array.from({ length: 1001 }, () => wptRequest(workload, { aud: 'https://old-name.example.org/orders' })));
+    const handler = createWimseHandler({
+      trustDomains: { [TRUST_DOMAIN]: { keys: { keys: [issuer.publicJwk] } } },
+      audience: AUDIENCE,
+      now: () => clock,
+      logger: log,
+    });
+    const requests = await Promise.all(
+      Array.from({ length: 1001 }, () => wptRequest(workload, { aud: 'https://old-name.example.org/orders' })),
+    );
     for (const r of requests.slice(0, 1000)) expect((await handler.handle(r)).ok).toBe(false);
     expect(log.lines).toHaveLength(1);
     clock += LOG_INTERVAL_MS;
@@ -170,12 +193,19 @@ describe('audience and issuer mismatches are logged by the adapters, expected vs
 
   it('wpt_aud: a warning naming this service (target URI without query, wpt-02 §3.1.7) and the aud received', async () => {
     const log = spyLogger();
-    const outcome = await createWimseHandler(handlerOptions(log)).handle(await wptRequest(workload, { aud: 'https://old-name.example.org/orders' }));
+    const outcome = await createWimseHandler(handlerOptions(log)).handle(
+      await wptRequest(workload, { aud: 'https://old-name.example.org/orders' }),
+    );
     expect(outcome.ok ? 200 : outcome.response.status).toBe(401);
     expect(log.lines).toEqual([
       {
         level: 'warn',
-        fields: { event: 'wimse.mismatch', code: 'wpt_aud', expected: [`${AUDIENCE}/orders`], received: ['https://old-name.example.org/orders'] },
+        fields: {
+          event: 'wimse.mismatch',
+          code: 'wpt_aud',
+          expected: [`${AUDIENCE}/orders`],
+          received: ['https://old-name.example.org/orders'],
+        },
         message: expect.stringContaining('expected https://api.example.org/orders'),
       },
     ]);
@@ -184,9 +214,16 @@ describe('audience and issuer mismatches are logged by the adapters, expected vs
   it('wit_iss: a warning with the configured and the received issuer', async () => {
     const log = spyLogger();
     const other = await createWorkload(issuer, { iss: 'https://rogue.example.org' });
-    const handler = createWimseHandler(handlerOptions(log, { trustDomains: { [TRUST_DOMAIN]: { keys: { keys: [issuer.publicJwk] }, issuer: 'https://id.example.org' } } }));
+    const handler = createWimseHandler(
+      handlerOptions(log, { trustDomains: { [TRUST_DOMAIN]: { keys: { keys: [issuer.publicJwk] }, issuer: 'https://id.example.org' } } }),
+    );
     await handler.handle(await wptRequest(other));
-    expect(log.lines).toEqual([expect.objectContaining({ level: 'warn', fields: { event: 'wimse.mismatch', code: 'wit_iss', expected: ['https://id.example.org'], received: ['https://rogue.example.org'] } })]);
+    expect(log.lines).toEqual([
+      expect.objectContaining({
+        level: 'warn',
+        fields: { event: 'wimse.mismatch', code: 'wit_iss', expected: ['https://id.example.org'], received: ['https://rogue.example.org'] },
+      }),
+    ]);
   });
 
   it('a refusal without a mismatch (an expired WPT, no credentials) is not logged', async () => {
@@ -213,7 +250,14 @@ describe('replay store failures are logged', () => {
     expect(log.lines).toEqual([
       {
         level: 'error',
-        fields: { event: 'wimse.replay.failed', store: 'BrokenStore', code: 'replay_unavailable', kind: 'wpt', workload: 'spiffe://example.org/client', error: 'ECONNREFUSED 127.0.0.1:6379' },
+        fields: {
+          event: 'wimse.replay.failed',
+          store: 'BrokenStore',
+          code: 'replay_unavailable',
+          kind: 'wpt',
+          workload: 'spiffe://example.org/client',
+          error: 'ECONNREFUSED 127.0.0.1:6379',
+        },
         message: expect.stringContaining('BrokenStore failed'),
       },
     ]);
@@ -221,9 +265,14 @@ describe('replay store failures are logged', () => {
 
   it('a store over quota: a warning (the workload floods, the store is fine)', async () => {
     const log = spyLogger();
-    const v = verifierFor(issuer, { replayStore: new BrokenStore(new WimseError('replay_quota_exceeded', 'quota', { retryAfter: 1 })), logger: log });
+    const v = verifierFor(issuer, {
+      replayStore: new BrokenStore(new WimseError('replay_quota_exceeded', 'quota', { retryAfter: 1 })),
+      logger: log,
+    });
     expect(await code(v.verify(await wptRequest(workload)))).toBe('429 replay_quota_exceeded');
-    expect(log.lines).toEqual([expect.objectContaining({ level: 'warn', fields: expect.objectContaining({ code: 'replay_quota_exceeded' }) })]);
+    expect(log.lines).toEqual([
+      expect.objectContaining({ level: 'warn', fields: expect.objectContaining({ code: 'replay_quota_exceeded' }) }),
+    ]);
   });
 });
 
@@ -236,7 +285,12 @@ describe('no log line ever holds a token', () => {
     // A JWKS error page that echoes the token; an aud that is a token; a store error quoting the proof; a bug quoting the WIT.
     answer = (res) => res.writeHead(200, { 'content-type': 'text/html' }).end(`<p>${workload.wit}</p>`);
     await code(remoteVerifier(log).verifyWit(workload.wit));
-    const handler = createWimseHandler({ trustDomains: { [TRUST_DOMAIN]: { keys: { keys: [issuer.publicJwk] } } }, audience: AUDIENCE, now: () => NOW, logger: log });
+    const handler = createWimseHandler({
+      trustDomains: { [TRUST_DOMAIN]: { keys: { keys: [issuer.publicJwk] } } },
+      audience: AUDIENCE,
+      now: () => NOW,
+      logger: log,
+    });
     await handler.handle(await wptRequest(workload, { aud: `https://api.example.org/${workload.wit}` }));
     await handler.handle(request);
     const v = verifierFor(issuer, { replayStore: new BrokenStore(new Error(`cannot store ${wpt}`)), logger: log });
@@ -253,7 +307,12 @@ describe('no log line ever holds a token', () => {
     });
     broken = true;
     await buggy.handle({ ...(await wptRequest(workload)), path: `/orders?t=${wpt}` });
-    expect(log.lines.map((l) => l.fields.event)).toEqual(['wimse.jwks.failed', 'wimse.mismatch', 'wimse.replay.failed', 'wimse.internal_error']);
+    expect(log.lines.map((l) => l.fields.event)).toEqual([
+      'wimse.jwks.failed',
+      'wimse.mismatch',
+      'wimse.replay.failed',
+      'wimse.internal_error',
+    ]);
     const text = JSON.stringify(log.lines);
     for (const t of tokens) for (const part of [t, ...t.split('.')]) expect(text).not.toContain(part);
   });
@@ -265,7 +324,9 @@ describe('the logger option', () => {
     answer = (res) => res.writeHead(404).end();
     await code(remoteVerifier(undefined).verifyWit(workload.wit));
     expect(error).toHaveBeenCalledTimes(1);
-    expect(String(error.mock.calls[0]![0])).toMatch(/^@wimse: JWKS of example\.org could not be fetched from .*: HTTP 404; .*\{"event":"wimse\.jwks\.failed",/);
+    expect(String(error.mock.calls[0]![0])).toMatch(
+      /^@wimse: JWKS of example\.org could not be fetched from .*: HTTP 404; .*\{"event":"wimse\.jwks\.failed",/,
+    );
     expect(String(error.mock.calls[0]![0])).not.toContain('\n');
   });
 
@@ -273,7 +334,12 @@ describe('the logger option', () => {
     const spies = (['error', 'warn', 'info', 'debug', 'log'] as const).map((m) => vi.spyOn(console, m).mockImplementation(() => undefined));
     answer = (res) => res.writeHead(404).end();
     expect(await code(remoteVerifier(false).verifyWit(workload.wit))).toBe('503 trust_unavailable');
-    const handler = createWimseHandler({ trustDomains: { [TRUST_DOMAIN]: { keys: { keys: [issuer.publicJwk] } } }, audience: AUDIENCE, now: () => NOW, logger: false });
+    const handler = createWimseHandler({
+      trustDomains: { [TRUST_DOMAIN]: { keys: { keys: [issuer.publicJwk] } } },
+      audience: AUDIENCE,
+      now: () => NOW,
+      logger: false,
+    });
     await handler.handle(await wptRequest(workload, { aud: 'https://old-name.example.org/orders' }));
     for (const s of spies) expect(s).not.toHaveBeenCalled();
   });
@@ -289,7 +355,12 @@ describe('the logger option', () => {
     };
     answer = (res) => res.writeHead(404).end();
     expect(await code(remoteVerifier(thrower).verifyWit(workload.wit))).toBe('503 trust_unavailable');
-    const handler = createWimseHandler({ trustDomains: { [TRUST_DOMAIN]: { keys: { keys: [issuer.publicJwk] } } }, audience: AUDIENCE, now: () => NOW, logger: thrower });
+    const handler = createWimseHandler({
+      trustDomains: { [TRUST_DOMAIN]: { keys: { keys: [issuer.publicJwk] } } },
+      audience: AUDIENCE,
+      now: () => NOW,
+      logger: thrower,
+    });
     const outcome = await handler.handle(await wptRequest(workload, { aud: 'https://old-name.example.org/orders' }));
     expect(outcome.ok ? 200 : [outcome.response.status, outcome.error.code]).toEqual([401, 'wpt_aud']);
   });
@@ -315,7 +386,12 @@ describe('the logger option', () => {
     broken = true;
     await viaLogger.handle({ ...(await wptRequest(workload)), path: '/orders?secret=1' });
     await viaHook.handle(await wptRequest(workload));
-    expect(log.lines).toEqual([expect.objectContaining({ level: 'error', fields: expect.objectContaining({ event: 'wimse.internal_error', method: 'GET', path: '/orders' }) })]);
+    expect(log.lines).toEqual([
+      expect.objectContaining({
+        level: 'error',
+        fields: expect.objectContaining({ event: 'wimse.internal_error', method: 'GET', path: '/orders' }),
+      }),
+    ]);
     expect(String(log.lines[0]!.fields.error)).toMatch(/^Error: clock broke/);
     expect(JSON.stringify(log.lines)).not.toContain('secret');
     expect(reported).toHaveLength(1);

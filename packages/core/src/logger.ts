@@ -33,7 +33,13 @@ export interface OperatorLog {
   /** A remote JWKS fetch outcome (remote-jwks.ts). */
   jwks(event: JwksEvent): void;
   /** A replay store that refused or failed. */
-  replay(failure: { store: string; code: 'replay_unavailable' | 'replay_quota_exceeded'; kind: ReplayKind; workload: string; error: string }): void;
+  replay(failure: {
+    store: string;
+    code: 'replay_unavailable' | 'replay_quota_exceeded';
+    kind: ReplayKind;
+    workload: string;
+    error: string;
+  }): void;
   /** A refusal whose expected and received values help the operator (audience, WIT issuer). */
   mismatch(error: WimseError): void;
   /** A bug answered 500 `internal_error`. */
@@ -69,7 +75,10 @@ const CONSOLE: WimseLogger = {
  */
 export function createOperatorLog(logger: WimseLogger | false | undefined, now: () => number): OperatorLog | undefined {
   if (logger === false) return undefined;
-  if (logger !== undefined && (typeof logger !== 'object' || logger === null || typeof logger.error !== 'function' || typeof logger.warn !== 'function')) {
+  if (
+    logger !== undefined &&
+    (typeof logger !== 'object' || logger === null || typeof logger.error !== 'function' || typeof logger.warn !== 'function')
+  ) {
     throw new TypeError('logger must have error(fields, message) and warn(fields, message) methods, or be false');
   }
   const sink = logger ?? CONSOLE;
@@ -98,7 +107,11 @@ export function createOperatorLog(logger: WimseLogger | false | undefined, now: 
     const suppressed = state?.suppressed ?? 0;
     // Keys are trust domains, error codes and store names: a bounded set.
     held.set(key, { next: t + LOG_INTERVAL_MS, suppressed: 0 });
-    write(level, suppressed === 0 ? fields : { ...fields, suppressed }, suppressed === 0 ? message : `${message} (${suppressed} similar lines held back)`);
+    write(
+      level,
+      suppressed === 0 ? fields : { ...fields, suppressed },
+      suppressed === 0 ? message : `${message} (${suppressed} similar lines held back)`,
+    );
   }
 
   return {
@@ -108,12 +121,18 @@ export function createOperatorLog(logger: WimseLogger | false | undefined, now: 
         // Recovery is worth a line only after a failure was logged.
         if (failingJwks.delete(event.trustDomain)) {
           held.delete(`jwks:${event.trustDomain}`);
-          write('info', { event: 'wimse.jwks.recovered', trustDomain: event.trustDomain, url, keys: event.keys }, `JWKS of ${event.trustDomain} fetched again from ${url}`);
+          write(
+            'info',
+            { event: 'wimse.jwks.recovered', trustDomain: event.trustDomain, url, keys: event.keys },
+            `JWKS of ${event.trustDomain} fetched again from ${url}`,
+          );
         }
         return;
       }
       failingJwks.add(event.trustDomain);
-      const consequence = event.servingStale ? 'the last good key set still serves' : `WITs of ${event.trustDomain} are refused (503 trust_unavailable) until it can`;
+      const consequence = event.servingStale
+        ? 'the last good key set still serves'
+        : `WITs of ${event.trustDomain} are refused (503 trust_unavailable) until it can`;
       limited(
         `jwks:${event.trustDomain}`,
         event.servingStale ? 'warn' : 'error',
@@ -133,11 +152,28 @@ export function createOperatorLog(logger: WimseLogger | false | undefined, now: 
       );
     },
     replay(f) {
-      const fields: WimseLogFields = { event: 'wimse.replay.failed', store: f.store, code: f.code, kind: f.kind, workload: redact(f.workload), error: redact(f.error) };
+      const fields: WimseLogFields = {
+        event: 'wimse.replay.failed',
+        store: f.store,
+        code: f.code,
+        kind: f.kind,
+        workload: redact(f.workload),
+        error: redact(f.error),
+      };
       if (f.code === 'replay_quota_exceeded') {
-        limited(`replay:${f.code}`, 'warn', fields, `${f.store} refused a ${f.kind} proof of ${fields.workload as string}: too many live proofs from this workload (429)`);
+        limited(
+          `replay:${f.code}`,
+          'warn',
+          fields,
+          `${f.store} refused a ${f.kind} proof of ${fields.workload as string}: too many live proofs from this workload (429)`,
+        );
       } else {
-        limited(`replay:${f.code}`, 'error', fields, `${f.store} failed, proofs are refused (503 replay_unavailable): ${fields.error as string}`);
+        limited(
+          `replay:${f.code}`,
+          'error',
+          fields,
+          `${f.store} failed, proofs are refused (503 replay_unavailable): ${fields.error as string}`,
+        );
       }
     },
     mismatch(error) {
@@ -156,7 +192,12 @@ export function createOperatorLog(logger: WimseLogger | false | undefined, now: 
       const text = error instanceof Error ? (error.stack ?? `${error.name}: ${error.message}`) : String(error);
       write(
         'error',
-        { event: 'wimse.internal_error', method: request?.method, path: request === undefined ? undefined : redact(request.path.split('?')[0]!), error: text.replace(TOKEN_RE, '[token]') },
+        {
+          event: 'wimse.internal_error',
+          method: request?.method,
+          path: request === undefined ? undefined : redact(request.path.split('?')[0]!),
+          error: text.replace(TOKEN_RE, '[token]'),
+        },
         `internal error${request === undefined ? '' : ` on ${request.method} ${redact(request.path.split('?')[0]!)}`}, answered 500 internal_error`,
       );
     },

@@ -160,7 +160,8 @@ describe('expired entries are reclaimed as time passes', () => {
     let now = 0;
     const store = new MemoryReplayStore({ maxEntries: 10_000, maxEntriesPerWorkload: 10_000, now: () => now });
     // 100 entries expiring at each of seconds 1..50, over 4 workloads and 2 kinds.
-    for (let i = 0; i < 5000; i++) store.checkAndStore(k(`id${i}`, `${MALLORY}/${i % 4}`, i % 3 === 0 ? 'sig' : 'wpt'), (1 + (i % 50)) * 1000);
+    for (let i = 0; i < 5000; i++)
+      store.checkAndStore(k(`id${i}`, `${MALLORY}/${i % 4}`, i % 3 === 0 ? 'sig' : 'wpt'), (1 + (i % 50)) * 1000);
     expect(store.size).toBe(5000);
     for (let second = 1; second <= 50; second++) {
       now = second * 1000;
@@ -201,23 +202,32 @@ describe('degenerate input', () => {
     expect(store.size).toBe(0);
   });
 
-  it.each([Number.NaN, Number.POSITIVE_INFINITY, '60000' as unknown as number])('expiresAt %s is a programming error (503 via checkReplay)', (expiresAt) => {
-    const store = new MemoryReplayStore({ now: () => 0 });
-    expect(() => store.checkAndStore(k('a'), expiresAt)).toThrow(TypeError);
-    expect(() => checkReplay(store, k('a'), expiresAt, 'wpt_replay')).toThrow(expect.objectContaining({ code: 'replay_unavailable', status: 503 }));
-  });
+  it.each([Number.NaN, Number.POSITIVE_INFINITY, '60000' as unknown as number])(
+    'expiresAt %s is a programming error (503 via checkReplay)',
+    (expiresAt) => {
+      const store = new MemoryReplayStore({ now: () => 0 });
+      expect(() => store.checkAndStore(k('a'), expiresAt)).toThrow(TypeError);
+      expect(() => checkReplay(store, k('a'), expiresAt, 'wpt_replay')).toThrow(
+        expect.objectContaining({ code: 'replay_unavailable', status: 503 }),
+      );
+    },
+  );
 
   it('an empty id is a programming error (503 via checkReplay)', () => {
     const store = new MemoryReplayStore({ now: () => 0 });
     expect(() => store.checkAndStore(k(''), 60_000)).toThrow(TypeError);
-    expect(() => checkReplay(store, k(''), 60_000, 'sig_replay')).toThrow(expect.objectContaining({ code: 'replay_unavailable', status: 503 }));
+    expect(() => checkReplay(store, k(''), 60_000, 'sig_replay')).toThrow(
+      expect.objectContaining({ code: 'replay_unavailable', status: 503 }),
+    );
   });
 
   it.each(['constructor', 'jti'])('kind %s is a programming error (503 via checkReplay)', (kind) => {
     const store = new MemoryReplayStore({ now: () => 0 });
     const key = { workload: ADMIN, kind, id: 'a' } as unknown as ReplayKey;
     expect(() => store.checkAndStore(key, 60_000)).toThrow(TypeError);
-    expect(() => checkReplay(store, key, 60_000, 'wpt_replay')).toThrow(expect.objectContaining({ code: 'replay_unavailable', status: 503 }));
+    expect(() => checkReplay(store, key, 60_000, 'wpt_replay')).toThrow(
+      expect.objectContaining({ code: 'replay_unavailable', status: 503 }),
+    );
   });
 
   it('256-character ids are told apart by their last character', () => {

@@ -36,7 +36,11 @@ export interface MemoryReplayStoreOptions {
 
 /** Ids longer than this are remembered by their SHA-256 (where `node:crypto` exists), to bound bytes per entry. */
 const LONG_ID = 64;
-const SLOTS: ReadonlyMap<ReplayKind, number> = new Map([['wpt', 0], ['sig', 1], ['response', 2]]);
+const SLOTS: ReadonlyMap<ReplayKind, number> = new Map([
+  ['wpt', 0],
+  ['sig', 1],
+  ['response', 2],
+]);
 /** Slot offset of the digest partitions: a digest must never be mistaken for an id that is spelled the same. */
 const DIGEST = 3;
 
@@ -109,10 +113,14 @@ export class MemoryReplayStore implements ReplayStore {
     const second = Math.ceil(expiresAt / 1000) - this.#base;
     if ((second + this.#base) * 1000 <= now) return true; // already expired: nothing to remember
     if (workload !== undefined && workload.count >= this.#maxPerWorkload) {
-      throw new WimseError('replay_quota_exceeded', 'This workload has too many live proofs; retry later', { retryAfter: this.#retryAfter(earliest(workload), now) });
+      throw new WimseError('replay_quota_exceeded', 'This workload has too many live proofs; retry later', {
+        retryAfter: this.#retryAfter(earliest(workload), now),
+      });
     }
     if (this.#size >= this.#maxEntries) {
-      throw new WimseError('replay_unavailable', 'Replay store full of live proofs; retry later', { retryAfter: this.#retryAfter(this.#seconds[0], now) });
+      throw new WimseError('replay_unavailable', 'Replay store full of live proofs; retry later', {
+        retryAfter: this.#retryAfter(this.#seconds[0], now),
+      });
     }
     this.#add(workload ?? this.#newWorkload(key.workload), slot, id, second);
     return true;

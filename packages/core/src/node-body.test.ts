@@ -39,7 +39,11 @@ async function serve(handler: Handler): Promise<number> {
   return (server.address() as AddressInfo).port;
 }
 
-function post(port: number, chunks: string[], headers: Record<string, string> = {}): Promise<{ status: number; text: string; connection: string | undefined }> {
+function post(
+  port: number,
+  chunks: string[],
+  headers: Record<string, string> = {},
+): Promise<{ status: number; text: string; connection: string | undefined }> {
   return new Promise((resolve, reject) => {
     const req = request({ host: '127.0.0.1', port, method: 'POST', headers, agent: false }, (res) => {
       let text = '';

@@ -9,7 +9,10 @@ import { describe, expect, it } from 'vitest';
 import { isNode, nodeSignatures, verifiesLikeNode } from './node-crypto.js';
 
 type NodeCrypto = typeof crypto;
-const withVerify = (verify: (...args: Parameters<NodeCrypto['verify']>) => boolean): NodeCrypto => ({ ...crypto, verify: verify as NodeCrypto['verify'] });
+const withVerify = (verify: (...args: Parameters<NodeCrypto['verify']>) => boolean): NodeCrypto => ({
+  ...crypto,
+  verify: verify as NodeCrypto['verify'],
+});
 
 describe('signature fast path gate', () => {
   it('is open on Node', () => {
@@ -18,16 +21,26 @@ describe('signature fast path gate', () => {
   });
 
   it('checks the published examples (jose verifies them too)', async () => {
-    const es256 = { kty: 'EC', crv: 'P-256', x: 'f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU', y: 'x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0' };
+    const es256 = {
+      kty: 'EC',
+      crv: 'P-256',
+      x: 'f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU',
+      y: 'x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0',
+    };
     const es256Jws =
       'eyJhbGciOiJFUzI1NiJ9.eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ.DtEhU3ljbEg8L38VWAfUAqOyKAM6-Xx-F4GawxaepmXFCgfTjDxw5djxLa8ISlSApmWQxfKTUJqPP3-Kg6NU1Q';
     const ed25519 = { kty: 'OKP', crv: 'Ed25519', x: '11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo' };
-    const ed25519Jws = 'eyJhbGciOiJFZERTQSJ9.RXhhbXBsZSBvZiBFZDI1NTE5IHNpZ25pbmc.hgyY0il_MGCjP0JzlnLWG1PPOt7-09PGcvMg3AIbQR6dWbhijcNR4ki4iylGjg5BhVsPt9g7sVvpAr_MuM0KAg';
+    const ed25519Jws =
+      'eyJhbGciOiJFZERTQSJ9.RXhhbXBsZSBvZiBFZDI1NTE5IHNpZ25pbmc.hgyY0il_MGCjP0JzlnLWG1PPOt7-09PGcvMg3AIbQR6dWbhijcNR4ki4iylGjg5BhVsPt9g7sVvpAr_MuM0KAg';
     await expect(compactVerify(es256Jws, await importJWK(es256, 'ES256'))).resolves.toBeDefined();
     await expect(compactVerify(ed25519Jws, await importJWK(ed25519, 'EdDSA'))).resolves.toBeDefined();
     // The gate consults exactly these: a verify that checks nothing else still passes it.
     const seen: string[] = [];
-    expect(verifiesLikeNode(withVerify((alg, data, key, sig) => (seen.push(new TextDecoder().decode(data)), crypto.verify(alg, data, key, sig))))).toBe(true);
+    expect(
+      verifiesLikeNode(
+        withVerify((alg, data, key, sig) => (seen.push(new TextDecoder().decode(data)), crypto.verify(alg, data, key, sig))),
+      ),
+    ).toBe(true);
     expect(seen).toContain(es256Jws.split('.').slice(0, 2).join('.'));
     expect(seen).toContain(ed25519Jws.split('.').slice(0, 2).join('.'));
   });
@@ -35,7 +48,9 @@ describe('signature fast path gate', () => {
   it('is closed when node:crypto refuses a KeyObject inside the options object (workerd)', () => {
     const workerdLike = withVerify((alg, data, key, sig) => {
       if (typeof key === 'object' && 'key' in key && key.key instanceof crypto.KeyObject) {
-        throw new TypeError('The "options.key" property must be of type string or an instance of ArrayBuffer, Buffer, TypedArray, DataView, or Object. Received an instance of PublicKeyObject');
+        throw new TypeError(
+          'The "options.key" property must be of type string or an instance of ArrayBuffer, Buffer, TypedArray, DataView, or Object. Received an instance of PublicKeyObject',
+        );
       }
       return crypto.verify(alg, data, key, sig);
     });
@@ -59,7 +74,14 @@ describe('signature fast path gate', () => {
   });
 
   it('is closed when node:crypto cannot import a JWK', () => {
-    expect(verifiesLikeNode({ ...crypto, createPublicKey: (() => { throw new TypeError('jwk unsupported'); }) as NodeCrypto['createPublicKey'] })).toBe(false);
+    expect(
+      verifiesLikeNode({
+        ...crypto,
+        createPublicKey: (() => {
+          throw new TypeError('jwk unsupported');
+        }) as NodeCrypto['createPublicKey'],
+      }),
+    ).toBe(false);
   });
 
   it('is closed on Bun and Deno, whose process.versions name Node too', () => {

@@ -36,7 +36,11 @@ function recording(o: { maxBodyBytes?: number; fail?: unknown } = {}): Recorded 
 let close: (() => void) | undefined;
 afterEach(() => close?.());
 
-async function serve(handler: (res: ServerResponse) => void, r: Recorded, twice = false): Promise<{ status: number; message: string; headers: IncomingHttpHeaders; body: string }> {
+async function serve(
+  handler: (res: ServerResponse) => void,
+  r: Recorded,
+  twice = false,
+): Promise<{ status: number; message: string; headers: IncomingHttpHeaders; body: string }> {
   const server = createServer((_req, res) => {
     signNodeResponse(res, r.signature, (e) => problemResponse(e));
     if (twice) signNodeResponse(res, r.signature, (e) => problemResponse(e));
@@ -48,7 +52,11 @@ async function serve(handler: (res: ServerResponse) => void, r: Recorded, twice 
   return new Promise((resolve, reject) => {
     request({ host: '127.0.0.1', port, path: '/', agent: false }, (res) => {
       const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c)).on('end', () => resolve({ status: res.statusCode!, message: res.statusMessage!, headers: res.headers, body: Buffer.concat(chunks).toString() }));
+      res
+        .on('data', (c: Buffer) => chunks.push(c))
+        .on('end', () =>
+          resolve({ status: res.statusCode!, message: res.statusMessage!, headers: res.headers, body: Buffer.concat(chunks).toString() }),
+        );
     })
       .on('error', reject)
       .end();
@@ -65,7 +73,12 @@ describe('holds back status, fields and bytes until end, then signs them', () =>
       res.write(Buffer.from('cd'), 'utf8', () => callbacks.push('write2'));
       res.end('ef', () => callbacks.push('end'));
     }, r);
-    expect([res.status, res.body, res.headers['content-type'], res.headers.signature]).toEqual([200, 'abcdef', 'text/plain', `sig1=:${Buffer.from('abcdef').toString('base64')}:`]);
+    expect([res.status, res.body, res.headers['content-type'], res.headers.signature]).toEqual([
+      200,
+      'abcdef',
+      'text/plain',
+      `sig1=:${Buffer.from('abcdef').toString('base64')}:`,
+    ]);
     expect(r.seen).toHaveLength(1);
     expect(r.seen[0]!.headers['content-type']).toBe('text/plain');
     expect(callbacks.sort()).toEqual(['end', 'write', 'write2']);
@@ -73,8 +86,17 @@ describe('holds back status, fields and bytes until end, then signs them', () =>
 
   it('writeHead(status, message, raw header array) as Fastify and Nest write it', async () => {
     const r = recording();
-    const res = await serve((res) => void res.writeHead(409, 'Conflict Here', ['content-type', 'application/problem+json', 'x-a', '1']).end('{"code":"x"}'), r);
-    expect([res.status, res.message, res.headers['x-a'], res.headers['content-type'], res.body]).toEqual([409, 'Conflict Here', '1', 'application/problem+json', '{"code":"x"}']);
+    const res = await serve(
+      (res) => void res.writeHead(409, 'Conflict Here', ['content-type', 'application/problem+json', 'x-a', '1']).end('{"code":"x"}'),
+      r,
+    );
+    expect([res.status, res.message, res.headers['x-a'], res.headers['content-type'], res.body]).toEqual([
+      409,
+      'Conflict Here',
+      '1',
+      'application/problem+json',
+      '{"code":"x"}',
+    ]);
     expect(r.seen[0]!.status).toBe(409);
     expect(res.headers.signature).toBeDefined();
   });
@@ -109,13 +131,18 @@ describe('refuses, unsigned, what it cannot sign', () => {
     expect(r.seen).toHaveLength(0);
   });
 
-  it('a signer that fails: 500 response_signing_failed, none of the app\'s fields', async () => {
+  it("a signer that fails: 500 response_signing_failed, none of the app's fields", async () => {
     const r = recording({ fail: new Error('key gone') });
     const res = await serve((res) => {
       res.setHeader('x-app', 'secret-ish');
       res.end('hello');
     }, r);
-    expect([res.status, JSON.parse(res.body).code, res.headers['x-app'], res.headers.signature]).toEqual([500, 'response_signing_failed', undefined, undefined]);
+    expect([res.status, JSON.parse(res.body).code, res.headers['x-app'], res.headers.signature]).toEqual([
+      500,
+      'response_signing_failed',
+      undefined,
+      undefined,
+    ]);
   });
 
   it("a signer's own WimseError is sent as it is", async () => {

@@ -23,7 +23,11 @@ type Encoding = BufferEncoding | null | undefined;
  * @example
  * if (outcome.responseSignature) signNodeResponse(res, outcome.responseSignature, (e) => handler.reject(e, view).response)
  */
-export function signNodeResponse(res: ServerResponse, signature: ResponseSignature, refuse: (error: WimseError) => WimseErrorResponse): void {
+export function signNodeResponse(
+  res: ServerResponse,
+  signature: ResponseSignature,
+  refuse: (error: WimseError) => WimseErrorResponse,
+): void {
   if (held.has(res)) return;
   held.add(res);
   const original = { writeHead: res.writeHead, write: res.write, end: res.end, flushHeaders: res.flushHeaders };

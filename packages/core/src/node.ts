@@ -14,4 +14,10 @@ export {
   type CredentialFilesOptions,
   type CredentialSnapshot,
 } from './mtls/credential-files.js';
-export { createRotatingAgent, keepServerCredentials, serverTlsOptions, type RotatingAgent, type RotatingAgentOptions } from './mtls/tls-credentials.js';
+export {
+  createRotatingAgent,
+  keepServerCredentials,
+  serverTlsOptions,
+  type RotatingAgent,
+  type RotatingAgentOptions,
+} from './mtls/tls-credentials.js';

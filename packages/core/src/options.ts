@@ -108,9 +108,25 @@ const PROOFS: readonly ProofMethod[] = ['wpt', 'http-sig', 'mtls'];
 
 /** Every key of {@link VerifierOptions} (adapters accept these plus their own). */
 export const VERIFIER_KEYS: KnownKeys<VerifierOptions> = {
-  trustDomains: true, audience: true, proofs: true, clockTolerance: true, maxWptLifetime: true, maxSignatureLifetime: true,
-  maxWitLifetime: true, maxTokenLength: true, proofAlgorithms: true, contextTokenHeaders: true, requiredSignatureComponents: true, replayStore: true,
-  witCache: true, identifier: true, mtls: true, compat: true, logger: true, transactionTokens: true, now: true,
+  trustDomains: true,
+  audience: true,
+  proofs: true,
+  clockTolerance: true,
+  maxWptLifetime: true,
+  maxSignatureLifetime: true,
+  maxWitLifetime: true,
+  maxTokenLength: true,
+  proofAlgorithms: true,
+  contextTokenHeaders: true,
+  requiredSignatureComponents: true,
+  replayStore: true,
+  witCache: true,
+  identifier: true,
+  mtls: true,
+  compat: true,
+  logger: true,
+  transactionTokens: true,
+  now: true,
 };
 const TRUST_DOMAIN_KEYS: KnownKeys<TrustDomainConfig> = { keys: true, issuer: true, algorithms: true, remote: true };
 const WIT_CACHE_KEYS: KnownKeys<NonNullable<VerifierOptions['witCache']>> = { maxEntries: true, ttlSeconds: true };
@@ -122,7 +138,8 @@ const COMPAT_KEYS: KnownKeys<NonNullable<VerifierOptions['compat']>> = { wpt01: 
 function rejectUnknownOptions(o: VerifierOptions): void {
   rejectUnknownKeys('createVerifier', o, VERIFIER_KEYS);
   if (o.trustDomains !== null && typeof o.trustDomains === 'object') {
-    for (const [name, config] of Object.entries(o.trustDomains)) rejectUnknownKeys(`trustDomains[${JSON.stringify(name)}]`, config, TRUST_DOMAIN_KEYS);
+    for (const [name, config] of Object.entries(o.trustDomains))
+      rejectUnknownKeys(`trustDomains[${JSON.stringify(name)}]`, config, TRUST_DOMAIN_KEYS);
   }
   if (o.witCache !== undefined) rejectUnknownKeys('witCache', o.witCache, WIT_CACHE_KEYS);
   if (o.identifier !== undefined) rejectUnknownKeys('identifier', o.identifier, IDENTIFIER_KEYS);
@@ -141,14 +158,18 @@ export function resolveOptions(o: VerifierOptions): ResolvedOptions {
   for (const p of proofs) if (!PROOFS.includes(p)) throw new TypeError(`proofs: unknown proof method ${JSON.stringify(p)}`);
   if (proofs.length === 0) throw new TypeError('proofs: accept at least one proof method');
   const proofAlgorithms = o.proofAlgorithms ?? DEFAULT_ALGORITHMS;
-  for (const a of proofAlgorithms) if (!isSupportedAlgorithm(a)) throw new TypeError(`proofAlgorithms: ${JSON.stringify(a)} is not an asymmetric JWS algorithm`);
+  for (const a of proofAlgorithms)
+    if (!isSupportedAlgorithm(a)) throw new TypeError(`proofAlgorithms: ${JSON.stringify(a)} is not an asymmetric JWS algorithm`);
   const contextTokenHeaders = (o.contextTokenHeaders ?? []).map((h) => {
-    if (typeof h !== 'string' || !/^[!#$%&'*+.^_`|~0-9a-z-]+$/i.test(h)) throw new TypeError(`contextTokenHeaders: ${JSON.stringify(h)} is not a field name`);
+    if (typeof h !== 'string' || !/^[!#$%&'*+.^_`|~0-9a-z-]+$/i.test(h))
+      throw new TypeError(`contextTokenHeaders: ${JSON.stringify(h)} is not a field name`);
     return h.toLowerCase();
   });
   const requiredSignatureComponents = (o.requiredSignatureComponents ?? []).map((h) => {
     if (typeof h !== 'string' || !/^[!#$%&'*+.^_`|~0-9a-z-]+$/i.test(h)) {
-      throw new TypeError(`requiredSignatureComponents: ${JSON.stringify(h)} is not a header field name (derived components are not configurable)`);
+      throw new TypeError(
+        `requiredSignatureComponents: ${JSON.stringify(h)} is not a header field name (derived components are not configurable)`,
+      );
     }
     return h.toLowerCase();
   });

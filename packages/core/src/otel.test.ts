@@ -10,7 +10,17 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { verifyChannel } from './diagnostics.js';
 import { instrumentWimse } from './otel.js';
-import { AUDIENCE, NOW, TRUST_DOMAIN, createIssuer, createWorkload, verifierFor, wptRequest, type Issuer, type Workload } from '@wimse/test-support/factory';
+import {
+  AUDIENCE,
+  NOW,
+  TRUST_DOMAIN,
+  createIssuer,
+  createWorkload,
+  verifierFor,
+  wptRequest,
+  type Issuer,
+  type Workload,
+} from '@wimse/test-support/factory';
 import { createVerifier } from './verifier.js';
 
 class TestReader extends MetricReader {
@@ -65,7 +75,10 @@ describe('a verification: span wimse.verify, counter wimse.verifications, histog
     });
     expect(span!.status.code).toBe(SpanStatusCode.UNSET);
     expect(points(await metric('wimse.verifications'))).toEqual([
-      expect.objectContaining({ attributes: { 'wimse.outcome': 'ok', 'wimse.trust_domain': 'example.org', 'wimse.proof.method': 'wpt' }, value: 1 }),
+      expect.objectContaining({
+        attributes: { 'wimse.outcome': 'ok', 'wimse.trust_domain': 'example.org', 'wimse.proof.method': 'wpt' },
+        value: 1,
+      }),
     ]);
     const duration = await metric('wimse.verify.duration');
     expect(duration?.descriptor.unit).toBe('s');
@@ -77,13 +90,20 @@ describe('a verification: span wimse.verify, counter wimse.verifications, histog
     await v.verify(await wptRequest(workload, { aud: 'https://elsewhere.example.org/x' })).catch(() => undefined);
     await v.verify({ method: 'GET', path: '/', headers: {} }).catch(() => undefined);
     const finished = spans.getFinishedSpans();
-    expect(finished.map((s) => [s.attributes['wimse.outcome'], s.attributes['error.type'], s.attributes['wimse.error.status'], s.status.code])).toEqual([
+    expect(
+      finished.map((s) => [s.attributes['wimse.outcome'], s.attributes['error.type'], s.attributes['wimse.error.status'], s.status.code]),
+    ).toEqual([
       ['error', 'wpt_aud', 401, SpanStatusCode.UNSET],
       ['error', 'credentials_missing', 401, SpanStatusCode.UNSET],
     ]);
     expect(finished[0]!.attributes).not.toHaveProperty('wimse.workload');
     const counted = points(await metric('wimse.verifications')).map((p) => [p.attributes['error.type'], p.value]);
-    expect(counted).toEqual(expect.arrayContaining([['wpt_aud', 1], ['credentials_missing', 1]]));
+    expect(counted).toEqual(
+      expect.arrayContaining([
+        ['wpt_aud', 1],
+        ['credentials_missing', 1],
+      ]),
+    );
   });
 
   it('a server-side failure (replay store down, 503): span status ERROR', async () => {
@@ -92,7 +112,10 @@ describe('a verification: span wimse.verify, counter wimse.verifications, histog
     const [span] = spans.getFinishedSpans();
     expect(span!.status).toEqual({ code: SpanStatusCode.ERROR, message: 'replay_unavailable' });
     expect(points(await metric('wimse.replay.failures'))).toEqual([
-      expect.objectContaining({ attributes: { 'wimse.replay.store': 'ReplayStore', 'error.type': 'replay_unavailable', 'wimse.replay.kind': 'wpt' }, value: 1 }),
+      expect.objectContaining({
+        attributes: { 'wimse.replay.store': 'ReplayStore', 'error.type': 'replay_unavailable', 'wimse.replay.kind': 'wpt' },
+        value: 1,
+      }),
     ]);
   });
 
@@ -100,7 +123,8 @@ describe('a verification: span wimse.verify, counter wimse.verifications, histog
     const request = await wptRequest(workload);
     await verifierFor(issuer).verify(request);
     const text = JSON.stringify(spans.getFinishedSpans().map((s) => ({ name: s.name, attributes: s.attributes, status: s.status })));
-    for (const t of [workload.wit, String(request.headers.authorization).slice(4)]) for (const part of t.split('.')) expect(text).not.toContain(part);
+    for (const t of [workload.wit, String(request.headers.authorization).slice(4)])
+      for (const part of t.split('.')) expect(text).not.toContain(part);
   });
 
   it('after the returned function is called: no listener, no span', async () => {
@@ -126,7 +150,8 @@ describe('a JWKS fetch: span wimse.jwks.fetch (client), counter wimse.jwks.fetch
   });
   afterAll(() => new Promise<void>((r) => server.close(() => r())));
 
-  const verifier = () => createVerifier({ trustDomains: { [TRUST_DOMAIN]: { keys: `${base}/jwks` } }, audience: AUDIENCE, now: () => NOW, logger: false });
+  const verifier = () =>
+    createVerifier({ trustDomains: { [TRUST_DOMAIN]: { keys: `${base}/jwks` } }, audience: AUDIENCE, now: () => NOW, logger: false });
 
   it('a good fetch: status 200, key count, url', async () => {
     status = 200;
@@ -134,15 +159,32 @@ describe('a JWKS fetch: span wimse.jwks.fetch (client), counter wimse.jwks.fetch
     const [span] = spans.getFinishedSpans();
     expect(span!.name).toBe('wimse.jwks.fetch');
     expect(span!.kind).toBe(SpanKind.CLIENT);
-    expect(span!.attributes).toMatchObject({ 'url.full': `${base}/jwks`, 'http.request.method': 'GET', 'http.response.status_code': 200, 'wimse.jwks.keys': 1, 'wimse.outcome': 'ok' });
-    expect(points(await metric('wimse.jwks.fetches'))).toEqual([expect.objectContaining({ attributes: { 'wimse.trust_domain': 'example.org', 'wimse.outcome': 'ok', 'http.response.status_code': 200 }, value: 1 })]);
+    expect(span!.attributes).toMatchObject({
+      'url.full': `${base}/jwks`,
+      'http.request.method': 'GET',
+      'http.response.status_code': 200,
+      'wimse.jwks.keys': 1,
+      'wimse.outcome': 'ok',
+    });
+    expect(points(await metric('wimse.jwks.fetches'))).toEqual([
+      expect.objectContaining({
+        attributes: { 'wimse.trust_domain': 'example.org', 'wimse.outcome': 'ok', 'http.response.status_code': 200 },
+        value: 1,
+      }),
+    ]);
   });
 
   it('HTTP 404: span status ERROR, error.type status, status code 404', async () => {
     status = 404;
-    await verifier().verifyWit(workload.wit).catch(() => undefined);
+    await verifier()
+      .verifyWit(workload.wit)
+      .catch(() => undefined);
     const [span] = spans.getFinishedSpans();
-    expect(span!.attributes).toMatchObject({ 'http.response.status_code': 404, 'error.type': 'status', 'wimse.jwks.content_type': 'text/html' });
+    expect(span!.attributes).toMatchObject({
+      'http.response.status_code': 404,
+      'error.type': 'status',
+      'wimse.jwks.content_type': 'text/html',
+    });
     expect(span!.status).toEqual({ code: SpanStatusCode.ERROR, message: 'status: HTTP 404' });
   });
 });

@@ -81,7 +81,13 @@ export function instrumentWimse(options: WimseInstrumentationOptions = {}): () =
         const attributes: Attributes = { ...metric, 'url.full': m.url, 'http.request.method': 'GET' };
         if (m.keys !== undefined) attributes['wimse.jwks.keys'] = m.keys;
         if (m.contentType !== undefined) attributes['wimse.jwks.content_type'] = m.contentType;
-        span('wimse.jwks.fetch', SpanKind.CLIENT, m.durationMs, attributes, m.outcome === 'error' ? `${m.reason ?? 'error'}: ${m.error ?? ''}` : undefined);
+        span(
+          'wimse.jwks.fetch',
+          SpanKind.CLIENT,
+          m.durationMs,
+          attributes,
+          m.outcome === 'error' ? `${m.reason ?? 'error'}: ${m.error ?? ''}` : undefined,
+        );
       }),
     ),
     subscribe(

@@ -62,7 +62,10 @@ describe.each(SUPPORTED_ALGORITHMS)('%s', (alg) => {
       ['valid', valid],
       ['tampered payload', withPayload(valid, { ...claims, aud: 'https://b.example/x' })],
       ['foreign key', await signJws({ alg, typ: 'wpt+jwt' }, claims, other.privateKey)],
-      ['header alg changed', `${Buffer.from(JSON.stringify({ alg: alg === 'ES256' ? 'ES384' : 'ES256', typ: 'wpt+jwt' })).toString('base64url')}.${valid.split('.')[1]}.${sig}`],
+      [
+        'header alg changed',
+        `${Buffer.from(JSON.stringify({ alg: alg === 'ES256' ? 'ES384' : 'ES256', typ: 'wpt+jwt' })).toString('base64url')}.${valid.split('.')[1]}.${sig}`,
+      ],
       ['unknown crit', await signJws({ alg, typ: 'wpt+jwt', crit: ['x-ext'], 'x-ext': 1 }, claims, own.privateKey)],
       ['truncated signature', `${valid.slice(0, valid.lastIndexOf('.') + 1)}${sig.slice(0, sig.length - 4)}`],
       ['empty signature', `${valid.slice(0, valid.lastIndexOf('.') + 1)}`],

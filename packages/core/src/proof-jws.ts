@@ -22,7 +22,11 @@ export interface VerifiedJws {
  * `ERR_JOSE_*`) when the signature or the JWS is invalid, so any other rejection is a bug.
  * `protectedHeader` is the token's header as the caller already decoded it (not decoded twice).
  */
-export async function verifyProofJws(token: string, key: ProofKey, protectedHeader: Readonly<Record<string, unknown>>): Promise<VerifiedJws> {
+export async function verifyProofJws(
+  token: string,
+  key: ProofKey,
+  protectedHeader: Readonly<Record<string, unknown>>,
+): Promise<VerifiedJws> {
   return proofJws(token, key, protectedHeader);
 }
 

@@ -50,7 +50,8 @@ export async function importProofKey(jwk: JWK, alg: WimseAlgorithm): Promise<Pro
 const EC_COORDINATE_BYTES: Readonly<Record<string, number>> = { 'P-256': 32, 'P-384': 48, 'P-521': 66 };
 
 function ecPoint(jwk: JWK): Uint8Array<ArrayBuffer> | undefined {
-  const size = jwk.kty === 'EC' && typeof jwk.x === 'string' && typeof jwk.y === 'string' ? EC_COORDINATE_BYTES[String(jwk.crv)] : undefined;
+  const size =
+    jwk.kty === 'EC' && typeof jwk.x === 'string' && typeof jwk.y === 'string' ? EC_COORDINATE_BYTES[String(jwk.crv)] : undefined;
   if (size === undefined) return undefined;
   let x: Uint8Array;
   let y: Uint8Array;

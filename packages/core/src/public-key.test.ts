@@ -14,7 +14,8 @@ const big = (n: bigint) => Uint8Array.from(Buffer.from(n.toString(16).padStart(M
 const ed25519 = (x: Uint8Array): JWK => ({ kty: 'OKP', crv: 'Ed25519', x: b64(x) });
 const rsaJwk = (n: bigint, e = 65_537n): JWK => ({ kty: 'RSA', n: b64(big(n)), e: b64(big(e)) });
 /** A random odd integer of exactly `bits` bits (the rules look at size, parity and e only). */
-const oddOfBits = (bits: number) => (1n << BigInt(bits - 1)) | (BigInt(`0x${randomBytes(Math.ceil(bits / 8)).toString('hex')}`) & ((1n << BigInt(bits - 1)) - 1n)) | 1n;
+const oddOfBits = (bits: number) =>
+  (1n << BigInt(bits - 1)) | (BigInt(`0x${randomBytes(Math.ceil(bits / 8)).toString('hex')}`) & ((1n << BigInt(bits - 1)) - 1n)) | 1n;
 
 // libsodium ed25519_ref10.c `blocklist` (ge25519_has_small_order): every small-order point,
 // canonical and not; libsodium compares with the sign bit cleared, so each also with it set.
@@ -66,7 +67,13 @@ describe('Ed25519/Ed448: encoding (RFC 8032 §5.1.3, §5.2.3)', () => {
   });
 
   it('refuses x that is not base64url', () => {
-    expect(publicKeyFlaw({ kty: 'OKP', crv: 'Ed25519', x: `${b64(generateKeyPairSync('ed25519').publicKey.export({ format: 'der', type: 'spki' }).subarray(12))}=` })).toMatch(/32 octets/);
+    expect(
+      publicKeyFlaw({
+        kty: 'OKP',
+        crv: 'Ed25519',
+        x: `${b64(generateKeyPairSync('ed25519').publicKey.export({ format: 'der', type: 'spki' }).subarray(12))}=`,
+      }),
+    ).toMatch(/32 octets/);
   });
 
   it('refuses X25519, a key-agreement curve', () => {
@@ -131,7 +138,9 @@ describe('RSA: public exponent (FIPS 186-5 §A.1.1, SP 800-56B §6.2.1: odd, 655
 
 describe('RSA: modulus (RFC 7518 §3.3: 2048 bits or larger)', () => {
   it('refuses a real 512-bit key', () => {
-    expect(publicKeyFlaw(generateKeyPairSync('rsa', { modulusLength: 512 }).publicKey.export({ format: 'jwk' }) as JWK)).toMatch(/512 bits/);
+    expect(publicKeyFlaw(generateKeyPairSync('rsa', { modulusLength: 512 }).publicKey.export({ format: 'jwk' }) as JWK)).toMatch(
+      /512 bits/,
+    );
   });
 
   it('refuses 2047 bits', () => {
@@ -184,7 +193,9 @@ describe('EC: points on the curve (SEC 1 §3.2.2.1), left to the import', () => 
   });
 
   it('refuses secp256k1 (not a JOSE curve of the supported algorithms)', () => {
-    expect(publicKeyFlaw(generateKeyPairSync('ec', { namedCurve: 'secp256k1' }).publicKey.export({ format: 'jwk' }) as JWK)).toMatch(/not supported/);
+    expect(publicKeyFlaw(generateKeyPairSync('ec', { namedCurve: 'secp256k1' }).publicKey.export({ format: 'jwk' }) as JWK)).toMatch(
+      /not supported/,
+    );
   });
 
   it('accepts generated keys on every supported curve', () => {

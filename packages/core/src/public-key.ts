@@ -62,7 +62,8 @@ export function publicKeyFlaw(jwk: JWK): string | undefined {
     case 'EC': {
       const size = EC_COORDINATE_BYTES[String(jwk.crv)];
       if (size === undefined) return `curve ${String(jwk.crv)} is not supported`;
-      if (octets(jwk.x)?.length !== size || octets(jwk.y)?.length !== size) return `x and y must be ${size}-octet coordinates on ${jwk.crv}`;
+      if (octets(jwk.x)?.length !== size || octets(jwk.y)?.length !== size)
+        return `x and y must be ${size}-octet coordinates on ${jwk.crv}`;
       return undefined;
     }
     default:
@@ -169,9 +170,15 @@ function toBigInt(bytes: Uint8Array): bigint {
 }
 
 function isNodeKeyObject(k: object): boolean {
-  return typeof (k as { asymmetricKeyType?: unknown }).asymmetricKeyType === 'string' && typeof (k as { export?: unknown }).export === 'function';
+  return (
+    typeof (k as { asymmetricKeyType?: unknown }).asymmetricKeyType === 'string' && typeof (k as { export?: unknown }).export === 'function'
+  );
 }
 
 function isCryptoKey(k: object): k is CryptoKey {
-  return typeof (k as CryptoKey).algorithm === 'object' && typeof (k as CryptoKey).extractable === 'boolean' && typeof (k as CryptoKey).type === 'string';
+  return (
+    typeof (k as CryptoKey).algorithm === 'object' &&
+    typeof (k as CryptoKey).extractable === 'boolean' &&
+    typeof (k as CryptoKey).type === 'string'
+  );
 }

@@ -26,9 +26,19 @@ beforeAll(async () => {
 });
 
 /** A WIT honestly signed by the trusted issuer, binding `cnf` (as a lax identity server would have). */
-const witFor = (cnf: JWK) => signJws({ alg: 'ES256', typ: 'wit+jwt', kid: 'k1' }, { sub: SUB, exp: now + 600, jti: 'w1', cnf: { jwk: cnf } }, issuer.privateKey);
-const wptClaims = async (wit: string) => ({ aud: `${AUDIENCE}/orders`, exp: now + 60, jti: `j-${Math.random()}`, wth: await tokenHash(wit) });
-const wptView = (wit: string, wpt: string): WimseRequest => ({ method: 'GET', path: '/orders', headers: { 'workload-identity-token': wit, authorization: `WPT ${wpt}` } });
+const witFor = (cnf: JWK) =>
+  signJws({ alg: 'ES256', typ: 'wit+jwt', kid: 'k1' }, { sub: SUB, exp: now + 600, jti: 'w1', cnf: { jwk: cnf } }, issuer.privateKey);
+const wptClaims = async (wit: string) => ({
+  aud: `${AUDIENCE}/orders`,
+  exp: now + 60,
+  jti: `j-${Math.random()}`,
+  wth: await tokenHash(wit),
+});
+const wptView = (wit: string, wpt: string): WimseRequest => ({
+  method: 'GET',
+  path: '/orders',
+  headers: { 'workload-identity-token': wit, authorization: `WPT ${wpt}` },
+});
 const nodeKey = (jwk: JWK) => createPublicKey({ key: jwk as import('node:crypto').JsonWebKey, format: 'jwk' });
 
 async function refused(promise: Promise<unknown>, code: string, status: number): Promise<void> {
@@ -54,7 +64,11 @@ describe('WIT cnf.jwk: a degenerate confirmation key is refused (wit_cnf_invalid
     const signer = await createWorkloadSigner({ wit, privateKey: generateKeyPairSync('ed25519').privateKey });
     const headers = await signer.httpSigHeaders({ method: 'GET', url: `${AUDIENCE}/orders`, now: NOW });
     headers.signature = headers.signature!.replace(/:[^:]+:/, `:${Buffer.from(IDENTITY_SIGNATURE).toString('base64')}:`);
-    await refused(verifierFor(issuer, { proofs: ['http-sig'] }).verify({ method: 'GET', path: '/orders', headers }), 'wit_cnf_invalid', 400);
+    await refused(
+      verifierFor(issuer, { proofs: ['http-sig'] }).verify({ method: 'GET', path: '/orders', headers }),
+      'wit_cnf_invalid',
+      400,
+    );
   });
 
   it('RSA e = 1, WPT "signed" with the EMSA-PKCS1-v1_5 encoding (RS256)', async () => {
@@ -69,7 +83,9 @@ describe('WIT cnf.jwk: a degenerate confirmation key is refused (wit_cnf_invalid
   it('RSA 512 bits, WPT signed by its (factorable) private key', async () => {
     const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 512 });
     const wit = await witFor({ ...(publicKey.export({ format: 'jwk' }) as JWK), alg: 'RS256' });
-    const wpt = jwsWithSignature({ alg: 'RS256', typ: 'wpt+jwt' }, await wptClaims(wit), (input) => sign('sha256', Buffer.from(input), privateKey));
+    const wpt = jwsWithSignature({ alg: 'RS256', typ: 'wpt+jwt' }, await wptClaims(wit), (input) =>
+      sign('sha256', Buffer.from(input), privateKey),
+    );
     await refused(verifierFor(issuer).verify(wptView(wit, wpt)), 'wit_cnf_invalid', 400);
   });
 
@@ -95,7 +111,9 @@ describe('issueWit: no WIT for a degenerate confirmation key (TypeError)', () =>
   });
 
   it('RSA 512 bits', async () => {
-    await expect(issue({ ...(generateKeyPairSync('rsa', { modulusLength: 512 }).publicKey.export({ format: 'jwk' }) as JWK), alg: 'RS256' })).rejects.toThrow(/512 bits/);
+    await expect(
+      issue({ ...(generateKeyPairSync('rsa', { modulusLength: 512 }).publicKey.export({ format: 'jwk' }) as JWK), alg: 'RS256' }),
+    ).rejects.toThrow(/512 bits/);
   });
 
   it('EC point off the curve', async () => {
@@ -110,8 +128,14 @@ describe('issuer keys: a degenerate key is never used', () => {
   const e1 = rsaExponentOneJwk();
   /** A WIT "signed" under an e = 1 issuer key: the signature is the EMSA-PKCS1-v1_5 encoding. */
   const forgedWit = async (kid: string) =>
-    jwsWithSignature({ alg: 'RS256', typ: 'wit+jwt', kid }, { sub: SUB, exp: now + 600, cnf: { jwk: { ...generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'jwk' }), alg: 'ES256' } } }, (i) =>
-      rs256WithExponentOne(i),
+    jwsWithSignature(
+      { alg: 'RS256', typ: 'wit+jwt', kid },
+      {
+        sub: SUB,
+        exp: now + 600,
+        cnf: { jwk: { ...generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'jwk' }), alg: 'ES256' } },
+      },
+      (i) => rs256WithExponentOne(i),
     );
 
   let server: Server;
@@ -127,7 +151,12 @@ describe('issuer keys: a degenerate key is never used', () => {
   afterAll(() => new Promise<void>((r) => server.close(() => r())));
 
   it('a static JWKS with an e = 1 key is a configuration error', () => {
-    expect(() => createVerifier({ trustDomains: { [TRUST_DOMAIN]: { keys: { keys: [issuer.publicJwk, { ...e1, kid: 'weak' }] } } }, audience: AUDIENCE })).toThrow(/kid "weak".*exponent/);
+    expect(() =>
+      createVerifier({
+        trustDomains: { [TRUST_DOMAIN]: { keys: { keys: [issuer.publicJwk, { ...e1, kid: 'weak' }] } } },
+        audience: AUDIENCE,
+      }),
+    ).toThrow(/kid "weak".*exponent/);
   });
 
   it('a remote JWKS: the e = 1 key is refused (trust_unavailable), which jose alone would accept', async () => {
@@ -136,15 +165,27 @@ describe('issuer keys: a degenerate key is never used', () => {
     const verifier = createVerifier({ trustDomains: { [TRUST_DOMAIN]: { keys: jwksUrl } }, audience: AUDIENCE, now: () => NOW });
     await refused(verifier.verifyWit(wit), 'trust_unavailable', 503);
     // The other key of the same JWKS still works.
-    const good = await signJws({ alg: 'ES256', typ: 'wit+jwt', kid: 'k1' }, { sub: SUB, exp: now + 600, cnf: { jwk: IDENTITY_JWK } }, issuer.privateKey);
+    const good = await signJws(
+      { alg: 'ES256', typ: 'wit+jwt', kid: 'k1' },
+      { sub: SUB, exp: now + 600, cnf: { jwk: IDENTITY_JWK } },
+      issuer.privateKey,
+    );
     await refused(verifier.verifyWit(good), 'wit_cnf_invalid', 400);
   });
 
   it('a key resolver returning a small-order Ed25519 key: refused (trust_unavailable)', async () => {
     const identity = await webcrypto.subtle.importKey('jwk', IDENTITY_JWK, { name: 'Ed25519' }, false, ['verify']);
-    const wit = jwsWithSignature({ alg: 'EdDSA', typ: 'wit+jwt' }, { sub: SUB, exp: now + 600, cnf: { jwk: { ...(issuer.publicJwk as JWK), alg: 'ES256', kid: undefined } } }, () => IDENTITY_SIGNATURE);
+    const wit = jwsWithSignature(
+      { alg: 'EdDSA', typ: 'wit+jwt' },
+      { sub: SUB, exp: now + 600, cnf: { jwk: { ...(issuer.publicJwk as JWK), alg: 'ES256', kid: undefined } } },
+      () => IDENTITY_SIGNATURE,
+    );
     await expect(compactVerify(wit, identity as unknown as CryptoKey)).resolves.toBeDefined();
-    const verifier = createVerifier({ trustDomains: { [TRUST_DOMAIN]: { keys: async () => identity as unknown as CryptoKey } }, audience: AUDIENCE, now: () => NOW });
+    const verifier = createVerifier({
+      trustDomains: { [TRUST_DOMAIN]: { keys: async () => identity as unknown as CryptoKey } },
+      audience: AUDIENCE,
+      now: () => NOW,
+    });
     await refused(verifier.verifyWit(wit), 'trust_unavailable', 503);
   });
 });

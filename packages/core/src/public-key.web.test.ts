@@ -18,8 +18,16 @@ beforeAll(async () => {
 });
 
 async function forgedRequest(cnf: Record<string, unknown>, alg: string, signature: (input: string) => Uint8Array) {
-  const wit = await signJws({ alg: 'ES256', typ: 'wit+jwt', kid: 'k1' }, { sub: `spiffe://${TRUST_DOMAIN}/client`, exp: now + 600, cnf: { jwk: cnf } }, issuer.privateKey);
-  const wpt = jwsWithSignature({ alg, typ: 'wpt+jwt' }, { aud: `${AUDIENCE}/orders`, exp: now + 60, jti: 'j1', wth: await tokenHash(wit) }, signature);
+  const wit = await signJws(
+    { alg: 'ES256', typ: 'wit+jwt', kid: 'k1' },
+    { sub: `spiffe://${TRUST_DOMAIN}/client`, exp: now + 600, cnf: { jwk: cnf } },
+    issuer.privateKey,
+  );
+  const wpt = jwsWithSignature(
+    { alg, typ: 'wpt+jwt' },
+    { aud: `${AUDIENCE}/orders`, exp: now + 60, jti: 'j1', wth: await tokenHash(wit) },
+    signature,
+  );
   return { method: 'GET', path: '/orders', headers: { 'workload-identity-token': wit, authorization: `WPT ${wpt}` } };
 }
 
@@ -29,7 +37,14 @@ describe('WIT cnf.jwk on Web Crypto: degenerate keys refused (wit_cnf_invalid)',
     // Web Crypto itself accepts the forged signature.
     const key = await crypto.subtle.importKey('jwk', IDENTITY_JWK, { name: 'Ed25519' }, false, ['verify']);
     const [h, p, s] = String(request.headers.authorization).slice(4).split('.');
-    expect(await crypto.subtle.verify({ name: 'Ed25519' }, key, base64url.decode(s!) as Uint8Array<ArrayBuffer>, new TextEncoder().encode(`${h}.${p}`))).toBe(true);
+    expect(
+      await crypto.subtle.verify(
+        { name: 'Ed25519' },
+        key,
+        base64url.decode(s!) as Uint8Array<ArrayBuffer>,
+        new TextEncoder().encode(`${h}.${p}`),
+      ),
+    ).toBe(true);
     await expect(verifierFor(issuer).verify(request)).rejects.toMatchObject({ code: 'wit_cnf_invalid', status: 400 });
   });
 
@@ -42,7 +57,9 @@ describe('WIT cnf.jwk on Web Crypto: degenerate keys refused (wit_cnf_invalid)',
 describe('resolved issuer keys on Web Crypto', () => {
   it('refuses a non-extractable Ed25519 key: it cannot be inspected', async () => {
     const { publicKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519' });
-    const key = await crypto.subtle.importKey('raw', await crypto.subtle.exportKey('raw', publicKey), { name: 'Ed25519' }, false, ['verify']);
+    const key = await crypto.subtle.importKey('raw', await crypto.subtle.exportKey('raw', publicKey), { name: 'Ed25519' }, false, [
+      'verify',
+    ]);
     expect(await verificationKeyFlaw(key as CryptoKey)).toMatch(/not extractable/);
   });
 
@@ -57,5 +74,7 @@ describe('resolved issuer keys on Web Crypto', () => {
 
 // Web Crypto makes generated public keys extractable; import a copy that is not.
 async function reimport(key: CryptoKey): Promise<CryptoKey> {
-  return crypto.subtle.importKey('jwk', await crypto.subtle.exportKey('jwk', key), key.algorithm as RsaHashedImportParams, false, ['verify']);
+  return crypto.subtle.importKey('jwk', await crypto.subtle.exportKey('jwk', key), key.algorithm as RsaHashedImportParams, false, [
+    'verify',
+  ]);
 }

@@ -12,7 +12,20 @@ import type { RemoteJwksOptions } from './trust.js';
 import { createVerifier, type WimseVerifier } from './verifier.js';
 import { AUDIENCE, NOW, createIssuer, createWorkload, type Issuer } from '@wimse/test-support/factory';
 
-type Mode = 'ok' | 'error' | 'hang' | 'stall-body' | 'huge' | 'huge-declared' | 'notfound' | 'html' | 'garbage' | 'no-keys' | 'private-key' | 'redirect' | 'padded';
+type Mode =
+  | 'ok'
+  | 'error'
+  | 'hang'
+  | 'stall-body'
+  | 'huge'
+  | 'huge-declared'
+  | 'notfound'
+  | 'html'
+  | 'garbage'
+  | 'no-keys'
+  | 'private-key'
+  | 'redirect'
+  | 'padded';
 
 const MB = 1024 * 1024;
 const HUGE = 50 * MB;
@@ -54,7 +67,9 @@ function handle(req: IncomingMessage, res: ServerResponse): void {
     case 'no-keys':
       return void res.writeHead(200, { 'content-type': 'application/json' }).end('{"kids":[]}');
     case 'private-key':
-      return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [{ ...published[0], d: 'AAAA' }] }));
+      return void res
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ keys: [{ ...published[0], d: 'AAAA' }] }));
     case 'redirect':
       return void res.writeHead(302, { location: `${url}?moved=${run}` }).end();
     case 'hang':
@@ -426,7 +441,9 @@ describe('unknown kid: refetch at once, 503 while pending or failing, 400 once a
     const answers = new Set<string>();
     for (let second = 0; second < 60; second += 5) {
       clock = NOW + 1 + second * 1000;
-      const results = await Promise.all(Array.from({ length: 1000 }, (_, i) => outcome(v.verifyWit(withHeader(wit, { kid: `x${second}-${i}` })))));
+      const results = await Promise.all(
+        Array.from({ length: 1000 }, (_, i) => outcome(v.verifyWit(withHeader(wit, { kid: `x${second}-${i}` })))),
+      );
       for (const r of results) answers.add(r.replace(/retry-after=\d+/, 'retry-after=n'));
     }
     // Refetches at 0, 10, 20, 30, 40 and 50 s of the minute.

@@ -127,7 +127,14 @@ export function createRemoteJwks(s: RemoteJwksSettings): JWTVerifyGetKey {
       current = set;
       failures = 0;
       retryAt = -Infinity;
-      emit({ type: 'jwks_refreshed', trustDomain: s.trustDomain, url: s.url.href, keys: jwks.keys.length, ...facts(response), durationMs: performance.now() - started });
+      emit({
+        type: 'jwks_refreshed',
+        trustDomain: s.trustDomain,
+        url: s.url.href,
+        keys: jwks.keys.length,
+        ...facts(response),
+        durationMs: performance.now() - started,
+      });
       return set;
     } catch (e) {
       const now = s.now();
@@ -261,7 +268,9 @@ function jwksMessage(e: JwksEvent): WimseJwksMessage {
     ...(e.contentType === undefined ? {} : { contentType: e.contentType }),
     durationMs: e.durationMs,
   };
-  return e.type === 'jwks_refreshed' ? { outcome: 'ok', ...common, keys: e.keys } : { outcome: 'error', ...common, reason: e.reason, error: withSafeUrl(e.message, e.url) };
+  return e.type === 'jwks_refreshed'
+    ? { outcome: 'ok', ...common, keys: e.keys }
+    : { outcome: 'error', ...common, reason: e.reason, error: withSafeUrl(e.message, e.url) };
 }
 
 /** GETs the JWKS: 200 only, no redirects, within the timeout (body included) and the size cap. */
@@ -269,7 +278,12 @@ async function fetchJwks(s: RemoteJwksSettings): Promise<{ json: unknown; respon
   const signal = AbortSignal.timeout(s.timeoutMs);
   let response: Response;
   try {
-    response = await fetch(s.url, { method: 'GET', signal, redirect: 'manual', headers: { accept: 'application/jwk-set+json, application/json' } });
+    response = await fetch(s.url, {
+      method: 'GET',
+      signal,
+      redirect: 'manual',
+      headers: { accept: 'application/jwk-set+json, application/json' },
+    });
   } catch (cause) {
     throw fetchFailure(cause, signal);
   }

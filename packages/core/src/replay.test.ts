@@ -12,14 +12,18 @@ describe('checkReplay', () => {
         throw new Error('down');
       },
     };
-    expect(() => checkReplay(broken, k('x'), 0, 'wpt_replay')).toThrow(expect.objectContaining({ code: 'replay_unavailable', status: 503 }));
+    expect(() => checkReplay(broken, k('x'), 0, 'wpt_replay')).toThrow(
+      expect.objectContaining({ code: 'replay_unavailable', status: 503 }),
+    );
   });
 
   it('throws the replay code for a seen key', async () => {
     const store = new MemoryReplayStore();
     expect(checkReplay(store, k('x'), Date.now() + 1000, 'wpt_replay')).toBeUndefined();
     // A synchronous store answers synchronously.
-    expect(() => checkReplay(store, k('x'), Date.now() + 1000, 'wpt_replay')).toThrow(expect.objectContaining({ code: 'wpt_replay', status: 401 }));
+    expect(() => checkReplay(store, k('x'), Date.now() + 1000, 'wpt_replay')).toThrow(
+      expect.objectContaining({ code: 'wpt_replay', status: 401 }),
+    );
   });
 
   it('maps a failing shared store to 503, never to acceptance', async () => {
@@ -31,7 +35,9 @@ describe('checkReplay', () => {
 
   it('works with an async store', async () => {
     const seen = new Set<string>();
-    const store: ReplayStore = { checkAndStore: async (key) => (seen.has(replayKeyString(key)) ? false : (seen.add(replayKeyString(key)), true)) };
+    const store: ReplayStore = {
+      checkAndStore: async (key) => (seen.has(replayKeyString(key)) ? false : (seen.add(replayKeyString(key)), true)),
+    };
     await checkReplay(store, k('y'), 0, 'sig_replay');
     await expect(async () => checkReplay(store, k('y'), 0, 'sig_replay')).rejects.toMatchObject({ code: 'sig_replay', status: 400 });
   });
@@ -52,6 +58,8 @@ describe('ReplayKey partition', () => {
         throw new WimseError('replay_quota_exceeded', 'quota', { retryAfter: 2.5 });
       },
     };
-    expect(() => checkReplay(full, k('x'), 0, 'wpt_replay')).toThrow(expect.objectContaining({ code: 'replay_quota_exceeded', status: 429, headers: { 'retry-after': '3' } }));
+    expect(() => checkReplay(full, k('x'), 0, 'wpt_replay')).toThrow(
+      expect.objectContaining({ code: 'replay_quota_exceeded', status: 429, headers: { 'retry-after': '3' } }),
+    );
   });
 });

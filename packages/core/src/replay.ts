@@ -64,7 +64,8 @@ export function checkReplay(
     if (fresh !== true) throw new WimseError(replayCode, 'This proof was already used');
   };
   const failed = (cause: unknown): never => {
-    const error = cause instanceof WimseError ? cause : new WimseError('replay_unavailable', 'Replay store failed', { cause, retryAfter: 1 });
+    const error =
+      cause instanceof WimseError ? cause : new WimseError('replay_unavailable', 'Replay store failed', { cause, retryAfter: 1 });
     if (error.code === 'replay_unavailable' || error.code === 'replay_quota_exceeded') report(store, key, error.code, cause, log);
     throw error;
   };

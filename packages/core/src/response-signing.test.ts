@@ -70,13 +70,18 @@ describe('which responses are signed (http-signature-07 §3.5)', () => {
   it('asked without a signer: 501 response_signing_unsupported', async () => {
     const { issuer, client } = await setup();
     const { view, principal } = await signedRequest(issuer, client);
-    await expect(createResponseSigning({}).prepare(view, principal)).rejects.toMatchObject({ code: 'response_signing_unsupported', status: 501 });
+    await expect(createResponseSigning({}).prepare(view, principal)).rejects.toMatchObject({
+      code: 'response_signing_unsupported',
+      status: 501,
+    });
   });
 
   it("asked and 'never': 501 response_signing_unsupported", async () => {
     const { issuer, client, server } = await setup();
     const { view, principal } = await signedRequest(issuer, client);
-    await expect(createResponseSigning({ responseSigner: server, signResponses: 'never' }).prepare(view, principal)).rejects.toMatchObject({ status: 501 });
+    await expect(createResponseSigning({ responseSigner: server, signResponses: 'never' }).prepare(view, principal)).rejects.toMatchObject({
+      status: 501,
+    });
   });
 
   it('asked and the credential source fails: 503 response_signer_unavailable with Retry-After', async () => {
@@ -98,18 +103,26 @@ describe('the signature', () => {
     const headers = { 'content-type': 'application/json' };
     const added = await pending.sign({ status: 404, headers, body: JSON_BODY });
     expect(added['signature-input']).toMatch(
-      new RegExp(`^wimse=\\("@status" "workload-identity-token" "content-type" "content-digest" "@method";req "@path";req "@query";req\\);created=\\d+;expires=\\d+;nonce="[^"]+";tag="wimse-workload-to-workload";wimse-req-nonce="${principal.signature!.nonce}"$`),
+      new RegExp(
+        `^wimse=\\("@status" "workload-identity-token" "content-type" "content-digest" "@method";req "@path";req "@query";req\\);created=\\d+;expires=\\d+;nonce="[^"]+";tag="wimse-workload-to-workload";wimse-req-nonce="${principal.signature!.nonce}"$`,
+      ),
     );
     expect(added['content-digest']).toBe(`sha-256=:${createHash('sha256').update(JSON_BODY).digest('base64')}:`);
     expect(added['workload-identity-token']).toBe(server.wit);
-    const verified = await createResponseVerifier(trust(issuer)).verify(sent, { status: 404, headers: { ...headers, ...added }, body: JSON_BODY });
+    const verified = await createResponseVerifier(trust(issuer)).verify(sent, {
+      status: 404,
+      headers: { ...headers, ...added },
+      body: JSON_BODY,
+    });
     expect(verified?.workload).toBe(`spiffe://${TRUST_DOMAIN}/orders`);
   });
 
   it('has no Content-Digest for HEAD, 204 and an empty body', async () => {
     const { issuer, client, signing } = await setup();
     const head = await signedRequest(issuer, client, { method: 'HEAD' });
-    expect((await (await signing.prepare(head.view, head.principal))!.sign({ status: 200, headers: {}, body: JSON_BODY }))['content-digest']).toBeUndefined();
+    expect(
+      (await (await signing.prepare(head.view, head.principal))!.sign({ status: 200, headers: {}, body: JSON_BODY }))['content-digest'],
+    ).toBeUndefined();
     const get = await signedRequest(issuer, client);
     const pending = (await signing.prepare(get.view, get.principal))!;
     expect((await pending.sign({ status: 204, headers: {}, body: JSON_BODY }))['content-digest']).toBeUndefined();
@@ -120,7 +133,10 @@ describe('the signature', () => {
     const { issuer, client, server } = await setup();
     const { view, principal } = await signedRequest(issuer, client);
     const pending = (await createResponseSigning({ responseSigner: server, maxResponseBodyBytes: 4 }).prepare(view, principal))!;
-    await expect(pending.sign({ status: 200, headers: {}, body: JSON_BODY })).rejects.toMatchObject({ code: 'response_too_large_to_sign', status: 501 });
+    await expect(pending.sign({ status: 200, headers: {}, body: JSON_BODY })).rejects.toMatchObject({
+      code: 'response_too_large_to_sign',
+      status: 501,
+    });
   });
 
   it('gets the current signer from a function each request (rotation)', async () => {

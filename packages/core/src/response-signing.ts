@@ -108,7 +108,8 @@ export function createResponseSigning(options: ResponseSigningOptions = {}): Res
   const maxBodyBytes = options.maxResponseBodyBytes ?? DEFAULT_MAX_BODY;
   if (!Number.isSafeInteger(maxBodyBytes) || maxBodyBytes < 0) throw new TypeError('maxResponseBodyBytes must be a non-negative integer');
   const lifetime = options.responseSignatureLifetime;
-  if (lifetime !== undefined && (!Number.isFinite(lifetime) || lifetime <= 0)) throw new TypeError('responseSignatureLifetime must be a positive number of seconds');
+  if (lifetime !== undefined && (!Number.isFinite(lifetime) || lifetime <= 0))
+    throw new TypeError('responseSignatureLifetime must be a positive number of seconds');
 
   const current = async (): Promise<WorkloadSigner> => {
     try {
@@ -116,7 +117,10 @@ export function createResponseSigning(options: ResponseSigningOptions = {}): Res
       if (typeof signer?.wit !== 'string') throw new TypeError('responseSigner returned no signer');
       return signer;
     } catch (cause) {
-      throw new WimseError('response_signer_unavailable', 'This service cannot obtain its own credentials to sign the response', { cause, retryAfter: 5 });
+      throw new WimseError('response_signer_unavailable', 'This service cannot obtain its own credentials to sign the response', {
+        cause,
+        retryAfter: 5,
+      });
     }
   };
 
@@ -132,7 +136,10 @@ export function createResponseSigning(options: ResponseSigningOptions = {}): Res
 
   async function pending(request: WimseRequest, info: HttpSignatureInfo, asked: boolean): Promise<ResponseSignature> {
     if (mode === 'never' || source === undefined) {
-      throw new WimseError('response_signing_unsupported', 'The request asked for a signed response (wimse-sign-response) and this service does not sign responses');
+      throw new WimseError(
+        'response_signing_unsupported',
+        'The request asked for a signed response (wimse-sign-response) and this service does not sign responses',
+      );
     }
     // Fetched now so a missing credential refuses the request before the handler runs.
     const signer = await current();
@@ -158,7 +165,7 @@ export function createResponseSigning(options: ResponseSigningOptions = {}): Res
             ...(lifetime === undefined ? {} : { lifetime }),
           });
         } catch (cause) {
-          throw new WimseError('response_signing_failed', 'The response could not be signed with this service\'s credentials', { cause });
+          throw new WimseError('response_signing_failed', "The response could not be signed with this service's credentials", { cause });
         }
       },
     };

@@ -22,10 +22,23 @@ beforeAll(async () => {
 });
 
 const handlerWith = (o: Partial<WimseAdapterOptions> = {}) =>
-  createWimseHandler({ trustDomains: { [TRUST_DOMAIN]: { keys: { keys: [issuer.publicJwk] } } }, audience: AUDIENCE, now: () => NOW, ...o });
+  createWimseHandler({
+    trustDomains: { [TRUST_DOMAIN]: { keys: { keys: [issuer.publicJwk] } } },
+    audience: AUDIENCE,
+    now: () => NOW,
+    ...o,
+  });
 
-const wpt = async (path = '/orders'): Promise<WimseRequest> => ({ method: 'GET', path, headers: await signer.wptHeaders({ url: `${AUDIENCE}${path}`, now: NOW }) });
-const signed = async (path = '/orders'): Promise<WimseRequest> => ({ method: 'GET', path, headers: await signer.httpSigHeaders({ method: 'GET', url: `${AUDIENCE}${path}`, now: NOW }) });
+const wpt = async (path = '/orders'): Promise<WimseRequest> => ({
+  method: 'GET',
+  path,
+  headers: await signer.wptHeaders({ url: `${AUDIENCE}${path}`, now: NOW }),
+});
+const signed = async (path = '/orders'): Promise<WimseRequest> => ({
+  method: 'GET',
+  path,
+  headers: await signer.httpSigHeaders({ method: 'GET', url: `${AUDIENCE}${path}`, now: NOW }),
+});
 
 const codeOf = (o: WimseOutcome) => (o.ok ? `ok ${o.principal?.workload}` : o.error.code);
 
@@ -137,7 +150,13 @@ describe('what has to wait keeps the promise', () => {
 
 describe('a store failing synchronously is refused now, never accepted', () => {
   it('answers replay_unavailable when the store throws a plain error', async () => {
-    const handler = handlerWith({ replayStore: { checkAndStore: () => { throw new Error('boom'); } } });
+    const handler = handlerWith({
+      replayStore: {
+        checkAndStore: () => {
+          throw new Error('boom');
+        },
+      },
+    });
     await handler.handle(await wpt());
     const outcome = handler.handle(await wpt());
     expect(outcome).not.toBeInstanceOf(Promise);
@@ -148,12 +167,19 @@ describe('a store failing synchronously is refused now, never accepted', () => {
 describe('a bug on the synchronous path is still a reported 500', () => {
   it('answers 500 internal_error, reported, when the error hook throws on the synchronous path', async () => {
     const reported: unknown[] = [];
-    const handler = handlerWith({ onError: () => { throw new Error('hook'); }, onInternalError: (e) => void reported.push(e) });
+    const handler = handlerWith({
+      onError: () => {
+        throw new Error('hook');
+      },
+      onInternalError: (e) => void reported.push(e),
+    });
     await handler.handle(await wpt());
     const request = await wpt();
     await handler.handle(request);
     const outcome = handler.handle(request);
     expect(outcome).not.toBeInstanceOf(Promise);
-    expect((outcome as WimseOutcome).ok ? 'accepted' : [(outcome as Extract<WimseOutcome, { ok: false }>).error.code, reported.length]).toEqual(['internal_error', 1]);
+    expect(
+      (outcome as WimseOutcome).ok ? 'accepted' : [(outcome as Extract<WimseOutcome, { ok: false }>).error.code, reported.length],
+    ).toEqual(['internal_error', 1]);
   });
 });

@@ -18,7 +18,10 @@ const FORM = 'application/x-www-form-urlencoded';
 
 const base = { grant_type: GRANT, subject_token: 'eyJhbGciOiJFUzI1NiJ9.e30.sig', subject_token_type: ACCESS };
 
-function http(params: string | Record<string, string> | [string, string][], extra: Partial<TokenEndpointRequest> = {}): TokenEndpointRequest {
+function http(
+  params: string | Record<string, string> | [string, string][],
+  extra: Partial<TokenEndpointRequest> = {},
+): TokenEndpointRequest {
   const text = typeof params === 'string' ? params : new URLSearchParams(params).toString();
   return { method: 'POST', contentType: FORM, body: new TextEncoder().encode(text), ...extra };
 }
@@ -57,7 +60,15 @@ describe('RFC 8693 §2.1: a valid request', () => {
   });
 
   it('accepts several audience and resource values (RFC 8693 §2.1)', () => {
-    const r = parseTokenExchangeRequest(http([...Object.entries(base), ['audience', 'a'], ['audience', 'b'], ['resource', 'https://r.example/x'], ['resource', 'https://s.example/']]));
+    const r = parseTokenExchangeRequest(
+      http([
+        ...Object.entries(base),
+        ['audience', 'a'],
+        ['audience', 'b'],
+        ['resource', 'https://r.example/x'],
+        ['resource', 'https://s.example/'],
+      ]),
+    );
     expect(r.audience).toEqual(['a', 'b']);
     expect(r.resource).toEqual(['https://r.example/x', 'https://s.example/']);
   });
@@ -69,12 +80,16 @@ describe('RFC 8693 §2.1: a valid request', () => {
   });
 
   it('decodes + as a space and percent-escapes (form encoding, RFC 6749 Appendix B)', () => {
-    const r = parseTokenExchangeRequest(http(`grant_type=${encodeURIComponent(GRANT)}&subject_token=t&subject_token_type=${encodeURIComponent(ACCESS)}&scope=a+b%20c`));
+    const r = parseTokenExchangeRequest(
+      http(`grant_type=${encodeURIComponent(GRANT)}&subject_token=t&subject_token_type=${encodeURIComponent(ACCESS)}&scope=a+b%20c`),
+    );
     expect(r.scope).toEqual(['a', 'b', 'c']);
   });
 
   it('accepts charset=UTF-8 on the media type', () => {
-    expect(parseTokenExchangeRequest(http(base, { contentType: 'application/x-www-form-urlencoded; charset=UTF-8' })).subjectToken).toBe(base.subject_token);
+    expect(parseTokenExchangeRequest(http(base, { contentType: 'application/x-www-form-urlencoded; charset=UTF-8' })).subjectToken).toBe(
+      base.subject_token,
+    );
   });
 
   it('gives the actor token and its type', () => {
@@ -97,7 +112,9 @@ describe('RFC 6749 §3.2: a POST with a form body', () => {
     expect(refusal(() => parseTokenExchangeRequest(http(base, { contentType: undefined }))).error).toBe('invalid_request');
   });
   it('refuses a charset other than UTF-8', () => {
-    expect(refusal(() => parseTokenExchangeRequest(http(base, { contentType: 'application/x-www-form-urlencoded; charset=iso-8859-1' }))).error).toBe('invalid_request');
+    expect(
+      refusal(() => parseTokenExchangeRequest(http(base, { contentType: 'application/x-www-form-urlencoded; charset=iso-8859-1' }))).error,
+    ).toBe('invalid_request');
   });
   it('refuses bytes that are not UTF-8', () => {
     const body = new Uint8Array([...new TextEncoder().encode(`${new URLSearchParams(base).toString()}&x=`), 0xff, 0xfe]);
@@ -111,13 +128,20 @@ describe('RFC 6749 §3.2: no parameter twice', () => {
     expect([e.status, e.error]).toEqual([400, 'invalid_request']);
   });
   it('refuses two subject_token', () => {
-    expect(refusal(() => parseTokenExchangeRequest(http([...Object.entries(base), ['subject_token', 'other']]))).error).toBe('invalid_request');
+    expect(refusal(() => parseTokenExchangeRequest(http([...Object.entries(base), ['subject_token', 'other']]))).error).toBe(
+      'invalid_request',
+    );
   });
   it('refuses two scope', () => {
-    expect(refusal(() => parseTokenExchangeRequest(http([...Object.entries(base), ['scope', 'a'], ['scope', 'b']]))).error).toBe('invalid_request');
+    expect(refusal(() => parseTokenExchangeRequest(http([...Object.entries(base), ['scope', 'a'], ['scope', 'b']]))).error).toBe(
+      'invalid_request',
+    );
   });
   it('refuses two extension parameters of one name (request_details)', () => {
-    expect(refusal(() => parseTokenExchangeRequest(http([...Object.entries(base), ['request_details', '{}'], ['request_details', '{"a":1}']]))).error).toBe('invalid_request');
+    expect(
+      refusal(() => parseTokenExchangeRequest(http([...Object.entries(base), ['request_details', '{}'], ['request_details', '{"a":1}']])))
+        .error,
+    ).toBe('invalid_request');
   });
 });
 
@@ -155,7 +179,9 @@ describe('RFC 8693 §2.1: required parameters', () => {
     expect(refusal(() => parseTokenExchangeRequest(http({ ...base, actor_token: 'a.b.c' }))).error).toBe('invalid_request');
   });
   it('refuses actor_token_type without actor_token', () => {
-    expect(refusal(() => parseTokenExchangeRequest(http({ ...base, actor_token_type: 'urn:ietf:params:oauth:token-type:jwt' }))).error).toBe('invalid_request');
+    expect(
+      refusal(() => parseTokenExchangeRequest(http({ ...base, actor_token_type: 'urn:ietf:params:oauth:token-type:jwt' }))).error,
+    ).toBe('invalid_request');
   });
 });
 
@@ -192,10 +218,15 @@ describe('bounds: oversized and degenerate requests', () => {
     expect([e.status, e.error]).toEqual([413, 'invalid_request']);
   });
   it('refuses a subject_token over maxTokenLength', () => {
-    expect(refusal(() => parseTokenExchangeRequest(http({ ...base, subject_token: 'x'.repeat(101) }), { maxTokenLength: 100 })).error).toBe('invalid_request');
+    expect(refusal(() => parseTokenExchangeRequest(http({ ...base, subject_token: 'x'.repeat(101) }), { maxTokenLength: 100 })).error).toBe(
+      'invalid_request',
+    );
   });
   it('refuses another value over maxValueLength', () => {
-    expect(refusal(() => parseTokenExchangeRequest(http({ ...base, request_context: `{"a":"${'x'.repeat(100)}"}` }), { maxValueLength: 100 })).error).toBe('invalid_request');
+    expect(
+      refusal(() => parseTokenExchangeRequest(http({ ...base, request_context: `{"a":"${'x'.repeat(100)}"}` }), { maxValueLength: 100 }))
+        .error,
+    ).toBe('invalid_request');
   });
   it('refuses a flood of parameters', () => {
     const many: [string, string][] = [...Object.entries(base)];
@@ -203,7 +234,9 @@ describe('bounds: oversized and degenerate requests', () => {
     expect(refusal(() => parseTokenExchangeRequest(http(many))).error).toBe('invalid_request');
   });
   it('refuses a flood of empty parameters too', () => {
-    expect(refusal(() => parseTokenExchangeRequest(http(new URLSearchParams(base).toString() + '&x='.repeat(40)))).error).toBe('invalid_request');
+    expect(refusal(() => parseTokenExchangeRequest(http(new URLSearchParams(base).toString() + '&x='.repeat(40)))).error).toBe(
+      'invalid_request',
+    );
   });
   it('refuses an overlong parameter name', () => {
     expect(refusal(() => parseTokenExchangeRequest(http({ ...base, ['n'.repeat(65)]: '1' }))).error).toBe('invalid_request');
@@ -227,12 +260,21 @@ describe('RFC 6749 §5.2: error response', () => {
     expect(JSON.parse(r.body)).toEqual({ error: 'invalid_scope', error_description: 'scope wider than the subject token' });
   });
   it('replaces characters §5.2 does not allow in error_description', () => {
-    expect(JSON.parse(new TokenExchangeError('invalid_request', 'a "quoted"\nline\\é').response().body).error_description).toBe('a ?quoted??line??');
+    expect(JSON.parse(new TokenExchangeError('invalid_request', 'a "quoted"\nline\\é').response().body).error_description).toBe(
+      'a ?quoted??line??',
+    );
   });
   it('answers invalid_client with 401', () => {
     expect(new TokenExchangeError('invalid_client').status).toBe(401);
   });
-  it.each(['invalid_request', 'invalid_grant', 'unauthorized_client', 'unsupported_grant_type', 'invalid_scope', 'invalid_target'] as const)('answers %s with 400', (code) => {
+  it.each([
+    'invalid_request',
+    'invalid_grant',
+    'unauthorized_client',
+    'unsupported_grant_type',
+    'invalid_scope',
+    'invalid_target',
+  ] as const)('answers %s with 400', (code) => {
     expect(new TokenExchangeError(code).status).toBe(400);
   });
 });
@@ -274,9 +316,12 @@ describe('RFC 8693 §2.2.1: success response', () => {
 });
 
 describe('client: reading a token endpoint response', () => {
-  const json = (status: number, body: unknown) => new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
+  const json = (status: number, body: unknown) =>
+    new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
   it('returns the success fields', async () => {
-    expect(await readTokenExchangeResponse(json(200, { access_token: 't', issued_token_type: TXN, token_type: 'N_A', expires_in: 60 }), TXN)).toEqual({
+    expect(
+      await readTokenExchangeResponse(json(200, { access_token: 't', issued_token_type: TXN, token_type: 'N_A', expires_in: 60 }), TXN),
+    ).toEqual({
       access_token: 't',
       issued_token_type: TXN,
       token_type: 'N_A',
@@ -284,12 +329,20 @@ describe('client: reading a token endpoint response', () => {
     });
   });
   it('throws the typed error with the server’s error and WIMSE code', async () => {
-    const e = await readTokenExchangeResponse(json(401, { error: 'invalid_client', error_description: 'WPT expired', code: 'wpt_expired' })).catch((x: unknown) => x);
+    const e = await readTokenExchangeResponse(
+      json(401, { error: 'invalid_client', error_description: 'WPT expired', code: 'wpt_expired' }),
+    ).catch((x: unknown) => x);
     expect(e).toBeInstanceOf(TokenExchangeError);
-    expect([(e as TokenExchangeError).error, (e as TokenExchangeError).status, (e as TokenExchangeError).code]).toEqual(['invalid_client', 401, 'wpt_expired']);
+    expect([(e as TokenExchangeError).error, (e as TokenExchangeError).status, (e as TokenExchangeError).code]).toEqual([
+      'invalid_client',
+      401,
+      'wpt_expired',
+    ]);
   });
   it('refuses a success of another token type', async () => {
-    await expect(readTokenExchangeResponse(json(200, { access_token: 't', issued_token_type: ACCESS, token_type: 'Bearer' }), TXN)).rejects.toThrow(/issued/);
+    await expect(
+      readTokenExchangeResponse(json(200, { access_token: 't', issued_token_type: ACCESS, token_type: 'Bearer' }), TXN),
+    ).rejects.toThrow(/issued/);
   });
   it('refuses a success without access_token', async () => {
     await expect(readTokenExchangeResponse(json(200, { issued_token_type: TXN, token_type: 'N_A' }))).rejects.toThrow(/access_token/);

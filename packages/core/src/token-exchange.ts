@@ -101,8 +101,15 @@ export class TokenExchangeError extends Error {
   /** The WIMSE error code when the client's WIMSE authentication failed. */
   readonly code: string | undefined;
 
-  constructor(error: TokenExchangeErrorCode, description?: string, options?: { status?: number; headers?: Record<string, string>; code?: string; cause?: unknown }) {
-    super(description === undefined ? error : description.replace(DESCRIPTION_UNSAFE, '?'), options?.cause === undefined ? undefined : { cause: options.cause });
+  constructor(
+    error: TokenExchangeErrorCode,
+    description?: string,
+    options?: { status?: number; headers?: Record<string, string>; code?: string; cause?: unknown },
+  ) {
+    super(
+      description === undefined ? error : description.replace(DESCRIPTION_UNSAFE, '?'),
+      options?.cause === undefined ? undefined : { cause: options.cause },
+    );
     this.error = error;
     this.status = options?.status ?? STATUS[error];
     this.headers = { ...options?.headers };
@@ -136,7 +143,11 @@ export function tokenErrorFromWimse(e: WimseError, usedAuthorization: boolean): 
   if (e.status >= 500 || e.status === 429) return undefined;
   const status = usedAuthorization || e.status === 401 ? 401 : e.status;
   const headers: Record<string, string> = status === 401 ? { 'www-authenticate': e.headers['www-authenticate'] ?? 'WPT' } : {};
-  return new TokenExchangeError(e.status === 403 ? 'unauthorized_client' : 'invalid_client', e.message, { status: e.status === 403 ? 400 : status, headers, code: e.code });
+  return new TokenExchangeError(e.status === 403 ? 'unauthorized_client' : 'invalid_client', e.message, {
+    status: e.status === 403 ? 400 : status,
+    headers,
+    code: e.code,
+  });
 }
 
 /** Size bounds of {@link parseTokenExchangeRequest}. */
@@ -179,7 +190,17 @@ export interface TokenExchangeRequest {
 }
 
 const MULTI = new Set(['audience', 'resource']);
-const KNOWN = new Set(['grant_type', 'subject_token', 'subject_token_type', 'actor_token', 'actor_token_type', 'requested_token_type', 'audience', 'resource', 'scope']);
+const KNOWN = new Set([
+  'grant_type',
+  'subject_token',
+  'subject_token_type',
+  'actor_token',
+  'actor_token_type',
+  'requested_token_type',
+  'audience',
+  'resource',
+  'scope',
+]);
 const TOKENS = new Set(['subject_token', 'actor_token']);
 // RFC 6749 §3.3 scope-token = 1*( %x21 / %x23-5B / %x5D-7E ).
 const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]+$/;
@@ -203,7 +224,8 @@ export function parseTokenExchangeRequest(http: TokenEndpointRequest, limits: To
   const maxValue = limits.maxValueLength ?? 4 * 1024;
   const maxParams = limits.maxParameters ?? 32;
   // RFC 6749 §3.2: "The client MUST use the HTTP "POST" method when making access token requests."
-  if (http.method.toUpperCase() !== 'POST') throw new TokenExchangeError('invalid_request', 'Use POST', { status: 405, headers: { allow: 'POST' } });
+  if (http.method.toUpperCase() !== 'POST')
+    throw new TokenExchangeError('invalid_request', 'Use POST', { status: 405, headers: { allow: 'POST' } });
   if (!isForm(http.contentType)) throw new TokenExchangeError('invalid_request', `Content-Type must be ${FORM_CONTENT_TYPE}`);
   if (http.body.byteLength > maxBody) throw new TokenExchangeError('invalid_request', `Body larger than ${maxBody} bytes`, { status: 413 });
   let text: string;
@@ -235,7 +257,8 @@ export function parseTokenExchangeRequest(http: TokenEndpointRequest, limits: To
 
   const grantType = single.get('grant_type');
   if (grantType === undefined) throw new TokenExchangeError('invalid_request', 'grant_type is required');
-  if (grantType !== TOKEN_EXCHANGE_GRANT_TYPE) throw new TokenExchangeError('unsupported_grant_type', `grant_type must be ${TOKEN_EXCHANGE_GRANT_TYPE}`);
+  if (grantType !== TOKEN_EXCHANGE_GRANT_TYPE)
+    throw new TokenExchangeError('unsupported_grant_type', `grant_type must be ${TOKEN_EXCHANGE_GRANT_TYPE}`);
   const subjectToken = single.get('subject_token');
   if (subjectToken === undefined) throw new TokenExchangeError('invalid_request', 'subject_token is required');
   const subjectTokenType = tokenType(single, 'subject_token_type');
@@ -244,10 +267,15 @@ export function parseTokenExchangeRequest(http: TokenEndpointRequest, limits: To
   const actorTokenType = tokenType(single, 'actor_token_type');
   // RFC 8693 §2.1: actor_token_type is "REQUIRED when the actor_token parameter is present ... but MUST NOT be included otherwise".
   if ((actorToken === undefined) !== (actorTokenType === undefined)) {
-    throw new TokenExchangeError('invalid_request', actorToken === undefined ? 'actor_token_type without actor_token' : 'actor_token_type is required with actor_token');
+    throw new TokenExchangeError(
+      'invalid_request',
+      actorToken === undefined ? 'actor_token_type without actor_token' : 'actor_token_type is required with actor_token',
+    );
   }
   const resource = multi.get('resource') ?? [];
-  for (const r of resource) if (!isAbsoluteUriWithoutFragment(r)) throw new TokenExchangeError('invalid_target', 'resource must be an absolute URI without a fragment');
+  for (const r of resource)
+    if (!isAbsoluteUriWithoutFragment(r))
+      throw new TokenExchangeError('invalid_target', 'resource must be an absolute URI without a fragment');
 
   const extensions = Object.create(null) as Record<string, string>;
   for (const [name, value] of single) if (!KNOWN.has(name)) extensions[name] = value;
@@ -275,7 +303,8 @@ export function parseScope(value: string | undefined): readonly string[] | undef
   if (value === undefined) return undefined;
   const tokens = value.split(' ').filter((t) => t !== '');
   if (tokens.length === 0) return undefined;
-  for (const t of tokens) if (!SCOPE_TOKEN.test(t)) throw new TokenExchangeError('invalid_scope', 'scope is not a space-separated list of scope tokens');
+  for (const t of tokens)
+    if (!SCOPE_TOKEN.test(t)) throw new TokenExchangeError('invalid_scope', 'scope is not a space-separated list of scope tokens');
   return Object.freeze([...new Set(tokens)]);
 }
 
@@ -298,7 +327,11 @@ export interface TokenExchangeSuccess {
  * (RFC 6749 §5.1: the body carries a credential). No `refresh_token`: none of our profiles issues one.
  */
 export function tokenExchangeResponse(success: TokenExchangeSuccess): TokenEndpointResponse {
-  const body: TokenExchangeSuccess = { access_token: success.access_token, issued_token_type: success.issued_token_type, token_type: success.token_type };
+  const body: TokenExchangeSuccess = {
+    access_token: success.access_token,
+    issued_token_type: success.issued_token_type,
+    token_type: success.token_type,
+  };
   if (success.expires_in !== undefined) body.expires_in = success.expires_in;
   if (success.scope !== undefined) body.scope = success.scope;
   return { status: 200, headers: { ...NO_STORE }, body: JSON.stringify(body) };
@@ -326,7 +359,10 @@ export async function readTokenExchangeResponse(response: Response, expectedType
     if (typeof fields.error === 'string' && ERROR_CODES.has(fields.error)) {
       const description = typeof fields.error_description === 'string' ? fields.error_description.slice(0, 512) : undefined;
       const code = typeof fields.code === 'string' ? fields.code.slice(0, 64) : undefined;
-      throw new TokenExchangeError(fields.error as TokenExchangeErrorCode, description, { status: response.status, ...(code === undefined ? {} : { code }) });
+      throw new TokenExchangeError(fields.error as TokenExchangeErrorCode, description, {
+        status: response.status,
+        ...(code === undefined ? {} : { code }),
+      });
     }
     const code = typeof fields.code === 'string' ? ` (${fields.code.slice(0, 64)})` : '';
     throw new Error(`Token endpoint answered ${response.status}${code}`);
@@ -335,7 +371,8 @@ export async function readTokenExchangeResponse(response: Response, expectedType
   if (typeof access_token !== 'string' || access_token === '' || typeof issued_token_type !== 'string' || typeof token_type !== 'string') {
     throw new Error('Token endpoint response lacks access_token, issued_token_type or token_type (RFC 8693 §2.2.1)');
   }
-  if (expectedType !== undefined && issued_token_type !== expectedType) throw new Error(`Token endpoint issued ${issued_token_type.slice(0, 100)}, not ${expectedType}`);
+  if (expectedType !== undefined && issued_token_type !== expectedType)
+    throw new Error(`Token endpoint issued ${issued_token_type.slice(0, 100)}, not ${expectedType}`);
   const success: TokenExchangeSuccess = { access_token, issued_token_type, token_type };
   if (typeof expires_in === 'number') success.expires_in = expires_in;
   if (typeof scope === 'string') success.scope = scope;

@@ -50,7 +50,10 @@ describe('workload-creds-02 §3: trust anchors per trust domain', () => {
   it('answers 503 trust_unavailable when the JWKS cannot be fetched', async () => {
     mode = 'error';
     const v = verifier(`${base}/jwks`);
-    await expect(v.verify(await wptRequest(await createWorkload(issuer)))).rejects.toMatchObject({ code: 'trust_unavailable', status: 503 });
+    await expect(v.verify(await wptRequest(await createWorkload(issuer)))).rejects.toMatchObject({
+      code: 'trust_unavailable',
+      status: 503,
+    });
   });
 
   it('times out a slow JWKS endpoint', async () => {
@@ -61,7 +64,9 @@ describe('workload-creds-02 §3: trust anchors per trust domain', () => {
 
   it('accepts a resolver function', async () => {
     const v = createVerifier({
-      trustDomains: { 'example.org': { keys: async (header) => (header.kid === 'k1' ? issuer.publicJwk : Promise.reject(new Error('unknown'))) } },
+      trustDomains: {
+        'example.org': { keys: async (header) => (header.kid === 'k1' ? issuer.publicJwk : Promise.reject(new Error('unknown'))) },
+      },
       audience: AUDIENCE,
       now: () => NOW,
     });
@@ -71,7 +76,10 @@ describe('workload-creds-02 §3: trust anchors per trust domain', () => {
   it('an origin key (scheme://domain) wins over the bare domain', async () => {
     const other = await createIssuer('ES256', 'k1');
     const v = createVerifier({
-      trustDomains: { 'example.org': { keys: { keys: [other.publicJwk] } }, 'spiffe://example.org': { keys: { keys: [issuer.publicJwk] } } },
+      trustDomains: {
+        'example.org': { keys: { keys: [other.publicJwk] } },
+        'spiffe://example.org': { keys: { keys: [issuer.publicJwk] } },
+      },
       audience: AUDIENCE,
       now: () => NOW,
     });
@@ -80,7 +88,12 @@ describe('workload-creds-02 §3: trust anchors per trust domain', () => {
 
   it('caches a verified WIT, but never past its exp', async () => {
     let now = NOW;
-    const v = createVerifier({ trustDomains: { 'example.org': { keys: { keys: [issuer.publicJwk] } } }, audience: AUDIENCE, clockTolerance: 0, now: () => now });
+    const v = createVerifier({
+      trustDomains: { 'example.org': { keys: { keys: [issuer.publicJwk] } } },
+      audience: AUDIENCE,
+      clockTolerance: 0,
+      now: () => now,
+    });
     const w = await createWorkload(issuer, { lifetime: 120 });
     await v.verify(await wptRequest(w));
     now = NOW + 121_000;

@@ -69,7 +69,10 @@ export interface TrustAnchor {
 const TRUST_DOMAIN_RE = /^(?:[a-z][a-z0-9+.-]*:\/\/)?[a-z0-9._-]+$/;
 
 /** Builds the trust anchors once, validating configuration eagerly. Throws `TypeError` on bad config. */
-export function createTrustAnchors(domains: TrustDomains, context: { now?: () => number; log?: OperatorLog | undefined } = {}): (id: WorkloadIdentifier) => TrustAnchor | undefined {
+export function createTrustAnchors(
+  domains: TrustDomains,
+  context: { now?: () => number; log?: OperatorLog | undefined } = {},
+): (id: WorkloadIdentifier) => TrustAnchor | undefined {
   const now = context.now ?? Date.now;
   const jwksLog = context.log === undefined ? undefined : context.log.jwks;
   if (domains === null || typeof domains !== 'object' || Object.keys(domains).length === 0) {
@@ -77,7 +80,8 @@ export function createTrustAnchors(domains: TrustDomains, context: { now?: () =>
   }
   const anchors = new Map<string, TrustAnchor>();
   for (const [name, config] of Object.entries(domains)) {
-    if (!TRUST_DOMAIN_RE.test(name)) throw new TypeError(`trustDomains: ${JSON.stringify(name)} is not a lower-case trust domain or origin`);
+    if (!TRUST_DOMAIN_RE.test(name))
+      throw new TypeError(`trustDomains: ${JSON.stringify(name)} is not a lower-case trust domain or origin`);
     anchors.set(name, toAnchor(name, config, now, jwksLog));
   }
   return (id) => anchors.get(`${id.scheme}://${id.trustDomain}`) ?? anchors.get(id.trustDomain);
@@ -121,7 +125,8 @@ export function issuerKeyResolver(
     const r = config.remote ?? {};
     const ms = (option: Exclude<keyof RemoteJwksOptions, 'onEvent'>, fallback: number, min = 0): number => {
       const value = r[option] ?? fallback;
-      if (typeof value !== 'number' || !Number.isFinite(value) || value < min) throw new TypeError(`${where}.remote.${option} must be a number >= ${min}`);
+      if (typeof value !== 'number' || !Number.isFinite(value) || value < min)
+        throw new TypeError(`${where}.remote.${option} must be a number >= ${min}`);
       return value;
     };
     const backoffMinMs = ms('backoffMinMs', 1000, 1);
@@ -171,7 +176,11 @@ export function createIssuerKeyResolver(
   return async (header, token) => {
     const key = await getKey(header, token);
     const flaw = await verificationKeyFlaw(key);
-    if (flaw !== undefined) throw new WimseError('trust_unavailable', `The key${header.kid === undefined ? '' : ` ${JSON.stringify(header.kid)}`} of ${name} is refused: ${flaw}`);
+    if (flaw !== undefined)
+      throw new WimseError(
+        'trust_unavailable',
+        `The key${header.kid === undefined ? '' : ` ${JSON.stringify(header.kid)}`} of ${name} is refused: ${flaw}`,
+      );
     return key;
   };
 }

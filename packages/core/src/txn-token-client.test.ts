@@ -13,7 +13,16 @@ function recorder(answer: () => Response) {
   return { f, seen };
 }
 
-const ok = () => new Response(JSON.stringify({ access_token: 'h.p.s', issued_token_type: 'urn:ietf:params:oauth:token-type:txn_token', token_type: 'N_A', expires_in: 300 }), { status: 200 });
+const ok = () =>
+  new Response(
+    JSON.stringify({
+      access_token: 'h.p.s',
+      issued_token_type: 'urn:ietf:params:oauth:token-type:txn_token',
+      token_type: 'N_A',
+      expires_in: 300,
+    }),
+    { status: 200 },
+  );
 
 // An unsigned JWT-shaped value whose payload carries a scope: the client only reads it.
 const tokenWithScope = (scope: string) => `eyJhbGciOiJFUzI1NiJ9.${Buffer.from(JSON.stringify({ scope })).toString('base64url')}.c2ln`;
@@ -21,7 +30,12 @@ const tokenWithScope = (scope: string) => `eyJhbGciOiJFUzI1NiJ9.${Buffer.from(JS
 describe('txn-tokens §11.1: the request the client sends', () => {
   it('posts the form of the §11.1 example', async () => {
     const { f, seen } = recorder(ok);
-    const tts = createTxnTokenClient({ fetch: f, tts: 'https://tts.example/token', trustDomain: 'trust-domain.example', proof: 'http-sig' });
+    const tts = createTxnTokenClient({
+      fetch: f,
+      tts: 'https://tts.example/token',
+      trustDomain: 'trust-domain.example',
+      proof: 'http-sig',
+    });
     const issued = await tts.fetchTxnToken({
       scope: 'trade.stocks',
       subjectToken: 'eyJhbGciOiJFUzI1NiIsImtpZC...kdXjwhw',
@@ -48,7 +62,11 @@ describe('txn-tokens §11.1: the request the client sends', () => {
   });
   it('joins a scope list with spaces', async () => {
     const { f, seen } = recorder(ok);
-    await createTxnTokenClient({ fetch: f, tts: 'https://tts.example/token', trustDomain: 'td' }).fetchTxnToken({ scope: ['a', 'b'], subjectToken: 't', subjectTokenType: 'urn:x' });
+    await createTxnTokenClient({ fetch: f, tts: 'https://tts.example/token', trustDomain: 'td' }).fetchTxnToken({
+      scope: ['a', 'b'],
+      subjectToken: 't',
+      subjectTokenType: 'urn:x',
+    });
     expect(new URLSearchParams(String(seen[0]!.init.body)).get('scope')).toBe('a b');
   });
 });
@@ -65,7 +83,9 @@ describe('txn-tokens §13.15: the replacement request', () => {
   });
   it('sends a narrower scope when asked', async () => {
     const { f, seen } = recorder(ok);
-    await createTxnTokenClient({ fetch: f, tts: 'https://tts.example/token', trustDomain: 'td' }).replaceTxnToken(tokenWithScope('a b'), { scope: 'a' });
+    await createTxnTokenClient({ fetch: f, tts: 'https://tts.example/token', trustDomain: 'td' }).replaceTxnToken(tokenWithScope('a b'), {
+      scope: 'a',
+    });
     expect(new URLSearchParams(String(seen[0]!.init.body)).get('scope')).toBe('a');
   });
 });
@@ -80,7 +100,19 @@ describe('client: refusals', () => {
     expect((e as TokenExchangeError).error).toBe('invalid_target');
   });
   it('refuses a success of another token type', async () => {
-    const { f } = recorder(() => new Response(JSON.stringify({ access_token: 'x', issued_token_type: 'urn:ietf:params:oauth:token-type:access_token', token_type: 'Bearer' }), { status: 200 }));
-    await expect(createTxnTokenClient({ fetch: f, tts: 'https://tts.example/token', trustDomain: 'td' }).fetchTxnToken({ scope: 'a', subjectToken: 't', subjectTokenType: 'urn:x' })).rejects.toThrow(/issued/);
+    const { f } = recorder(
+      () =>
+        new Response(
+          JSON.stringify({ access_token: 'x', issued_token_type: 'urn:ietf:params:oauth:token-type:access_token', token_type: 'Bearer' }),
+          { status: 200 },
+        ),
+    );
+    await expect(
+      createTxnTokenClient({ fetch: f, tts: 'https://tts.example/token', trustDomain: 'td' }).fetchTxnToken({
+        scope: 'a',
+        subjectToken: 't',
+        subjectTokenType: 'urn:x',
+      }),
+    ).rejects.toThrow(/issued/);
   });
 });

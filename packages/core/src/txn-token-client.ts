@@ -66,7 +66,8 @@ export interface TxnTokenClient {
  */
 export function createTxnTokenClient(options: TxnTokenClientOptions): TxnTokenClient {
   if (typeof options?.fetch !== 'function') throw new TypeError('createTxnTokenClient: fetch must be a WIMSE fetch (createWimseFetch)');
-  if (typeof options.trustDomain !== 'string' || options.trustDomain === '') throw new TypeError('createTxnTokenClient: trustDomain is required');
+  if (typeof options.trustDomain !== 'string' || options.trustDomain === '')
+    throw new TypeError('createTxnTokenClient: trustDomain is required');
   const endpoint = new URL(String(options.tts));
 
   async function exchange(params: Record<string, string>): Promise<IssuedTxnToken> {

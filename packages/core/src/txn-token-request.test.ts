@@ -19,7 +19,9 @@ const example = {
 
 function txnRequest(params: Record<string, string> | [string, string][]) {
   const body = new TextEncoder().encode(new URLSearchParams(params).toString());
-  return parseTxnTokenRequest(parseTokenExchangeRequest({ method: 'POST', contentType: 'application/x-www-form-urlencoded', body }), { trustDomain: 'trust-domain.example' });
+  return parseTxnTokenRequest(parseTokenExchangeRequest({ method: 'POST', contentType: 'application/x-www-form-urlencoded', body }), {
+    trustDomain: 'trust-domain.example',
+  });
 }
 
 function refusal(fn: () => unknown): TokenExchangeError {
@@ -66,10 +68,14 @@ describe('txn-tokens §11.1: the Txn-Token Request profile', () => {
     expect(refusal(() => txnRequest(rest)).error).toBe('invalid_request');
   });
   it('refuses a refresh token subject (§13.3)', () => {
-    expect(refusal(() => txnRequest({ ...example, subject_token_type: 'urn:ietf:params:oauth:token-type:refresh_token' })).error).toBe('invalid_request');
+    expect(refusal(() => txnRequest({ ...example, subject_token_type: 'urn:ietf:params:oauth:token-type:refresh_token' })).error).toBe(
+      'invalid_request',
+    );
   });
   it('refuses an actor token', () => {
-    expect(refusal(() => txnRequest({ ...example, actor_token: 'a.b.c', actor_token_type: 'urn:ietf:params:oauth:token-type:jwt' })).error).toBe('invalid_request');
+    expect(
+      refusal(() => txnRequest({ ...example, actor_token: 'a.b.c', actor_token_type: 'urn:ietf:params:oauth:token-type:jwt' })).error,
+    ).toBe('invalid_request');
   });
   it('refuses request_context that is not JSON', () => {
     expect(refusal(() => txnRequest({ ...example, request_context: '{req_ip:1}' })).error).toBe('invalid_request');
@@ -81,7 +87,9 @@ describe('txn-tokens §11.1: the Txn-Token Request profile', () => {
     expect(refusal(() => txnRequest({ ...example, request_details: 'eyJhY3Rpb24iOiJCVVkifQ' })).error).toBe('invalid_request');
   });
   it('refuses request_details nested deeper than the bound', () => {
-    expect(refusal(() => txnRequest({ ...example, request_details: `${'{"a":'.repeat(20)}1${'}'.repeat(20)}` })).error).toBe('invalid_request');
+    expect(refusal(() => txnRequest({ ...example, request_details: `${'{"a":'.repeat(20)}1${'}'.repeat(20)}` })).error).toBe(
+      'invalid_request',
+    );
   });
 });
 
@@ -117,7 +125,12 @@ describe('txn-tokens §13.15: replacement', () => {
   };
   const now = 1686536300;
   const request = (scope: string, details?: string) =>
-    txnRequest({ ...example, subject_token_type: TXN, scope, ...(details === undefined ? { request_details: '' } : { request_details: details }) });
+    txnRequest({
+      ...example,
+      subject_token_type: TXN,
+      scope,
+      ...(details === undefined ? { request_details: '' } : { request_details: details }),
+    });
 
   it('keeps txn, sub, tctx and exp and records the call chain', () => {
     const c = replacementClaims(previous, request('trade.stocks'), now);
@@ -135,7 +148,9 @@ describe('txn-tokens §13.15: replacement', () => {
     expect(c.rctx.req_wl_chain).toEqual(['a', 'b']);
   });
   it('allows request_details that repeat tctx values', () => {
-    expect(() => replacementClaims(previous, request('trade.stocks', '{"ticker":"MSFT","customer_type":{"level":"VIP","geo":"US"}}'), now)).not.toThrow();
+    expect(() =>
+      replacementClaims(previous, request('trade.stocks', '{"ticker":"MSFT","customer_type":{"level":"VIP","geo":"US"}}'), now),
+    ).not.toThrow();
   });
   it('refuses a wider scope with invalid_scope', () => {
     expect(refusal(() => replacementClaims(previous, request('trade.stocks trade.options'), now)).error).toBe('invalid_scope');
@@ -150,7 +165,9 @@ describe('txn-tokens §13.15: replacement', () => {
     expect(refusal(() => replacementClaims(previous, request('trade.stocks', '{"override":true}'), now)).error).toBe('invalid_request');
   });
   it('refuses a changed nested tctx value', () => {
-    expect(refusal(() => replacementClaims(previous, request('trade.stocks', '{"customer_type":{"geo":"US","level":"VVIP"}}'), now)).error).toBe('invalid_request');
+    expect(
+      refusal(() => replacementClaims(previous, request('trade.stocks', '{"customer_type":{"geo":"US","level":"VVIP"}}'), now)).error,
+    ).toBe('invalid_request');
   });
   it('does not share objects with the previous token', () => {
     const c = replacementClaims(previous, request('trade.stocks'), now);

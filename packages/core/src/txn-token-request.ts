@@ -49,12 +49,14 @@ export function parseTxnTokenRequest(request: TokenExchangeRequest, options: Txn
   if (request.audience.length !== 1 || request.audience[0] !== options.trustDomain) {
     throw new TokenExchangeError('invalid_target', `audience must be the trust domain ${options.trustDomain}`);
   }
-  if (request.resource.length > 0) throw new TokenExchangeError('invalid_target', 'resource is not used by Txn-Token requests; name the trust domain in audience');
+  if (request.resource.length > 0)
+    throw new TokenExchangeError('invalid_target', 'resource is not used by Txn-Token requests; name the trust domain in audience');
   if (request.actorToken !== undefined) throw new TokenExchangeError('invalid_request', 'actor_token is not used by Txn-Token requests');
   // §11.1: scope REQUIRED.
   if (request.scope === undefined) throw new TokenExchangeError('invalid_request', 'scope is required');
   // §13.3 / §11.2: every RFC 8693 type but a refresh token.
-  if (request.subjectTokenType === TOKEN_TYPES.refresh_token) throw new TokenExchangeError('invalid_request', 'A refresh token cannot be a subject token (txn-tokens §13.3)');
+  if (request.subjectTokenType === TOKEN_TYPES.refresh_token)
+    throw new TokenExchangeError('invalid_request', 'A refresh token cannot be a subject token (txn-tokens §13.3)');
   return Object.freeze({
     subjectToken: request.subjectToken,
     subjectTokenType: request.subjectTokenType,
@@ -73,7 +75,8 @@ export function parseTxnTokenRequest(request: TokenExchangeRequest, options: Txn
  * @throws TokenExchangeError `invalid_scope` naming the first scope token outside `bound`.
  */
 export function checkScopeWithin(requested: readonly string[], bound: readonly string[] | undefined, boundName: string): void {
-  if (bound === undefined) throw new TokenExchangeError('invalid_scope', `The scope of the ${boundName} is unknown, so no scope can be granted`);
+  if (bound === undefined)
+    throw new TokenExchangeError('invalid_scope', `The scope of the ${boundName} is unknown, so no scope can be granted`);
   const allowed = new Set(bound);
   const outside = requested.find((s) => !allowed.has(s));
   if (outside !== undefined) throw new TokenExchangeError('invalid_scope', `Scope ${outside} exceeds the ${boundName}`);
@@ -111,14 +114,20 @@ export interface ReplacementClaims {
  * @throws TokenExchangeError `invalid_request` (expired, tctx change), `invalid_scope` (wider scope).
  */
 export function replacementClaims(previous: ReplacedTxnToken, request: TxnTokenRequest, nowSeconds: number): ReplacementClaims {
-  if (previous.exp <= nowSeconds) throw new TokenExchangeError('invalid_request', 'The Txn-Token to replace has expired (txn-tokens §13.15)');
+  if (previous.exp <= nowSeconds)
+    throw new TokenExchangeError('invalid_request', 'The Txn-Token to replace has expired (txn-tokens §13.15)');
   checkScopeWithin(request.scope, previous.scope, 'Txn-Token being replaced');
   for (const [name, value] of Object.entries(request.requestDetails ?? {})) {
     if (previous.tctx === undefined || !Object.hasOwn(previous.tctx, name) || !sameJson(previous.tctx[name], value)) {
-      throw new TokenExchangeError('invalid_request', `tctx is immutable on replacement: request_details.${safeName(name)} differs from the Txn-Token`);
+      throw new TokenExchangeError(
+        'invalid_request',
+        `tctx is immutable on replacement: request_details.${safeName(name)} differs from the Txn-Token`,
+      );
     }
   }
-  const chain = Array.isArray(previous.rctx?.req_wl_chain) ? (previous.rctx.req_wl_chain as unknown[]).filter((w): w is string => typeof w === 'string') : [];
+  const chain = Array.isArray(previous.rctx?.req_wl_chain)
+    ? (previous.rctx.req_wl_chain as unknown[]).filter((w): w is string => typeof w === 'string')
+    : [];
   return {
     txn: previous.txn,
     sub: previous.sub,
@@ -138,8 +147,10 @@ function jsonObject(text: string | undefined, name: string, maxDepth: number): R
     throw new TokenExchangeError('invalid_request', `${name} is not JSON`);
   }
   // §11.1: "a JSON object".
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new TokenExchangeError('invalid_request', `${name} must be a JSON object`);
-  if (depthOf(value, maxDepth) > maxDepth) throw new TokenExchangeError('invalid_request', `${name} is nested deeper than ${maxDepth} levels`);
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new TokenExchangeError('invalid_request', `${name} must be a JSON object`);
+  if (depthOf(value, maxDepth) > maxDepth)
+    throw new TokenExchangeError('invalid_request', `${name} is nested deeper than ${maxDepth} levels`);
   return value as Record<string, unknown>;
 }
 
@@ -160,7 +171,10 @@ function sameJson(a: unknown, b: unknown): boolean {
   if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null || Array.isArray(a) !== Array.isArray(b)) return false;
   const ka = Object.keys(a);
   const kb = Object.keys(b);
-  return ka.length === kb.length && ka.every((k) => Object.hasOwn(b, k) && sameJson((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
+  return (
+    ka.length === kb.length &&
+    ka.every((k) => Object.hasOwn(b, k) && sameJson((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]))
+  );
 }
 
 function safeName(name: string): string {

@@ -42,7 +42,8 @@ function options(extra: Partial<TxnTokenVerifierOptions> = {}): TxnTokenVerifier
   return { trustDomain: TRUST_DOMAIN, keys: { ...tts.publicJwk, kid: HEADER.kid }, now: () => NOW, ...extra };
 }
 
-const sign = (claims: Record<string, unknown> = BODY, header: Record<string, unknown> = HEADER, key = tts.privateKey) => signJws(header, claims, key);
+const sign = (claims: Record<string, unknown> = BODY, header: Record<string, unknown> = HEADER, key = tts.privateKey) =>
+  signJws(header, claims, key);
 
 function without(name: string): Record<string, unknown> {
   const { [name]: _, ...rest } = BODY as Record<string, unknown>;
@@ -52,7 +53,10 @@ function without(name: string): Record<string, unknown> {
 async function refused(token: string | Promise<string>, code: WimseErrorCode, o: TxnTokenVerifierOptions = options()): Promise<void> {
   const error = await Promise.resolve()
     .then(async () => createTxnTokenVerifier(o).verify(await token))
-    .then(() => undefined, (e: unknown) => e);
+    .then(
+      () => undefined,
+      (e: unknown) => e,
+    );
   expect(error).toBeInstanceOf(WimseError);
   expect((error as WimseError).code).toBe(code);
   expect((error as WimseError).status).toBe(400);
@@ -86,20 +90,29 @@ describe('§12.2 a valid Txn-Token is accepted', () => {
   });
 
   it('accepts an aud array that contains the trust domain', async () => {
-    await expect(verifyTxnToken(await sign({ ...BODY, aud: ['other.example', TRUST_DOMAIN] }), options())).resolves.toMatchObject({ sub: BODY.sub });
+    await expect(verifyTxnToken(await sign({ ...BODY, aud: ['other.example', TRUST_DOMAIN] }), options())).resolves.toMatchObject({
+      sub: BODY.sub,
+    });
   });
 
   it('accepts typ application/txntoken+jwt (RFC 7515 §4.1.9)', async () => {
-    await expect(verifyTxnToken(await sign(BODY, { ...HEADER, typ: 'application/txntoken+jwt' }), options())).resolves.toMatchObject({ sub: BODY.sub });
+    await expect(verifyTxnToken(await sign(BODY, { ...HEADER, typ: 'application/txntoken+jwt' }), options())).resolves.toMatchObject({
+      sub: BODY.sub,
+    });
   });
 
   it('keeps iss when present and checks it against the allow-list', async () => {
-    const t = await verifyTxnToken(await sign({ ...BODY, iss: 'https://tts.trust-domain.example' }), options({ issuer: 'https://tts.trust-domain.example' }));
+    const t = await verifyTxnToken(
+      await sign({ ...BODY, iss: 'https://tts.trust-domain.example' }),
+      options({ issuer: 'https://tts.trust-domain.example' }),
+    );
     expect(t.iss).toBe('https://tts.trust-domain.example');
   });
 
   it('fetches the keys from a JWKS URL', async () => {
-    const server = createServer((_, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [{ ...tts.publicJwk, kid: HEADER.kid }] })));
+    const server = createServer((_, res) =>
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [{ ...tts.publicJwk, kid: HEADER.kid }] })),
+    );
     await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
     try {
       const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/jwks`;
@@ -120,7 +133,12 @@ describe('a failing Txn-Token Service JWKS', () => {
       const v = createTxnTokenVerifier(options({ keys: url }));
       const token = await sign();
       for (let i = 0; i < 3; i++) {
-        const error = await Promise.resolve().then(() => v.verify(token)).then(() => undefined, (e: unknown) => e);
+        const error = await Promise.resolve()
+          .then(() => v.verify(token))
+          .then(
+            () => undefined,
+            (e: unknown) => e,
+          );
         expect(error).toMatchObject({ code: 'trust_unavailable', status: 503 });
         expect((error as WimseError).headers['retry-after']).toMatch(/^[1-9]\d*$/);
       }
@@ -148,7 +166,12 @@ describe('verified Txn-Tokens are cached, never past exp', () => {
     const token = await sign();
     await v.verify(token);
     now = BODY.exp * 1000 + 1;
-    const error = await Promise.resolve().then(() => v.verify(token)).then(() => undefined, (e: unknown) => e);
+    const error = await Promise.resolve()
+      .then(() => v.verify(token))
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
     expect((error as WimseError).code).toBe('txn_token_expired');
   });
 });
@@ -165,17 +188,34 @@ describe('§12.2 algorithm comes from configuration, never from the token', () =
   it('refuses HS256 signed with the public key as a secret', () =>
     refused(sign(BODY, { ...HEADER, alg: 'HS256' }, new TextEncoder().encode(JSON.stringify(tts.publicJwk)) as never), 'txn_token_alg'));
   it('refuses an asymmetric algorithm outside the allow-list', async () => {
-    const o = options({ keys: { keys: [{ ...tts.publicJwk, kid: HEADER.kid }, { ...edKey.publicJwk, kid: 'ed' }] }, algorithms: ['RS256'] });
+    const o = options({
+      keys: {
+        keys: [
+          { ...tts.publicJwk, kid: HEADER.kid },
+          { ...edKey.publicJwk, kid: 'ed' },
+        ],
+      },
+      algorithms: ['RS256'],
+    });
     await refused(sign(BODY, { typ: TXN_TOKEN_TYP, alg: 'EdDSA', kid: 'ed' }, edKey.privateKey), 'txn_token_alg', o);
   });
 });
 
 describe('§12.2 signature with the configured Txn-Token Service keys', () => {
-  it('refuses a token signed by another key under the configured kid', () => refused(sign(BODY, HEADER, attacker.privateKey), 'txn_token_signature'));
+  it('refuses a token signed by another key under the configured kid', () =>
+    refused(sign(BODY, HEADER, attacker.privateKey), 'txn_token_signature'));
   it('refuses a kid that is not configured', () => refused(sign(BODY, { ...HEADER, kid: 'elsewhere' }), 'txn_token_key_unknown'));
   it('never takes the key from iss, jku or an embedded jwk', () =>
-    refused(sign({ ...BODY, iss: 'https://attacker.example' }, { typ: TXN_TOKEN_TYP, alg: 'RS256', jku: 'https://attacker.example/jwks', jwk: attacker.publicJwk }, attacker.privateKey), 'txn_token_signature'));
-  it('refuses a tampered payload', async () => refused(withPayload(await sign(), { ...BODY, scope: 'trade.stocks admin' }), 'txn_token_signature'));
+    refused(
+      sign(
+        { ...BODY, iss: 'https://attacker.example' },
+        { typ: TXN_TOKEN_TYP, alg: 'RS256', jku: 'https://attacker.example/jwks', jwk: attacker.publicJwk },
+        attacker.privateKey,
+      ),
+      'txn_token_signature',
+    ));
+  it('refuses a tampered payload', async () =>
+    refused(withPayload(await sign(), { ...BODY, scope: 'trade.stocks admin' }), 'txn_token_signature'));
   it('refuses a tampered signature', async () => {
     const token = await sign();
     const last = token.at(-2) === 'A' ? 'B' : 'A';
@@ -186,7 +226,8 @@ describe('§12.2 signature with the configured Txn-Token Service keys', () => {
 describe('§9.2 aud must identify this trust domain', () => {
   it('refuses another trust domain', () => refused(sign({ ...BODY, aud: 'other.example' }), 'txn_token_audience'));
   it('refuses a missing aud', () => refused(sign(without('aud')), 'txn_token_audience'));
-  it('refuses an aud array without this trust domain', () => refused(sign({ ...BODY, aud: ['a.example', 'b.example'] }), 'txn_token_audience'));
+  it('refuses an aud array without this trust domain', () =>
+    refused(sign({ ...BODY, aud: ['a.example', 'b.example'] }), 'txn_token_audience'));
   it('refuses an aud array with a non-string member', () => refused(sign({ ...BODY, aud: [TRUST_DOMAIN, 7] }), 'txn_token_audience'));
   it('refuses an aud that differs only in case', () => refused(sign({ ...BODY, aud: 'Trust-Domain.example' }), 'txn_token_audience'));
 });
@@ -207,7 +248,8 @@ describe('§9.2 required claims are present and typed', () => {
   it('refuses iat as a string', () => refused(sign({ ...BODY, iat: String(BODY.iat) }), 'txn_token_claims'));
   it('refuses txn as a number', () => refused(sign({ ...BODY, txn: 97053963 }), 'txn_token_claims'));
   it('refuses an empty sub', () => refused(sign({ ...BODY, sub: '' }), 'txn_token_claims'));
-  it('refuses req_wl as an array (≤ -06 shape)', () => refused(sign({ ...BODY, req_wl: ['apigateway.trust-domain.example'] }), 'txn_token_claims'));
+  it('refuses req_wl as an array (≤ -06 shape)', () =>
+    refused(sign({ ...BODY, req_wl: ['apigateway.trust-domain.example'] }), 'txn_token_claims'));
   it('refuses scope as an array', () => refused(sign({ ...BODY, scope: ['trade.stocks'] }), 'txn_token_claims'));
   it('refuses an empty scope', () => refused(sign({ ...BODY, scope: '' }), 'txn_token_claims'));
   it('refuses scope with doubled spaces', () => refused(sign({ ...BODY, scope: 'a  b' }), 'txn_token_claims'));
@@ -216,8 +258,10 @@ describe('§9.2 required claims are present and typed', () => {
   it('refuses tctx as null', () => refused(sign({ ...BODY, tctx: null }), 'txn_token_claims'));
   it('refuses rctx as a string', () => refused(sign({ ...BODY, rctx: 'face' }), 'txn_token_claims'));
   it('refuses iss as a number', () => refused(sign({ ...BODY, iss: 1 }), 'txn_token_claims'));
-  it('refuses an iss outside the allow-list', () => refused(sign({ ...BODY, iss: 'https://other' }), 'txn_token_iss', options({ issuer: 'https://tts.trust-domain.example' })));
-  it('refuses a missing iss when an allow-list is set', () => refused(sign(BODY), 'txn_token_iss', options({ issuer: 'https://tts.trust-domain.example' })));
+  it('refuses an iss outside the allow-list', () =>
+    refused(sign({ ...BODY, iss: 'https://other' }), 'txn_token_iss', options({ issuer: 'https://tts.trust-domain.example' })));
+  it('refuses a missing iss when an allow-list is set', () =>
+    refused(sign(BODY), 'txn_token_iss', options({ issuer: 'https://tts.trust-domain.example' })));
 });
 
 describe('§9 a Txn-Token is one bounded compact JWS', () => {
@@ -235,10 +279,13 @@ describe('§9 a Txn-Token is one bounded compact JWS', () => {
 });
 
 describe('configuration is validated at start-up', () => {
-  it('refuses an unknown option', () => expect(() => createTxnTokenVerifier({ ...options(), audience: 'x' } as never)).toThrow(/unknown option "audience"/));
+  it('refuses an unknown option', () =>
+    expect(() => createTxnTokenVerifier({ ...options(), audience: 'x' } as never)).toThrow(/unknown option "audience"/));
   it('refuses a missing trustDomain', () => expect(() => createTxnTokenVerifier({ ...options(), trustDomain: '' })).toThrow(/trustDomain/));
-  it('refuses a private key as a verification key', () => expect(() => createTxnTokenVerifier(options({ keys: tts.privateJwk }))).toThrow(/public keys/));
-  it('refuses a symmetric algorithm in the allow-list', () => expect(() => createTxnTokenVerifier(options({ algorithms: ['HS256' as never] }))).toThrow(/asymmetric/));
+  it('refuses a private key as a verification key', () =>
+    expect(() => createTxnTokenVerifier(options({ keys: tts.privateJwk }))).toThrow(/public keys/));
+  it('refuses a symmetric algorithm in the allow-list', () =>
+    expect(() => createTxnTokenVerifier(options({ algorithms: ['HS256' as never] }))).toThrow(/asymmetric/));
   it('refuses a degenerate RSA key (public-key.ts rules)', () =>
     expect(() => createTxnTokenVerifier(options({ keys: { ...tts.publicJwk, e: 'AQ' } as JWK }))).toThrow(/exponent/));
 });
@@ -246,18 +293,39 @@ describe('configuration is validated at start-up', () => {
 describe('issueTxnToken makes what §9 describes', () => {
   it('signs typ txntoken+jwt with kid and the required claims', async () => {
     const token = await issueTxnToken(
-      { aud: TRUST_DOMAIN, sub: BODY.sub, scope: ['trade.stocks', 'read'], req_wl: BODY.req_wl, tctx: BODY.tctx, rctx: BODY.rctx, iss: 'https://tts' },
+      {
+        aud: TRUST_DOMAIN,
+        sub: BODY.sub,
+        scope: ['trade.stocks', 'read'],
+        req_wl: BODY.req_wl,
+        tctx: BODY.tctx,
+        rctx: BODY.rctx,
+        iss: 'https://tts',
+      },
       { privateKey: tts.privateKey, alg: 'RS256', kid: HEADER.kid, now: NOW, lifetime: 120 },
     );
     expect(decodeProtectedHeader(token)).toEqual({ alg: 'RS256', typ: 'txntoken+jwt', kid: HEADER.kid });
     const claims = decodeJwt(token);
-    expect(claims).toMatchObject({ iat: NOW / 1000, exp: NOW / 1000 + 120, aud: TRUST_DOMAIN, sub: BODY.sub, scope: 'trade.stocks read', req_wl: BODY.req_wl, tctx: BODY.tctx, rctx: BODY.rctx, iss: 'https://tts' });
+    expect(claims).toMatchObject({
+      iat: NOW / 1000,
+      exp: NOW / 1000 + 120,
+      aud: TRUST_DOMAIN,
+      sub: BODY.sub,
+      scope: 'trade.stocks read',
+      req_wl: BODY.req_wl,
+      tctx: BODY.tctx,
+      rctx: BODY.rctx,
+      iss: 'https://tts',
+    });
     expect(claims.txn).toMatch(/^[0-9a-f-]{36}$/);
     await expect(verifyTxnToken(token, options())).resolves.toMatchObject({ scope: ['trade.stocks', 'read'] });
   });
 
   it('keeps a given txn and exp (replacement, §13.15)', async () => {
-    const token = await issueTxnToken({ aud: TRUST_DOMAIN, sub: 's', scope: 'a', req_wl: 'w', txn: BODY.txn, exp: NOW / 1000 + 30 }, { privateKey: tts.privateKey, alg: 'RS256', now: NOW });
+    const token = await issueTxnToken(
+      { aud: TRUST_DOMAIN, sub: 's', scope: 'a', req_wl: 'w', txn: BODY.txn, exp: NOW / 1000 + 30 },
+      { privateKey: tts.privateKey, alg: 'RS256', now: NOW },
+    );
     expect(decodeJwt(token)).toMatchObject({ txn: BODY.txn, exp: NOW / 1000 + 30 });
   });
 

@@ -7,7 +7,18 @@
  * Keys come from configuration only (a JWK, JWKS, JWKS URL or resolver, as for WIT issuers), never
  * from `iss`, `jku` or `jwk` in the token; algorithms from an allow-list, never from the token.
  */
-import { SignJWT, decodeJwt, decodeProtectedHeader, type CryptoKey, type JSONWebKeySet, type JWK, type JWTHeaderParameters, type JWTPayload, type JWTVerifyGetKey, type KeyObject } from 'jose';
+import {
+  SignJWT,
+  decodeJwt,
+  decodeProtectedHeader,
+  type CryptoKey,
+  type JSONWebKeySet,
+  type JWK,
+  type JWTHeaderParameters,
+  type JWTPayload,
+  type JWTVerifyGetKey,
+  type KeyObject,
+} from 'jose';
 import { COMPACT_JWS_RE, DEFAULT_ALGORITHMS, isSupportedAlgorithm, typMatches, type WimseAlgorithm } from './algorithms.js';
 import { WimseError } from './errors.js';
 import { ExpiringMap } from './expiring-map.js';
@@ -85,7 +96,13 @@ export interface TxnTokenVerifier {
 
 /** Every key of {@link TransactionTokenOptions}. */
 export const TRANSACTION_TOKEN_KEYS: KnownKeys<TransactionTokenOptions> = {
-  trustDomain: true, keys: true, algorithms: true, issuer: true, maxLifetime: true, remote: true, cache: true,
+  trustDomain: true,
+  keys: true,
+  algorithms: true,
+  issuer: true,
+  maxLifetime: true,
+  remote: true,
+  cache: true,
 };
 const STANDALONE_KEYS: KnownKeys<TxnTokenVerifierOptions> = { ...TRANSACTION_TOKEN_KEYS, clockTolerance: true, maxLength: true, now: true };
 const CACHE_KEYS: KnownKeys<NonNullable<TransactionTokenOptions['cache']>> = { maxEntries: true, ttlSeconds: true };
@@ -129,10 +146,12 @@ export function createTxnTokenVerifier(options: TxnTokenVerifierOptions, where =
   if (options.keys === undefined || options.keys === null) throw new TypeError(`${where}.keys is required`);
   const algorithms = options.algorithms ?? DEFAULT_ALGORITHMS;
   if (!Array.isArray(algorithms) || algorithms.length === 0) throw new TypeError(`${where}.algorithms must list at least one algorithm`);
-  for (const alg of algorithms) if (!isSupportedAlgorithm(alg)) throw new TypeError(`${where}.algorithms: ${JSON.stringify(alg)} is not an asymmetric JWS algorithm`);
+  for (const alg of algorithms)
+    if (!isSupportedAlgorithm(alg)) throw new TypeError(`${where}.algorithms: ${JSON.stringify(alg)} is not an asymmetric JWS algorithm`);
   const issuer = options.issuer;
   const issuers = issuer === undefined ? undefined : typeof issuer === 'string' ? [issuer] : [...issuer];
-  if (issuers !== undefined && (issuers.length === 0 || issuers.some((i) => typeof i !== 'string' || i === ''))) throw new TypeError(`${where}.issuer must be a non-empty string or list of them`);
+  if (issuers !== undefined && (issuers.length === 0 || issuers.some((i) => typeof i !== 'string' || i === '')))
+    throw new TypeError(`${where}.issuer must be a non-empty string or list of them`);
   const r: Resolved = {
     trustDomain,
     getKey: guardedKey(issuerKeyResolver(where, trustDomain, options, now), 'txn_token_key_unknown', 'Txn-Token'),
@@ -150,7 +169,8 @@ export function createTxnTokenVerifier(options: TxnTokenVerifierOptions, where =
     maxLength: r.maxLength,
     verify(token) {
       // Bounded before anything else, the cache lookup included: no work for a flood of huge values.
-      if (typeof token !== 'string' || token.length > r.maxLength) throw new WimseError('txn_token_too_large', `Txn-Token longer than ${r.maxLength} characters`);
+      if (typeof token !== 'string' || token.length > r.maxLength)
+        throw new WimseError('txn_token_too_large', `Txn-Token longer than ${r.maxLength} characters`);
       const at = r.now();
       const hit = cache?.get(token, at);
       if (hit !== undefined) return hit;
@@ -168,11 +188,15 @@ export function createTxnTokenVerifier(options: TxnTokenVerifierOptions, where =
  * `txn-token`; for mTLS alone, the field of the authenticated connection) is verified (§12.2) and
  * becomes `principal.transaction`. Without a Txn-Token the principal is returned as it is.
  */
-export function withTransactions(verifyProof: (request: WimseRequest) => MaybePromise<WimsePrincipal>, txn: TxnTokenVerifier): (request: WimseRequest) => MaybePromise<WimsePrincipal> {
+export function withTransactions(
+  verifyProof: (request: WimseRequest) => MaybePromise<WimsePrincipal>,
+  txn: TxnTokenVerifier,
+): (request: WimseRequest) => MaybePromise<WimsePrincipal> {
   return (request) => {
     const field = singleField(request.headers, TXN_TOKEN_FIELD, 'txn_token_duplicate');
     // A flood of huge values costs no proof verification either.
-    if (field !== undefined && field.length > txn.maxLength) throw new WimseError('txn_token_too_large', `Txn-Token longer than ${txn.maxLength} characters`);
+    if (field !== undefined && field.length > txn.maxLength)
+      throw new WimseError('txn_token_too_large', `Txn-Token longer than ${txn.maxLength} characters`);
     const proven = verifyProof(request);
     if (field === undefined) return proven;
     return after(proven, (principal) => {
@@ -215,12 +239,20 @@ async function verifyToken(token: string, r: Resolved): Promise<WimseTransaction
   }
   // §9.1: explicit typing (RFC 7515 §4.1.9 normalisation, as for wit+jwt).
   if (!typMatches(header.typ, TXN_TOKEN_TYP)) throw new WimseError('txn_token_typ', `Txn-Token typ must be ${TXN_TOKEN_TYP}`);
-  if (!r.algorithms.includes(header.alg as WimseAlgorithm)) throw new WimseError('txn_token_alg', `Txn-Token algorithm ${String(header.alg)} not allowed`);
+  if (!r.algorithms.includes(header.alg as WimseAlgorithm))
+    throw new WimseError('txn_token_alg', `Txn-Token algorithm ${String(header.alg)} not allowed`);
   const now = r.now();
   let claims: JWTPayload;
   try {
     // §12.2: signature with the configured keys; exp (and nbf, when present) with clock tolerance.
-    claims = await verifyWitSignature(token, { header, claims: unverified, getKey: r.getKey, algorithms: r.algorithms, clockTolerance: r.clockTolerance, now });
+    claims = await verifyWitSignature(token, {
+      header,
+      claims: unverified,
+      getKey: r.getKey,
+      algorithms: r.algorithms,
+      clockTolerance: r.clockTolerance,
+      now,
+    });
   } catch (e) {
     throw joseError(e);
   }
@@ -239,13 +271,18 @@ function transactionOf(c: JWTPayload, r: Resolved, now: number): WimseTransactio
   const aud = c.aud;
   if (aud === undefined) throw new WimseError('txn_token_audience', 'Txn-Token aud is required');
   if (!(aud === r.trustDomain || (Array.isArray(aud) && aud.every((a) => typeof a === 'string') && aud.includes(r.trustDomain)))) {
-    const received = (typeof aud === 'string' ? [aud] : Array.isArray(aud) ? aud.filter((a): a is string => typeof a === 'string') : []).map((a) => (a.length > 200 ? `${a.slice(0, 200)}…` : a));
-    throw new WimseError('txn_token_audience', `Txn-Token aud does not name trust domain ${r.trustDomain}`, { mismatch: { expected: [r.trustDomain], received } });
+    const received = (
+      typeof aud === 'string' ? [aud] : Array.isArray(aud) ? aud.filter((a): a is string => typeof a === 'string') : []
+    ).map((a) => (a.length > 200 ? `${a.slice(0, 200)}…` : a));
+    throw new WimseError('txn_token_audience', `Txn-Token aud does not name trust domain ${r.trustDomain}`, {
+      mismatch: { expected: [r.trustDomain], received },
+    });
   }
   const txn = requiredString(c, 'txn');
   const sub = requiredString(c, 'sub');
   const reqWl = requiredString(c, 'req_wl');
-  if (typeof c.scope !== 'string' || !SCOPE_RE.test(c.scope)) throw new WimseError('txn_token_claims', 'Txn-Token scope must be space-separated scope tokens (RFC 6749 §3.3)');
+  if (typeof c.scope !== 'string' || !SCOPE_RE.test(c.scope))
+    throw new WimseError('txn_token_claims', 'Txn-Token scope must be space-separated scope tokens (RFC 6749 §3.3)');
   const tctx = optionalObject(c, 'tctx');
   const rctx = optionalObject(c, 'rctx');
   if (c.iss !== undefined && typeof c.iss !== 'string') throw new WimseError('txn_token_claims', 'Txn-Token iss must be a string');
@@ -275,7 +312,8 @@ function requiredString(c: JWTPayload, name: 'txn' | 'sub' | 'req_wl'): string {
 function optionalObject(c: JWTPayload, name: 'tctx' | 'rctx'): Readonly<Record<string, unknown>> | undefined {
   const v = c[name];
   if (v === undefined) return undefined;
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new WimseError('txn_token_claims', `Txn-Token ${name} must be a JSON object`);
+  if (typeof v !== 'object' || v === null || Array.isArray(v))
+    throw new WimseError('txn_token_claims', `Txn-Token ${name} must be a JSON object`);
   return deepFreeze(v as Record<string, unknown>);
 }
 
@@ -362,15 +400,19 @@ export async function issueTxnToken(claims: TxnTokenClaimsInput, options: IssueT
   if (claims === null || typeof claims !== 'object') throw new TypeError('issueTxnToken: claims object required');
   if (!isSupportedAlgorithm(options.alg)) throw new TypeError('issueTxnToken: alg must name an asymmetric JWS algorithm');
   for (const name of ['aud', 'sub', 'req_wl'] as const) {
-    if (typeof claims[name] !== 'string' || claims[name].length === 0) throw new TypeError(`issueTxnToken: ${name} must be a non-empty string`);
+    if (typeof claims[name] !== 'string' || claims[name].length === 0)
+      throw new TypeError(`issueTxnToken: ${name} must be a non-empty string`);
   }
   const scope = typeof claims.scope === 'string' ? claims.scope : Array.isArray(claims.scope) ? claims.scope.join(' ') : undefined;
-  if (scope === undefined || !SCOPE_RE.test(scope)) throw new TypeError('issueTxnToken: scope must be one or more scope tokens (RFC 6749 §3.3)');
+  if (scope === undefined || !SCOPE_RE.test(scope))
+    throw new TypeError('issueTxnToken: scope must be one or more scope tokens (RFC 6749 §3.3)');
   for (const name of ['tctx', 'rctx'] as const) {
     const v = claims[name];
-    if (v !== undefined && (typeof v !== 'object' || v === null || Array.isArray(v))) throw new TypeError(`issueTxnToken: ${name} must be an object`);
+    if (v !== undefined && (typeof v !== 'object' || v === null || Array.isArray(v)))
+      throw new TypeError(`issueTxnToken: ${name} must be an object`);
   }
-  if (claims.txn !== undefined && (typeof claims.txn !== 'string' || claims.txn.length === 0)) throw new TypeError('issueTxnToken: txn must be a non-empty string');
+  if (claims.txn !== undefined && (typeof claims.txn !== 'string' || claims.txn.length === 0))
+    throw new TypeError('issueTxnToken: txn must be a non-empty string');
   const iat = Math.floor((options.now ?? Date.now()) / 1000);
   const lifetime = options.lifetime ?? 300;
   if (!Number.isFinite(lifetime) || lifetime <= 0) throw new TypeError('issueTxnToken: lifetime must be a positive number of seconds');

@@ -7,7 +7,17 @@ import type { JWTVerifyGetKey } from 'jose';
 import { WimseError, type WimseErrorCode } from './errors.js';
 import type { VerifierOptions } from './options.js';
 import { createWorkloadSigner } from './signer.js';
-import { AUDIENCE, NOW, TRUST_DOMAIN, createIssuer, createWorkload, verifierFor, wptRequest, type Issuer, type Workload } from '@wimse/test-support/factory';
+import {
+  AUDIENCE,
+  NOW,
+  TRUST_DOMAIN,
+  createIssuer,
+  createWorkload,
+  verifierFor,
+  wptRequest,
+  type Issuer,
+  type Workload,
+} from '@wimse/test-support/factory';
 import { signJws } from '@wimse/test-support/tokens';
 import { bundle, createCa, issueCert } from '@wimse/test-support/certs';
 import { issueTxnToken } from './txn-token.js';
@@ -18,7 +28,15 @@ let tts: Issuer;
 let workload: Workload;
 let token: string;
 
-const CLAIMS = { aud: TRUST_DOMAIN, sub: 'user-42', scope: 'orders.read orders.write', req_wl: 'spiffe://example.org/gateway', txn: 'txn-1', tctx: { order: 7 }, rctx: { req_ip: '192.0.2.1' } };
+const CLAIMS = {
+  aud: TRUST_DOMAIN,
+  sub: 'user-42',
+  scope: 'orders.read orders.write',
+  req_wl: 'spiffe://example.org/gateway',
+  txn: 'txn-1',
+  tctx: { order: 7 },
+  rctx: { req_ip: '192.0.2.1' },
+};
 
 beforeAll(async () => {
   issuer = await createIssuer('ES256', 'k1');
@@ -40,12 +58,24 @@ function verifier(extra: Partial<VerifierOptions> = {}) {
 }
 
 async function refusedWith(p: Promise<unknown>, code: WimseErrorCode, status: number): Promise<void> {
-  const e = await p.then(() => undefined, (x: unknown) => x);
+  const e = await p.then(
+    () => undefined,
+    (x: unknown) => x,
+  );
   expect(e).toBeInstanceOf(WimseError);
   expect({ code: (e as WimseError).code, status: (e as WimseError).status }).toEqual({ code, status });
 }
 
-const EXPECTED = { txn: 'txn-1', sub: 'user-42', scope: ['orders.read', 'orders.write'], reqWl: 'spiffe://example.org/gateway', iat: NOW / 1000, exp: NOW / 1000 + 300, tctx: { order: 7 }, rctx: { req_ip: '192.0.2.1' } };
+const EXPECTED = {
+  txn: 'txn-1',
+  sub: 'user-42',
+  scope: ['orders.read', 'orders.write'],
+  reqWl: 'spiffe://example.org/gateway',
+  iat: NOW / 1000,
+  exp: NOW / 1000 + 300,
+  tctx: { order: 7 },
+  rctx: { req_ip: '192.0.2.1' },
+};
 
 describe('§12.2 a bound, valid Txn-Token becomes principal.transaction', () => {
   it('with a WPT binding it by tth', async () => {
@@ -100,7 +130,11 @@ describe('mutual-tls-02: with mTLS alone, the authenticated connection carries t
     const p = await v.verify({ method: 'GET', path: '/orders', headers: { 'txn-token': token }, peerCertificates: leaf.chain });
     expect(p.method).toBe('mtls');
     expect(p.transaction).toEqual(EXPECTED);
-    await refusedWith(v.verify({ method: 'GET', path: '/orders', headers: { 'txn-token': 'x.y.z' }, peerCertificates: leaf.chain }), 'txn_token_malformed', 400);
+    await refusedWith(
+      v.verify({ method: 'GET', path: '/orders', headers: { 'txn-token': 'x.y.z' }, peerCertificates: leaf.chain }),
+      'txn_token_malformed',
+      400,
+    );
   });
 });
 
@@ -121,18 +155,29 @@ describe('the Txn-Token must be bound by the proof', () => {
   it('refuses a Txn-Token an HTTP signature does not cover', async () => {
     const signer = await createWorkloadSigner({ wit: workload.wit, privateKey: workload.privateKey });
     const added = await signer.httpSigHeaders({ method: 'GET', url: `${AUDIENCE}/orders`, now: NOW });
-    await refusedWith(verifier().v.verify({ method: 'GET', path: '/orders', headers: { ...added, 'txn-token': token } }), 'sig_components', 400);
+    await refusedWith(
+      verifier().v.verify({ method: 'GET', path: '/orders', headers: { ...added, 'txn-token': token } }),
+      'sig_components',
+      400,
+    );
   });
 });
 
 describe('a bound but invalid Txn-Token is refused with its code', () => {
   it('refuses another trust domain (400 txn_token_audience)', async () => {
-    const t = await issueTxnToken({ ...CLAIMS, aud: 'other.example' }, { privateKey: tts.privateKey, alg: 'ES256', kid: 'tts-1', now: NOW });
+    const t = await issueTxnToken(
+      { ...CLAIMS, aud: 'other.example' },
+      { privateKey: tts.privateKey, alg: 'ES256', kid: 'tts-1', now: NOW },
+    );
     await refusedWith(verifier().v.verify(await wptRequest(workload, { txnToken: t })), 'txn_token_audience', 400);
   });
 
   it('refuses a Txn-Token signed by the WIT issuer instead of the Txn-Token Service', async () => {
-    const t = await signJws({ alg: 'ES256', typ: 'txntoken+jwt', kid: 'tts-1' }, { ...CLAIMS, iat: NOW / 1000, exp: NOW / 1000 + 60 }, issuer.privateKey);
+    const t = await signJws(
+      { alg: 'ES256', typ: 'txntoken+jwt', kid: 'tts-1' },
+      { ...CLAIMS, iat: NOW / 1000, exp: NOW / 1000 + 60 },
+      issuer.privateKey,
+    );
     await refusedWith(verifier().v.verify(await wptRequest(workload, { txnToken: t })), 'txn_token_signature', 400);
   });
 
@@ -147,12 +192,18 @@ describe('a bound but invalid Txn-Token is refused with its code', () => {
 
 describe('transactionTokens is validated at start-up', () => {
   it('refuses an unknown key', () => {
-    expect(() => verifierFor(issuer, { transactionTokens: { trustDomain: TRUST_DOMAIN, keys: tts.publicJwk, audience: 'x' } as never })).toThrow(/transactionTokens: unknown option "audience"/);
+    expect(() =>
+      verifierFor(issuer, { transactionTokens: { trustDomain: TRUST_DOMAIN, keys: tts.publicJwk, audience: 'x' } as never }),
+    ).toThrow(/transactionTokens: unknown option "audience"/);
   });
   it('refuses clockTolerance inside transactionTokens (the verifier one applies)', () => {
-    expect(() => verifierFor(issuer, { transactionTokens: { trustDomain: TRUST_DOMAIN, keys: tts.publicJwk, clockTolerance: 5 } as never })).toThrow(/unknown option "clockTolerance"/);
+    expect(() =>
+      verifierFor(issuer, { transactionTokens: { trustDomain: TRUST_DOMAIN, keys: tts.publicJwk, clockTolerance: 5 } as never }),
+    ).toThrow(/unknown option "clockTolerance"/);
   });
   it('refuses a missing keys', () => {
-    expect(() => verifierFor(issuer, { transactionTokens: { trustDomain: TRUST_DOMAIN } as never })).toThrow(/transactionTokens.keys is required/);
+    expect(() => verifierFor(issuer, { transactionTokens: { trustDomain: TRUST_DOMAIN } as never })).toThrow(
+      /transactionTokens.keys is required/,
+    );
   });
 });

@@ -8,7 +8,18 @@ import { MemoryReplayStore } from './memory-replay-store.js';
 import { tokenHash } from './hash.js';
 import type { VerifierOptions } from './options.js';
 import type { WimseRequest } from './request.js';
-import { AUDIENCE, NOW, TRUST_DOMAIN, createIssuer, createWorkload, keyPair, verifierFor, wptRequest, type Issuer, type Workload } from '@wimse/test-support/factory';
+import {
+  AUDIENCE,
+  NOW,
+  TRUST_DOMAIN,
+  createIssuer,
+  createWorkload,
+  keyPair,
+  verifierFor,
+  wptRequest,
+  type Issuer,
+  type Workload,
+} from '@wimse/test-support/factory';
 import { decodePart, signJws, unsigned, withPayload } from '@wimse/test-support/tokens';
 
 let issuer: Issuer;
@@ -54,28 +65,123 @@ function withWpt(valid: WimseRequest & { headers: Headers }, wpt: string, extra:
 
 const witCases: Case[] = [
   // workload-creds-02 §5.1.1 / §5.1.4 step 1: exactly one compact JWT.
-  { name: 'WPT sent without a WIT', code: 'wit_missing', status: 400, request: (v) => ({ ...v, headers: { authorization: v.headers.authorization! } }) },
-  { name: 'two Workload-Identity-Token fields', code: 'wit_duplicate', status: 400, request: (v) => ({ ...v, headers: { ...v.headers, 'workload-identity-token': [workload.wit, workload.wit] } }) },
-  { name: 'WIT longer than maxTokenLength', code: 'wit_too_large', status: 400, request: (v) => ({ ...v, headers: { ...v.headers, 'workload-identity-token': 'a'.repeat(9000) } }) },
-  { name: 'WIT is not a JWT', code: 'wit_malformed', status: 400, request: (v) => ({ ...v, headers: { ...v.headers, 'workload-identity-token': 'not-a-token' } }) },
-  { name: 'WIT has two parts', code: 'wit_malformed', status: 400, request: (v) => ({ ...v, headers: { ...v.headers, 'workload-identity-token': workload.wit.split('.').slice(0, 2).join('.') } }) },
-  { name: 'WIT header is not JSON', code: 'wit_malformed', status: 400, request: (v) => ({ ...v, headers: { ...v.headers, 'workload-identity-token': `eA.${workload.wit.split('.').slice(1).join('.')}` } }) },
-  { name: 'WIT with base64 padding', code: 'wit_malformed', status: 400, request: (v) => ({ ...v, headers: { ...v.headers, 'workload-identity-token': `${workload.wit}=` } }) },
-  { name: 'WIT signature segment is not base64url', code: 'wit_malformed', status: 400, request: (v) => withWit(v, `${workload.wit.slice(0, workload.wit.lastIndexOf('.'))}.A`) },
-  { name: 'WIT with an unknown crit header', code: 'wit_malformed', status: 400, request: async (v) => withWit(v, await signWit({ ...witHeader(), crit: ['x-unknown'], 'x-unknown': 1 }, witClaims())) },
+  {
+    name: 'WPT sent without a WIT',
+    code: 'wit_missing',
+    status: 400,
+    request: (v) => ({ ...v, headers: { authorization: v.headers.authorization! } }),
+  },
+  {
+    name: 'two Workload-Identity-Token fields',
+    code: 'wit_duplicate',
+    status: 400,
+    request: (v) => ({ ...v, headers: { ...v.headers, 'workload-identity-token': [workload.wit, workload.wit] } }),
+  },
+  {
+    name: 'WIT longer than maxTokenLength',
+    code: 'wit_too_large',
+    status: 400,
+    request: (v) => ({ ...v, headers: { ...v.headers, 'workload-identity-token': 'a'.repeat(9000) } }),
+  },
+  {
+    name: 'WIT is not a JWT',
+    code: 'wit_malformed',
+    status: 400,
+    request: (v) => ({ ...v, headers: { ...v.headers, 'workload-identity-token': 'not-a-token' } }),
+  },
+  {
+    name: 'WIT has two parts',
+    code: 'wit_malformed',
+    status: 400,
+    request: (v) => ({ ...v, headers: { ...v.headers, 'workload-identity-token': workload.wit.split('.').slice(0, 2).join('.') } }),
+  },
+  {
+    name: 'WIT header is not JSON',
+    code: 'wit_malformed',
+    status: 400,
+    request: (v) => ({ ...v, headers: { ...v.headers, 'workload-identity-token': `eA.${workload.wit.split('.').slice(1).join('.')}` } }),
+  },
+  {
+    name: 'WIT with base64 padding',
+    code: 'wit_malformed',
+    status: 400,
+    request: (v) => ({ ...v, headers: { ...v.headers, 'workload-identity-token': `${workload.wit}=` } }),
+  },
+  {
+    name: 'WIT signature segment is not base64url',
+    code: 'wit_malformed',
+    status: 400,
+    request: (v) => withWit(v, `${workload.wit.slice(0, workload.wit.lastIndexOf('.'))}.A`),
+  },
+  {
+    name: 'WIT with an unknown crit header',
+    code: 'wit_malformed',
+    status: 400,
+    request: async (v) => withWit(v, await signWit({ ...witHeader(), crit: ['x-unknown'], 'x-unknown': 1 }, witClaims())),
+  },
   // Step 2: typ.
-  { name: 'WIT typ JWT', code: 'wit_typ', status: 400, request: async (v) => withWit(v, await signWit({ ...witHeader(), typ: 'JWT' }, witClaims())) },
-  { name: 'WIT without typ', code: 'wit_typ', status: 400, request: async (v) => withWit(v, await signWit({ alg: 'ES256', kid: 'k1' }, witClaims())) },
-  { name: 'WIT with the s2s-00 typ wimse-id+jwt', code: 'wit_typ', status: 400, request: async (v) => withWit(v, await signWit({ ...witHeader(), typ: 'wimse-id+jwt' }, witClaims())) },
-  { name: 'a WPT presented as WIT', code: 'wit_typ', status: 400, request: async (v) => withWit(v, await signWit({ ...witHeader(), typ: 'wpt+jwt' }, witClaims())) },
+  {
+    name: 'WIT typ JWT',
+    code: 'wit_typ',
+    status: 400,
+    request: async (v) => withWit(v, await signWit({ ...witHeader(), typ: 'JWT' }, witClaims())),
+  },
+  {
+    name: 'WIT without typ',
+    code: 'wit_typ',
+    status: 400,
+    request: async (v) => withWit(v, await signWit({ alg: 'ES256', kid: 'k1' }, witClaims())),
+  },
+  {
+    name: 'WIT with the s2s-00 typ wimse-id+jwt',
+    code: 'wit_typ',
+    status: 400,
+    request: async (v) => withWit(v, await signWit({ ...witHeader(), typ: 'wimse-id+jwt' }, witClaims())),
+  },
+  {
+    name: 'a WPT presented as WIT',
+    code: 'wit_typ',
+    status: 400,
+    request: async (v) => withWit(v, await signWit({ ...witHeader(), typ: 'wpt+jwt' }, witClaims())),
+  },
   // Step 3: sub.
-  { name: 'WIT without sub', code: 'wit_sub_invalid', status: 400, request: async (v) => withWit(v, await signWit(witHeader(), { ...witClaims(), sub: undefined })) },
-  { name: 'WIT sub with a query', code: 'wit_sub_invalid', status: 400, request: async (v) => withWit(v, await signWit(witHeader(), { ...witClaims(), sub: 'spiffe://example.org/a?b=1' })) },
-  { name: 'WIT sub is an array of identifiers', code: 'wit_sub_invalid', status: 400, request: async (v) => withWit(v, await signWit(witHeader(), { ...witClaims(), sub: ['spiffe://example.org/a'] })) },
-  { name: 'WIT sub is a relative reference', code: 'wit_sub_invalid', status: 400, request: async (v) => withWit(v, await signWit(witHeader(), { ...witClaims(), sub: '/svc/payment' })) },
-  { name: 'WIT sub with percent-encoding (canonical wimse)', code: 'wit_sub_invalid', status: 400, request: async (v) => withWit(v, await signWit(witHeader(), { ...witClaims(), sub: 'wimse://example.org/%70ayment' })) },
+  {
+    name: 'WIT without sub',
+    code: 'wit_sub_invalid',
+    status: 400,
+    request: async (v) => withWit(v, await signWit(witHeader(), { ...witClaims(), sub: undefined })),
+  },
+  {
+    name: 'WIT sub with a query',
+    code: 'wit_sub_invalid',
+    status: 400,
+    request: async (v) => withWit(v, await signWit(witHeader(), { ...witClaims(), sub: 'spiffe://example.org/a?b=1' })),
+  },
+  {
+    name: 'WIT sub is an array of identifiers',
+    code: 'wit_sub_invalid',
+    status: 400,
+    request: async (v) => withWit(v, await signWit(witHeader(), { ...witClaims(), sub: ['spiffe://example.org/a'] })),
+  },
+  {
+    name: 'WIT sub is a relative reference',
+    code: 'wit_sub_invalid',
+    status: 400,
+    request: async (v) => withWit(v, await signWit(witHeader(), { ...witClaims(), sub: '/svc/payment' })),
+  },
+  {
+    name: 'WIT sub with percent-encoding (canonical wimse)',
+    code: 'wit_sub_invalid',
+    status: 400,
+    request: async (v) => withWit(v, await signWit(witHeader(), { ...witClaims(), sub: 'wimse://example.org/%70ayment' })),
+  },
   // Step 4: trust domain from configuration.
-  { name: 'WIT sub in an unconfigured trust domain', code: 'wit_untrusted_domain', status: 400, request: async (v) => withWit(v, await signWit(witHeader(), { ...witClaims(), sub: 'spiffe://other.org/client' })) },
+  {
+    name: 'WIT sub in an unconfigured trust domain',
+    code: 'wit_untrusted_domain',
+    status: 400,
+    request: async (v) => withWit(v, await signWit(witHeader(), { ...witClaims(), sub: 'spiffe://other.org/client' })),
+  },
   {
     name: 'same trust domain name under a scheme that is not configured',
     code: 'wit_untrusted_domain',
@@ -94,12 +200,18 @@ const witCases: Case[] = [
   },
   // Step 5: algorithm.
   { name: 'WIT alg none', code: 'wit_alg', status: 400, request: (v) => withWit(v, unsigned(witHeader(), witClaims())) },
-  { name: 'WIT unsecured (alg none, empty signature)', code: 'wit_malformed', status: 400, request: (v) => withWit(v, unsigned(witHeader(), witClaims(), '')) },
+  {
+    name: 'WIT unsecured (alg none, empty signature)',
+    code: 'wit_malformed',
+    status: 400,
+    request: (v) => withWit(v, unsigned(witHeader(), witClaims(), '')),
+  },
   {
     name: 'WIT HS256 with the issuer public key as secret',
     code: 'wit_alg',
     status: 400,
-    request: async (v) => withWit(v, await signJws({ ...witHeader(), alg: 'HS256' }, witClaims(), new TextEncoder().encode(JSON.stringify(issuer.publicJwk)))),
+    request: async (v) =>
+      withWit(v, await signJws({ ...witHeader(), alg: 'HS256' }, witClaims(), new TextEncoder().encode(JSON.stringify(issuer.publicJwk)))),
   },
   {
     name: 'WIT alg not allowed for this trust domain',
@@ -109,13 +221,20 @@ const witCases: Case[] = [
     options: () => ({ trustDomains: { [TRUST_DOMAIN]: { keys: { keys: [issuer.publicJwk] }, algorithms: ['EdDSA'] } } }),
   },
   // Steps 6-7: key selection and signature.
-  { name: 'WIT kid unknown', code: 'wit_key_unknown', status: 400, request: async (v) => withWit(v, await signWit({ ...witHeader(), kid: 'k9' }, witClaims())) },
+  {
+    name: 'WIT kid unknown',
+    code: 'wit_key_unknown',
+    status: 400,
+    request: async (v) => withWit(v, await signWit({ ...witHeader(), kid: 'k9' }, witClaims())),
+  },
   {
     name: 'WIT without kid while two keys are trusted',
     code: 'wit_key_unknown',
     status: 400,
     request: async (v) => withWit(v, await signWit({ alg: 'ES256', typ: 'wit+jwt' }, witClaims())),
-    options: async () => ({ trustDomains: { [TRUST_DOMAIN]: { keys: { keys: [issuer.publicJwk, { ...(await keyPair('ES256')).publicJwk, kid: 'k2' }] } } } }),
+    options: async () => ({
+      trustDomains: { [TRUST_DOMAIN]: { keys: { keys: [issuer.publicJwk, { ...(await keyPair('ES256')).publicJwk, kid: 'k2' }] } } },
+    }),
   },
   {
     name: 'WIT signed by another key with the trusted kid',
@@ -123,25 +242,113 @@ const witCases: Case[] = [
     status: 400,
     request: async (v) => withWit(v, await signJws(witHeader(), witClaims(), (await keyPair('ES256')).privateKey)),
   },
-  { name: 'WIT payload tampered', code: 'wit_signature', status: 400, request: (v) => withWit(v, withPayload(workload.wit, { ...witClaims(), sub: `spiffe://${TRUST_DOMAIN}/admin` })) },
+  {
+    name: 'WIT payload tampered',
+    code: 'wit_signature',
+    status: 400,
+    request: (v) => withWit(v, withPayload(workload.wit, { ...witClaims(), sub: `spiffe://${TRUST_DOMAIN}/admin` })),
+  },
   // Step 8: time.
-  { name: 'WIT expired', code: 'wit_expired', status: 400, request: async (v) => withWit(v, await signWit(witHeader(), { ...witClaims(), exp: now - 120 })) },
-  { name: 'WIT not yet valid (nbf)', code: 'wit_not_yet_valid', status: 400, request: async (v) => withWit(v, await signWit(witHeader(), { ...witClaims(), nbf: now + 600 })) },
-  { name: 'WIT issued in the future (iat beyond the 30 s tolerance)', code: 'wit_not_yet_valid', status: 400, request: async (v) => withWit(v, await signWit(witHeader(), { ...witClaims(), iat: now + 31 })) },
-  { name: 'WIT iat is a string', code: 'wit_claims', status: 400, request: async (v) => withWit(v, await signWit(witHeader(), { ...witClaims(), iat: String(now) })) },
-  { name: 'WIT without exp', code: 'wit_claims', status: 400, request: async (v) => withWit(v, await signWit(witHeader(), { ...witClaims(), exp: undefined })) },
-  { name: 'WIT exp is a string', code: 'wit_claims', status: 400, request: async (v) => withWit(v, await signWit(witHeader(), { ...witClaims(), exp: String(now + 60) })) },
-  { name: 'WIT lifetime unreasonably long', code: 'wit_lifetime', status: 400, request: async (v) => withWit(v, await signWit(witHeader(), { ...witClaims(), exp: now + 30 * 86_400 })) },
+  {
+    name: 'WIT expired',
+    code: 'wit_expired',
+    status: 400,
+    request: async (v) => withWit(v, await signWit(witHeader(), { ...witClaims(), exp: now - 120 })),
+  },
+  {
+    name: 'WIT not yet valid (nbf)',
+    code: 'wit_not_yet_valid',
+    status: 400,
+    request: async (v) => withWit(v, await signWit(witHeader(), { ...witClaims(), nbf: now + 600 })),
+  },
+  {
+    name: 'WIT issued in the future (iat beyond the 30 s tolerance)',
+    code: 'wit_not_yet_valid',
+    status: 400,
+    request: async (v) => withWit(v, await signWit(witHeader(), { ...witClaims(), iat: now + 31 })),
+  },
+  {
+    name: 'WIT iat is a string',
+    code: 'wit_claims',
+    status: 400,
+    request: async (v) => withWit(v, await signWit(witHeader(), { ...witClaims(), iat: String(now) })),
+  },
+  {
+    name: 'WIT without exp',
+    code: 'wit_claims',
+    status: 400,
+    request: async (v) => withWit(v, await signWit(witHeader(), { ...witClaims(), exp: undefined })),
+  },
+  {
+    name: 'WIT exp is a string',
+    code: 'wit_claims',
+    status: 400,
+    request: async (v) => withWit(v, await signWit(witHeader(), { ...witClaims(), exp: String(now + 60) })),
+  },
+  {
+    name: 'WIT lifetime unreasonably long',
+    code: 'wit_lifetime',
+    status: 400,
+    request: async (v) => withWit(v, await signWit(witHeader(), { ...witClaims(), exp: now + 30 * 86_400 })),
+  },
   // Step 9: cnf.jwk.
-  { name: 'WIT without cnf', code: 'wit_cnf_invalid', status: 400, request: async (v) => withWit(v, await signWit(witHeader(), { ...witClaims(), cnf: undefined })) },
-  { name: 'cnf with jkt instead of jwk', code: 'wit_cnf_invalid', status: 400, request: async (v) => withWit(v, await signWit(witHeader(), { ...witClaims(), cnf: { jkt: 'abc' } })) },
-  { name: 'cnf.jwk without alg', code: 'wit_cnf_invalid', status: 400, request: async (v) => withWit(v, await signWit(witHeader(), { ...witClaims(), cnf: { jwk: workload.publicJwk } })) },
-  { name: 'cnf.jwk alg none', code: 'wit_cnf_invalid', status: 400, request: async (v) => withWit(v, await signWit(witHeader(), { ...witClaims(), cnf: { jwk: { ...workload.publicJwk, alg: 'none' } } })) },
-  { name: 'cnf.jwk alg HS256', code: 'wit_cnf_invalid', status: 400, request: async (v) => withWit(v, await signWit(witHeader(), { ...witClaims(), cnf: { jwk: { kty: 'oct', k: 'c2VjcmV0', alg: 'HS256' } } })) },
-  { name: 'cnf.jwk is a private key', code: 'wit_cnf_invalid', status: 400, request: async (v) => withWit(v, await signWit(witHeader(), { ...witClaims(), cnf: { jwk: { ...(await keyPair('ES256')).privateJwk, alg: 'ES256' } } })) },
-  { name: 'cnf.jwk kty does not fit alg', code: 'wit_cnf_invalid', status: 400, request: async (v) => withWit(v, await signWit(witHeader(), { ...witClaims(), cnf: { jwk: { ...workload.publicJwk, alg: 'EdDSA' } } })) },
-  { name: 'cnf.jwk crv does not fit alg', code: 'wit_cnf_invalid', status: 400, request: async (v) => withWit(v, await signWit(witHeader(), { ...witClaims(), cnf: { jwk: { ...workload.publicJwk, alg: 'ES384' } } })) },
-  { name: 'cnf.jwk point not on the curve', code: 'wit_cnf_invalid', status: 400, request: async (v) => withWit(v, await signWit(witHeader(), { ...witClaims(), cnf: { jwk: { ...workload.publicJwk, x: 'AAAA', alg: 'ES256' } } })) },
+  {
+    name: 'WIT without cnf',
+    code: 'wit_cnf_invalid',
+    status: 400,
+    request: async (v) => withWit(v, await signWit(witHeader(), { ...witClaims(), cnf: undefined })),
+  },
+  {
+    name: 'cnf with jkt instead of jwk',
+    code: 'wit_cnf_invalid',
+    status: 400,
+    request: async (v) => withWit(v, await signWit(witHeader(), { ...witClaims(), cnf: { jkt: 'abc' } })),
+  },
+  {
+    name: 'cnf.jwk without alg',
+    code: 'wit_cnf_invalid',
+    status: 400,
+    request: async (v) => withWit(v, await signWit(witHeader(), { ...witClaims(), cnf: { jwk: workload.publicJwk } })),
+  },
+  {
+    name: 'cnf.jwk alg none',
+    code: 'wit_cnf_invalid',
+    status: 400,
+    request: async (v) => withWit(v, await signWit(witHeader(), { ...witClaims(), cnf: { jwk: { ...workload.publicJwk, alg: 'none' } } })),
+  },
+  {
+    name: 'cnf.jwk alg HS256',
+    code: 'wit_cnf_invalid',
+    status: 400,
+    request: async (v) =>
+      withWit(v, await signWit(witHeader(), { ...witClaims(), cnf: { jwk: { kty: 'oct', k: 'c2VjcmV0', alg: 'HS256' } } })),
+  },
+  {
+    name: 'cnf.jwk is a private key',
+    code: 'wit_cnf_invalid',
+    status: 400,
+    request: async (v) =>
+      withWit(v, await signWit(witHeader(), { ...witClaims(), cnf: { jwk: { ...(await keyPair('ES256')).privateJwk, alg: 'ES256' } } })),
+  },
+  {
+    name: 'cnf.jwk kty does not fit alg',
+    code: 'wit_cnf_invalid',
+    status: 400,
+    request: async (v) => withWit(v, await signWit(witHeader(), { ...witClaims(), cnf: { jwk: { ...workload.publicJwk, alg: 'EdDSA' } } })),
+  },
+  {
+    name: 'cnf.jwk crv does not fit alg',
+    code: 'wit_cnf_invalid',
+    status: 400,
+    request: async (v) => withWit(v, await signWit(witHeader(), { ...witClaims(), cnf: { jwk: { ...workload.publicJwk, alg: 'ES384' } } })),
+  },
+  {
+    name: 'cnf.jwk point not on the curve',
+    code: 'wit_cnf_invalid',
+    status: 400,
+    request: async (v) =>
+      withWit(v, await signWit(witHeader(), { ...witClaims(), cnf: { jwk: { ...workload.publicJwk, x: 'AAAA', alg: 'ES256' } } })),
+  },
   {
     name: 'cnf.jwk alg outside proofAlgorithms',
     code: 'wit_cnf_invalid',
@@ -169,84 +376,312 @@ const witCases: Case[] = [
 const wptCases: Case[] = [
   // wpt-02 §2.1: no credentials at all → 401 with the WPT challenge.
   { name: 'no credentials at all', code: 'credentials_missing', status: 401, request: (v) => ({ ...v, headers: {} }) },
-  { name: 'WIT without any proof', code: 'wpt_missing', status: 401, request: (v) => ({ ...v, headers: { 'workload-identity-token': workload.wit } }) },
-  { name: 'WIT with a bearer token instead of a WPT', code: 'wpt_missing', status: 401, request: (v) => ({ ...v, headers: { 'workload-identity-token': workload.wit, authorization: 'Bearer abc' } }) },
-  { name: 'wpt-01 Workload-Proof-Token field without compat', code: 'wpt_missing', status: 401, request: (v) => ({ ...v, headers: { 'workload-identity-token': workload.wit, 'workload-proof-token': String(v.headers.authorization).slice(4) } }) },
+  {
+    name: 'WIT without any proof',
+    code: 'wpt_missing',
+    status: 401,
+    request: (v) => ({ ...v, headers: { 'workload-identity-token': workload.wit } }),
+  },
+  {
+    name: 'WIT with a bearer token instead of a WPT',
+    code: 'wpt_missing',
+    status: 401,
+    request: (v) => ({ ...v, headers: { 'workload-identity-token': workload.wit, authorization: 'Bearer abc' } }),
+  },
+  {
+    name: 'wpt-01 Workload-Proof-Token field without compat',
+    code: 'wpt_missing',
+    status: 401,
+    request: (v) => ({
+      ...v,
+      headers: { 'workload-identity-token': workload.wit, 'workload-proof-token': String(v.headers.authorization).slice(4) },
+    }),
+  },
   // Step 1: exactly one Authorization field with the WPT scheme.
-  { name: 'two Authorization fields', code: 'wpt_duplicate', status: 401, request: (v) => ({ ...v, headers: { ...v.headers, authorization: [String(v.headers.authorization), 'Bearer abc'] } }) },
-  { name: 'the same WPT twice', code: 'wpt_duplicate', status: 401, request: (v) => ({ ...v, headers: { ...v.headers, authorization: [String(v.headers.authorization), String(v.headers.authorization)] } }) },
+  {
+    name: 'two Authorization fields',
+    code: 'wpt_duplicate',
+    status: 401,
+    request: (v) => ({ ...v, headers: { ...v.headers, authorization: [String(v.headers.authorization), 'Bearer abc'] } }),
+  },
+  {
+    name: 'the same WPT twice',
+    code: 'wpt_duplicate',
+    status: 401,
+    request: (v) => ({
+      ...v,
+      headers: { ...v.headers, authorization: [String(v.headers.authorization), String(v.headers.authorization)] },
+    }),
+  },
   // Step 2: a single well-formed JWT.
-  { name: 'WPT signature segment is not base64url', code: 'wpt_signature', status: 401, request: (v) => withWpt(v, `${String(v.headers.authorization).slice(4, String(v.headers.authorization).lastIndexOf('.'))}.AAAAA`) },
+  {
+    name: 'WPT signature segment is not base64url',
+    code: 'wpt_signature',
+    status: 401,
+    request: (v) => withWpt(v, `${String(v.headers.authorization).slice(4, String(v.headers.authorization).lastIndexOf('.'))}.AAAAA`),
+  },
   { name: 'WPT longer than maxTokenLength', code: 'wpt_too_large', status: 401, request: (v) => withWpt(v, 'a'.repeat(9000)) },
   { name: 'WPT is not a JWT', code: 'wpt_malformed', status: 401, request: (v) => withWpt(v, 'abc') },
-  { name: 'WPT header is not JSON', code: 'wpt_malformed', status: 401, request: (v) => withWpt(v, `eA.${String(v.headers.authorization).split('.').slice(1).join('.')}`) },
-  { name: 'WPT claims are not a JSON object', code: 'wpt_malformed', status: 401, request: async (v) => withWpt(v, await signJws(wptHeader(), [] as unknown as Record<string, unknown>, workload.privateKey)) },
+  {
+    name: 'WPT header is not JSON',
+    code: 'wpt_malformed',
+    status: 401,
+    request: (v) => withWpt(v, `eA.${String(v.headers.authorization).split('.').slice(1).join('.')}`),
+  },
+  {
+    name: 'WPT claims are not a JSON object',
+    code: 'wpt_malformed',
+    status: 401,
+    request: async (v) => withWpt(v, await signJws(wptHeader(), [] as unknown as Record<string, unknown>, workload.privateKey)),
+  },
   // Step 3: alg string-equals cnf.jwk.alg.
-  { name: 'WPT alg none', code: 'wpt_alg_mismatch', status: 401, request: async (v) => withWpt(v, unsigned(wptHeader(), await wptClaims())) },
+  {
+    name: 'WPT alg none',
+    code: 'wpt_alg_mismatch',
+    status: 401,
+    request: async (v) => withWpt(v, unsigned(wptHeader(), await wptClaims())),
+  },
   {
     name: 'WPT HS256 with the cnf public key as secret',
     code: 'wpt_alg_mismatch',
     status: 401,
-    request: async (v) => withWpt(v, await signJws({ ...wptHeader(), alg: 'HS256' }, await wptClaims(), new TextEncoder().encode(JSON.stringify(workload.publicJwk)))),
+    request: async (v) =>
+      withWpt(
+        v,
+        await signJws({ ...wptHeader(), alg: 'HS256' }, await wptClaims(), new TextEncoder().encode(JSON.stringify(workload.publicJwk))),
+      ),
   },
   {
     name: 'WPT alg ES384 while cnf.jwk.alg is ES256',
     code: 'wpt_alg_mismatch',
     status: 401,
-    request: async (v) => withWpt(v, await signJws({ ...wptHeader(), alg: 'ES384' }, await wptClaims(), (await keyPair('ES384')).privateKey)),
+    request: async (v) =>
+      withWpt(v, await signJws({ ...wptHeader(), alg: 'ES384' }, await wptClaims(), (await keyPair('ES384')).privateKey)),
   },
   // Step 4: signature by cnf.jwk.
-  { name: 'WPT signed by another key', code: 'wpt_signature', status: 401, request: async (v) => withWpt(v, await signJws(wptHeader(), await wptClaims(), (await keyPair('ES256')).privateKey)) },
-  { name: 'WPT payload tampered', code: 'wpt_signature', status: 401, request: async (v) => withWpt(v, withPayload(String(v.headers.authorization).slice(4), { ...(await wptClaims()), aud: `${AUDIENCE}/admin` })) },
-  { name: 'WPT signature stripped', code: 'wpt_malformed', status: 401, request: (v) => withWpt(v, `${String(v.headers.authorization).slice(4).split('.').slice(0, 2).join('.')}.`) },
+  {
+    name: 'WPT signed by another key',
+    code: 'wpt_signature',
+    status: 401,
+    request: async (v) => withWpt(v, await signJws(wptHeader(), await wptClaims(), (await keyPair('ES256')).privateKey)),
+  },
+  {
+    name: 'WPT payload tampered',
+    code: 'wpt_signature',
+    status: 401,
+    request: async (v) =>
+      withWpt(v, withPayload(String(v.headers.authorization).slice(4), { ...(await wptClaims()), aud: `${AUDIENCE}/admin` })),
+  },
+  {
+    name: 'WPT signature stripped',
+    code: 'wpt_malformed',
+    status: 401,
+    request: (v) => withWpt(v, `${String(v.headers.authorization).slice(4).split('.').slice(0, 2).join('.')}.`),
+  },
   // Step 5: typ.
-  { name: 'WPT typ JWT', code: 'wpt_typ', status: 401, request: async (v) => withWpt(v, await signWpt({ ...wptHeader(), typ: 'JWT' }, await wptClaims())) },
-  { name: 'WPT without typ', code: 'wpt_typ', status: 401, request: async (v) => withWpt(v, await signWpt({ alg: 'ES256' }, await wptClaims())) },
-  { name: 'WPT typ wit+jwt', code: 'wpt_typ', status: 401, request: async (v) => withWpt(v, await signWpt({ ...wptHeader(), typ: 'wit+jwt' }, await wptClaims())) },
-  { name: 'WPT with the s2s-00 typ wimse-proof+jwt', code: 'wpt_typ', status: 401, request: async (v) => withWpt(v, await signWpt({ ...wptHeader(), typ: 'wimse-proof+jwt' }, await wptClaims())) },
+  {
+    name: 'WPT typ JWT',
+    code: 'wpt_typ',
+    status: 401,
+    request: async (v) => withWpt(v, await signWpt({ ...wptHeader(), typ: 'JWT' }, await wptClaims())),
+  },
+  {
+    name: 'WPT without typ',
+    code: 'wpt_typ',
+    status: 401,
+    request: async (v) => withWpt(v, await signWpt({ alg: 'ES256' }, await wptClaims())),
+  },
+  {
+    name: 'WPT typ wit+jwt',
+    code: 'wpt_typ',
+    status: 401,
+    request: async (v) => withWpt(v, await signWpt({ ...wptHeader(), typ: 'wit+jwt' }, await wptClaims())),
+  },
+  {
+    name: 'WPT with the s2s-00 typ wimse-proof+jwt',
+    code: 'wpt_typ',
+    status: 401,
+    request: async (v) => withWpt(v, await signWpt({ ...wptHeader(), typ: 'wimse-proof+jwt' }, await wptClaims())),
+  },
   // Step 6: aud.
-  { name: 'aud for another host', code: 'wpt_aud', status: 401, request: async (v) => withWpt(v, await signWpt(wptHeader(), { ...(await wptClaims()), aud: 'https://other.example.org/orders' })) },
-  { name: 'aud for another path', code: 'wpt_aud', status: 401, request: async (v) => withWpt(v, await signWpt(wptHeader(), { ...(await wptClaims()), aud: `${AUDIENCE}/admin` })) },
-  { name: 'aud including the query', code: 'wpt_aud', status: 401, request: async (v) => withWpt(v, await signWpt(wptHeader(), { ...(await wptClaims()), aud: `${AUDIENCE}/orders?id=7` })) },
-  { name: 'aud with another scheme', code: 'wpt_aud', status: 401, request: async (v) => withWpt(v, await signWpt(wptHeader(), { ...(await wptClaims()), aud: 'http://api.example.org/orders' })) },
-  { name: 'aud as an array without the target URI', code: 'wpt_aud', status: 401, request: async (v) => withWpt(v, await signWpt(wptHeader(), { ...(await wptClaims()), aud: [`${AUDIENCE}/admin`, 'https://other.example/orders'] })) },
-  { name: 'aud missing', code: 'wpt_aud', status: 401, request: async (v) => withWpt(v, await signWpt(wptHeader(), { ...(await wptClaims()), aud: undefined })) },
+  {
+    name: 'aud for another host',
+    code: 'wpt_aud',
+    status: 401,
+    request: async (v) => withWpt(v, await signWpt(wptHeader(), { ...(await wptClaims()), aud: 'https://other.example.org/orders' })),
+  },
+  {
+    name: 'aud for another path',
+    code: 'wpt_aud',
+    status: 401,
+    request: async (v) => withWpt(v, await signWpt(wptHeader(), { ...(await wptClaims()), aud: `${AUDIENCE}/admin` })),
+  },
+  {
+    name: 'aud including the query',
+    code: 'wpt_aud',
+    status: 401,
+    request: async (v) => withWpt(v, await signWpt(wptHeader(), { ...(await wptClaims()), aud: `${AUDIENCE}/orders?id=7` })),
+  },
+  {
+    name: 'aud with another scheme',
+    code: 'wpt_aud',
+    status: 401,
+    request: async (v) => withWpt(v, await signWpt(wptHeader(), { ...(await wptClaims()), aud: 'http://api.example.org/orders' })),
+  },
+  {
+    name: 'aud as an array without the target URI',
+    code: 'wpt_aud',
+    status: 401,
+    request: async (v) =>
+      withWpt(v, await signWpt(wptHeader(), { ...(await wptClaims()), aud: [`${AUDIENCE}/admin`, 'https://other.example/orders'] })),
+  },
+  {
+    name: 'aud missing',
+    code: 'wpt_aud',
+    status: 401,
+    request: async (v) => withWpt(v, await signWpt(wptHeader(), { ...(await wptClaims()), aud: undefined })),
+  },
   {
     name: 'aud matching a spoofed Host / X-Forwarded-Host',
     code: 'wpt_aud',
     status: 401,
-    request: async (v) => withWpt(v, await signWpt(wptHeader(), { ...(await wptClaims()), aud: 'https://evil.example/orders' }), { host: 'evil.example', 'x-forwarded-host': 'evil.example' }),
+    request: async (v) =>
+      withWpt(v, await signWpt(wptHeader(), { ...(await wptClaims()), aud: 'https://evil.example/orders' }), {
+        host: 'evil.example',
+        'x-forwarded-host': 'evil.example',
+      }),
   },
-  { name: 'request target in absolute form', code: 'request_invalid', status: 400, request: (v) => ({ ...v, path: 'https://api.example.org/orders' }) },
+  {
+    name: 'request target in absolute form',
+    code: 'request_invalid',
+    status: 400,
+    request: (v) => ({ ...v, path: 'https://api.example.org/orders' }),
+  },
   // Step 7: exp.
-  { name: 'WPT expired', code: 'wpt_expired', status: 401, request: async (v) => withWpt(v, await signWpt(wptHeader(), { ...(await wptClaims()), exp: now - 31 })) },
-  { name: 'WPT exp too far in the future', code: 'wpt_exp_too_far', status: 401, request: async (v) => withWpt(v, await signWpt(wptHeader(), { ...(await wptClaims()), exp: now + 3600 })) },
-  { name: 'WPT without exp', code: 'wpt_claims', status: 401, request: async (v) => withWpt(v, await signWpt(wptHeader(), { ...(await wptClaims()), exp: undefined })) },
-  { name: 'WPT exp is a string', code: 'wpt_claims', status: 401, request: async (v) => withWpt(v, await signWpt(wptHeader(), { ...(await wptClaims()), exp: String(now + 60) })) },
+  {
+    name: 'WPT expired',
+    code: 'wpt_expired',
+    status: 401,
+    request: async (v) => withWpt(v, await signWpt(wptHeader(), { ...(await wptClaims()), exp: now - 31 })),
+  },
+  {
+    name: 'WPT exp too far in the future',
+    code: 'wpt_exp_too_far',
+    status: 401,
+    request: async (v) => withWpt(v, await signWpt(wptHeader(), { ...(await wptClaims()), exp: now + 3600 })),
+  },
+  {
+    name: 'WPT without exp',
+    code: 'wpt_claims',
+    status: 401,
+    request: async (v) => withWpt(v, await signWpt(wptHeader(), { ...(await wptClaims()), exp: undefined })),
+  },
+  {
+    name: 'WPT exp is a string',
+    code: 'wpt_claims',
+    status: 401,
+    request: async (v) => withWpt(v, await signWpt(wptHeader(), { ...(await wptClaims()), exp: String(now + 60) })),
+  },
   // RFC 7519 §4.1.5/§4.1.6 when present (wpt-02 defines neither).
-  { name: 'WPT issued in the future (iat beyond the 30 s tolerance)', code: 'wpt_not_yet_valid', status: 401, request: async (v) => withWpt(v, await signWpt(wptHeader(), { ...(await wptClaims()), iat: now + 31 })) },
-  { name: 'WPT not yet valid (nbf beyond the 30 s tolerance)', code: 'wpt_not_yet_valid', status: 401, request: async (v) => withWpt(v, await signWpt(wptHeader(), { ...(await wptClaims()), nbf: now + 31 })) },
-  { name: 'WPT iat is a string', code: 'wpt_claims', status: 401, request: async (v) => withWpt(v, await signWpt(wptHeader(), { ...(await wptClaims()), iat: String(now) })) },
-  { name: 'WPT nbf is null', code: 'wpt_claims', status: 401, request: async (v) => withWpt(v, await signWpt(wptHeader(), { ...(await wptClaims()), nbf: null })) },
+  {
+    name: 'WPT issued in the future (iat beyond the 30 s tolerance)',
+    code: 'wpt_not_yet_valid',
+    status: 401,
+    request: async (v) => withWpt(v, await signWpt(wptHeader(), { ...(await wptClaims()), iat: now + 31 })),
+  },
+  {
+    name: 'WPT not yet valid (nbf beyond the 30 s tolerance)',
+    code: 'wpt_not_yet_valid',
+    status: 401,
+    request: async (v) => withWpt(v, await signWpt(wptHeader(), { ...(await wptClaims()), nbf: now + 31 })),
+  },
+  {
+    name: 'WPT iat is a string',
+    code: 'wpt_claims',
+    status: 401,
+    request: async (v) => withWpt(v, await signWpt(wptHeader(), { ...(await wptClaims()), iat: String(now) })),
+  },
+  {
+    name: 'WPT nbf is null',
+    code: 'wpt_claims',
+    status: 401,
+    request: async (v) => withWpt(v, await signWpt(wptHeader(), { ...(await wptClaims()), nbf: null })),
+  },
   // Step 8: wth.
-  { name: 'wth of another WIT', code: 'wpt_wth', status: 401, request: async (v) => withWpt(v, await signWpt(wptHeader(), { ...(await wptClaims()), wth: await tokenHash(`${workload.wit}x`) })) },
-  { name: 'wth missing', code: 'wpt_wth', status: 401, request: async (v) => withWpt(v, await signWpt(wptHeader(), { ...(await wptClaims()), wth: undefined })) },
+  {
+    name: 'wth of another WIT',
+    code: 'wpt_wth',
+    status: 401,
+    request: async (v) => withWpt(v, await signWpt(wptHeader(), { ...(await wptClaims()), wth: await tokenHash(`${workload.wit}x`) })),
+  },
+  {
+    name: 'wth missing',
+    code: 'wpt_wth',
+    status: 401,
+    request: async (v) => withWpt(v, await signWpt(wptHeader(), { ...(await wptClaims()), wth: undefined })),
+  },
   // jti.
-  { name: 'jti missing', code: 'wpt_claims', status: 401, request: async (v) => withWpt(v, await signWpt(wptHeader(), { ...(await wptClaims()), jti: undefined })) },
-  { name: 'jti longer than 256', code: 'wpt_claims', status: 401, request: async (v) => withWpt(v, await signWpt(wptHeader(), { ...(await wptClaims()), jti: 'j'.repeat(257) })) },
-  { name: 'jti not a string', code: 'wpt_claims', status: 401, request: async (v) => withWpt(v, await signWpt(wptHeader(), { ...(await wptClaims()), jti: 42 })) },
+  {
+    name: 'jti missing',
+    code: 'wpt_claims',
+    status: 401,
+    request: async (v) => withWpt(v, await signWpt(wptHeader(), { ...(await wptClaims()), jti: undefined })),
+  },
+  {
+    name: 'jti longer than 256',
+    code: 'wpt_claims',
+    status: 401,
+    request: async (v) => withWpt(v, await signWpt(wptHeader(), { ...(await wptClaims()), jti: 'j'.repeat(257) })),
+  },
+  {
+    name: 'jti not a string',
+    code: 'wpt_claims',
+    status: 401,
+    request: async (v) => withWpt(v, await signWpt(wptHeader(), { ...(await wptClaims()), jti: 42 })),
+  },
   // Step 10: tth.
-  { name: 'Txn-Token sent without tth', code: 'wpt_tth', status: 401, request: (v) => ({ ...v, headers: { ...v.headers, 'txn-token': 'txn' } }) },
-  { name: 'tth of another Txn-Token', code: 'wpt_tth', status: 401, request: async (v) => withWpt(v, await signWpt(wptHeader(), { ...(await wptClaims()), tth: await tokenHash('a') }), { 'txn-token': 'b' }) },
-  { name: 'tth without a Txn-Token', code: 'wpt_tth', status: 401, request: async (v) => withWpt(v, await signWpt(wptHeader(), { ...(await wptClaims()), tth: await tokenHash('a') })) },
-  { name: 'two Txn-Token fields', code: 'wpt_tth', status: 401, request: async (v) => withWpt(v, await signWpt(wptHeader(), { ...(await wptClaims()), tth: await tokenHash('a') }), { 'txn-token': ['a', 'a'] }) },
+  {
+    name: 'Txn-Token sent without tth',
+    code: 'wpt_tth',
+    status: 401,
+    request: (v) => ({ ...v, headers: { ...v.headers, 'txn-token': 'txn' } }),
+  },
+  {
+    name: 'tth of another Txn-Token',
+    code: 'wpt_tth',
+    status: 401,
+    request: async (v) =>
+      withWpt(v, await signWpt(wptHeader(), { ...(await wptClaims()), tth: await tokenHash('a') }), { 'txn-token': 'b' }),
+  },
+  {
+    name: 'tth without a Txn-Token',
+    code: 'wpt_tth',
+    status: 401,
+    request: async (v) => withWpt(v, await signWpt(wptHeader(), { ...(await wptClaims()), tth: await tokenHash('a') })),
+  },
+  {
+    name: 'two Txn-Token fields',
+    code: 'wpt_tth',
+    status: 401,
+    request: async (v) =>
+      withWpt(v, await signWpt(wptHeader(), { ...(await wptClaims()), tth: await tokenHash('a') }), { 'txn-token': ['a', 'a'] }),
+  },
   // Step 11: oth.
-  { name: 'oth member not understood', code: 'wpt_oth', status: 401, request: async (v) => withWpt(v, await signWpt(wptHeader(), { ...(await wptClaims()), oth: { 'x-custom-token': 'AAAA' } }), { 'x-custom-token': 'x' }) },
+  {
+    name: 'oth member not understood',
+    code: 'wpt_oth',
+    status: 401,
+    request: async (v) =>
+      withWpt(v, await signWpt(wptHeader(), { ...(await wptClaims()), oth: { 'x-custom-token': 'AAAA' } }), { 'x-custom-token': 'x' }),
+  },
   {
     name: 'oth hash does not match the field',
     code: 'wpt_oth',
     status: 401,
-    request: async (v) => withWpt(v, await signWpt(wptHeader(), { ...(await wptClaims()), oth: { 'x-user-context': await tokenHash('alice') } }), { 'x-user-context': 'mallory' }),
+    request: async (v) =>
+      withWpt(v, await signWpt(wptHeader(), { ...(await wptClaims()), oth: { 'x-user-context': await tokenHash('alice') } }), {
+        'x-user-context': 'mallory',
+      }),
     options: () => ({ contextTokenHeaders: ['X-User-Context'] }),
   },
   {
@@ -260,12 +695,24 @@ const wptCases: Case[] = [
     name: 'oth names a field the request lacks',
     code: 'wpt_oth',
     status: 401,
-    request: async (v) => withWpt(v, await signWpt(wptHeader(), { ...(await wptClaims()), oth: { 'x-user-context': await tokenHash('alice') } })),
+    request: async (v) =>
+      withWpt(v, await signWpt(wptHeader(), { ...(await wptClaims()), oth: { 'x-user-context': await tokenHash('alice') } })),
     options: () => ({ contextTokenHeaders: ['x-user-context'] }),
   },
-  { name: 'oth is not an object', code: 'wpt_oth', status: 401, request: async (v) => withWpt(v, await signWpt(wptHeader(), { ...(await wptClaims()), oth: 'abc' })) },
+  {
+    name: 'oth is not an object',
+    code: 'wpt_oth',
+    status: 401,
+    request: async (v) => withWpt(v, await signWpt(wptHeader(), { ...(await wptClaims()), oth: 'abc' })),
+  },
   // Proof method policy.
-  { name: 'WPT sent where only HTTP signatures are accepted', code: 'proof_not_accepted', status: 400, request: (v) => v, options: () => ({ proofs: ['http-sig'] }) },
+  {
+    name: 'WPT sent where only HTTP signatures are accepted',
+    code: 'proof_not_accepted',
+    status: 400,
+    request: (v) => v,
+    options: () => ({ proofs: ['http-sig'] }),
+  },
 ];
 
 describe.each([
@@ -297,7 +744,11 @@ describe('the same request is accepted when nothing is violated', () => {
   it('iat and nbf up to the clock tolerance ahead, on both WIT and WPT', async () => {
     const wit = await signWit(witHeader(), { ...witClaims(), iat: now + 30, nbf: now + 30 });
     const wpt = await signWpt(wptHeader(), { ...(await wptClaims(wit)), iat: now + 30, nbf: now + 30 });
-    const p = await verifierFor(issuer).verify({ method: 'GET', path: '/orders', headers: { 'workload-identity-token': wit, authorization: `WPT ${wpt}` } });
+    const p = await verifierFor(issuer).verify({
+      method: 'GET',
+      path: '/orders',
+      headers: { 'workload-identity-token': wit, authorization: `WPT ${wpt}` },
+    });
     expect(p.workload).toBe(workload.sub);
   });
 
@@ -316,7 +767,13 @@ describe('the same request is accepted when nothing is violated', () => {
     const captured = await wptRequest(admin);
     await verifier.verify(captured);
     const codes: string[] = [];
-    for (let i = 0; i < 40; i++) codes.push(await verifier.verify(await wptRequest(workload)).then(() => 'ok', (e: { code: string; status: number }) => `${e.status} ${e.code}`));
+    for (let i = 0; i < 40; i++)
+      codes.push(
+        await verifier.verify(await wptRequest(workload)).then(
+          () => 'ok',
+          (e: { code: string; status: number }) => `${e.status} ${e.code}`,
+        ),
+      );
     expect(codes).toEqual([...Array<string>(5).fill('ok'), ...Array<string>(35).fill('429 replay_quota_exceeded')]);
     await expect(verifier.verify(captured)).rejects.toMatchObject({ code: 'wpt_replay', status: 401 });
   });
@@ -324,7 +781,9 @@ describe('the same request is accepted when nothing is violated', () => {
   it('a rejected WPT does not burn its jti', async () => {
     const verifier = verifierFor(issuer, { contextTokenHeaders: ['x-user-context'] });
     const req = await wptRequest(workload);
-    await expect(verifier.verify({ ...req, headers: { ...req.headers, 'x-user-context': 'a' } })).rejects.toMatchObject({ code: 'wpt_oth' });
+    await expect(verifier.verify({ ...req, headers: { ...req.headers, 'x-user-context': 'a' } })).rejects.toMatchObject({
+      code: 'wpt_oth',
+    });
     await expect(verifier.verify(req)).resolves.toMatchObject({ workload: workload.sub });
   });
 
@@ -333,8 +792,16 @@ describe('the same request is accepted when nothing is violated', () => {
     const wit = await signWit({ ...witHeader(), typ: 'Application/WIT+JWT' }, witClaims());
     const w2 = await signWpt({ alg: 'ES256', typ: 'application/wpt+jwt' }, await wptClaims(wit));
     const verifier = verifierFor(issuer);
-    await expect(verifier.verify({ method: 'GET', path: '/orders', headers: { 'workload-identity-token': workload.wit, authorization: `wpt ${wpt}` } })).resolves.toBeDefined();
-    await expect(verifier.verify({ method: 'GET', path: '/orders', headers: { 'workload-identity-token': wit, authorization: `WPT ${w2}` } })).resolves.toBeDefined();
+    await expect(
+      verifier.verify({
+        method: 'GET',
+        path: '/orders',
+        headers: { 'workload-identity-token': workload.wit, authorization: `wpt ${wpt}` },
+      }),
+    ).resolves.toBeDefined();
+    await expect(
+      verifier.verify({ method: 'GET', path: '/orders', headers: { 'workload-identity-token': wit, authorization: `WPT ${w2}` } }),
+    ).resolves.toBeDefined();
   });
 
   it('accepts any of several configured audiences', async () => {
@@ -359,7 +826,11 @@ describe('createVerifier validates options eagerly', () => {
     ['a none proof algorithm', { proofAlgorithms: ['none'] }, /proofAlgorithms/],
     // A misspelt option would be ignored, and an ignored issuer allow-list fails open.
     ['an unknown option', { audiance: AUDIENCE }, /createVerifier: unknown option "audiance" \(allowed: trustDomains, audience/],
-    ['issuers for issuer', { trustDomains: { 'example.org': { keys: { keys: [] }, issuers: ['https://id.example.org'] } } }, /trustDomains\["example.org"\]: unknown option "issuers".*issuer/],
+    [
+      'issuers for issuer',
+      { trustDomains: { 'example.org': { keys: { keys: [] }, issuers: ['https://id.example.org'] } } },
+      /trustDomains\["example.org"\]: unknown option "issuers".*issuer/,
+    ],
     ['an unknown witCache option', { witCache: { ttl: 5 } }, /witCache: unknown option "ttl"/],
     ['an unknown identifier option', { identifier: { canonicall: false } }, /identifier: unknown option "canonicall"/],
     ['an unknown mtls option', { mtls: { trustBundles: {}, trustedProxy: ['10.0.0.1'] } }, /mtls: unknown option "trustedProxy"/],
@@ -374,7 +845,12 @@ describe('a bug is not disguised as bad input', () => {
   it('rejects with the exception itself, not a WimseError, so the adapter can answer 500 and report it', async () => {
     const bug = new RangeError('clock broke');
     let broken = false; // the clock is also read while the verifier is built
-    const verifier = verifierFor(issuer, { now: () => { if (broken) throw bug; return NOW; } });
+    const verifier = verifierFor(issuer, {
+      now: () => {
+        if (broken) throw bug;
+        return NOW;
+      },
+    });
     broken = true;
     await expect(verifier.verify(await wptRequest(workload))).rejects.toBe(bug);
   });

@@ -100,7 +100,12 @@ export function createVerifierCore(options: VerifierOptions): VerifierCore {
     return withCertificate(request, wpt, sig, certificate);
   }
 
-  function withCertificate(request: WimseRequest, wpt: PresentedWpt | undefined, sig: PresentedSignature | undefined, certificate: VerifiedCertificate | undefined): MaybePromise<WimsePrincipal> {
+  function withCertificate(
+    request: WimseRequest,
+    wpt: PresentedWpt | undefined,
+    sig: PresentedSignature | undefined,
+    certificate: VerifiedCertificate | undefined,
+  ): MaybePromise<WimsePrincipal> {
     if (certificate !== undefined && wpt === undefined && sig === undefined) return mtlsPrincipal(certificate);
     const proven = proof(request, wpt, sig);
     const mtls = o.mtls;
@@ -109,23 +114,30 @@ export function createVerifierCore(options: VerifierOptions): VerifierCore {
 
   function proof(request: WimseRequest, wpt: PresentedWpt | undefined, sig: PresentedSignature | undefined): MaybePromise<WimsePrincipal> {
     // One proof per request: a WPT and a WIMSE signature together are ambiguous.
-    if (wpt !== undefined && sig !== undefined) throw new WimseError('credentials_ambiguous', 'Send either a WPT or a WIMSE HTTP signature, not both');
+    if (wpt !== undefined && sig !== undefined)
+      throw new WimseError('credentials_ambiguous', 'Send either a WPT or a WIMSE HTTP signature, not both');
     const witToken = singleField(request.headers, 'workload-identity-token', 'wit_duplicate');
-    if (wpt === undefined && sig === undefined) throw noProof(o, witToken !== undefined, hasSignatureFields(request.headers), request.headers['workload-proof-token'] !== undefined);
+    if (wpt === undefined && sig === undefined)
+      throw noProof(o, witToken !== undefined, hasSignatureFields(request.headers), request.headers['workload-proof-token'] !== undefined);
     accepted(o, wpt !== undefined ? 'wpt' : 'http-sig');
     // workload-creds §5.1.4 before the proof: the WIT must be valid first.
     if (witToken === undefined) throw new WimseError('wit_missing', 'A WIMSE proof must come with a Workload-Identity-Token');
     return after(witVerifier(witToken.trim()), (wit) => {
       if (sig !== undefined) {
         // http-signature-07 §3: the signature after the WIT, with its cnf key.
-        return after(verifyRequestSignature(request, sig, wit, sigPolicy), (verified) => principal(wit, 'http-sig', verified.context, verified.signature));
+        return after(verifyRequestSignature(request, sig, wit, sigPolicy), (verified) =>
+          principal(wit, 'http-sig', verified.context, verified.signature),
+        );
       }
       return after(verifyWpt(request, wpt!, wit, wptPolicy), (context) => principal(wit, 'wpt', context));
     });
   }
 
   // txn-tokens-10 §12.2, after the proof (txn-token.ts); checked here at start-up.
-  const txn = o.transactionTokens === undefined ? undefined : createTxnTokenVerifier({ ...o.transactionTokens, clockTolerance: o.clockTolerance, maxLength: o.maxTokenLength, now: o.now });
+  const txn =
+    o.transactionTokens === undefined
+      ? undefined
+      : createTxnTokenVerifier({ ...o.transactionTokens, clockTolerance: o.clockTolerance, maxLength: o.maxTokenLength, now: o.now });
   // Outcomes go to `wimse:verify` (diagnostics.ts); a direct call when nobody listens.
   const authenticate = observeVerify(txn === undefined ? authenticateOnce : withTransactions(authenticateOnce, txn));
   return {
@@ -168,7 +180,9 @@ function noProof(o: ResolvedOptions, hasWit: boolean, hasSignature: boolean, has
   if (o.proofs.has('wpt')) {
     // wpt-01 moved to Authorization in wpt-02: say which option accepts the old field (off here).
     const old = hasWpt01 ? `; the Workload-Proof-Token field is wpt-01, accepted only with the compat.wpt01 option` : '';
-    return hasWit ? new WimseError('wpt_missing', `Authorization: WPT is required${old}`) : new WimseError('credentials_missing', hasWpt01 ? `No workload credentials${old}` : undefined);
+    return hasWit
+      ? new WimseError('wpt_missing', `Authorization: WPT is required${old}`)
+      : new WimseError('credentials_missing', hasWpt01 ? `No workload credentials${old}` : undefined);
   }
   if (o.proofs.has('http-sig')) return new WimseError('sig_missing', 'A WIMSE HTTP signature is required');
   return new WimseError('mtls_missing', 'A client certificate is required');

@@ -45,7 +45,9 @@ export async function verifyWitSignature(token: string, c: WitSignatureCheck): P
 }
 
 function viaJose(token: string, getKey: JWTVerifyGetKey, c: WitSignatureCheck): Promise<JWTPayload> {
-  return jwtVerify(token, getKey, { algorithms: [...c.algorithms], currentDate: new Date(c.now), clockTolerance: c.clockTolerance }).then((r) => r.payload);
+  return jwtVerify(token, getKey, { algorithms: [...c.algorithms], currentDate: new Date(c.now), clockTolerance: c.clockTolerance }).then(
+    (r) => r.payload,
+  );
 }
 
 // RFC 7519 §4.1.4-4.1.6 as jose applies them: iat, nbf, exp numbers when present; nbf not after
@@ -54,14 +56,17 @@ function checkTimes(claims: JWTPayload, nowMs: number, tolerance: number): void 
   const now = Math.floor(nowMs / 1000);
   const numeric = (claim: 'iat' | 'nbf' | 'exp'): number | undefined => {
     const value = claims[claim];
-    if (value !== undefined && typeof value !== 'number') throw new errors.JWTClaimValidationFailed(`"${claim}" claim must be a number`, claims, claim, 'invalid');
+    if (value !== undefined && typeof value !== 'number')
+      throw new errors.JWTClaimValidationFailed(`"${claim}" claim must be a number`, claims, claim, 'invalid');
     return value;
   };
   numeric('iat');
   const nbf = numeric('nbf');
-  if (nbf !== undefined && nbf > now + tolerance) throw new errors.JWTClaimValidationFailed('"nbf" claim timestamp check failed', claims, 'nbf', 'check_failed');
+  if (nbf !== undefined && nbf > now + tolerance)
+    throw new errors.JWTClaimValidationFailed('"nbf" claim timestamp check failed', claims, 'nbf', 'check_failed');
   const exp = numeric('exp');
-  if (exp !== undefined && exp <= now - tolerance) throw new errors.JWTExpired('"exp" claim timestamp check failed', claims, 'exp', 'check_failed');
+  if (exp !== undefined && exp <= now - tolerance)
+    throw new errors.JWTExpired('"exp" claim timestamp check failed', claims, 'exp', 'check_failed');
 }
 
 // The Web Crypto algorithm a key must have for each JWS alg (RFC 7518 §3), as jose checks it.
@@ -87,13 +92,25 @@ function fastKey(key: unknown, alg: WimseAlgorithm): DualKey | undefined {
   if (node === undefined || !isCryptoKey(key) || key.type !== 'public' || !key.usages.includes('verify')) return undefined;
   const want = EXPECTED[alg];
   const a = key.algorithm as { name: string; namedCurve?: string; hash?: { name?: string }; modulusLength?: number };
-  if (a.name !== want.name || (want.curve !== undefined && a.namedCurve !== want.curve) || (want.hash !== undefined && a.hash?.name !== want.hash)) return undefined;
+  if (
+    a.name !== want.name ||
+    (want.curve !== undefined && a.namedCurve !== want.curve) ||
+    (want.hash !== undefined && a.hash?.name !== want.hash)
+  )
+    return undefined;
   if (want.hash !== undefined && (a.modulusLength ?? 0) < 2048) return undefined;
   let dual = dualKeys.get(key);
-  if (dual === undefined) dualKeys.set(key, (dual = { key, nodeKey: node.KeyObject.from(key as Parameters<typeof node.KeyObject.from>[0]) }));
+  if (dual === undefined)
+    dualKeys.set(key, (dual = { key, nodeKey: node.KeyObject.from(key as Parameters<typeof node.KeyObject.from>[0]) }));
   return dual;
 }
 
 function isCryptoKey(k: unknown): k is CryptoKey {
-  return typeof k === 'object' && k !== null && typeof (k as CryptoKey).algorithm === 'object' && Array.isArray((k as CryptoKey).usages) && typeof (k as CryptoKey).type === 'string';
+  return (
+    typeof k === 'object' &&
+    k !== null &&
+    typeof (k as CryptoKey).algorithm === 'object' &&
+    Array.isArray((k as CryptoKey).usages) &&
+    typeof (k as CryptoKey).type === 'string'
+  );
 }

@@ -52,7 +52,10 @@ describe('workload-creds-02 §5.1 example WIT', () => {
       clockTolerance: 0,
       now: () => (creds02.clock.exp + 1) * 1000,
     });
-    await expect(verifier.verify({ method: req.method, path: req.path, headers: req.headers })).rejects.toMatchObject({ code: 'wit_expired', status: 400 });
+    await expect(verifier.verify({ method: req.method, path: req.path, headers: req.headers })).rejects.toMatchObject({
+      code: 'wit_expired',
+      status: 400,
+    });
   });
 
   it('can be re-minted with the example issuer private key (same issuer, new claims)', async () => {
@@ -96,7 +99,13 @@ describe('issueWit refuses what a verifier would reject', () => {
     const issuer = await createIssuer();
     const { publicJwk } = await keyPair('ES256');
     await expect(
-      issueWit({ sub: 'spiffe://example.org/a', cnfJwk: { ...publicJwk, alg: 'ES256' }, issuerKey: issuer.privateKey, alg: 'ES256', ...override } as Parameters<typeof issueWit>[0]),
+      issueWit({
+        sub: 'spiffe://example.org/a',
+        cnfJwk: { ...publicJwk, alg: 'ES256' },
+        issuerKey: issuer.privateKey,
+        alg: 'ES256',
+        ...override,
+      } as Parameters<typeof issueWit>[0]),
     ).rejects.toThrow(TypeError);
   });
 });

@@ -125,7 +125,8 @@ async function verifyWit(token: string, o: WitVerifierOptions): Promise<Verified
   }
   if (typeof claims.exp !== 'number') throw new WimseError('wit_claims', 'WIT exp is required');
   // RFC 7519 §4.1.6: jose checks iat only with maxTokenAge; a WIT issued in the future is not valid yet.
-  if (typeof claims.iat === 'number' && claims.iat > now / 1000 + o.clockTolerance) throw new WimseError('wit_not_yet_valid', 'WIT iat is in the future');
+  if (typeof claims.iat === 'number' && claims.iat > now / 1000 + o.clockTolerance)
+    throw new WimseError('wit_not_yet_valid', 'WIT iat is in the future');
   if (claims.exp - now / 1000 > o.maxLifetime) throw new WimseError('wit_lifetime', `WIT expires more than ${o.maxLifetime}s from now`);
   if (claims.sub !== checked.id.value) throw new WimseError('wit_sub_invalid', 'WIT sub changed during verification');
   // Step 9: cnf.jwk with an allowed alg, public, of a matching key type.
@@ -170,13 +171,18 @@ export function guardedKey(getKey: JWTVerifyGetKey, unknownKey: WimseErrorCode =
     try {
       const key = await getKey(header, jws);
       const flaw = await verificationKeyFlaw(key);
-      if (flaw !== undefined) throw new WimseError('trust_unavailable', `The trusted issuer key${header.kid === undefined ? '' : ` ${JSON.stringify(header.kid)}`} is refused: ${flaw}`);
+      if (flaw !== undefined)
+        throw new WimseError(
+          'trust_unavailable',
+          `The trusted issuer key${header.kid === undefined ? '' : ` ${JSON.stringify(header.kid)}`} is refused: ${flaw}`,
+        );
       return key;
     } catch (e) {
       if (e instanceof WimseError) throw e;
       if (joseCode(e) === 'ERR_JWKS_NO_MATCHING_KEY') throw new WimseError(unknownKey, `No trusted key matches the ${token} header`);
       // §3: without kid, policy must make the key unambiguous; several candidates are not.
-      if (joseCode(e) === 'ERR_JWKS_MULTIPLE_MATCHING_KEYS') throw new WimseError(unknownKey, `Several trusted keys match; the ${token} needs a kid`);
+      if (joseCode(e) === 'ERR_JWKS_MULTIPLE_MATCHING_KEYS')
+        throw new WimseError(unknownKey, `Several trusted keys match; the ${token} needs a kid`);
       throw new WimseError('trust_unavailable', 'Trust anchors could not be loaded', { cause: e });
     }
   };
@@ -208,7 +214,9 @@ function witError(e: unknown): unknown {
 
 /** The `code` of a jose error, if it is one. */
 export function joseCode(e: unknown): string | undefined {
-  return typeof e === 'object' && e !== null && typeof (e as { code?: unknown }).code === 'string' ? (e as { code: string }).code : undefined;
+  return typeof e === 'object' && e !== null && typeof (e as { code?: unknown }).code === 'string'
+    ? (e as { code: string }).code
+    : undefined;
 }
 
 /** What an identity server needs to issue a WIT. */
@@ -267,7 +275,14 @@ export async function issueWit(options: IssueWitOptions): Promise<string> {
 // What arrived and what the trust domain's issuer list allows: `iss` values, never the token.
 function issuerMismatch(iss: unknown, issuers: readonly string[], trustDomain: string): WimseError {
   const expected = issuers.map((i) => JSON.stringify(i)).join(' or ');
-  if (typeof iss !== 'string') return new WimseError('wit_iss', `WIT iss is required by trust domain ${trustDomain}; expected ${expected}`, { mismatch: { expected: issuers, received: [] } });
+  if (typeof iss !== 'string')
+    return new WimseError('wit_iss', `WIT iss is required by trust domain ${trustDomain}; expected ${expected}`, {
+      mismatch: { expected: issuers, received: [] },
+    });
   const shown = iss.length > 200 ? `${iss.slice(0, 200)}…` : iss;
-  return new WimseError('wit_iss', `WIT iss ${JSON.stringify(shown)} is not an issuer of trust domain ${trustDomain}; expected ${expected}`, { mismatch: { expected: issuers, received: [shown] } });
+  return new WimseError(
+    'wit_iss',
+    `WIT iss ${JSON.stringify(shown)} is not an issuer of trust domain ${trustDomain}; expected ${expected}`,
+    { mismatch: { expected: issuers, received: [shown] } },
+  );
 }

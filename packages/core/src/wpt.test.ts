@@ -98,7 +98,9 @@ describe('wpt-01 wire format (compatibility mode only)', () => {
 
   it('rejects a different access token (ath)', async () => {
     const headers = { ...req.headers, authorization: 'Bearer another-token' };
-    await expect(verifierAt(v.clock.suggested_verify_at, { compat: { wpt01: true } }).verify({ ...view, headers })).rejects.toMatchObject({ code: 'wpt_ath' });
+    await expect(verifierAt(v.clock.suggested_verify_at, { compat: { wpt01: true } }).verify({ ...view, headers })).rejects.toMatchObject({
+      code: 'wpt_ath',
+    });
   });
 });
 
@@ -107,6 +109,8 @@ describe('s2s-protocol-00 tokens (pre-split) are not accepted', () => {
     const v = vector('s2s-00-wit-wpt-legacy');
     const wit: string = v.wit ?? v.wit_compact;
     const headers = { 'workload-identity-token': wit, authorization: 'WPT a.b.c' };
-    await expect(verifierAt(v.clock?.suggested_verify_at ?? 1717000000).verify({ method: 'GET', path: '/', headers })).rejects.toMatchObject({ code: 'wit_typ' });
+    await expect(
+      verifierAt(v.clock?.suggested_verify_at ?? 1717000000).verify({ method: 'GET', path: '/', headers }),
+    ).rejects.toMatchObject({ code: 'wit_typ' });
   });
 });

@@ -117,7 +117,13 @@ export function verifyWpt(request: WimseRequest, presented: PresentedWpt, wit: V
   return after(verifyWptJws(presented.token, wit.proofKey, p.maxLength), (claims) => checkWptClaims(request, presented, wit, p, claims));
 }
 
-function checkWptClaims(request: WimseRequest, presented: PresentedWpt, wit: VerifiedWit, p: WptPolicy, claims: Partial<WptClaims>): MaybePromise<ContextTokens> {
+function checkWptClaims(
+  request: WimseRequest,
+  presented: PresentedWpt,
+  wit: VerifiedWit,
+  p: WptPolicy,
+  claims: Partial<WptClaims>,
+): MaybePromise<ContextTokens> {
   const now = p.now() / 1000;
   // Step 6: aud is the target URI without query and fragment (authorities from configuration
   // only) or a recognised alias; RFC 7519 §4.1.3 allows an array, one member must match.
@@ -133,7 +139,11 @@ function checkWptClaims(request: WimseRequest, presented: PresentedWpt, wit: Ver
   notInFuture(claims, 'iat', now, p.clockTolerance);
   notInFuture(claims, 'nbf', now, p.clockTolerance);
   // Step 8: wth binds the WIT sent with it.
-  if (claims.wth !== wit.hash) throw new WimseError('wpt_wth', claims.wth === undefined ? 'WPT wth is required' : 'WPT wth does not match the Workload-Identity-Token');
+  if (claims.wth !== wit.hash)
+    throw new WimseError(
+      'wpt_wth',
+      claims.wth === undefined ? 'WPT wth is required' : 'WPT wth does not match the Workload-Identity-Token',
+    );
   const jti = claims.jti;
   if (typeof jti !== 'string' || jti.length === 0 || jti.length > MAX_JTI_LENGTH) {
     throw new WimseError('wpt_claims', 'WPT jti is required');
@@ -143,8 +153,9 @@ function checkWptClaims(request: WimseRequest, presented: PresentedWpt, wit: Ver
   return after(boundContextTokens(request.headers, claims, p.contextTokenHeaders), (context) =>
     after(presented.legacy ? checkAccessTokenHash(claims, presented.accessToken) : undefined, () =>
       // Step 9, last so a rejected request never burns a jti.
-      after(checkReplay(p.replayStore, { workload: wit.id.value, kind: 'wpt', id: jti }, (exp + p.clockTolerance) * 1000, 'wpt_replay', p.log), () =>
-        presented.accessToken === undefined ? context : { ...context, accessToken: presented.accessToken },
+      after(
+        checkReplay(p.replayStore, { workload: wit.id.value, kind: 'wpt', id: jti }, (exp + p.clockTolerance) * 1000, 'wpt_replay', p.log),
+        () => (presented.accessToken === undefined ? context : { ...context, accessToken: presented.accessToken }),
       ),
     ),
   );
@@ -199,7 +210,8 @@ export function parseClaims(payload: Uint8Array, code: WimseErrorCode): Record<s
   } catch (cause) {
     throw new WimseError(code, 'Token claims are not JSON', { cause });
   }
-  if (typeof claims !== 'object' || claims === null || Array.isArray(claims)) throw new WimseError(code, 'Token claims are not a JSON object');
+  if (typeof claims !== 'object' || claims === null || Array.isArray(claims))
+    throw new WimseError(code, 'Token claims are not a JSON object');
   return claims as Record<string, unknown>;
 }
 
@@ -219,9 +231,15 @@ function boundContextTokens(headers: RequestHeaders, claims: Partial<WptClaims>,
   });
 }
 
-function boundOtherTokens(headers: RequestHeaders, claims: Partial<WptClaims>, names: readonly string[], txnToken: string | undefined): MaybePromise<ContextTokens> {
+function boundOtherTokens(
+  headers: RequestHeaders,
+  claims: Partial<WptClaims>,
+  names: readonly string[],
+  txnToken: string | undefined,
+): MaybePromise<ContextTokens> {
   const oth = claims.oth;
-  if (oth !== undefined && (typeof oth !== 'object' || oth === null || Array.isArray(oth))) throw new WimseError('wpt_oth', 'WPT oth must be an object');
+  if (oth !== undefined && (typeof oth !== 'object' || oth === null || Array.isArray(oth)))
+    throw new WimseError('wpt_oth', 'WPT oth must be an object');
   if (oth === undefined && txnToken === undefined && names.length === 0) return NO_CONTEXT;
   const entries = Object.entries(oth ?? {});
   const other: Record<string, string> = {};

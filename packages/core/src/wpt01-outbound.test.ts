@@ -41,23 +41,39 @@ describe('wpt-01 §2: createWpt in wpt-01 mode reproduces the example WPT', () =
     });
     expect(decodeProtectedHeader(wpt)).toEqual(v.decoded_wpt_header);
     const claims = decodeJwt(wpt);
-    expect({ ath: claims.ath, wth: claims.wth, aud: claims.aud }).toEqual({ ath: v.decoded_wpt_claims.ath, wth: v.decoded_wpt_claims.wth, aud: v.decoded_wpt_claims.aud });
+    expect({ ath: claims.ath, wth: claims.wth, aud: claims.aud }).toEqual({
+      ath: v.decoded_wpt_claims.ath,
+      wth: v.decoded_wpt_claims.wth,
+      aud: v.decoded_wpt_claims.aud,
+    });
     expect(Object.keys(claims).sort()).toEqual(Object.keys(v.decoded_wpt_claims).sort());
   });
 
   it('in the example request, in place of the example WPT, is accepted by a wpt-01 peer (compat.wpt01)', async () => {
-    const wpt = await createWpt({ wit: v.wit, key: await workloadKey(), alg: 'EdDSA', aud: v.decoded_wpt_claims.aud, version: 'wpt-01', accessToken: v.access_token_in_request, now: (verifyAt - 10) * 1000 });
+    const wpt = await createWpt({
+      wit: v.wit,
+      key: await workloadKey(),
+      alg: 'EdDSA',
+      aud: v.decoded_wpt_claims.aud,
+      version: 'wpt-01',
+      accessToken: v.access_token_in_request,
+      now: (verifyAt - 10) * 1000,
+    });
     const headers = { ...request.headers, 'workload-proof-token': [wpt] };
     const p = await exampleVerifier(true).verify({ method: request.method, path: request.path, headers });
     expect(p.context.accessToken).toBe(v.access_token_in_request);
   });
 
   it('refuses an access token under wpt-02 (ath was removed; the WPT occupies Authorization)', async () => {
-    await expect(createWpt({ wit: v.wit, key: await workloadKey(), alg: 'EdDSA', aud: 'https://x/y', accessToken: 'at' })).rejects.toThrow(TypeError);
+    await expect(createWpt({ wit: v.wit, key: await workloadKey(), alg: 'EdDSA', aud: 'https://x/y', accessToken: 'at' })).rejects.toThrow(
+      TypeError,
+    );
   });
 
   it('refuses an unknown version', async () => {
-    await expect(createWpt({ wit: v.wit, key: await workloadKey(), alg: 'EdDSA', aud: 'https://x/y', version: 'wpt-00' as 'wpt-01' })).rejects.toThrow(/wpt-02 or wpt-01/);
+    await expect(
+      createWpt({ wit: v.wit, key: await workloadKey(), alg: 'EdDSA', aud: 'https://x/y', version: 'wpt-00' as 'wpt-01' }),
+    ).rejects.toThrow(/wpt-02 or wpt-01/);
   });
 });
 
@@ -68,19 +84,28 @@ describe('wpt-02 §4 / RFC 7515 §4.1.9: typ may be sent in its media-type form'
     const signer = await createWorkloadSigner({ wit: w.wit, privateKey: w.privateKey });
     const headers = await signer.wptHeaders({ url: 'https://api.example.org/orders', typ: 'application/wpt+jwt' });
     expect(decodeProtectedHeader(headers.authorization!.slice(4)).typ).toBe('application/wpt+jwt');
-    const verifier = createVerifier({ trustDomains: { 'example.org': { keys: { keys: [issuer.publicJwk] } } }, audience: 'https://api.example.org' });
+    const verifier = createVerifier({
+      trustDomains: { 'example.org': { keys: { keys: [issuer.publicJwk] } } },
+      audience: 'https://api.example.org',
+    });
     await expect(verifier.verify({ method: 'GET', path: '/orders', headers })).resolves.toMatchObject({ method: 'wpt' });
   });
 
   it('refuses a typ that is not a WPT type', async () => {
-    await expect(createWpt({ wit: v.wit, key: await workloadKey(), alg: 'EdDSA', aud: 'https://x/y', typ: 'JWT' as 'wpt+jwt' })).rejects.toThrow(/not a WPT type/);
+    await expect(
+      createWpt({ wit: v.wit, key: await workloadKey(), alg: 'EdDSA', aud: 'https://x/y', typ: 'JWT' as 'wpt+jwt' }),
+    ).rejects.toThrow(/not a WPT type/);
   });
 });
 
 describe('wpt-01 §2: the signer puts the WPT in Workload-Proof-Token', () => {
   it('without an access token: Workload-Proof-Token and no Authorization', async () => {
     const signer = await createWorkloadSigner({ wit: v.wit, privateKey: keys.workload_private_jwk as JWK });
-    const headers = await signer.wptHeaders({ url: 'https://workload.example.com/path?q=1', version: 'wpt-01', now: (verifyAt - 10) * 1000 });
+    const headers = await signer.wptHeaders({
+      url: 'https://workload.example.com/path?q=1',
+      version: 'wpt-01',
+      now: (verifyAt - 10) * 1000,
+    });
     expect(Object.keys(headers).sort()).toEqual(['workload-identity-token', 'workload-proof-token']);
     expect(decodeJwt(headers['workload-proof-token']!).aud).toBe('https://workload.example.com/path');
     await expect(exampleVerifier(true).verify({ method: 'GET', path: '/path?q=1', headers })).resolves.toMatchObject({ method: 'wpt' });
@@ -88,7 +113,12 @@ describe('wpt-01 §2: the signer puts the WPT in Workload-Proof-Token', () => {
 
   it('with an access token: Authorization: Bearer, bound by ath', async () => {
     const signer = await createWorkloadSigner({ wit: v.wit, privateKey: keys.workload_private_jwk as JWK });
-    const headers = await signer.wptHeaders({ url: 'https://workload.example.com/path', version: 'wpt-01', accessToken: v.access_token_in_request, now: (verifyAt - 10) * 1000 });
+    const headers = await signer.wptHeaders({
+      url: 'https://workload.example.com/path',
+      version: 'wpt-01',
+      accessToken: v.access_token_in_request,
+      now: (verifyAt - 10) * 1000,
+    });
     expect(headers.authorization).toBe(`Bearer ${v.access_token_in_request}`);
     expect(decodeJwt(headers['workload-proof-token']!).ath).toBe(v.decoded_wpt_claims.ath);
   });
@@ -96,7 +126,9 @@ describe('wpt-01 §2: the signer puts the WPT in Workload-Proof-Token', () => {
 
 describe('compat.wpt01 off: a Workload-Proof-Token request is told which option accepts it', () => {
   it('with a WIT: wpt_missing, detail names compat.wpt01', async () => {
-    await expect(exampleVerifier(false).verify({ method: request.method, path: request.path, headers: request.headers })).rejects.toMatchObject({
+    await expect(
+      exampleVerifier(false).verify({ method: request.method, path: request.path, headers: request.headers }),
+    ).rejects.toMatchObject({
       code: 'wpt_missing',
       status: 401,
       message: expect.stringContaining('compat.wpt01'),
@@ -110,7 +142,9 @@ describe('compat.wpt01 off: a Workload-Proof-Token request is told which option 
     });
   });
   it('a plain wpt-02 failure does not mention it', async () => {
-    await expect(exampleVerifier(false).verify({ method: 'GET', path: '/path', headers: { 'workload-identity-token': v.wit } })).rejects.toMatchObject({
+    await expect(
+      exampleVerifier(false).verify({ method: 'GET', path: '/path', headers: { 'workload-identity-token': v.wit } }),
+    ).rejects.toMatchObject({
       code: 'wpt_missing',
       message: 'Authorization: WPT is required',
     });
@@ -121,7 +155,11 @@ describe('createWimseFetch: wpt-01 outbound, per client or per call', () => {
   async function peer(wpt01: boolean) {
     const issuer = await createIssuer();
     const w = await createWorkload(issuer, { now: Date.now() });
-    const verifier = createVerifier({ trustDomains: { 'example.org': { keys: { keys: [issuer.publicJwk] } } }, audience: 'https://peer.example.org', compat: { wpt01 } });
+    const verifier = createVerifier({
+      trustDomains: { 'example.org': { keys: { keys: [issuer.publicJwk] } } },
+      audience: 'https://peer.example.org',
+      compat: { wpt01 },
+    });
     const sent: Record<string, string>[] = [];
     const fetchImpl = (async (input: RequestInfo | URL, init: RequestInit = {}) => {
       const headers: Record<string, string> = {};
@@ -185,7 +223,9 @@ describe('createWimseFetch: wpt-01 outbound, per client or per call', () => {
     const p = await peer(true);
     const f = createWimseFetch({ credentials: p.credentials, fetch: p.fetchImpl });
     await expect(f('https://peer.example.org/orders', { wimse: { accessToken: 'x' } })).rejects.toThrow(TypeError);
-    await expect(f('https://peer.example.org/orders', { wimse: { proof: 'http-sig', wpt: { version: 'wpt-01' }, accessToken: 'x' } })).rejects.toThrow(TypeError);
+    await expect(
+      f('https://peer.example.org/orders', { wimse: { proof: 'http-sig', wpt: { version: 'wpt-01' }, accessToken: 'x' } }),
+    ).rejects.toThrow(TypeError);
     expect(p.sent).toHaveLength(0);
   });
 

@@ -23,7 +23,10 @@ async function listen(app: express.Express): Promise<string> {
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 async function signedPost(base: string, path: string, body: string) {
-  const headers = { 'content-type': 'application/json', ...(await signer.httpSigHeaders({ method: 'POST', url: AUDIENCE + path, headers: { 'content-type': 'application/json' }, body })) };
+  const headers = {
+    'content-type': 'application/json',
+    ...(await signer.httpSigHeaders({ method: 'POST', url: AUDIENCE + path, headers: { 'content-type': 'application/json' }, body })),
+  };
   return fetch(base + path, { method: 'POST', headers, body });
 }
 
@@ -92,7 +95,10 @@ describe.each([
     app.use(wimse({ ...options, maxBodyBytes: 10 }));
     app.post('/echo', echo);
     const body = '{"a":"0123456789"}';
-    const headers = { 'content-type': 'application/json', ...(await signer.httpSigHeaders({ method: 'POST', url: `${AUDIENCE}/echo`, headers: { 'content-type': 'application/json' }, body })) };
+    const headers = {
+      'content-type': 'application/json',
+      ...(await signer.httpSigHeaders({ method: 'POST', url: `${AUDIENCE}/echo`, headers: { 'content-type': 'application/json' }, body })),
+    };
     const stream = new ReadableStream({ start: (c) => (c.enqueue(new TextEncoder().encode(body)), c.close()) });
     const res = await fetch(`${await listen(app)}/echo`, { method: 'POST', headers, body: stream, duplex: 'half' } as RequestInit);
     expect([res.status, ((await res.json()) as { code: string }).code]).toEqual([413, 'body_too_large']);
@@ -104,9 +110,17 @@ describe.each([
     app.get('/admin', requireWorkload('spiffe://example.org/admin'), (_req, res) => void res.send('hi'));
     const base = await listen(app);
     const anonymous = await fetch(`${base}/admin`);
-    expect([anonymous.status, anonymous.headers.get('www-authenticate'), ((await anonymous.json()) as { code: string }).code]).toEqual([401, 'WPT', 'credentials_missing']);
+    expect([anonymous.status, anonymous.headers.get('www-authenticate'), ((await anonymous.json()) as { code: string }).code]).toEqual([
+      401,
+      'WPT',
+      'credentials_missing',
+    ]);
     const other = await fetch(`${base}/admin`, { headers: await signer.wptHeaders({ url: `${AUDIENCE}/admin` }) });
-    expect([other.status, other.headers.get('content-type'), ((await other.json()) as { code: string }).code]).toEqual([403, 'application/problem+json', 'forbidden']);
+    expect([other.status, other.headers.get('content-type'), ((await other.json()) as { code: string }).code]).toEqual([
+      403,
+      'application/problem+json',
+      'forbidden',
+    ]);
   });
 
   it('requireWorkload without wimse() before it rejects', async () => {
@@ -143,9 +157,20 @@ describe('types', () => {
 describe('synchronous path', () => {
   const call = async (handler: express.RequestHandler, headers: Record<string, string>) => {
     const rawHeaders = Object.entries(headers).flat();
-    const req = { method: 'GET', originalUrl: '/orders', url: '/orders', rawHeaders, headers, socket: { remoteAddress: '127.0.0.1' } } as unknown as Request;
+    const req = {
+      method: 'GET',
+      originalUrl: '/orders',
+      url: '/orders',
+      rawHeaders,
+      headers,
+      socket: { remoteAddress: '127.0.0.1' },
+    } as unknown as Request;
     const sent: { status?: number } = {};
-    const res = { setHeader: () => undefined, end: () => void (sent.status = res.statusCode), statusCode: 200 } as unknown as express.Response & { statusCode: number };
+    const res = {
+      setHeader: () => undefined,
+      end: () => void (sent.status = res.statusCode),
+      statusCode: 200,
+    } as unknown as express.Response & { statusCode: number };
     let nextCalls = 0;
     handler(req, res, () => void nextCalls++);
     const sameTick = nextCalls;

@@ -4,8 +4,28 @@
  */
 import type { ServerResponse } from 'node:http';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { WimseError, createAuthorizer, createScopeCheck, type WimseAdapterOptions, type WimseErrorResponse, type RequestHeaders, type WimsePrincipal, type WimseRequest, type WimseRouteRules, type WorkloadPolicy } from '@wimse/core';
-import { connectionOf, createWimseHandler, headersFromRaw, problemResponse, signNodeResponse, type WimseHandler, type WimseOutcome, type WimseRoute } from '@wimse/core/adapter';
+import {
+  WimseError,
+  createAuthorizer,
+  createScopeCheck,
+  type WimseAdapterOptions,
+  type WimseErrorResponse,
+  type RequestHeaders,
+  type WimsePrincipal,
+  type WimseRequest,
+  type WimseRouteRules,
+  type WorkloadPolicy,
+} from '@wimse/core';
+import {
+  connectionOf,
+  createWimseHandler,
+  headersFromRaw,
+  problemResponse,
+  signNodeResponse,
+  type WimseHandler,
+  type WimseOutcome,
+  type WimseRoute,
+} from '@wimse/core/adapter';
 import { rawBody } from './raw-body.js';
 
 /** Options of {@link wimse}: the core verifier's plus `optional`, `allow`, `onError`, `onInternalError`, `maxBodyBytes` and response signing (`responseSigner`, `signResponses`). */
@@ -43,29 +63,31 @@ export interface WimseMiddleware extends RequestHandler {
  */
 export function wimse(options: WimseExpressOptions): WimseMiddleware {
   const handler = createWimseHandler(options);
-  const run = (route: WimseRoute | undefined): RequestHandler => (req, res, next) => {
-    const proceed = (outcome: WimseOutcome): void => {
-      // http-signature-07 §3.5: from here on, whatever this request gets is signed (or refused).
-      if (outcome.responseSignature !== undefined) {
-        const view = seen.get(req)?.view;
-        signNodeResponse(res, outcome.responseSignature, (e) => handler.reject(e, view).response);
+  const run =
+    (route: WimseRoute | undefined): RequestHandler =>
+    (req, res, next) => {
+      const proceed = (outcome: WimseOutcome): void => {
+        // http-signature-07 §3.5: from here on, whatever this request gets is signed (or refused).
+        if (outcome.responseSignature !== undefined) {
+          const view = seen.get(req)?.view;
+          signNodeResponse(res, outcome.responseSignature, (e) => handler.reject(e, view).response);
+        }
+        if (!outcome.ok) return send(res, outcome.response);
+        req.wimse = outcome.principal;
+        next();
+      };
+      // A bug (or a set-up mistake) on our side: a reported 500 internal_error, like every adapter.
+      const failed = (e: unknown): void => send(res, handler.fail(e, seen.get(req)?.view).response);
+      let outcome: WimseOutcome | Promise<WimseOutcome>;
+      try {
+        outcome = authenticate(handler, req, route);
+      } catch (e) {
+        return failed(e);
       }
-      if (!outcome.ok) return send(res, outcome.response);
-      req.wimse = outcome.principal;
-      next();
+      // Nothing had to wait (a cached WIT, no body): on to the route in the same tick.
+      if (outcome instanceof Promise) outcome.then(proceed, failed);
+      else proceed(outcome);
     };
-    // A bug (or a set-up mistake) on our side: a reported 500 internal_error, like every adapter.
-    const failed = (e: unknown): void => send(res, handler.fail(e, seen.get(req)?.view).response);
-    let outcome: WimseOutcome | Promise<WimseOutcome>;
-    try {
-      outcome = authenticate(handler, req, route);
-    } catch (e) {
-      return failed(e);
-    }
-    // Nothing had to wait (a cached WIT, no body): on to the route in the same tick.
-    if (outcome instanceof Promise) outcome.then(proceed, failed);
-    else proceed(outcome);
-  };
   const middleware = run(undefined);
   return Object.assign(middleware, {
     route(rules: WimseRouteRules): RequestHandler {
@@ -124,7 +146,12 @@ function authenticate(handler: WimseHandler, req: Request, route: WimseRoute | u
   return handle(handler, req, headers, undefined, route);
 }
 
-async function withBody(handler: WimseHandler, req: Request, headers: RequestHeaders, route: WimseRoute | undefined): Promise<WimseOutcome> {
+async function withBody(
+  handler: WimseHandler,
+  req: Request,
+  headers: RequestHeaders,
+  route: WimseRoute | undefined,
+): Promise<WimseOutcome> {
   let body: Uint8Array | undefined;
   try {
     body = await rawBody(req, handler.maxBodyBytes);
@@ -132,11 +159,18 @@ async function withBody(handler: WimseHandler, req: Request, headers: RequestHea
     return handler.fail(e);
   }
   // A set-up mistake, not bad input: say so loudly rather than fail every digest check.
-  if (body === undefined) throw new Error('wimse(): a body parser consumed the body first; mount wimse() before it or keep the bytes in req.rawBody');
+  if (body === undefined)
+    throw new Error('wimse(): a body parser consumed the body first; mount wimse() before it or keep the bytes in req.rawBody');
   return handle(handler, req, headers, body, route);
 }
 
-function handle(handler: WimseHandler, req: Request, headers: RequestHeaders, body: Uint8Array | undefined, route: WimseRoute | undefined): WimseOutcome | Promise<WimseOutcome> {
+function handle(
+  handler: WimseHandler,
+  req: Request,
+  headers: RequestHeaders,
+  body: Uint8Array | undefined,
+  route: WimseRoute | undefined,
+): WimseOutcome | Promise<WimseOutcome> {
   const view: WimseRequest = { method: req.method, path: req.originalUrl, headers, body, ...connectionOf(req.socket) };
   seen.set(req, { handler, view });
   return handler.handle(view, route);

@@ -38,25 +38,33 @@ const ok = (_req: express.Request, res: express.Response) => void res.send('ok')
 describe('auth.route() behind the global mount only narrows', () => {
   it('a public route rule cannot let through what the global mount refuses', async () => {
     const auth = wimse(options);
-    const app = express().use(auth).get('/x', auth.route({ public: true }), ok);
+    const app = express()
+      .use(auth)
+      .get('/x', auth.route({ public: true }), ok);
     expect(await status(app, '/x')).toEqual([401, 'credentials_missing']);
   });
 
   it('an optional route rule cannot either', async () => {
     const auth = wimse(options);
-    const app = express().use(auth).get('/x', auth.route({ optional: true }), ok);
+    const app = express()
+      .use(auth)
+      .get('/x', auth.route({ optional: true }), ok);
     expect(await status(app, '/x')).toEqual([401, 'credentials_missing']);
   });
 
   it('does not verify the proof twice (a WPT is single-use)', async () => {
     const auth = wimse(options);
-    const app = express().use(auth).get('/x', auth.route({ allow: 'spiffe://example.org/client' }), ok);
+    const app = express()
+      .use(auth)
+      .get('/x', auth.route({ allow: 'spiffe://example.org/client' }), ok);
     expect(await status(app, '/x', await wpt('/x'))).toEqual([200, 'ok']);
   });
 
   it('applies allow', async () => {
     const auth = wimse(options);
-    const app = express().use(auth).get('/x', auth.route({ allow: 'spiffe://example.org/admin' }), ok);
+    const app = express()
+      .use(auth)
+      .get('/x', auth.route({ allow: 'spiffe://example.org/admin' }), ok);
     expect(await status(app, '/x', await wpt('/x'))).toEqual([403, 'forbidden']);
   });
 });

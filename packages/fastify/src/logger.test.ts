@@ -36,7 +36,13 @@ describe('logger: app.log (pino)', () => {
       expect([res.statusCode, res.json<{ code: string }>().code]).toEqual([401, 'wpt_aud']);
       const ours = lines.filter((l) => l.event === 'wimse.mismatch');
       expect(ours).toEqual([
-        expect.objectContaining({ level: 40, code: 'wpt_aud', expected: [`${AUDIENCE}/orders`], received: ['https://old-name.example.org/orders'], msg: expect.stringContaining('wpt_aud: expected') }),
+        expect.objectContaining({
+          level: 40,
+          code: 'wpt_aud',
+          expected: [`${AUDIENCE}/orders`],
+          received: ['https://old-name.example.org/orders'],
+          msg: expect.stringContaining('wpt_aud: expected'),
+        }),
       ]);
       const text = JSON.stringify(lines);
       for (const part of headers['workload-identity-token']!.split('.')) expect(text).not.toContain(part);

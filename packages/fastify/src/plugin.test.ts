@@ -8,7 +8,6 @@ const AUDIENCE = 'https://svc.example.org';
 let options: WimseAdapterOptions;
 let client: WorkloadSigner;
 
-
 beforeAll(async () => {
   ({ options, client } = await adapterFixture(AUDIENCE));
 });
@@ -33,18 +32,28 @@ describe('wimsePlugin', () => {
     app.post('/echo', async (request) => ({ workload: request.wimse?.workload, body: request.body }));
     const csv = await app.inject({ method: 'POST', url: '/echo', headers: await signed('/echo', 'text/csv', 'a,b,c'), payload: 'a,b,c' });
     expect(csv.json()).toEqual({ workload: 'spiffe://example.org/client', body: ['a', 'b', 'c'] });
-    const json = await app.inject({ method: 'POST', url: '/echo', headers: await signed('/echo', 'application/json', '{"n":1}'), payload: '{"n":1}' });
+    const json = await app.inject({
+      method: 'POST',
+      url: '/echo',
+      headers: await signed('/echo', 'application/json', '{"n":1}'),
+      payload: '{"n":1}',
+    });
     expect(json.json()).toEqual({ workload: 'spiffe://example.org/client', body: { n: 1 } });
   });
 
   it('checks the digest over the exact bytes received', async () => {
     await build();
     app.post('/echo', async (request) => request.body);
-    const res = await app.inject({ method: 'POST', url: '/echo', headers: await signed('/echo', 'application/json', '{"n":1}'), payload: '{"n":2}' });
+    const res = await app.inject({
+      method: 'POST',
+      url: '/echo',
+      headers: await signed('/echo', 'application/json', '{"n":1}'),
+      payload: '{"n":2}',
+    });
     expect([res.statusCode, res.json<{ code: string }>().code]).toEqual([400, 'digest_mismatch']);
   });
 
-  it('honours maxBodyBytes below Fastify\'s bodyLimit: the core refuses first, with its problem', async () => {
+  it("honours maxBodyBytes below Fastify's bodyLimit: the core refuses first, with its problem", async () => {
     await build({ maxBodyBytes: 10 });
     app.post('/echo', async (request) => request.body);
     const body = 'x'.repeat(11);
@@ -52,7 +61,7 @@ describe('wimsePlugin', () => {
     expect([res.statusCode, res.json<{ code: string }>().code, res.headers.connection]).toEqual([413, 'body_too_large', 'close']);
   });
 
-  it('leaves Fastify\'s own bodyLimit to its parsers when that is the lower one', async () => {
+  it("leaves Fastify's own bodyLimit to its parsers when that is the lower one", async () => {
     await build({ maxBodyBytes: 100 }, 10);
     app.post('/echo', async (request) => request.body);
     const body = 'x'.repeat(11);
@@ -64,7 +73,12 @@ describe('wimsePlugin', () => {
     await build();
     app.post('/echo', async (request) => request.body);
     const res = await app.inject({ method: 'POST', url: '/echo', headers: { 'content-type': 'application/json' }, payload: '{not json' });
-    expect([res.statusCode, res.headers['www-authenticate'], String(res.headers['content-type']).split(';')[0], res.json<{ code: string }>().code]).toEqual([401, 'WPT', 'application/problem+json', 'credentials_missing']);
+    expect([
+      res.statusCode,
+      res.headers['www-authenticate'],
+      String(res.headers['content-type']).split(';')[0],
+      res.json<{ code: string }>().code,
+    ]).toEqual([401, 'WPT', 'application/problem+json', 'credentials_missing']);
   });
 
   it('honours config.wimse: public, optional and allow', async () => {
@@ -93,8 +107,12 @@ describe('wimsePlugin', () => {
 
   it('rejects config.wimse that is not an object, and a public route with a policy', async () => {
     await build();
-    expect(() => app.get('/a', { config: { wimse: 'spiffe://example.org/admin' as unknown as WimseRouteConfig } }, async () => 'x')).toThrow(/expected an options object/);
-    expect(() => app.get('/b', { config: { wimse: { public: true, allow: 'spiffe://example.org/admin' } } }, async () => 'x')).toThrow(/public route/);
+    expect(() =>
+      app.get('/a', { config: { wimse: 'spiffe://example.org/admin' as unknown as WimseRouteConfig } }, async () => 'x'),
+    ).toThrow(/expected an options object/);
+    expect(() => app.get('/b', { config: { wimse: { public: true, allow: 'spiffe://example.org/admin' } } }, async () => 'x')).toThrow(
+      /public route/,
+    );
   });
 
   it('rejects an unknown adapter option when registered', async () => {

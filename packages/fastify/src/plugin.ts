@@ -8,7 +8,17 @@ import { Readable } from 'node:stream';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import type { RequestHeaders, WimseAdapterOptions, WimseErrorResponse, WimsePrincipal, WimseRequest, WimseRouteRules } from '@wimse/core';
-import { connectionOf, createWimseHandler, headersFor, headersFromRaw, readBody, type ResponseSignature, type WimseHandler, type WimseOutcome, type WimseRoute } from '@wimse/core/adapter';
+import {
+  connectionOf,
+  createWimseHandler,
+  headersFor,
+  headersFromRaw,
+  readBody,
+  type ResponseSignature,
+  type WimseHandler,
+  type WimseOutcome,
+  type WimseRoute,
+} from '@wimse/core/adapter';
 
 /** Options of {@link wimsePlugin}: the core verifier's plus `optional`, `allow`, `onError`, `onInternalError`, `maxBodyBytes` and response signing (`responseSigner`, `signResponses`). */
 export type WimseFastifyOptions = WimseAdapterOptions;
@@ -75,10 +85,16 @@ const plugin: FastifyPluginAsync<WimseFastifyOptions> = async (app, options) => 
     try {
       // The core's bound, before Fastify's parser (and its own bodyLimit) sees anything.
       const body = await readBody(payload, handler.maxBodyBytes, request.headers['content-length']);
-      settle(await authenticate(handler, compile(request.routeOptions.config.wimse), request, headersOf(request), body, signatures), request, reply);
+      settle(
+        await authenticate(handler, compile(request.routeOptions.config.wimse), request, headersOf(request), body, signatures),
+        request,
+        reply,
+      );
       if (reply.sent) return;
       // The app's content-type parser reads the same bytes; Fastify checks their count against Content-Length.
-      const replay = Readable.from(body.byteLength === 0 ? [] : [Buffer.from(body.buffer, body.byteOffset, body.byteLength)], { objectMode: false });
+      const replay = Readable.from(body.byteLength === 0 ? [] : [Buffer.from(body.buffer, body.byteOffset, body.byteLength)], {
+        objectMode: false,
+      });
       Object.defineProperty(replay, 'receivedEncodedLength', { value: body.byteLength });
       return replay;
     } catch (e) {
@@ -124,10 +140,10 @@ async function payloadBytes(payload: unknown, reply: FastifyReply, signature: Re
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
-
 // From rawHeaders, as Express: every occurrence of a field (a repeated Authorization stays apart),
 // without an array per field as headersDistinct builds. `inject()` requests have rawHeaders too.
-const headersOf = (request: FastifyRequest): RequestHeaders => (request.raw.rawHeaders === undefined ? request.headers : headersFromRaw(request.raw.rawHeaders));
+const headersOf = (request: FastifyRequest): RequestHeaders =>
+  request.raw.rawHeaders === undefined ? request.headers : headersFromRaw(request.raw.rawHeaders);
 
 function authenticate(
   handler: WimseHandler,

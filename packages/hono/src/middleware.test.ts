@@ -10,19 +10,33 @@ const AUDIENCE = 'https://svc.example.org';
 let options: WimseAdapterOptions;
 let client: WorkloadSigner;
 
-
 beforeAll(async () => {
   ({ options, client } = await adapterFixture(AUDIENCE));
 });
 
-const signedPost = async (app: { request(path: string, init: RequestInit): Response | Promise<Response> }, path: string, body: string, extra: Record<string, string> = {}) => {
+const signedPost = async (
+  app: { request(path: string, init: RequestInit): Response | Promise<Response> },
+  path: string,
+  body: string,
+  extra: Record<string, string> = {},
+) => {
   const headers = { 'content-type': 'application/json', 'content-length': String(body.length) };
-  return app.request(path, { method: 'POST', body, headers: { ...headers, ...(await client.httpSigHeaders({ method: 'POST', url: AUDIENCE + path, headers: { 'content-type': 'application/json' }, body })), ...extra } });
+  return app.request(path, {
+    method: 'POST',
+    body,
+    headers: {
+      ...headers,
+      ...(await client.httpSigHeaders({ method: 'POST', url: AUDIENCE + path, headers: { 'content-type': 'application/json' }, body })),
+      ...extra,
+    },
+  });
 };
 
 describe('wimse', () => {
   it('reads a signed body and leaves c.req.json() working', async () => {
-    const app = new Hono().use(wimse(options)).post('/echo', async (c) => c.json({ workload: c.get('wimse')?.workload, body: (await c.req.json()) as unknown }));
+    const app = new Hono()
+      .use(wimse(options))
+      .post('/echo', async (c) => c.json({ workload: c.get('wimse')?.workload, body: (await c.req.json()) as unknown }));
     const res = await signedPost(app, '/echo', '{"n":1}');
     expect(await res.json()).toEqual({ workload: 'spiffe://example.org/client', body: { n: 1 } });
   });
@@ -30,7 +44,11 @@ describe('wimse', () => {
   it('rejects with the core problem: 401, WWW-Authenticate, problem+json', async () => {
     const app = new Hono().use(wimse(options)).get('/x', (c) => c.text('x'));
     const res = await app.request('/x');
-    expect([res.status, res.headers.get('www-authenticate'), res.headers.get('content-type')]).toEqual([401, 'WPT', 'application/problem+json']);
+    expect([res.status, res.headers.get('www-authenticate'), res.headers.get('content-type')]).toEqual([
+      401,
+      'WPT',
+      'application/problem+json',
+    ]);
     expect(await res.json()).toMatchObject({ code: 'credentials_missing', status: 401 });
   });
 
@@ -42,17 +60,34 @@ describe('wimse', () => {
 
   it('answers 413 to an endless stream without a length, having pulled only up to maxBodyBytes', async () => {
     let pulled = 0;
-    const endless = new ReadableStream<Uint8Array>({ pull: (c) => c.enqueue(new Uint8Array(1024).fill(pulled++ % 256)) }, { highWaterMark: 0 });
+    const endless = new ReadableStream<Uint8Array>(
+      { pull: (c) => c.enqueue(new Uint8Array(1024).fill(pulled++ % 256)) },
+      { highWaterMark: 0 },
+    );
     const app = new Hono().use(wimse({ ...options, maxBodyBytes: 10 * 1024 })).post('/echo', (c) => c.text('x'));
-    const res = await app.request('/echo', { method: 'POST', body: endless, duplex: 'half', headers: { 'signature-input': 'x=()', 'transfer-encoding': 'chunked' } } as RequestInit);
-    expect([res.status, ((await res.json()) as { code: string }).code, res.headers.get('connection')]).toEqual([413, 'body_too_large', 'close']);
+    const res = await app.request('/echo', {
+      method: 'POST',
+      body: endless,
+      duplex: 'half',
+      headers: { 'signature-input': 'x=()', 'transfer-encoding': 'chunked' },
+    } as RequestInit);
+    expect([res.status, ((await res.json()) as { code: string }).code, res.headers.get('connection')]).toEqual([
+      413,
+      'body_too_large',
+      'close',
+    ]);
     expect(pulled).toBeLessThanOrEqual(12);
   });
 
   it('hands the same bytes on: a later bodyLimit and c.req.text() read a signed chunked body', async () => {
     const { bodyLimit } = await import('hono/body-limit');
     const body = 'plain text, signed';
-    const signed = await client.httpSigHeaders({ method: 'POST', url: `${AUDIENCE}/echo`, headers: { 'content-type': 'text/plain' }, body });
+    const signed = await client.httpSigHeaders({
+      method: 'POST',
+      url: `${AUDIENCE}/echo`,
+      headers: { 'content-type': 'text/plain' },
+      body,
+    });
     const stream = new ReadableStream<Uint8Array>({
       start(c) {
         c.enqueue(new TextEncoder().encode(body.slice(0, 5)));
@@ -64,7 +99,12 @@ describe('wimse', () => {
       .use(wimse(options))
       .use(bodyLimit({ maxSize: 1024 }))
       .post('/echo', async (c) => c.json({ workload: c.get('wimse')?.workload, body: await c.req.text() }));
-    const res = await app.request('/echo', { method: 'POST', body: stream, duplex: 'half', headers: { 'content-type': 'text/plain', 'transfer-encoding': 'chunked', ...signed } } as RequestInit);
+    const res = await app.request('/echo', {
+      method: 'POST',
+      body: stream,
+      duplex: 'half',
+      headers: { 'content-type': 'text/plain', 'transfer-encoding': 'chunked', ...signed },
+    } as RequestInit);
     expect(await res.json()).toEqual({ workload: 'spiffe://example.org/client', body });
   });
 

@@ -5,8 +5,30 @@
  */
 import type { Context, MiddlewareHandler, Next } from 'hono';
 import { createMiddleware } from 'hono/factory';
-import { WimseError, createAuthorizer, createScopeCheck, type WimseAdapterOptions, type WimseErrorResponse, type WimsePrincipal, type WimseRequest, type WimseRouteRules, type WorkloadPolicy } from '@wimse/core';
-import { connectionOf, createWimseHandler, headersFor, headersFromRaw, headersOf, problemResponse, readBody, type ResponseSignature, type WimseHandler, type WimseOutcome, type WimseRoute } from '@wimse/core/adapter';
+import {
+  WimseError,
+  createAuthorizer,
+  createScopeCheck,
+  type WimseAdapterOptions,
+  type WimseErrorResponse,
+  type WimsePrincipal,
+  type WimseRequest,
+  type WimseRouteRules,
+  type WorkloadPolicy,
+} from '@wimse/core';
+import {
+  connectionOf,
+  createWimseHandler,
+  headersFor,
+  headersFromRaw,
+  headersOf,
+  problemResponse,
+  readBody,
+  type ResponseSignature,
+  type WimseHandler,
+  type WimseOutcome,
+  type WimseRoute,
+} from '@wimse/core/adapter';
 
 /** Options of {@link wimse}: the core verifier's plus `optional`, `allow`, `onError`, `onInternalError`, `maxBodyBytes` and response signing (`responseSigner`, `signResponses`). */
 export type WimseHonoOptions = WimseAdapterOptions;
@@ -50,22 +72,23 @@ export interface WimseMiddleware extends MiddlewareHandler<WimseEnv> {
  */
 export function wimse(options: WimseHonoOptions): WimseMiddleware {
   const handler = createWimseHandler(options);
-  const run = (route: WimseRoute | undefined) => createMiddleware<WimseEnv>((c, next) => {
-    let outcome: WimseOutcome | Promise<WimseOutcome>;
-    let built: WimseRequest | Promise<WimseRequest | WimseError>;
-    try {
-      built = viewOf(c, handler);
-      // A body to read first: the slow path, all of it awaited.
-      if (built instanceof Promise) return viaBody(built, handler, c, next, route);
-      outcome = handled(built, handler, c, route);
-    } catch (e) {
-      // A bug on our side: the reported 500 internal_error problem, as in every adapter.
-      return Promise.resolve(respond(handler.fail(e, seen.get(c)?.view).response, c));
-    }
-    // Nothing had to wait (a cached WIT): straight on to next(), no extra microtask.
-    if (outcome instanceof Promise) return outcome.then((o) => proceed(o, built, handler, c, next));
-    return proceed(outcome, built, handler, c, next);
-  });
+  const run = (route: WimseRoute | undefined) =>
+    createMiddleware<WimseEnv>((c, next) => {
+      let outcome: WimseOutcome | Promise<WimseOutcome>;
+      let built: WimseRequest | Promise<WimseRequest | WimseError>;
+      try {
+        built = viewOf(c, handler);
+        // A body to read first: the slow path, all of it awaited.
+        if (built instanceof Promise) return viaBody(built, handler, c, next, route);
+        outcome = handled(built, handler, c, route);
+      } catch (e) {
+        // A bug on our side: the reported 500 internal_error problem, as in every adapter.
+        return Promise.resolve(respond(handler.fail(e, seen.get(c)?.view).response, c));
+      }
+      // Nothing had to wait (a cached WIT): straight on to next(), no extra microtask.
+      if (outcome instanceof Promise) return outcome.then((o) => proceed(o, built, handler, c, next));
+      return proceed(outcome, built, handler, c, next);
+    });
   return Object.assign(run(undefined), {
     route(rules: WimseRouteRules): MiddlewareHandler<WimseEnv> {
       const route = handler.route(rules);
@@ -105,15 +128,29 @@ async function viaBody(
   return proceed(outcome, view, handler, c, next);
 }
 
-function handled(view: WimseRequest, handler: WimseHandler, c: Context<WimseEnv>, route: WimseRoute | undefined): WimseOutcome | Promise<WimseOutcome> {
+function handled(
+  view: WimseRequest,
+  handler: WimseHandler,
+  c: Context<WimseEnv>,
+  route: WimseRoute | undefined,
+): WimseOutcome | Promise<WimseOutcome> {
   seen.set(c, { handler, view });
   return handler.handle(view, route);
 }
 
 // Sets the principal and runs the app, or answers the refusal.
-function proceed(outcome: WimseOutcome, view: WimseRequest, handler: WimseHandler, c: Context<WimseEnv>, next: Next): Promise<Response | void> {
+function proceed(
+  outcome: WimseOutcome,
+  view: WimseRequest,
+  handler: WimseHandler,
+  c: Context<WimseEnv>,
+  next: Next,
+): Promise<Response | void> {
   const signature = outcome.responseSignature;
-  if (!outcome.ok) return signature === undefined ? Promise.resolve(respond(outcome.response, c)) : signed(respond(outcome.response, c), signature, handler, view, c);
+  if (!outcome.ok)
+    return signature === undefined
+      ? Promise.resolve(respond(outcome.response, c))
+      : signed(respond(outcome.response, c), signature, handler, view, c);
   c.set('wimse', outcome.principal);
   if (signature === undefined) return next();
   return next().then(async () => {
@@ -167,7 +204,13 @@ interface NodeBindings {
 function viewOf(c: Context, handler: WimseHandler): WimseRequest | Promise<WimseRequest | WimseError> {
   const incoming = (c.env as NodeBindings | undefined)?.incoming;
   const headers = incoming?.rawHeaders === undefined ? headersOf(c.req.raw.headers) : headersFromRaw(incoming.rawHeaders);
-  const view = (body: Uint8Array | undefined): WimseRequest => ({ method: c.req.method, path: pathOf(c.req.url), headers, body, ...connectionOf(incoming?.socket) });
+  const view = (body: Uint8Array | undefined): WimseRequest => ({
+    method: c.req.method,
+    path: pathOf(c.req.url),
+    headers,
+    body,
+    ...connectionOf(incoming?.socket),
+  });
   if (!handler.needsBody(headers)) return view(undefined);
   return bodyOf(c, handler.maxBodyBytes).then(view, (e: unknown) => {
     if (e instanceof WimseError) return e;
@@ -195,14 +238,25 @@ async function bodyOf(c: Context, limit: number): Promise<Uint8Array> {
 
 // The response rebuilt from its bytes (read up to the limit) with the signature fields added;
 // when it cannot be signed, the refusal instead, unsigned.
-async function signed(response: Response, signature: ResponseSignature, handler: WimseHandler, view: WimseRequest, c: Context): Promise<Response> {
+async function signed(
+  response: Response,
+  signature: ResponseSignature,
+  handler: WimseHandler,
+  view: WimseRequest,
+  c: Context,
+): Promise<Response> {
   try {
     const body = await bytesOf(response, signature);
     const headers = new Headers(response.headers);
     const fields: Record<string, string> = {};
     headers.forEach((value, name) => void (fields[name] = value));
-    for (const [name, value] of Object.entries(await signature.sign({ status: response.status, headers: fields, body }))) headers.set(name, value);
-    return new Response(body === undefined || NULL_BODY.has(response.status) ? null : body, { status: response.status, statusText: response.statusText, headers });
+    for (const [name, value] of Object.entries(await signature.sign({ status: response.status, headers: fields, body })))
+      headers.set(name, value);
+    return new Response(body === undefined || NULL_BODY.has(response.status) ? null : body, {
+      status: response.status,
+      statusText: response.statusText,
+      headers,
+    });
   } catch (e) {
     // A refusal (too large, credentials) as itself; a bug as the reported 500 internal_error.
     return respond(handler.fail(e, view).response, c);

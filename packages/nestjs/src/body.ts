@@ -18,7 +18,11 @@ export class WimseBodyMiddleware implements NestMiddleware<IncomingMessage & { r
 
   async use(request: IncomingMessage & { rawBody?: unknown }, _response: unknown, next: () => void): Promise<void> {
     // Bytes a Nest parser kept are used as they are.
-    if (request.rawBody !== undefined || !this.handler.needsBody(request.rawHeaders === undefined ? request.headers : headersFromRaw(request.rawHeaders))) return next();
+    if (
+      request.rawBody !== undefined ||
+      !this.handler.needsBody(request.rawHeaders === undefined ? request.headers : headersFromRaw(request.rawHeaders))
+    )
+      return next();
     let body: Uint8Array | undefined;
     try {
       body = await readAndRestoreBody(request, this.handler.maxBodyBytes);

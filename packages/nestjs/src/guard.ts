@@ -65,13 +65,22 @@ export class WimseGuard implements CanActivate {
     return this.settle(outcome, context, request, signedFor);
   }
 
-  private settle(outcome: WimseOutcome, context: ExecutionContext, request: WimseHttpRequest, signedFor: WimseRequest | undefined): boolean {
+  private settle(
+    outcome: WimseOutcome,
+    context: ExecutionContext,
+    request: WimseHttpRequest,
+    signedFor: WimseRequest | undefined,
+  ): boolean {
     // http-signature-07 §3.5: signed at the Node response, the one place that sees every byte sent
     // on both platforms, this guard's own 403 and the exception filters' answers included (an
     // interceptor would see neither).
     if (outcome.responseSignature !== undefined) {
       const response = context.switchToHttp().getResponse<ServerResponse | { raw: ServerResponse }>();
-      signNodeResponse('raw' in response ? response.raw : response, outcome.responseSignature, (e) => this.handler.reject(e, signedFor).response);
+      signNodeResponse(
+        'raw' in response ? response.raw : response,
+        outcome.responseSignature,
+        (e) => this.handler.reject(e, signedFor).response,
+      );
     }
     if (!outcome.ok) throw new WimseHttpException(outcome.response);
     request.wimse = outcome.principal;
@@ -88,7 +97,8 @@ export class WimseGuard implements CanActivate {
       // The bytes Nest's parser kept (`rawBody: true`), or those WimseModule's middleware read (on the Node request).
       body = request.rawBody ?? (node as { rawBody?: Buffer }).rawBody;
       // A set-up mistake, not bad input: say so loudly rather than fail every digest check.
-      if (body === undefined) throw new Error('WimseGuard: a body parser consumed the body without keeping it; create the app with { rawBody: true }');
+      if (body === undefined)
+        throw new Error('WimseGuard: a body parser consumed the body without keeping it; create the app with { rawBody: true }');
     }
     return {
       method: request.method,

@@ -1,16 +1,37 @@
 import 'reflect-metadata';
-import { Body, Controller, Get, HttpCode, Injectable, Module, Post, UseGuards, type ExecutionContext, type INestApplication } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Get,
+  HttpCode,
+  Injectable,
+  Module,
+  Post,
+  UseGuards,
+  type ExecutionContext,
+  type INestApplication,
+} from '@nestjs/common';
 import { NestFactory, Reflector } from '@nestjs/core';
 import { afterEach, beforeAll, describe, expect, expectTypeOf, it } from 'vitest';
 import type { WimseAdapterOptions, WimsePrincipal, WorkloadSigner } from '@wimse/core';
 import { createWimseHandler } from '@wimse/core/adapter';
 import { adapterFixture } from '@wimse/test-support/factory';
-import { AllowWorkloads, OptionalWorkload, Public, RequireScope, WimseGuard, WimseHttpException, WimseModule, Workload, workloadOf, type WimseHttpRequest } from './index.js';
+import {
+  AllowWorkloads,
+  OptionalWorkload,
+  Public,
+  RequireScope,
+  WimseGuard,
+  WimseHttpException,
+  WimseModule,
+  Workload,
+  workloadOf,
+  type WimseHttpRequest,
+} from './index.js';
 
 const AUDIENCE = 'https://svc.example.org';
 let options: WimseAdapterOptions;
 let client: WorkloadSigner;
-
 
 beforeAll(async () => {
   ({ options, client } = await adapterFixture(AUDIENCE));
@@ -76,7 +97,11 @@ describe('WimseModule + @UseGuards(WimseGuard)', () => {
     const base = await start(AppModule);
     expect(await (await fetch(`${base}/open`)).json()).toEqual({ open: true });
     const anonymous = await fetch(`${base}/guarded`);
-    expect([anonymous.status, anonymous.headers.get('www-authenticate'), anonymous.headers.get('content-type')?.split(';')[0]]).toEqual([401, 'WPT', 'application/problem+json']);
+    expect([anonymous.status, anonymous.headers.get('www-authenticate'), anonymous.headers.get('content-type')?.split(';')[0]]).toEqual([
+      401,
+      'WPT',
+      'application/problem+json',
+    ]);
     expect(await anonymous.json()).toMatchObject({ code: 'credentials_missing' });
     const ok = await fetch(`${base}/guarded`, { headers: await client.wptHeaders({ url: `${AUDIENCE}/guarded` }) });
     expect(await ok.json()).toEqual({ workload: 'spiffe://example.org/client' });
@@ -86,7 +111,15 @@ describe('WimseModule + @UseGuards(WimseGuard)', () => {
 
   it('checks signed bodies from rawBody, and fails loudly when rawBody is off', async () => {
     const body = '{"n":1}';
-    const headers = async () => ({ 'content-type': 'application/json', ...(await client.httpSigHeaders({ method: 'POST', url: `${AUDIENCE}/guarded/echo`, headers: { 'content-type': 'application/json' }, body })) });
+    const headers = async () => ({
+      'content-type': 'application/json',
+      ...(await client.httpSigHeaders({
+        method: 'POST',
+        url: `${AUDIENCE}/guarded/echo`,
+        headers: { 'content-type': 'application/json' },
+        body,
+      })),
+    });
     const base = await start(AppModule);
     expect(await (await fetch(`${base}/guarded/echo`, { method: 'POST', headers: await headers(), body })).json()).toEqual({ n: 1 });
     const tampered = await fetch(`${base}/guarded/echo`, { method: 'POST', headers: await headers(), body: '{"n":2}' });
@@ -110,7 +143,10 @@ describe('WimseModule + @UseGuards(WimseGuard)', () => {
   it('rejects @AllowWorkloads() without patterns or with a non-string, and unknown module options', async () => {
     expect(() => AllowWorkloads()).toThrow(/non-empty list/);
     expect(() => AllowWorkloads(7 as unknown as string)).toThrow(/Workload policy: expected/);
-    @Module({ imports: [WimseModule.forRoot({ ...options, alow: 'spiffe://example.org/admin' } as WimseAdapterOptions)], controllers: [GuardedController] })
+    @Module({
+      imports: [WimseModule.forRoot({ ...options, alow: 'spiffe://example.org/admin' } as WimseAdapterOptions)],
+      controllers: [GuardedController],
+    })
     class MisspeltModule {}
     await expect(NestFactory.create(MisspeltModule, { logger: false, abortOnError: false })).rejects.toThrow(/unknown option "alow"/);
   });
@@ -122,7 +158,8 @@ describe('WimseGuard outside HTTP', () => {
     @Public()
     open() {}
   }
-  const contextOf = (name: 'rpc' | 'open') => ({ getType: () => 'rpc', getHandler: () => Handlers.prototype[name], getClass: () => Handlers }) as unknown as ExecutionContext;
+  const contextOf = (name: 'rpc' | 'open') =>
+    ({ getType: () => 'rpc', getHandler: () => Handlers.prototype[name], getClass: () => Handlers }) as unknown as ExecutionContext;
 
   it('refuses non-HTTP handlers unless they are @Public()', async () => {
     const guard = new WimseGuard(createWimseHandler(options), new Reflector());
@@ -146,13 +183,23 @@ describe('@RequireScope()', () => {
       getClass: () => Handlers,
       switchToHttp: () => ({ getRequest: () => ({ method: 'GET', originalUrl: '/x', headers: {} }), getResponse: () => ({}) }),
     }) as unknown as ExecutionContext;
-  const guard = () => new WimseGuard(createWimseHandler({ ...options, transactionTokens: { trustDomain: 'example.org', keys: (options.trustDomains['example.org']!).keys } }), new Reflector());
+  const guard = () =>
+    new WimseGuard(
+      createWimseHandler({
+        ...options,
+        transactionTokens: { trustDomain: 'example.org', keys: options.trustDomains['example.org']!.keys },
+      }),
+      new Reflector(),
+    );
 
   it('makes a route never optional: no credentials is a 401 even with @OptionalWorkload()', async () => {
     // canActivate answers synchronously when it can: a refusal is then thrown, not rejected.
     const error = await Promise.resolve()
       .then(() => guard().canActivate(httpContextOf('scoped')))
-      .then(() => undefined, (e: unknown) => e);
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
     expect(error).toBeInstanceOf(WimseHttpException);
     expect((error as WimseHttpException).getStatus()).toBe(401);
     expect(await guard().canActivate(httpContextOf('optional'))).toBe(true);

@@ -116,13 +116,17 @@ export class RedisReplayStore implements ReplayStore {
     this.#prefix = options.prefix ?? defaultPrefix(options.audience);
     if (typeof this.#prefix !== 'string') throw new TypeError('redisReplayStore: prefix must be a string');
     if (url !== undefined) {
-      if (typeof url !== 'string' || !/^rediss?:\/\//.test(url)) throw new TypeError('redisReplayStore: url must start with redis:// or rediss://');
+      if (typeof url !== 'string' || !/^rediss?:\/\//.test(url))
+        throw new TypeError('redisReplayStore: url must start with redis:// or rediss://');
       this.#owned = createClient({
         url,
         // Fail at once while disconnected rather than queue: the outage answer is a quick 503.
         disableOfflineQueue: true,
         commandsQueueMaxLength: this.#maxInFlight * 4,
-        socket: { connectTimeout: Math.max(this.#timeoutMs * 4, 1000), reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, 500) },
+        socket: {
+          connectTimeout: Math.max(this.#timeoutMs * 4, 1000),
+          reconnectStrategy: (retries: number) => Math.min(50 * 2 ** retries, 500),
+        },
       });
       // Errors are answered per check (503); an unhandled 'error' event would end the process.
       this.#owned.on('error', () => {});
@@ -132,7 +136,10 @@ export class RedisReplayStore implements ReplayStore {
       this.#client = client as RedisConnection;
     }
     // The client's own timeout only clears its queue; the store's (below) answers first.
-    const timed = typeof this.#client.withCommandOptions === 'function' ? this.#client.withCommandOptions({ timeout: this.#timeoutMs * 2 }) : this.#client;
+    const timed =
+      typeof this.#client.withCommandOptions === 'function'
+        ? this.#client.withCommandOptions({ timeout: this.#timeoutMs * 2 })
+        : this.#client;
     this.#set = timed.set.bind(timed);
     // After every (re)connection — a node restarted may come back with another policy — check again.
     const recheck = () => {
@@ -208,7 +215,10 @@ export class RedisReplayStore implements ReplayStore {
     });
     try {
       if (!this.#verified) await Promise.race([this.#verify(), timeout]);
-      const reply = await Promise.race([this.#set(this.#prefix + keyName(key), '1', { condition: 'NX', expiration: { type: 'PXAT', value: Math.ceil(expiresAt) } }), timeout]);
+      const reply = await Promise.race([
+        this.#set(this.#prefix + keyName(key), '1', { condition: 'NX', expiration: { type: 'PXAT', value: Math.ceil(expiresAt) } }),
+        timeout,
+      ]);
       if (reply === 'OK') return true;
       if (reply === null) return false;
       throw new Error(`unexpected SET reply ${JSON.stringify(reply)}`);
@@ -221,7 +231,10 @@ export class RedisReplayStore implements ReplayStore {
   }
 
   #refuse(detail: string, cause?: unknown): WimseError {
-    return new WimseError('replay_unavailable', `Replay store unavailable: ${detail}`, { retryAfter: this.#retryAfter, ...(cause === undefined ? {} : { cause }) });
+    return new WimseError('replay_unavailable', `Replay store unavailable: ${detail}`, {
+      retryAfter: this.#retryAfter,
+      ...(cause === undefined ? {} : { cause }),
+    });
   }
 
   // Memoized; a failure is kept for RECHECK_AFTER_MS so a broken Redis is not asked on every request.
@@ -276,7 +289,8 @@ export class RedisReplayStore implements ReplayStore {
       const nodeClient = c.nodeClient.bind(c);
       return Promise.all(c.masters.map(async (m) => [nodeName(m), await nodeClient(m as never)] as [string, RedisInfoSource]));
     }
-    if (typeof c.info !== 'function') throw new Error('the client has neither info() nor masters: pass a node-redis createClient() or createCluster() result');
+    if (typeof c.info !== 'function')
+      throw new Error('the client has neither info() nor masters: pass a node-redis createClient() or createCluster() result');
     return [['redis', c as RedisInfoSource]];
   }
 }
@@ -320,6 +334,7 @@ function nodeName(master: object): string {
 
 function positive(value: number | undefined, fallback: number, name: string): number {
   if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) throw new TypeError(`redisReplayStore: ${name} must be a positive number`);
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0)
+    throw new TypeError(`redisReplayStore: ${name} must be a positive number`);
   return value;
 }

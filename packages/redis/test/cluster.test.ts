@@ -72,7 +72,9 @@ describe.runIf(hasRedis)('Redis Cluster (3 masters)', () => {
     const ids = Array.from({ length: 60 }, (_, i) => `d${i}`);
     await Promise.all(ids.map((id) => s.checkAndStore(key(id), inAMinute())));
     await cluster.nodes[2]!.stop();
-    const outcomes = await Promise.all(ids.map((id) => s.checkAndStore(key(id), inAMinute()).catch((e: unknown) => (e instanceof WimseError ? e.code : 'other'))));
+    const outcomes = await Promise.all(
+      ids.map((id) => s.checkAndStore(key(id), inAMinute()).catch((e: unknown) => (e instanceof WimseError ? e.code : 'other'))),
+    );
     expect(outcomes).not.toContain(true);
     expect(new Set(outcomes)).toEqual(new Set([false, 'replay_unavailable']));
   });

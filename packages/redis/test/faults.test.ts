@@ -47,7 +47,11 @@ describe.runIf(hasRedis)('Redis unreachable', () => {
   it('refuses a check with 503 replay_unavailable and Retry-After when nothing listens', async () => {
     const s = storeOn('redis://127.0.0.1:1');
     const r = await refusal(s.checkAndStore(key('x'), inAMinute()));
-    expect({ code: r.code, status: r.status, retryAfter: r.retryAfter }).toEqual({ code: 'replay_unavailable', status: 503, retryAfter: '1' });
+    expect({ code: r.code, status: r.status, retryAfter: r.retryAfter }).toEqual({
+      code: 'replay_unavailable',
+      status: 503,
+      retryAfter: '1',
+    });
   });
 
   it('connect() rejects, naming the wait, when Redis is not reached', async () => {
@@ -75,7 +79,9 @@ describe.runIf(hasRedis)('Redis stopped mid-run, then back', () => {
     }
     gc();
     const growth = process.memoryUsage().heapUsed - heapBefore;
-    console.log(`outage: 2000 checks, slowest refusal ${slowest.toFixed(1)} ms (timeout 200 ms), heapUsed growth ${(growth / 1024).toFixed(0)} KiB, in flight after: ${s.inFlight}`);
+    console.log(
+      `outage: 2000 checks, slowest refusal ${slowest.toFixed(1)} ms (timeout 200 ms), heapUsed growth ${(growth / 1024).toFixed(0)} KiB, in flight after: ${s.inFlight}`,
+    );
     expect(outcomes).toEqual(new Map([['503 replay_unavailable', 2000]]));
     expect(s.inFlight).toBe(0);
     expect(growth).toBeLessThan(2 * 1024 * 1024);
@@ -185,7 +191,10 @@ describe.runIf(hasRedis)('Redis allowed to evict (maxmemory-policy is not noevic
     expect(await s.checkAndStore(key('ok'), inAMinute())).toBe(true);
     await redis.command('CONFIG', 'SET', 'maxmemory-policy', 'allkeys-lru');
     await redis.command('CLIENT', 'KILL', 'TYPE', 'normal');
-    await waitFor(async () => (await refusal(s.checkAndStore(key('later'), inAMinute())).catch(() => undefined))?.detail?.includes('may evict') === true);
+    await waitFor(
+      async () =>
+        (await refusal(s.checkAndStore(key('later'), inAMinute())).catch(() => undefined))?.detail?.includes('may evict') === true,
+    );
     expect(await redis.command('EXISTS', 'later')).toBe('0');
     // Fixed: accepted again, without a restart.
     await redis.command('CONFIG', 'SET', 'maxmemory-policy', 'noeviction');
@@ -198,7 +207,10 @@ describe.runIf(hasRedis)('Redis allowed to evict (maxmemory-policy is not noevic
     await s.connect();
     expect(await s.checkAndStore(key('ok'), inAMinute())).toBe(true);
     await redis.command('CONFIG', 'SET', 'maxmemory-policy', 'volatile-lru');
-    await waitFor(async () => (await refusal(s.checkAndStore(key('later'), inAMinute())).catch(() => undefined))?.detail?.includes('volatile-lru') === true);
+    await waitFor(
+      async () =>
+        (await refusal(s.checkAndStore(key('later'), inAMinute())).catch(() => undefined))?.detail?.includes('volatile-lru') === true,
+    );
   });
 
   it('skips the check with requireNoEviction: false (where INFO is not allowed)', async () => {
@@ -224,7 +236,13 @@ describe.runIf(hasRedis)('Redis allowed to evict (maxmemory-policy is not noevic
 async function replaysOf(s: RedisReplayStore, ids: string[]): Promise<(boolean | string)[]> {
   const out: (boolean | string)[] = [];
   for (let i = 0; i < ids.length; i += 500) {
-    out.push(...(await Promise.all(ids.slice(i, i + 500).map((id) => s.checkAndStore(key(id), inAMinute()).catch((e: unknown) => (e instanceof WimseError ? e.code : 'other'))))));
+    out.push(
+      ...(await Promise.all(
+        ids
+          .slice(i, i + 500)
+          .map((id) => s.checkAndStore(key(id), inAMinute()).catch((e: unknown) => (e instanceof WimseError ? e.code : 'other'))),
+      )),
+    );
   }
   return out;
 }

@@ -78,7 +78,9 @@ describe.runIf(hasRedis)('single-node Redis', () => {
       const digest = createHash('sha256').update('https://orders.example.com').digest('hex').slice(0, 16);
       expect(s.prefix).toBe(`wimse:replay:${digest}:`);
       await s.checkAndStore(key('p1'), inAMinute());
-      expect(await redis.command('EXISTS', `wimse:replay:${digest}:wpt:${createHash('sha256').update(`wpt\n${A}\np1`).digest('base64url')}`)).toBe('1');
+      expect(
+        await redis.command('EXISTS', `wimse:replay:${digest}:wpt:${createHash('sha256').update(`wpt\n${A}\np1`).digest('base64url')}`),
+      ).toBe('1');
     });
 
     it('keeps two services on one Redis apart, and two instances of one service together', async () => {

@@ -59,7 +59,11 @@ export interface CertOptions {
   extensions?: readonly x509.Extension[];
 }
 
-export const EKU = { clientAuth: x509.ExtendedKeyUsage.clientAuth, serverAuth: x509.ExtendedKeyUsage.serverAuth, codeSigning: x509.ExtendedKeyUsage.codeSigning } as const;
+export const EKU = {
+  clientAuth: x509.ExtendedKeyUsage.clientAuth,
+  serverAuth: x509.ExtendedKeyUsage.serverAuth,
+  codeSigning: x509.ExtendedKeyUsage.codeSigning,
+} as const;
 export const KEY_USAGE = x509.KeyUsageFlags;
 
 /** A self-signed root CA (or, with `parent`, an intermediate) for one trust domain. */
@@ -108,7 +112,8 @@ async function make(issuer: TestCert | undefined, o: CertOptions): Promise<TestC
     issuer: issuer === undefined ? subject : issuer.cert.subject,
     notBefore: o.notBefore ?? new Date(now - DAY),
     notAfter: o.notAfter ?? new Date(now + DAY),
-    signingAlgorithm: (issuer ?? { keys }).keys.privateKey.algorithm.name === 'ECDSA' ? ALG : { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' },
+    signingAlgorithm:
+      (issuer ?? { keys }).keys.privateKey.algorithm.name === 'ECDSA' ? ALG : { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' },
     publicKey: keys.publicKey,
     signingKey: issuer === undefined ? keys.privateKey : issuer.keys.privateKey,
     extensions,
@@ -119,7 +124,9 @@ async function make(issuer: TestCert | undefined, o: CertOptions): Promise<TestC
   const issuerChain = issuer === undefined || isRoot(issuer) ? [] : issuer.chain;
   const chain = [der, ...issuerChain];
   const chainPem = pem + (issuer === undefined || isRoot(issuer) ? '' : issuer.chainPem);
-  const keyPem = KeyObject.from(keys.privateKey as unknown as webcrypto.CryptoKey).export({ type: 'pkcs8', format: 'pem' }).toString();
+  const keyPem = KeyObject.from(keys.privateKey as unknown as webcrypto.CryptoKey)
+    .export({ type: 'pkcs8', format: 'pem' })
+    .toString();
   return { pem, der, keyPem, keys, cert, chain, chainPem };
 }
 
@@ -129,7 +136,7 @@ function isRoot(c: TestCert): boolean {
 
 function randomSerial(): string {
   const bytes = webcrypto.getRandomValues(new Uint8Array(12));
-  bytes[0] = (bytes[0] ?? 0) & 0x7f | 0x10; // positive, no leading zero
+  bytes[0] = ((bytes[0] ?? 0) & 0x7f) | 0x10; // positive, no leading zero
   return Buffer.from(bytes).toString('hex');
 }
 
@@ -140,7 +147,9 @@ export function unknownExtension(critical: boolean, oid = '1.3.6.1.4.1.55555.1.1
 
 function nameConstraintsExtension(nc: { permitted?: readonly string[]; excluded?: readonly string[] }): x509.Extension {
   const subtrees = (uris: readonly string[] | undefined) =>
-    uris === undefined ? undefined : new GeneralSubtrees(uris.map((uri) => new GeneralSubtree({ base: new GeneralName({ uniformResourceIdentifier: uri }) })));
+    uris === undefined
+      ? undefined
+      : new GeneralSubtrees(uris.map((uri) => new GeneralSubtree({ base: new GeneralName({ uniformResourceIdentifier: uri }) })));
   const value = new NameConstraints({ permittedSubtrees: subtrees(nc.permitted), excludedSubtrees: subtrees(nc.excluded) });
   return new x509.Extension('2.5.29.30', true, AsnConvert.serialize(value));
 }

@@ -1,6 +1,14 @@
 /** Test factory: a trust domain with an issuer key, workloads with WITs, and signed request views. */
 import { exportJWK, generateKeyPair, type CryptoKey, type JWK } from 'jose';
-import { createVerifier, createWorkloadSigner, issueWit, type VerifierOptions, type WimseAlgorithm, type WimseRequest, type WorkloadSigner } from '@wimse/core';
+import {
+  createVerifier,
+  createWorkloadSigner,
+  issueWit,
+  type VerifierOptions,
+  type WimseAlgorithm,
+  type WimseRequest,
+  type WorkloadSigner,
+} from '@wimse/core';
 
 /** A fixed clock (ms) for generated tokens: 2027-01-15T08:00:00Z. */
 export const NOW = 1_800_000_000_000;
@@ -65,7 +73,14 @@ export function verifierFor(issuer: Issuer, options: Partial<VerifierOptions> = 
 /** A request view carrying `workload`'s WIT and a fresh WPT for `path`. */
 export async function wptRequest(
   workload: Workload,
-  options: { method?: string; path?: string; aud?: string; txnToken?: string; contextTokens?: Record<string, string>; extra?: Record<string, string | string[]> } = {},
+  options: {
+    method?: string;
+    path?: string;
+    aud?: string;
+    txnToken?: string;
+    contextTokens?: Record<string, string>;
+    extra?: Record<string, string | string[]>;
+  } = {},
 ): Promise<WimseRequest & { headers: Record<string, string | string[]> }> {
   const path = options.path ?? '/orders?id=7';
   const signer = await createWorkloadSigner({ wit: workload.wit, privateKey: workload.privateKey });

@@ -38,7 +38,11 @@ export function rs256WithExponentOne(message: string, k = 256): Uint8Array {
 }
 
 /** A compact JWS with the given header, claims and signature bytes (no key involved). */
-export function jwsWithSignature(header: Record<string, unknown>, claims: Record<string, unknown>, sign: (signingInput: string) => Uint8Array): string {
+export function jwsWithSignature(
+  header: Record<string, unknown>,
+  claims: Record<string, unknown>,
+  sign: (signingInput: string) => Uint8Array,
+): string {
   const input = `${json(header)}.${json(claims)}`;
   return `${input}.${base64url.encode(sign(input))}`;
 }

@@ -4,8 +4,13 @@ import { CompactSign, base64url, type CryptoKey, type JWK } from 'jose';
 const json = (v: unknown) => base64url.encode(JSON.stringify(v));
 
 /** Signs `claims` under `header` (which must name the real `alg` of `key`). */
-export async function signJws(header: Record<string, unknown>, claims: Record<string, unknown>, key: CryptoKey | Uint8Array | JWK): Promise<string> {
-  return new CompactSign(new TextEncoder().encode(JSON.stringify(claims))).setProtectedHeader(header as { alg: string })
+export async function signJws(
+  header: Record<string, unknown>,
+  claims: Record<string, unknown>,
+  key: CryptoKey | Uint8Array | JWK,
+): Promise<string> {
+  return new CompactSign(new TextEncoder().encode(JSON.stringify(claims)))
+    .setProtectedHeader(header as { alg: string })
     .sign(key, { crit: Object.fromEntries(((header.crit as string[] | undefined) ?? []).map((c) => [c, true])) });
 }
 

@@ -22,7 +22,10 @@ import { PATH, TARGETS, authBody, plainBody } from './servers.mjs';
 
 const args = process.argv.slice(2);
 const smoke = args.includes('--smoke');
-const only = args.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',');
+const only = args
+  .find((a) => a.startsWith('--only='))
+  ?.slice('--only='.length)
+  .split(',');
 const ROUNDS = smoke ? 1 : Number(process.env.BENCH_HTTP_ROUNDS ?? 5);
 const REQUESTS = smoke ? 60 : Number(process.env.BENCH_HTTP_REQUESTS ?? 3000);
 const WARMUP = smoke ? 20 : 500;
@@ -51,7 +54,10 @@ const AUTH = JSON.stringify(authBody({ workload: 'spiffe://example.org/client' }
 /** One child per target; `ask` sends a message and resolves with the next reply. */
 async function startChild(name) {
   const script = new URL('./server.mjs', import.meta.url).pathname;
-  const profile = process.env.BENCH_HTTP_PROFILE === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_HTTP_PROFILE}`, `--cpu-prof-name=${name}.cpuprofile`];
+  const profile =
+    process.env.BENCH_HTTP_PROFILE === undefined
+      ? []
+      : ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_HTTP_PROFILE}`, `--cpu-prof-name=${name}.cpuprofile`];
   const node = [process.execPath, ...profile, script, name];
   const [cmd, argv] = pinned ? ['taskset', ['-c', '0', ...node]] : [node[0], node.slice(1)];
   const child = spawn(cmd, argv, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
@@ -61,14 +67,16 @@ async function startChild(name) {
   const exited = new Promise((_, reject) => child.once('exit', (code) => reject(new Error(`${name} server exited (${code})`))));
   exited.catch(() => {});
   const ready = await Promise.race([ask({ trustDomains, audience: AUD }), exited]);
-  const close = () => (child.exitCode === null ? new Promise((resolve) => (child.once('exit', resolve), child.send({ type: 'close' }))) : undefined);
+  const close = () =>
+    child.exitCode === null ? new Promise((resolve) => (child.once('exit', resolve), child.send({ type: 'close' }))) : undefined;
   return { name, child, ask, close, ...ready };
 }
 
 /** Fresh credentials for `n` requests (plus slack for what the load generator builds ahead). */
 async function pool(kind, n) {
   const out = [];
-  for (let i = 0; i < n + CONNECTIONS * 2; i++) out.push(kind === 'wpt' ? await signer.wptHeaders({ url }) : await signer.httpSigHeaders({ method: 'GET', url }));
+  for (let i = 0; i < n + CONNECTIONS * 2; i++)
+    out.push(kind === 'wpt' ? await signer.wptHeaders({ url }) : await signer.httpSigHeaders({ method: 'GET', url }));
   return out;
 }
 
@@ -95,7 +103,14 @@ async function load(t, kind, n) {
   const before = (await t.ask({ type: 'cpu' })).cpu;
   const start = performance.now();
   // sampleInt: autocannon notices the end of an `amount` run at its next sample tick.
-  const r = await autocannon({ sampleInt: 10, url: `http://127.0.0.1:${kind === 'plain' ? t.plainPort : t.authPort}`, connections: CONNECTIONS, pipelining: 1, amount: n, requests: [request] });
+  const r = await autocannon({
+    sampleInt: 10,
+    url: `http://127.0.0.1:${kind === 'plain' ? t.plainPort : t.authPort}`,
+    connections: CONNECTIONS,
+    pipelining: 1,
+    amount: n,
+    requests: [request],
+  });
   const after = (await t.ask({ type: 'cpu' })).cpu;
   if (accepted !== n || r.errors > 0) {
     rejected += Math.max(1, n - accepted);
@@ -155,7 +170,9 @@ function print(rounds) {
   });
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells) => `| ${cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(' | ')} |`;
-  console.log(`bench:http — server CPU µs per request, ${smoke ? 'smoke: 1 short round' : `median of ${ROUNDS} rounds × ${REQUESTS} requests`}, ${CONNECTIONS} connections, ${pinned ? 'server on core 0, load on core 1' : 'not pinned (no taskset or one core)'}`);
+  console.log(
+    `bench:http — server CPU µs per request, ${smoke ? 'smoke: 1 short round' : `median of ${ROUNDS} rounds × ${REQUESTS} requests`}, ${CONNECTIONS} connections, ${pinned ? 'server on core 0, load on core 1' : 'not pinned (no taskset or one core)'}`,
+  );
   console.log(line(head));
   console.log(line(widths.map((w, i) => (i === 0 ? '-'.repeat(w) : `${'-'.repeat(w - 1)}:`))));
   for (const r of rows) console.log(line(r));

@@ -22,7 +22,8 @@ const rawData = Buffer.from('e'.repeat(400));
 const rawSig = createSign('sha256').update(rawData).sign({ key: privateKey, dsaEncoding: 'ieee-p1363' });
 function rawVerifyUs(n) {
   const start = cpuNow();
-  for (let i = 0; i < n; i++) if (!verify('sha256', rawData, { key: rawKey, dsaEncoding: 'ieee-p1363' }, rawSig)) throw new Error('raw verify failed');
+  for (let i = 0; i < n; i++)
+    if (!verify('sha256', rawData, { key: rawKey, dsaEncoding: 'ieee-p1363' }, rawSig)) throw new Error('raw verify failed');
   return (cpuNow() - start) / n;
 }
 

@@ -68,7 +68,11 @@ function nestModule(options) {
   Module(
     options === undefined
       ? { controllers: [BenchController] }
-      : { imports: [WimseModule.forRootAsync({ useFactory: () => options })], controllers: [BenchController], providers: [{ provide: APP_GUARD, useClass: WimseGuard }] },
+      : {
+          imports: [WimseModule.forRootAsync({ useFactory: () => options })],
+          controllers: [BenchController],
+          providers: [{ provide: APP_GUARD, useClass: WimseGuard }],
+        },
   )(AppModule);
   return AppModule;
 }

@@ -15,6 +15,7 @@ describe('bench:http --smoke', () => {
       );
     });
     expect(code, stderr).toBe(0);
-    for (const target of ['express4', 'express5', 'fastify', 'hono', 'nestjs-express', 'nestjs-fastify']) expect(stdout).toMatch(new RegExp(`^\\| ${target} +\\|`, 'm'));
+    for (const target of ['express4', 'express5', 'fastify', 'hono', 'nestjs-express', 'nestjs-fastify'])
+      expect(stdout).toMatch(new RegExp(`^\\| ${target} +\\|`, 'm'));
   }, 180_000);
 });

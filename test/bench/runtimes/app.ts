@@ -23,7 +23,11 @@ async function prepare(): Promise<Record<string, Op>> {
   const headers = await signer.wptHeaders({ url: `${AUD}/orders` });
   const request = { method: 'GET', path: '/orders', headers };
   // The same WPT every time: a store that keeps nothing leaves replay bookkeeping out of the measure.
-  const verifier = createVerifier({ trustDomains: { 'example.org': { keys: { keys: [issuerJwk] } } }, audience: AUD, replayStore: { checkAndStore: () => true } });
+  const verifier = createVerifier({
+    trustDomains: { 'example.org': { keys: { keys: [issuerJwk] } } },
+    audience: AUD,
+    replayStore: { checkAndStore: () => true },
+  });
   const wpt = headers.authorization!.slice('WPT '.length);
   const header = decodeProtectedHeader(wpt) as Record<string, unknown>;
   const key = await importProofKey(cnfJwk, 'ES256');

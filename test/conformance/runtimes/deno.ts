@@ -3,7 +3,10 @@
 import worker from 'wimse-app';
 
 declare const Deno: {
-  serve(options: { hostname: string; port: number; onListen(address: { port: number }): void }, handler: (request: Request) => Response | Promise<Response>): unknown;
+  serve(
+    options: { hostname: string; port: number; onListen(address: { port: number }): void },
+    handler: (request: Request) => Response | Promise<Response>,
+  ): unknown;
 };
 
 Deno.serve({ hostname: '127.0.0.1', port: 0, onListen: ({ port }) => console.log(`listening ${port}`) }, worker.fetch);

@@ -63,7 +63,9 @@ function platformBinary(owner: string, pkg: string, file: string): string {
   return join(dirname(from.resolve(`${pkg}/package.json`)), file);
 }
 
-const isMusl = () => platform() === 'linux' && (process.report.getReport() as { header?: { glibcVersionRuntime?: string } }).header?.glibcVersionRuntime === undefined;
+const isMusl = () =>
+  platform() === 'linux' &&
+  (process.report.getReport() as { header?: { glibcVersionRuntime?: string } }).header?.glibcVersionRuntime === undefined;
 const cpu = () => (arch() === 'arm64' ? 'aarch64' : arch());
 
 export const bun: WebRuntime = {
@@ -71,7 +73,13 @@ export const bun: WebRuntime = {
   start: (app, define = {}) =>
     withBundle(join(HERE, 'bun.ts'), app, define, 'app.js', (dir) => {
       const bin = platformBinary('bun', `@oven/bun-${platform()}-${cpu()}${isMusl() ? '-musl' : ''}`, 'bin/bun');
-      return serve(spawn(bin, ['run', join(dir, 'app.js')], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, BUN_RUNTIME_TRANSPILER_CACHE_PATH: '0' } }), stdoutPort);
+      return serve(
+        spawn(bin, ['run', join(dir, 'app.js')], {
+          stdio: ['ignore', 'pipe', 'pipe'],
+          env: { ...process.env, BUN_RUNTIME_TRANSPILER_CACHE_PATH: '0' },
+        }),
+        stdoutPort,
+      );
     }),
 };
 
@@ -82,7 +90,10 @@ export const deno: WebRuntime = {
       const target = platform() === 'linux' ? `linux-${arch()}-${isMusl() ? 'musl' : 'glibc'}` : `${platform()}-${arch()}`;
       const bin = platformBinary('deno', `@deno/${target}`, 'deno');
       const args = ['run', '--no-config', '--no-lock', '--no-prompt', '--allow-net=127.0.0.1', join(dir, 'app.js')];
-      return serve(spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, DENO_DIR: join(dir, 'deno-dir'), NO_COLOR: '1' } }), stdoutPort);
+      return serve(
+        spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, DENO_DIR: join(dir, 'deno-dir'), NO_COLOR: '1' } }),
+        stdoutPort,
+      );
     }),
 };
 
@@ -111,7 +122,13 @@ const config :Workerd.Config = (
   };
 }
 
-async function withBundle(entry: string, app: string, define: Record<string, unknown>, file: string, run: (dir: string) => Promise<Running>): Promise<Running> {
+async function withBundle(
+  entry: string,
+  app: string,
+  define: Record<string, unknown>,
+  file: string,
+  run: (dir: string) => Promise<Running>,
+): Promise<Running> {
   const dir = await mkdtemp(join(tmpdir(), 'wimse-runtime-'));
   try {
     await writeFile(join(dir, file), await bundle(entry, define, app));
@@ -132,7 +149,10 @@ function linePort(stream: Readable, pattern: RegExp): Promise<number> {
     stream.setEncoding('utf8');
     stream.on('data', (chunk: string) => {
       buffered += chunk;
-      const match = buffered.split('\n').map((l) => pattern.exec(l.trim())).find((m) => m !== null);
+      const match = buffered
+        .split('\n')
+        .map((l) => pattern.exec(l.trim()))
+        .find((m) => m !== null);
       if (match) resolve(Number(match[1]));
     });
   });

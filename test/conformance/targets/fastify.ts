@@ -17,7 +17,9 @@ export const fastifyTarget: Target = {
     app.get('/admin', { config: { wimse: { allow: ADMIN } } }, async (request) => summary(request.wimse));
     app.get('/trade', { config: { wimse: { scope: TRADE_SCOPE } } }, async (request) => summary(request.wimse));
     app.get('/trade/admin', { config: { wimse: { allow: ADMIN, scope: [TRADE_SCOPE] } } }, async (request) => summary(request.wimse));
-    app.get<{ Querystring: { kib?: string } }>('/stream', async (request, reply) => reply.type('text/plain').send(Readable.from(kibChunks(request.query.kib))));
+    app.get<{ Querystring: { kib?: string } }>('/stream', async (request, reply) =>
+      reply.type('text/plain').send(Readable.from(kibChunks(request.query.kib))),
+    );
     const address = await app.listen({ port: 0, host: '127.0.0.1' });
     return { url: new URL(address), close: () => app.close() };
   },

@@ -28,7 +28,11 @@ class ConformanceController {
 
   @Post('echo')
   @HttpCode(200)
-  echo(@Workload() workload: WimsePrincipal, @Body() body: unknown, @Req() req: { headers: Record<string, unknown>; rawBody?: Buffer; raw?: { rawBody?: Buffer } }) {
+  echo(
+    @Workload() workload: WimsePrincipal,
+    @Body() body: unknown,
+    @Req() req: { headers: Record<string, unknown>; rawBody?: Buffer; raw?: { rawBody?: Buffer } },
+  ) {
     if (String(req.headers['content-type']).startsWith('application/json')) return { ...summary(workload), body };
     // Text Fastify parsed; other bytes as Nest keeps them (rawBody), on the Nest request or the Node one.
     return { ...summary(workload), body: typeof body === 'string' ? body : echoed(req.rawBody ?? req.raw?.rawBody) };
@@ -79,7 +83,9 @@ async function started(app: INestApplication, secure = false): Promise<Running> 
 export const nestExpressTarget: Target = {
   name: 'nestjs-express',
   async start(options, tls) {
-    return started(await NestFactory.create(appModule(options), { rawBody: true, logger: false, ...(tls === undefined ? {} : { httpsOptions: tls }) }));
+    return started(
+      await NestFactory.create(appModule(options), { rawBody: true, logger: false, ...(tls === undefined ? {} : { httpsOptions: tls }) }),
+    );
   },
 };
 
@@ -88,7 +94,9 @@ export const nestFastifyTarget: Target = {
   async start(options, tls) {
     const adapter = new FastifyAdapter(tls === undefined ? {} : { https: tls });
     // Fastify parses only JSON and text by default; an app taking bytes says so.
-    adapter.getInstance().addContentTypeParser('application/octet-stream', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
+    adapter
+      .getInstance()
+      .addContentTypeParser('application/octet-stream', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
     return started(await NestFactory.create(appModule(options), adapter, { rawBody: true, logger: false }), tls !== undefined);
   },
 };

@@ -2,7 +2,18 @@
  * `wimse inspect`: decodes a WIT or WPT and, given the issuer keys, verifies it with the core
  * verifier and names the exact rule that fails (its stable error code). No rule is re-implemented here.
  */
-import { DRAFT_VERSIONS, ERROR_CODES, WIT_TYP, WPT_TYP, checkWorkloadIdentifier, createVerifier, isWimseError, typMatches, type TrustDomainConfig, type WimseError } from '@wimse/core';
+import {
+  DRAFT_VERSIONS,
+  ERROR_CODES,
+  WIT_TYP,
+  WPT_TYP,
+  checkWorkloadIdentifier,
+  createVerifier,
+  isWimseError,
+  typMatches,
+  type TrustDomainConfig,
+  type WimseError,
+} from '@wimse/core';
 import { decodeJwt, decodeProtectedHeader, type JSONWebKeySet, type JWK } from 'jose';
 import { parseArgs } from 'node:util';
 import { parsed } from '../args.js';
@@ -15,7 +26,21 @@ export const INSPECT_USAGE = `wimse inspect <token | file | -> [--jwks <file | u
   Without --jwks the output starts with NOT VERIFIED: nothing in it has been checked.`;
 
 export async function inspect(argv: string[], io: CliIo, now: () => number = Date.now): Promise<number> {
-  const { values, positionals } = parsed(() => parseArgs({ args: argv, options: { ...HELP_OPTION, jwks: { type: 'string' }, 'trust-domain': { type: 'string' }, iss: { type: 'string' }, wit: { type: 'string' }, url: { type: 'string' } }, allowPositionals: true, strict: true }),
+  const { values, positionals } = parsed(
+    () =>
+      parseArgs({
+        args: argv,
+        options: {
+          ...HELP_OPTION,
+          jwks: { type: 'string' },
+          'trust-domain': { type: 'string' },
+          iss: { type: 'string' },
+          wit: { type: 'string' },
+          url: { type: 'string' },
+        },
+        allowPositionals: true,
+        strict: true,
+      }),
     1,
   );
   if (values.help) return help(io, INSPECT_USAGE);
@@ -31,7 +56,11 @@ export async function inspect(argv: string[], io: CliIo, now: () => number = Dat
     return 1;
   }
   const isWpt = typMatches(header.typ, WPT_TYP);
-  const kind = typMatches(header.typ, WIT_TYP) ? 'Workload Identity Token' : isWpt ? 'Workload Proof Token' : 'JWT (neither wit+jwt nor wpt+jwt)';
+  const kind = typMatches(header.typ, WIT_TYP)
+    ? 'Workload Identity Token'
+    : isWpt
+      ? 'Workload Proof Token'
+      : 'JWT (neither wit+jwt nor wpt+jwt)';
   // Decoded is not verified: say so first, where nobody can miss it, and last, after the claims.
   const jwks = values.jwks;
   if (jwks === undefined) io.stdout(`${NOT_VERIFIED}\n`);
@@ -52,11 +81,17 @@ export async function inspect(argv: string[], io: CliIo, now: () => number = Dat
   const verifier = createVerifier({ trustDomains: { [trustDomain]: config }, audience: target.origin, now });
   try {
     if (isWpt) {
-      const p = await verifier.verify({ method: 'GET', path: target.path, headers: { authorization: `WPT ${token}`, 'workload-identity-token': wit } });
+      const p = await verifier.verify({
+        method: 'GET',
+        path: target.path,
+        headers: { authorization: `WPT ${token}`, 'workload-identity-token': wit },
+      });
       io.stdout(`verified: WPT valid for ${target.origin}${target.path}, proven by ${p.workload}\n`);
     } else {
       const verified = await verifier.verifyWit(token);
-      io.stdout(`verified: WIT valid for ${verified.id.value}, signed by ${trustDomain} key ${String(verified.header.kid ?? '(no kid)')}\n`);
+      io.stdout(
+        `verified: WIT valid for ${verified.id.value}, signed by ${trustDomain} key ${String(verified.header.kid ?? '(no kid)')}\n`,
+      );
     }
     return 0;
   } catch (e) {
@@ -105,6 +140,7 @@ async function loadKeys(io: CliIo, source: string): Promise<string | JSONWebKeyS
 
 function when(seconds: number, nowMs: number): string {
   const delta = Math.round(seconds - nowMs / 1000);
-  const span = (s: number) => (s >= 3600 ? `${Math.floor(s / 3600)}h${Math.floor((s % 3600) / 60)}m` : s >= 60 ? `${Math.floor(s / 60)}m${s % 60}s` : `${s}s`);
+  const span = (s: number) =>
+    s >= 3600 ? `${Math.floor(s / 3600)}h${Math.floor((s % 3600) / 60)}m` : s >= 60 ? `${Math.floor(s / 60)}m${s % 60}s` : `${s}s`;
   return `${new Date(seconds * 1000).toISOString()} (${delta >= 0 ? `in ${span(delta)}` : `${span(-delta)} ago`})`;
 }

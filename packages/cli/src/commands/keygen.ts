@@ -10,10 +10,20 @@ export const KEYGEN_USAGE = `wimse keygen [--alg ES256] [--kid <kid>] [--out <fi
   (mode 600) and the public key as a JWKS to <file>.jwks.json.`;
 
 export async function keygen(argv: string[], io: CliIo): Promise<number> {
-  const { values } = parsed(() => parseArgs({ args: argv, options: { ...HELP_OPTION, alg: { type: 'string' }, kid: { type: 'string' }, out: { type: 'string' } }, allowPositionals: true, strict: true }), 0);
+  const { values } = parsed(
+    () =>
+      parseArgs({
+        args: argv,
+        options: { ...HELP_OPTION, alg: { type: 'string' }, kid: { type: 'string' }, out: { type: 'string' } },
+        allowPositionals: true,
+        strict: true,
+      }),
+    0,
+  );
   if (values.help) return help(io, KEYGEN_USAGE);
   const alg = values.alg ?? 'ES256';
-  if (!isSupportedAlgorithm(alg)) throw new UsageError(`--alg ${alg} is not a supported asymmetric JWS algorithm (e.g. ES256, EdDSA, PS256)`);
+  if (!isSupportedAlgorithm(alg))
+    throw new UsageError(`--alg ${alg} is not a supported asymmetric JWS algorithm (e.g. ES256, EdDSA, PS256)`);
   const { privateKey, publicKey } = await generateKeyPair(alg, { extractable: true });
   const pub = await exportJWK(publicKey);
   const kid = values.kid ?? (await calculateJwkThumbprint(pub));

@@ -33,31 +33,38 @@ export const REQUEST_USAGE = `wimse request <url> [-X <method>] [-H 'name: value
 export const HTTP_ERROR_EXIT = 22;
 
 export async function request(argv: string[], io: CliIo): Promise<number> {
-  const { values, positionals } = parsed(() => parseArgs({ args: argv, options: {
-      ...HELP_OPTION,
-      request: { type: 'string', short: 'X' },
-      header: { type: 'string', short: 'H', multiple: true },
-      data: { type: 'string', short: 'd' },
-      'data-file': { type: 'string' },
-      proof: { type: 'string' },
-      'txn-token': { type: 'string' },
-      'sign-response': { type: 'boolean' },
-      jwks: { type: 'string' },
-      'trust-domain': { type: 'string' },
-      'expect-responder': { type: 'string' },
-      'allow-insecure': { type: 'boolean' },
-      wpt01: { type: 'boolean' },
-      'wpt-typ': { type: 'string' },
-      'access-token': { type: 'string' },
-      wit: { type: 'string' },
-      key: { type: 'string' },
-      identity: { type: 'string' },
-      workload: { type: 'string' },
-      include: { type: 'boolean', short: 'i' },
-      verbose: { type: 'boolean', short: 'v' },
-      fail: { type: 'boolean', short: 'f' },
-      'fail-with-body': { type: 'boolean' },
-    }, allowPositionals: true, strict: true }),
+  const { values, positionals } = parsed(
+    () =>
+      parseArgs({
+        args: argv,
+        options: {
+          ...HELP_OPTION,
+          request: { type: 'string', short: 'X' },
+          header: { type: 'string', short: 'H', multiple: true },
+          data: { type: 'string', short: 'd' },
+          'data-file': { type: 'string' },
+          proof: { type: 'string' },
+          'txn-token': { type: 'string' },
+          'sign-response': { type: 'boolean' },
+          jwks: { type: 'string' },
+          'trust-domain': { type: 'string' },
+          'expect-responder': { type: 'string' },
+          'allow-insecure': { type: 'boolean' },
+          wpt01: { type: 'boolean' },
+          'wpt-typ': { type: 'string' },
+          'access-token': { type: 'string' },
+          wit: { type: 'string' },
+          key: { type: 'string' },
+          identity: { type: 'string' },
+          workload: { type: 'string' },
+          include: { type: 'boolean', short: 'i' },
+          verbose: { type: 'boolean', short: 'v' },
+          fail: { type: 'boolean', short: 'f' },
+          'fail-with-body': { type: 'boolean' },
+        },
+        allowPositionals: true,
+        strict: true,
+      }),
     1,
   );
   if (values.help) return help(io, REQUEST_USAGE);
@@ -68,10 +75,13 @@ export async function request(argv: string[], io: CliIo): Promise<number> {
   if (proof !== 'wpt' && proof !== 'http-sig') throw new UsageError('--proof must be wpt or http-sig');
   if (values['sign-response'] && proof !== 'http-sig') throw new UsageError('--sign-response needs --proof http-sig');
   if (values['sign-response'] && values.jwks === undefined) throw new UsageError('--sign-response needs --jwks to verify the response');
-  if ((values.wpt01 || values['wpt-typ'] !== undefined) && proof !== 'wpt') throw new UsageError('--wpt01 and --wpt-typ apply to --proof wpt');
-  if (values['access-token'] !== undefined && !values.wpt01) throw new UsageError('--access-token needs --wpt01 (wpt-02 has no ath: the WPT itself is the Authorization)');
+  if ((values.wpt01 || values['wpt-typ'] !== undefined) && proof !== 'wpt')
+    throw new UsageError('--wpt01 and --wpt-typ apply to --proof wpt');
+  if (values['access-token'] !== undefined && !values.wpt01)
+    throw new UsageError('--access-token needs --wpt01 (wpt-02 has no ath: the WPT itself is the Authorization)');
   const typ = values['wpt-typ'];
-  if (typ !== undefined && typ !== 'wpt+jwt' && typ !== 'application/wpt+jwt') throw new UsageError('--wpt-typ must be wpt+jwt or application/wpt+jwt');
+  if (typ !== undefined && typ !== 'wpt+jwt' && typ !== 'application/wpt+jwt')
+    throw new UsageError('--wpt-typ must be wpt+jwt or application/wpt+jwt');
   const wpt = { ...(values.wpt01 ? { version: 'wpt-01' as const } : {}), ...(typ === undefined ? {} : { typ: typ as WptTyp }) };
   const headers = new Headers();
   for (const h of values.header ?? []) {
@@ -167,7 +177,9 @@ interface CredentialArgs {
 async function credentialsFor(values: CredentialArgs, io: CliIo): Promise<WorkloadCredentials> {
   if (values.identity !== undefined) {
     if (values.workload === undefined) throw new UsageError('--identity needs --workload <name>');
-    const bootstrap = createWimseFetch({ witSource: identityServerWitSource({ url: values.identity, workload: values.workload, fetch: io.fetch }) });
+    const bootstrap = createWimseFetch({
+      witSource: identityServerWitSource({ url: values.identity, workload: values.workload, fetch: io.fetch }),
+    });
     const signer = await bootstrap.signer().catch((e: unknown) => {
       throw new UsageError(describeError(e));
     });

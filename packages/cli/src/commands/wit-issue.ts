@@ -10,12 +10,27 @@ export const WIT_ISSUE_USAGE = `wimse wit issue --issuer-key <issuer.jwk> --sub 
   (a private or public JWK with alg), signed by <issuer.jwk> (its kid goes in the header).`;
 
 export async function witIssue(argv: string[], io: CliIo): Promise<number> {
-  const { values } = parsed(() => parseArgs({ args: argv, options: { ...HELP_OPTION, 'issuer-key': { type: 'string' }, sub: { type: 'string' }, key: { type: 'string' }, lifetime: { type: 'string' }, iss: { type: 'string' } }, allowPositionals: true, strict: true }),
+  const { values } = parsed(
+    () =>
+      parseArgs({
+        args: argv,
+        options: {
+          ...HELP_OPTION,
+          'issuer-key': { type: 'string' },
+          sub: { type: 'string' },
+          key: { type: 'string' },
+          lifetime: { type: 'string' },
+          iss: { type: 'string' },
+        },
+        allowPositionals: true,
+        strict: true,
+      }),
     0,
   );
   if (values.help) return help(io, WIT_ISSUE_USAGE);
   const issuerPath = values['issuer-key'];
-  if (issuerPath === undefined || values.sub === undefined || values.key === undefined) throw new UsageError('--issuer-key, --sub and --key are required');
+  if (issuerPath === undefined || values.sub === undefined || values.key === undefined)
+    throw new UsageError('--issuer-key, --sub and --key are required');
   try {
     parseWorkloadIdentifier(values.sub);
   } catch (e) {

@@ -84,7 +84,10 @@ export function verifyRequestSignature(
   // A deployment may require more (e.g. content-type always, a tenant header): covered, so present.
   for (const name of p.requiredComponents ?? []) {
     if (!covers(components, name)) {
-      throw new WimseError('sig_components', `This service requires the signature to cover ${name}${request.headers[name] === undefined ? ', which the request does not carry' : ''}`);
+      throw new WimseError(
+        'sig_components',
+        `This service requires the signature to cover ${name}${request.headers[name] === undefined ? ', which the request does not carry' : ''}`,
+      );
     }
   }
   const context = coveredContext(request, p.contextTokenHeaders);
@@ -104,7 +107,13 @@ export function verifyRequestSignature(
     return after(verifyBase(base, presented.signature, wit.proofKey, wit.proofKey.alg), (valid) => {
       if (!valid) throw new WimseError('sig_invalid', 'HTTP signature does not verify with the WIT cnf key');
       // Step 8, last so a rejected request never burns a nonce.
-      const replay = checkReplay(p.replayStore, { workload: wit.id.value, kind: 'sig', id: params.nonce }, (params.expires + p.clockTolerance) * 1000, 'sig_replay', p.log);
+      const replay = checkReplay(
+        p.replayStore,
+        { workload: wit.id.value, kind: 'sig', id: params.nonce },
+        (params.expires + p.clockTolerance) * 1000,
+        'sig_replay',
+        p.log,
+      );
       return after(replay, () => {
         // Step 9: what the response needs.
         const signature: HttpSignatureInfo = Object.freeze({

@@ -21,7 +21,14 @@ beforeAll(async () => {
 });
 
 async function signedRequest(headers: Record<string, string>, coverHeaders?: string[]): Promise<WimseRequest> {
-  const added = await signer.httpSigHeaders({ method: 'POST', url: `${AUDIENCE}/orders`, headers, body: '{}', now: NOW, ...(coverHeaders ? { coverHeaders } : {}) });
+  const added = await signer.httpSigHeaders({
+    method: 'POST',
+    url: `${AUDIENCE}/orders`,
+    headers,
+    body: '{}',
+    now: NOW,
+    ...(coverHeaders ? { coverHeaders } : {}),
+  });
   return { method: 'POST', path: '/orders', headers: { ...headers, ...added }, body: new TextEncoder().encode('{}') };
 }
 
@@ -32,21 +39,34 @@ describe('requiredSignatureComponents: every listed field must be covered', () =
   });
   it('refuses a signature that leaves a present x-tenant uncovered', async () => {
     const request = await signedRequest({ 'content-type': 'application/json', 'x-tenant': 't1' });
-    await expect(verifierFor(issuer, required).verify(request)).rejects.toMatchObject({ code: 'sig_components', status: 400, message: 'This service requires the signature to cover x-tenant' });
+    await expect(verifierFor(issuer, required).verify(request)).rejects.toMatchObject({
+      code: 'sig_components',
+      status: 400,
+      message: 'This service requires the signature to cover x-tenant',
+    });
   });
   it('refuses a request that does not carry a required field at all', async () => {
     const request = await signedRequest({ 'x-tenant': 't1' }, ['x-tenant']);
-    await expect(verifierFor(issuer, required).verify(request)).rejects.toMatchObject({ code: 'sig_components', message: expect.stringContaining('content-type, which the request does not carry') });
+    await expect(verifierFor(issuer, required).verify(request)).rejects.toMatchObject({
+      code: 'sig_components',
+      message: expect.stringContaining('content-type, which the request does not carry'),
+    });
   });
   it('applies to signatures only: a WPT request is not affected', async () => {
     const headers = await signer.wptHeaders({ url: `${AUDIENCE}/orders`, now: NOW });
-    await expect(verifierFor(issuer, required).verify({ method: 'GET', path: '/orders', headers })).resolves.toMatchObject({ method: 'wpt' });
+    await expect(verifierFor(issuer, required).verify({ method: 'GET', path: '/orders', headers })).resolves.toMatchObject({
+      method: 'wpt',
+    });
   });
   it('without the option, an uncovered custom header is allowed (it carries no token)', async () => {
     const request = await signedRequest({ 'content-type': 'application/json', 'x-tenant': 't1' });
     await expect(verifierFor(issuer).verify(request)).resolves.toMatchObject({ method: 'http-sig' });
   });
-  it.each([['a derived component', '@authority'], ['not a field name', 'x tenant'], ['not a string', 7]])('refuses %s at start-up', (_n, name) => {
+  it.each([
+    ['a derived component', '@authority'],
+    ['not a field name', 'x tenant'],
+    ['not a string', 7],
+  ])('refuses %s at start-up', (_n, name) => {
     expect(() => verifierFor(issuer, { requiredSignatureComponents: [name as string] })).toThrow(TypeError);
   });
 });
@@ -72,11 +92,25 @@ describe('createWimseFetch covers the fields a service requires (coverHeaders)',
   it('client-wide coverHeaders satisfies the service; without it the service refuses', async () => {
     const fresh = await createWorkload(issuer, { now: Date.now() });
     const credentials = () => ({ wit: fresh.wit, privateKey: fresh.privateKey });
-    const init = { method: 'POST', body: '{}', headers: { 'content-type': 'application/json', 'x-tenant': 't1' }, wimse: { proof: 'http-sig' as const } };
-    expect((await createWimseFetch({ credentials, fetch: server(), coverHeaders: ['x-tenant'] })(`${AUDIENCE}/orders`, init)).status).toBe(200);
+    const init = {
+      method: 'POST',
+      body: '{}',
+      headers: { 'content-type': 'application/json', 'x-tenant': 't1' },
+      wimse: { proof: 'http-sig' as const },
+    };
+    expect((await createWimseFetch({ credentials, fetch: server(), coverHeaders: ['x-tenant'] })(`${AUDIENCE}/orders`, init)).status).toBe(
+      200,
+    );
     const refused = await createWimseFetch({ credentials, fetch: server() })(`${AUDIENCE}/orders`, init);
     expect(refused.status).toBe(400);
     expect(await refused.json()).toMatchObject({ code: 'sig_components' });
-    expect((await createWimseFetch({ credentials, fetch: server() })(`${AUDIENCE}/orders`, { ...init, wimse: { ...init.wimse, coverHeaders: ['x-tenant'] } })).status).toBe(200);
+    expect(
+      (
+        await createWimseFetch({ credentials, fetch: server() })(`${AUDIENCE}/orders`, {
+          ...init,
+          wimse: { ...init.wimse, coverHeaders: ['x-tenant'] },
+        })
+      ).status,
+    ).toBe(200);
   });
 });

@@ -7,7 +7,16 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { contentDigest } from '../content-digest.js';
 import { WimseError, type WimseErrorCode } from '../errors.js';
 import { createWorkloadSigner, type WorkloadSigner } from '../signer.js';
-import { AUDIENCE, NOW, TRUST_DOMAIN, createIssuer, createWorkload, verifierFor, type Issuer, type Workload } from '@wimse/test-support/factory';
+import {
+  AUDIENCE,
+  NOW,
+  TRUST_DOMAIN,
+  createIssuer,
+  createWorkload,
+  verifierFor,
+  type Issuer,
+  type Workload,
+} from '@wimse/test-support/factory';
 import { signRaw } from '../test-support/http-sig.js';
 import { createResponseVerifier, signHttpResponse, type ReceivedResponse, type SentRequest } from './response.js';
 
@@ -29,9 +38,12 @@ beforeAll(async () => {
   serverSigner = await createWorkloadSigner({ wit: server.wit, privateKey: server.privateKey });
 });
 
-const responses = () => createResponseVerifier({ trustDomains: { [TRUST_DOMAIN]: { keys: { keys: [issuer.publicJwk] } } }, now: () => NOW });
+const responses = () =>
+  createResponseVerifier({ trustDomains: { [TRUST_DOMAIN]: { keys: { keys: [issuer.publicJwk] } } }, now: () => NOW });
 
-async function sent(o: { signResponse?: boolean; method?: string; url?: string } = {}): Promise<SentRequest & { headers: Record<string, string> }> {
+async function sent(
+  o: { signResponse?: boolean; method?: string; url?: string } = {},
+): Promise<SentRequest & { headers: Record<string, string> }> {
   const method = o.method ?? 'GET';
   const url = o.url ?? URL_;
   const headers = await clientSigner.httpSigHeaders({ method, url, signResponse: o.signResponse ?? true, now: NOW });
@@ -75,7 +87,11 @@ describe('end to end: client request → server verify → signed response → c
   it('the server answers with its own identity, bound to the nonce the client sent', async () => {
     const request = await sent();
     const u = new URL(request.url);
-    const principal = await verifierFor(issuer).verify({ method: request.method, path: `${u.pathname}${u.search}`, headers: request.headers });
+    const principal = await verifierFor(issuer).verify({
+      method: request.method,
+      path: `${u.pathname}${u.search}`,
+      headers: request.headers,
+    });
     expect(principal.signature?.signResponse).toBe(true);
     const added = await signHttpResponse({
       credentials: { wit: server.wit, key: server.privateKey },
@@ -94,7 +110,13 @@ describe('end to end: client request → server verify → signed response → c
 
   it('a response without content needs no Content-Digest', async () => {
     const request = await sent();
-    const added = await signHttpResponse({ credentials: serverSigner, request: { method: 'GET', path: '/orders?id=7' }, requestNonce: nonceOf(request), status: 204, now: NOW });
+    const added = await signHttpResponse({
+      credentials: serverSigner,
+      request: { method: 'GET', path: '/orders?id=7' },
+      requestNonce: nonceOf(request),
+      status: 204,
+      now: NOW,
+    });
     expect(added['content-digest']).toBeUndefined();
     await expect(responses().verify(request, { status: 204, headers: added })).resolves.toMatchObject({ workload: server.sub });
   });
@@ -113,71 +135,157 @@ describe('end to end: client request → server verify → signed response → c
 
 describe('client-side rejections', () => {
   const cases: [string, WimseErrorCode, () => Promise<unknown>][] = [
-    ['unsigned although wimse-sign-response was sent', 'sig_response', async () => responses().verify(await sent(), { status: 200, headers: { 'content-type': 'text/plain' }, body: utf8.encode('hi') })],
-    ['lifted onto another request (other nonce)', 'sig_response', async () => {
-      const first = await sent();
-      return responses().verify(await sent(), await answer(first));
-    }],
-    ['lifted onto another request with the same nonce but another path', 'sig_invalid', async () => {
-      const request = await sent();
-      return responses().verify(request, await answer(request, { path: '/admin' }));
-    }],
-    ['lifted onto another request with the same nonce but another method', 'sig_invalid', async () => {
-      const request = await sent();
-      return responses().verify(request, await answer(request, { method: 'DELETE' }));
-    }],
-    ['wrong wimse-req-nonce', 'sig_response', async () => {
-      const request = await sent();
-      return responses().verify(request, await answer(request, { nonce: 'not-the-request-nonce' }));
-    }],
-    ['signed with the requester\'s own WIT and key (reflection)', 'sig_response', async () => {
-      const request = await sent();
-      return responses().verify(request, await answer(request, { signer: clientSigner }));
-    }],
-    ['signed with the requester\'s key under another WIT for the same key', 'sig_response', async () => {
-      const { issueWit } = await import('../wit.js');
-      const twin = await issueWit({ sub: `spiffe://${TRUST_DOMAIN}/twin`, cnfJwk: { ...client.publicJwk, alg: 'ES256' }, issuerKey: issuer.privateKey, alg: 'ES256', kid: 'k1', now: NOW });
-      const request = await sent();
-      return responses().verify(request, await answer(request, { signer: { ...clientSigner, wit: twin } }));
-    }],
-    ['status changed', 'sig_invalid', async () => {
-      const request = await sent();
-      return responses().verify(request, { ...(await answer(request)), status: 500 });
-    }],
-    ['body tampered', 'digest_mismatch', async () => {
-      const request = await sent();
-      return responses().verify(request, { ...(await answer(request)), body: utf8.encode('{"ok":false}') });
-    }],
-    ['body and digest replaced', 'sig_invalid', async () => {
-      const request = await sent();
-      const res = await answer(request);
-      return responses().verify(request, { ...res, body: utf8.encode('{}'), headers: { ...res.headers, 'content-digest': await contentDigest('{}') } });
-    }],
-    ['a body without Content-Digest', 'digest_missing', async () => {
-      const request = await sent();
-      const added = await signHttpResponse({ credentials: serverSigner, request: { method: 'GET', path: '/orders?id=7' }, requestNonce: nonceOf(request), status: 200, now: NOW });
-      return responses().verify(request, { status: 200, headers: added, body: utf8.encode(BODY) });
-    }],
-    ['server WIT missing', 'wit_missing', async () => {
-      const request = await sent();
-      const { 'workload-identity-token': _, ...headers } = (await answer(request)).headers;
-      return responses().verify(request, { status: 200, headers, body: utf8.encode(BODY) });
-    }],
-    ['server WIT from an untrusted trust domain', 'wit_untrusted_domain', async () => {
-      const stranger = await createWorkload(issuer, { sub: 'spiffe://elsewhere.example/orders' });
-      const request = await sent();
-      return responses().verify(request, await answer(request, { signer: await createWorkloadSigner({ wit: stranger.wit, privateKey: stranger.privateKey }) }));
-    }],
-    ['signed by a key other than the server WIT cnf', 'sig_invalid', async () => {
-      const request = await sent();
-      return responses().verify(request, await answer(request, { signer: { ...serverSigner, key: (await createWorkload(issuer, { alg: 'EdDSA' })).privateKey } }));
-    }],
-    ['response signature expired', 'sig_expired', async () => {
-      const request = await sent();
-      const res = await answer(request);
-      const late = createResponseVerifier({ trustDomains: { [TRUST_DOMAIN]: { keys: { keys: [issuer.publicJwk] } } }, now: () => NOW + 120_000 });
-      return late.verify(request, res);
-    }],
+    [
+      'unsigned although wimse-sign-response was sent',
+      'sig_response',
+      async () => responses().verify(await sent(), { status: 200, headers: { 'content-type': 'text/plain' }, body: utf8.encode('hi') }),
+    ],
+    [
+      'lifted onto another request (other nonce)',
+      'sig_response',
+      async () => {
+        const first = await sent();
+        return responses().verify(await sent(), await answer(first));
+      },
+    ],
+    [
+      'lifted onto another request with the same nonce but another path',
+      'sig_invalid',
+      async () => {
+        const request = await sent();
+        return responses().verify(request, await answer(request, { path: '/admin' }));
+      },
+    ],
+    [
+      'lifted onto another request with the same nonce but another method',
+      'sig_invalid',
+      async () => {
+        const request = await sent();
+        return responses().verify(request, await answer(request, { method: 'DELETE' }));
+      },
+    ],
+    [
+      'wrong wimse-req-nonce',
+      'sig_response',
+      async () => {
+        const request = await sent();
+        return responses().verify(request, await answer(request, { nonce: 'not-the-request-nonce' }));
+      },
+    ],
+    [
+      "signed with the requester's own WIT and key (reflection)",
+      'sig_response',
+      async () => {
+        const request = await sent();
+        return responses().verify(request, await answer(request, { signer: clientSigner }));
+      },
+    ],
+    [
+      "signed with the requester's key under another WIT for the same key",
+      'sig_response',
+      async () => {
+        const { issueWit } = await import('../wit.js');
+        const twin = await issueWit({
+          sub: `spiffe://${TRUST_DOMAIN}/twin`,
+          cnfJwk: { ...client.publicJwk, alg: 'ES256' },
+          issuerKey: issuer.privateKey,
+          alg: 'ES256',
+          kid: 'k1',
+          now: NOW,
+        });
+        const request = await sent();
+        return responses().verify(request, await answer(request, { signer: { ...clientSigner, wit: twin } }));
+      },
+    ],
+    [
+      'status changed',
+      'sig_invalid',
+      async () => {
+        const request = await sent();
+        return responses().verify(request, { ...(await answer(request)), status: 500 });
+      },
+    ],
+    [
+      'body tampered',
+      'digest_mismatch',
+      async () => {
+        const request = await sent();
+        return responses().verify(request, { ...(await answer(request)), body: utf8.encode('{"ok":false}') });
+      },
+    ],
+    [
+      'body and digest replaced',
+      'sig_invalid',
+      async () => {
+        const request = await sent();
+        const res = await answer(request);
+        return responses().verify(request, {
+          ...res,
+          body: utf8.encode('{}'),
+          headers: { ...res.headers, 'content-digest': await contentDigest('{}') },
+        });
+      },
+    ],
+    [
+      'a body without Content-Digest',
+      'digest_missing',
+      async () => {
+        const request = await sent();
+        const added = await signHttpResponse({
+          credentials: serverSigner,
+          request: { method: 'GET', path: '/orders?id=7' },
+          requestNonce: nonceOf(request),
+          status: 200,
+          now: NOW,
+        });
+        return responses().verify(request, { status: 200, headers: added, body: utf8.encode(BODY) });
+      },
+    ],
+    [
+      'server WIT missing',
+      'wit_missing',
+      async () => {
+        const request = await sent();
+        const { 'workload-identity-token': _, ...headers } = (await answer(request)).headers;
+        return responses().verify(request, { status: 200, headers, body: utf8.encode(BODY) });
+      },
+    ],
+    [
+      'server WIT from an untrusted trust domain',
+      'wit_untrusted_domain',
+      async () => {
+        const stranger = await createWorkload(issuer, { sub: 'spiffe://elsewhere.example/orders' });
+        const request = await sent();
+        return responses().verify(
+          request,
+          await answer(request, { signer: await createWorkloadSigner({ wit: stranger.wit, privateKey: stranger.privateKey }) }),
+        );
+      },
+    ],
+    [
+      'signed by a key other than the server WIT cnf',
+      'sig_invalid',
+      async () => {
+        const request = await sent();
+        return responses().verify(
+          request,
+          await answer(request, { signer: { ...serverSigner, key: (await createWorkload(issuer, { alg: 'EdDSA' })).privateKey } }),
+        );
+      },
+    ],
+    [
+      'response signature expired',
+      'sig_expired',
+      async () => {
+        const request = await sent();
+        const res = await answer(request);
+        const late = createResponseVerifier({
+          trustDomains: { [TRUST_DOMAIN]: { keys: { keys: [issuer.publicJwk] } } },
+          now: () => NOW + 120_000,
+        });
+        return late.verify(request, res);
+      },
+    ],
   ];
   it.each(cases)('%s → %s', async (_, code, make) => {
     expect(await rejection(make())).toEqual({ code, status: 400 });
@@ -186,8 +294,14 @@ describe('client-side rejections', () => {
   // Hand-built response Signature-Input members, validly signed by the server key.
   const rawResponse = async (member: string) => {
     const request = await sent();
-    const headers = { 'workload-identity-token': server.wit, 'content-type': 'application/json', 'content-digest': await contentDigest(BODY) };
-    const fields = await signRaw(member.replace('$NONCE', nonceOf(request)), { status: 200, headers }, server.privateKey, 'EdDSA', { request: { method: 'GET', path: '/orders?id=7', headers: {} } });
+    const headers = {
+      'workload-identity-token': server.wit,
+      'content-type': 'application/json',
+      'content-digest': await contentDigest(BODY),
+    };
+    const fields = await signRaw(member.replace('$NONCE', nonceOf(request)), { status: 200, headers }, server.privateKey, 'EdDSA', {
+      request: { method: 'GET', path: '/orders?id=7', headers: {} },
+    });
     return responses().verify(request, { status: 200, headers: { ...headers, ...fields }, body: utf8.encode(BODY) });
   };
   const FULL = '("@status" "workload-identity-token" "content-type" "content-digest" "@method";req "@path";req "@query";req)';
@@ -196,10 +310,26 @@ describe('client-side rejections', () => {
     ['wimse-req-nonce missing', 'sig_params', `${FULL}${P}`],
     ['wimse-aud on a response', 'sig_params', `${FULL}${P};wimse-req-nonce="$NONCE";wimse-aud="x"`],
     ['keyid on a response', 'sig_params', `${FULL}${P};wimse-req-nonce="$NONCE";keyid="k"`],
-    ['@status not covered', 'sig_components', `("workload-identity-token" "content-type" "content-digest" "@method";req "@path";req "@query";req)${P};wimse-req-nonce="$NONCE"`],
-    ['@path;req not covered', 'sig_components', `("@status" "workload-identity-token" "content-type" "content-digest" "@method";req "@query";req)${P};wimse-req-nonce="$NONCE"`],
-    ['@method (not ;req) instead of @method;req', 'sig_components', `("@status" "workload-identity-token" "content-type" "content-digest" "@method" "@path";req "@query";req)${P};wimse-req-nonce="$NONCE"`],
-    ['content-digest not covered', 'sig_components', `("@status" "workload-identity-token" "content-type" "@method";req "@path";req "@query";req)${P};wimse-req-nonce="$NONCE"`],
+    [
+      '@status not covered',
+      'sig_components',
+      `("workload-identity-token" "content-type" "content-digest" "@method";req "@path";req "@query";req)${P};wimse-req-nonce="$NONCE"`,
+    ],
+    [
+      '@path;req not covered',
+      'sig_components',
+      `("@status" "workload-identity-token" "content-type" "content-digest" "@method";req "@query";req)${P};wimse-req-nonce="$NONCE"`,
+    ],
+    [
+      '@method (not ;req) instead of @method;req',
+      'sig_components',
+      `("@status" "workload-identity-token" "content-type" "content-digest" "@method" "@path";req "@query";req)${P};wimse-req-nonce="$NONCE"`,
+    ],
+    [
+      'content-digest not covered',
+      'sig_components',
+      `("@status" "workload-identity-token" "content-type" "@method";req "@path";req "@query";req)${P};wimse-req-nonce="$NONCE"`,
+    ],
   ];
   it.each(rawCases)('%s → %s', async (_, code, member) => {
     expect(await rejection(rawResponse(member))).toEqual({ code, status: 400 });
@@ -210,7 +340,10 @@ describe('client-side rejections', () => {
   });
 
   it('a sent request without a WIMSE signature cannot bind a response', async () => {
-    expect(await rejection(responses().verify({ method: 'GET', url: URL_, headers: {} }, { status: 200, headers: {} }))).toEqual({ code: 'sig_response', status: 400 });
+    expect(await rejection(responses().verify({ method: 'GET', url: URL_, headers: {} }, { status: 200, headers: {} }))).toEqual({
+      code: 'sig_response',
+      status: 400,
+    });
   });
 
   it('response field names are matched case-insensitively', async () => {

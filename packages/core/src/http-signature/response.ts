@@ -16,7 +16,16 @@ import { checkReplay, type ReplayStore } from '../replay.js';
 import { compileWorkloadPatterns, type WorkloadMatcher } from '../workload-pattern.js';
 import { signatureBase, type SignedMessage } from './signature-base.js';
 import { signingKey, verifyBase } from '../jws-algorithm.js';
-import { findWimseSignature, checkSignatureTimes, requestParams, requireComponents, responseParams, WIMSE_SIGNATURE_TAG, type CoveredComponent, type SignatureClock } from './signature-params.js';
+import {
+  findWimseSignature,
+  checkSignatureTimes,
+  requestParams,
+  requireComponents,
+  responseParams,
+  WIMSE_SIGNATURE_TAG,
+  type CoveredComponent,
+  type SignatureClock,
+} from './signature-params.js';
 import { lowerCased, signMessage, timing } from './sign.js';
 
 /** A workload's own credentials: its WIT and the private key of the WIT's `cnf.jwk`. */
@@ -73,7 +82,9 @@ export async function signHttpResponse(o: SignHttpResponseOptions): Promise<Reco
   const target = o.legacy === true ? ['@request-target'] : ['@path', '@query'];
   const components: CoveredComponent[] = [
     { name: '@status', req: false },
-    ...['workload-identity-token', 'content-type', 'content-digest'].filter((n) => headers[n] !== undefined).map((name) => ({ name, req: false })),
+    ...['workload-identity-token', 'content-type', 'content-digest']
+      .filter((n) => headers[n] !== undefined)
+      .map((name) => ({ name, req: false })),
     ...['@method', ...target].map((name) => ({ name, req: true })),
   ];
   const params = new Map([...timing(o.lifetime, o.now, o.nonce), ['tag', WIMSE_SIGNATURE_TAG], ['wimse-req-nonce', o.requestNonce]]);
@@ -185,7 +196,8 @@ export function createResponseVerifier(options: ResponseVerifierOptions): Respon
   const now = options.now ?? Date.now;
   const clockTolerance = seconds('clockTolerance', options.clockTolerance, 30);
   const proofAlgorithms = options.proofAlgorithms ?? DEFAULT_ALGORITHMS;
-  for (const a of proofAlgorithms) if (!isSupportedAlgorithm(a)) throw new TypeError(`proofAlgorithms: ${JSON.stringify(a)} is not an asymmetric JWS algorithm`);
+  for (const a of proofAlgorithms)
+    if (!isSupportedAlgorithm(a)) throw new TypeError(`proofAlgorithms: ${JSON.stringify(a)} is not an asymmetric JWS algorithm`);
   const verifyWit = createWitVerifier({
     anchorFor: createTrustAnchors(options.trustDomains, { now }),
     proofAlgorithms,
@@ -205,7 +217,10 @@ export function createResponseVerifier(options: ResponseVerifierOptions): Respon
   return {
     async verify(sent, response, expect = {}) {
       // A bad pattern is the caller's mistake, not the server's: TypeError, before anything else.
-      const responder = expect.responder === undefined ? undefined : compileWorkloadPatterns(typeof expect.responder === 'string' ? [expect.responder] : expect.responder);
+      const responder =
+        expect.responder === undefined
+          ? undefined
+          : compileWorkloadPatterns(typeof expect.responder === 'string' ? [expect.responder] : expect.responder);
       try {
         return await verifyResponseSignature(sent, response, verifyWit, clock, { replayStore, responder, compat06 });
       } catch (e) {
@@ -235,25 +250,30 @@ export async function verifyResponseSignature(
 ): Promise<VerifiedResponse | undefined> {
   const request = sentMessage(sent);
   const requestSignature = findWimseSignature(request.headers);
-  if (requestSignature === undefined) throw new WimseError('sig_response', 'The sent request carries no WIMSE signature to bind a response to');
+  if (requestSignature === undefined)
+    throw new WimseError('sig_response', 'The sent request carries no WIMSE signature to bind a response to');
   const asked = requestParams(requestSignature.params);
   const headers = response.headers instanceof Headers ? headersOf(response.headers) : lowerCasedFields(response.headers);
   const presented = findWimseSignature(headers);
   if (presented === undefined) {
-    if (asked.signResponse) throw new WimseError('sig_response', 'The request asked for a signed response (wimse-sign-response) but it is unsigned');
+    if (asked.signResponse)
+      throw new WimseError('sig_response', 'The request asked for a signed response (wimse-sign-response) but it is unsigned');
     return undefined;
   }
   // The server's WIT first (workload-creds §5.1.4), and it must not be the requester's key.
   const witToken = singleField(headers, 'workload-identity-token', 'wit_duplicate');
   if (witToken === undefined) throw new WimseError('wit_missing', 'A signed response must carry the server WIT');
   const wit = await verifyWit(witToken.trim());
-  if (await sameKey(wit, request.headers)) throw new WimseError('sig_response', 'The response is signed with the requester\'s own key');
+  if (await sameKey(wit, request.headers)) throw new WimseError('sig_response', "The response is signed with the requester's own key");
   const params = responseParams(presented.params);
   if (params.reqNonce !== asked.nonce) throw new WimseError('sig_response', 'wimse-req-nonce is not the nonce of the request sent');
   // http-signature-06 (`@request-target`) only when opted in, as for requests.
   const legacy = requestSignature.components.some((c) => c.name === '@request-target' && !c.req);
   if (legacy && checks.compat06 !== true) {
-    throw new WimseError('sig_response', 'The request was signed in the http-signature-06 form (@request-target); its response is accepted only with compat.httpSignature06');
+    throw new WimseError(
+      'sig_response',
+      'The request was signed in the http-signature-06 form (@request-target); its response is accepted only with compat.httpSignature06',
+    );
   }
   const target = legacy ? ['@request-target'] : ['@path', '@query'];
   const present = ['content-type', 'content-digest'].filter((n) => headers[n] !== undefined);
@@ -278,7 +298,12 @@ export async function verifyResponseSignature(
   }
   // §3 (SHOULD), last so that a refused response never burns a nonce.
   if (checks.replayStore !== undefined) {
-    await checkReplay(checks.replayStore, { workload: wit.id.value, kind: 'response', id: params.nonce }, (params.expires + clock.clockTolerance) * 1000, 'sig_response_replay');
+    await checkReplay(
+      checks.replayStore,
+      { workload: wit.id.value, kind: 'response', id: params.nonce },
+      (params.expires + clock.clockTolerance) * 1000,
+      'sig_response_replay',
+    );
   }
   return Object.freeze({
     workload: wit.id.value,

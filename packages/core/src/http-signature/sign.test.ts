@@ -26,7 +26,12 @@ describe('httpSigHeaders', () => {
     expect(h['workload-identity-token']).toBe(signer.wit);
     const m = member(h);
     expect(covered(m)).toEqual(['@method', '@path', '@query', 'workload-identity-token']);
-    expect(Object.fromEntries(m[1])).toMatchObject({ created: now, expires: now + 60, tag: 'wimse-workload-to-workload', 'wimse-aud': 'https://svc.example.org/a/b' });
+    expect(Object.fromEntries(m[1])).toMatchObject({
+      created: now,
+      expires: now + 60,
+      tag: 'wimse-workload-to-workload',
+      'wimse-aud': 'https://svc.example.org/a/b',
+    });
     expect(m[1].has('wimse-sign-response')).toBe(false);
     expect(m[1].has('keyid') || m[1].has('alg')).toBe(false);
     expect(parseDictionary(h.signature!).get('wimse')![0]).toBeInstanceOf(ArrayBuffer);
@@ -44,8 +49,21 @@ describe('httpSigHeaders', () => {
     });
     expect(h['content-digest']).toBe('sha-256=:RBNvo1WzZ4oRRq0W9+hknpT7T8If536DEMBg9hyq/4o=:');
     const m = member(h);
-    expect(covered(m)).toEqual(['@method', '@path', '@query', 'workload-identity-token', 'content-type', 'content-digest', 'authorization', 'txn-token']);
-    expect(Object.fromEntries(m[1])).toMatchObject({ expires: now + 30, 'wimse-aud': 'https://svc.example.org/a', 'wimse-sign-response': true });
+    expect(covered(m)).toEqual([
+      '@method',
+      '@path',
+      '@query',
+      'workload-identity-token',
+      'content-type',
+      'content-digest',
+      'authorization',
+      'txn-token',
+    ]);
+    expect(Object.fromEntries(m[1])).toMatchObject({
+      expires: now + 30,
+      'wimse-aud': 'https://svc.example.org/a',
+      'wimse-sign-response': true,
+    });
   });
 
   it('every signature has a fresh nonce', async () => {

@@ -58,7 +58,14 @@ export async function signHttpRequest(o: SignHttpRequestOptions): Promise<Record
   const added: Record<string, string> = { 'workload-identity-token': o.wit };
   if (o.body !== undefined) added['content-digest'] = await contentDigest(o.body);
   const headers: Record<string, string> = { ...lowerCased(o.headers ?? {}), ...added };
-  const covered = ['@method', '@path', '@query', 'workload-identity-token', ...REQUEST_FIELDS, ...(o.coverHeaders ?? []).map((h) => h.toLowerCase())]
+  const covered = [
+    '@method',
+    '@path',
+    '@query',
+    'workload-identity-token',
+    ...REQUEST_FIELDS,
+    ...(o.coverHeaders ?? []).map((h) => h.toLowerCase()),
+  ]
     .filter((name, i, all) => all.indexOf(name) === i && (name.startsWith('@') || headers[name] !== undefined))
     .map((name) => ({ name, req: false }));
   const params = new Map<string, BareItem>([

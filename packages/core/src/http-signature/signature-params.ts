@@ -2,7 +2,16 @@
  * `Signature-Input` / `Signature` (RFC 9421 §4) and the WIMSE signature parameters
  * (http-signature-07 §3.2-3.4). Every field is parsed and serialized with `structured-headers`.
  */
-import { isInnerList, parseDictionary, serializeInnerList, type BareItem, type Dictionary, type InnerList, type Item, type Parameters } from 'structured-headers';
+import {
+  isInnerList,
+  parseDictionary,
+  serializeInnerList,
+  type BareItem,
+  type Dictionary,
+  type InnerList,
+  type Item,
+  type Parameters,
+} from 'structured-headers';
 import { WimseError } from '../errors.js';
 import { fieldValues, type RequestHeaders } from '../request.js';
 
@@ -64,7 +73,8 @@ export function findWimseSignature(headers: RequestHeaders): PresentedSignature 
   const sigMember = dictionaryField(headers, 'signature')?.get(label);
   if (sigMember === undefined) throw new WimseError('sig_malformed', `Signature has no member labelled ${label}`);
   const bytes = sigMember[0];
-  if (isInnerList(sigMember) || !(bytes instanceof ArrayBuffer)) throw new WimseError('sig_malformed', `Signature ${label} must be a byte sequence`);
+  if (isInnerList(sigMember) || !(bytes instanceof ArrayBuffer))
+    throw new WimseError('sig_malformed', `Signature ${label} must be a byte sequence`);
   return { label, components, params: member[1], signatureParams: serializeInnerList(member), signature: new Uint8Array(bytes) };
 }
 
@@ -138,7 +148,8 @@ function commonParams(params: Parameters): CommonSignatureParams {
 export function requestParams(params: Parameters): RequestSignatureParams {
   const common = commonParams(params);
   const wimseAud = params.get('wimse-aud');
-  if (typeof wimseAud !== 'string' || wimseAud.length === 0) throw new WimseError('sig_params', 'wimse-aud is required and must be a string');
+  if (typeof wimseAud !== 'string' || wimseAud.length === 0)
+    throw new WimseError('sig_params', 'wimse-aud is required and must be a string');
   const signResponse = params.get('wimse-sign-response') ?? false;
   if (typeof signResponse !== 'boolean') throw new WimseError('sig_params', 'wimse-sign-response must be a boolean');
   if (params.has('wimse-req-nonce')) throw new WimseError('sig_params', 'wimse-req-nonce belongs on responses only');
@@ -150,7 +161,8 @@ export function responseParams(params: Parameters): ResponseSignatureParams {
   const common = commonParams(params);
   const reqNonce = params.get('wimse-req-nonce');
   // -07 §3.5: every signed response carries the nonce of the request it answers.
-  if (typeof reqNonce !== 'string' || reqNonce.length === 0) throw new WimseError('sig_params', 'wimse-req-nonce is required on a signed response');
+  if (typeof reqNonce !== 'string' || reqNonce.length === 0)
+    throw new WimseError('sig_params', 'wimse-req-nonce is required on a signed response');
   for (const requestOnly of ['wimse-aud', 'wimse-sign-response']) {
     if (params.has(requestOnly)) throw new WimseError('sig_params', `${requestOnly} belongs on requests only`);
   }

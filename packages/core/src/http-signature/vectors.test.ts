@@ -21,7 +21,13 @@ interface HttpSigVector {
   keys: Record<string, JWK & { alg: string }>;
   request: { raw: string; signature_input: string; signature: string; expected_signature_base: string };
   response: { raw: string; signature_input: string; signature: string; expected_signature_base: string };
-  clock: { suggested_verify_at: number; request_created: number; request_expires: number; response_created: number; response_expires: number };
+  clock: {
+    suggested_verify_at: number;
+    request_created: number;
+    request_expires: number;
+    response_created: number;
+    response_expires: number;
+  };
 }
 
 const CURRENT = ['httpsig-07-svca-to-svcb-ed25519', 'httpsig-07-svcb-to-svcc-es256'];
@@ -83,7 +89,13 @@ describe.each(CURRENT)('vector %s (http-signature-07)', (id) => {
     const req = requestOf(v);
     const wit = await unverifiedWit(req.headers['workload-identity-token']![0]!);
     const { signature } = await verifyRequestSignature(req, findWimseSignature(req.headers)!, wit, policy(v, false));
-    expect(signature).toMatchObject({ signResponse: true, created: v.clock.request_created, expires: v.clock.request_expires, label: 'sig1', legacy: false });
+    expect(signature).toMatchObject({
+      signResponse: true,
+      created: v.clock.request_created,
+      expires: v.clock.request_expires,
+      label: 'sig1',
+      legacy: false,
+    });
   });
 
   it('verifies the response signature and its wimse-req-nonce', async () => {
@@ -96,7 +108,9 @@ describe.each(CURRENT)('vector %s (http-signature-07)', (id) => {
     const req = requestOf(v);
     const wit = await unverifiedWit(req.headers['workload-identity-token']![0]!);
     const late = { ...policy(v, false), now: () => (v.clock.request_expires + 1) * 1000 };
-    await expect((async () => verifyRequestSignature(req, findWimseSignature(req.headers)!, wit, late))()).rejects.toMatchObject({ code: 'sig_expired' });
+    await expect((async () => verifyRequestSignature(req, findWimseSignature(req.headers)!, wit, late))()).rejects.toMatchObject({
+      code: 'sig_expired',
+    });
   });
 });
 
@@ -166,7 +180,9 @@ describe('vector httpsig-06-legacy (compatibility mode only)', () => {
   it('rejects the request without compatibility mode (@path/@query not covered)', async () => {
     const req = requestOf(v);
     const wit = await unverifiedWit(req.headers['workload-identity-token']![0]!);
-    const error = await (async () => verifyRequestSignature(req, findWimseSignature(req.headers)!, wit, policy(v, false)))().catch((e: unknown) => e);
+    const error = await (async () => verifyRequestSignature(req, findWimseSignature(req.headers)!, wit, policy(v, false)))().catch(
+      (e: unknown) => e,
+    );
     expect(isWimseError(error, 'sig_components')).toBe(true);
   });
 

@@ -18,11 +18,26 @@ describe('Web Crypto only', () => {
   it.each(['httpsig-07-svca-to-svcb-ed25519', 'httpsig-07-svcb-to-svcc-es256'])('%s request verifies', async (id) => {
     const v = vector(id);
     const r = parseRawRequest(v.request.raw);
-    const request = { method: r.method, path: r.path, headers: r.headers, ...(r.body === '' ? {} : { body: new TextEncoder().encode(r.body) }) };
+    const request = {
+      method: r.method,
+      path: r.path,
+      headers: r.headers,
+      ...(r.body === '' ? {} : { body: new TextEncoder().encode(r.body) }),
+    };
     const wit = await unverifiedWit(r.headers['workload-identity-token']![0]!);
     expect(wit.proofKey.nodeKey).toBeUndefined();
-    const policy = { audience: { bases: [`https://${r.headers.host![0]}`], values: [] }, clockTolerance: 0, maxLifetime: 600, contextTokenHeaders: [], replayStore: new MemoryReplayStore(), compat06: false, now: () => v.clock.suggested_verify_at * 1000 };
-    await expect(verifyRequestSignature(request, findWimseSignature(request.headers)!, wit, policy)).resolves.toMatchObject({ signature: { nonce: expect.any(String) } });
+    const policy = {
+      audience: { bases: [`https://${r.headers.host![0]}`], values: [] },
+      clockTolerance: 0,
+      maxLifetime: 600,
+      contextTokenHeaders: [],
+      replayStore: new MemoryReplayStore(),
+      compat06: false,
+      now: () => v.clock.suggested_verify_at * 1000,
+    };
+    await expect(verifyRequestSignature(request, findWimseSignature(request.headers)!, wit, policy)).resolves.toMatchObject({
+      signature: { nonce: expect.any(String) },
+    });
   });
 
   it('a signed POST round-trips, and a tampered one fails', async () => {

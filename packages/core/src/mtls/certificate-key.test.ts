@@ -34,19 +34,31 @@ const leafWith = async (publicKey: webcrypto.CryptoKey, ca: TestCert = root) =>
 
 describe('mTLS: the client certificate key (mtls_key_invalid)', () => {
   it('Ed25519 identity point', async () => {
-    const key = await webcrypto.subtle.importKey('jwk', { kty: 'OKP', crv: 'Ed25519', x: IDENTITY_JWK.x! }, { name: 'Ed25519' }, true, ['verify']);
-    await expect(verify((await leafWith(key)).chain)).rejects.toMatchObject({ code: 'mtls_key_invalid', status: 400, message: expect.stringMatching(/client certificate.*small order/) });
+    const key = await webcrypto.subtle.importKey('jwk', { kty: 'OKP', crv: 'Ed25519', x: IDENTITY_JWK.x! }, { name: 'Ed25519' }, true, [
+      'verify',
+    ]);
+    await expect(verify((await leafWith(key)).chain)).rejects.toMatchObject({
+      code: 'mtls_key_invalid',
+      status: 400,
+      message: expect.stringMatching(/client certificate.*small order/),
+    });
   });
 
   it('RSA e = 1', async () => {
     const { alg: _alg, ...jwk } = rsaExponentOneJwk();
     const key = await webcrypto.subtle.importKey('jwk', jwk, RSA, true, ['verify']);
-    await expect(verify((await leafWith(key)).chain)).rejects.toMatchObject({ code: 'mtls_key_invalid', message: expect.stringMatching(/exponent/) });
+    await expect(verify((await leafWith(key)).chain)).rejects.toMatchObject({
+      code: 'mtls_key_invalid',
+      message: expect.stringMatching(/exponent/),
+    });
   });
 
   it('RSA 1024 bits', async () => {
     const { publicKey } = await webcrypto.subtle.generateKey({ ...RSA, modulusLength: 1024 }, true, ['sign', 'verify']);
-    await expect(verify((await leafWith(publicKey)).chain)).rejects.toMatchObject({ code: 'mtls_key_invalid', message: expect.stringMatching(/1024 bits/) });
+    await expect(verify((await leafWith(publicKey)).chain)).rejects.toMatchObject({
+      code: 'mtls_key_invalid',
+      message: expect.stringMatching(/1024 bits/),
+    });
   });
 
   it('a sound key on the same path is accepted', async () => {
@@ -59,12 +71,18 @@ describe('mTLS: the keys of the CAs on the path (mtls_key_invalid)', () => {
   it('an intermediate with a 1024-bit RSA key', async () => {
     const inter = await createCa('weak intermediate', { at: NOW, parent: root, keyAlgorithm: { ...RSA, modulusLength: 1024 } });
     const leaf = await issueCert(inter, { at: NOW, uris: [CLIENT] });
-    await expect(verify(leaf.chain)).rejects.toMatchObject({ code: 'mtls_key_invalid', message: expect.stringMatching(/issuing CA.*1024 bits/) });
+    await expect(verify(leaf.chain)).rejects.toMatchObject({
+      code: 'mtls_key_invalid',
+      message: expect.stringMatching(/issuing CA.*1024 bits/),
+    });
   });
 
   it('a trust anchor with a 1024-bit RSA key', async () => {
     const weakRoot = await createCa('weak root', { at: NOW, keyAlgorithm: { ...RSA, modulusLength: 1024 } });
     const leaf = await issueCert(weakRoot, { at: NOW, uris: [CLIENT] });
-    await expect(verify(leaf.chain, weakRoot)).rejects.toMatchObject({ code: 'mtls_key_invalid', message: expect.stringMatching(/issuing CA.*1024 bits/) });
+    await expect(verify(leaf.chain, weakRoot)).rejects.toMatchObject({
+      code: 'mtls_key_invalid',
+      message: expect.stringMatching(/issuing CA.*1024 bits/),
+    });
   });
 });

@@ -11,7 +11,17 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isWimseError } from '../errors.js';
-import { bundle, createCa, EKU, issueCert, KEY_USAGE, selfSigned, unknownExtension, type CertOptions, type TestCert } from '@wimse/test-support/certs';
+import {
+  bundle,
+  createCa,
+  EKU,
+  issueCert,
+  KEY_USAGE,
+  selfSigned,
+  unknownExtension,
+  type CertOptions,
+  type TestCert,
+} from '@wimse/test-support/certs';
 import { createVerifier } from '../verifier.js';
 
 const run = promisify(execFile);
@@ -54,8 +64,16 @@ const cases: Case[] = [
   { name: 'leaf ← root', intent: 'accept', build: () => chain([{}]) },
   { name: 'leaf ← intermediate ← root', intent: 'accept', build: () => chain([{}, {}]) },
   { name: 'leaf ← 3 intermediates ← root', intent: 'accept', build: () => chain([{}, {}, {}, {}]) },
-  { name: 'root unknown to the verifier', intent: 'reject', build: async () => ({ ...(await chain([{}, {}])), root: await ca('stray root') }) },
-  { name: 'self-signed leaf', intent: 'reject', build: async () => ({ root: await ca('root'), presented: [await selfSigned({ uris: [ADMIN] })] }) },
+  {
+    name: 'root unknown to the verifier',
+    intent: 'reject',
+    build: async () => ({ ...(await chain([{}, {}])), root: await ca('stray root') }),
+  },
+  {
+    name: 'self-signed leaf',
+    intent: 'reject',
+    build: async () => ({ root: await ca('root'), presented: [await selfSigned({ uris: [ADMIN] })] }),
+  },
 
   // basicConstraints pathLenConstraint (RFC 5280 §4.2.1.9, §6.1.4 (l)(m))
   { name: 'root pathLen 0, leaf issued by the root', intent: 'accept', build: () => chain([{ pathLength: 0 }]) },
@@ -75,16 +93,57 @@ const cases: Case[] = [
   },
 
   // nameConstraints on URI SANs (RFC 5280 §4.2.1.10)
-  { name: 'intermediate permits team.example.org, leaf example.org/admin', intent: 'reject', build: () => chain([{}, { nameConstraints: { permitted: ['team.example.org'] } }]) },
-  { name: 'intermediate permits team.example.org, leaf in it', intent: 'accept', build: () => chain([{}, { nameConstraints: { permitted: ['team.example.org'] } }], { uris: [TEAM] }) },
-  { name: 'intermediate permits .example.org, leaf example.org itself', intent: 'reject', build: () => chain([{}, { nameConstraints: { permitted: ['.example.org'] } }]) },
-  { name: 'intermediate permits .example.org, leaf in a subdomain', intent: 'accept', build: () => chain([{}, { nameConstraints: { permitted: ['.example.org'] } }], { uris: [TEAM] }) },
-  { name: 'intermediate excludes example.org, leaf in it', intent: 'reject', build: () => chain([{}, { nameConstraints: { excluded: ['example.org'] } }]) },
-  { name: 'intermediate excludes evil.org, leaf example.org', intent: 'accept', build: () => chain([{}, { nameConstraints: { excluded: ['evil.org'] } }]) },
-  { name: 'root permits team.example.org, leaf example.org/admin', intent: 'reject', build: () => chain([{ nameConstraints: { permitted: ['team.example.org'] } }, {}]) },
-  { name: 'root permits example.org, intermediate permits evil.org, leaf evil.org', intent: 'reject', build: () => chain([{ nameConstraints: { permitted: ['example.org'] } }, { nameConstraints: { permitted: ['evil.org'] } }], { uris: [EVIL] }) },
-  { name: 'root and intermediate both permit example.org, leaf in it', intent: 'accept', build: () => chain([{ nameConstraints: { permitted: ['example.org'] } }, { nameConstraints: { permitted: ['example.org'] } }]) },
-  { name: 'two intermediates, the upper permits team.example.org', intent: 'reject', build: () => chain([{}, { nameConstraints: { permitted: ['team.example.org'] } }, { nameConstraints: { permitted: ['example.org'] } }]) },
+  {
+    name: 'intermediate permits team.example.org, leaf example.org/admin',
+    intent: 'reject',
+    build: () => chain([{}, { nameConstraints: { permitted: ['team.example.org'] } }]),
+  },
+  {
+    name: 'intermediate permits team.example.org, leaf in it',
+    intent: 'accept',
+    build: () => chain([{}, { nameConstraints: { permitted: ['team.example.org'] } }], { uris: [TEAM] }),
+  },
+  {
+    name: 'intermediate permits .example.org, leaf example.org itself',
+    intent: 'reject',
+    build: () => chain([{}, { nameConstraints: { permitted: ['.example.org'] } }]),
+  },
+  {
+    name: 'intermediate permits .example.org, leaf in a subdomain',
+    intent: 'accept',
+    build: () => chain([{}, { nameConstraints: { permitted: ['.example.org'] } }], { uris: [TEAM] }),
+  },
+  {
+    name: 'intermediate excludes example.org, leaf in it',
+    intent: 'reject',
+    build: () => chain([{}, { nameConstraints: { excluded: ['example.org'] } }]),
+  },
+  {
+    name: 'intermediate excludes evil.org, leaf example.org',
+    intent: 'accept',
+    build: () => chain([{}, { nameConstraints: { excluded: ['evil.org'] } }]),
+  },
+  {
+    name: 'root permits team.example.org, leaf example.org/admin',
+    intent: 'reject',
+    build: () => chain([{ nameConstraints: { permitted: ['team.example.org'] } }, {}]),
+  },
+  {
+    name: 'root permits example.org, intermediate permits evil.org, leaf evil.org',
+    intent: 'reject',
+    build: () =>
+      chain([{ nameConstraints: { permitted: ['example.org'] } }, { nameConstraints: { permitted: ['evil.org'] } }], { uris: [EVIL] }),
+  },
+  {
+    name: 'root and intermediate both permit example.org, leaf in it',
+    intent: 'accept',
+    build: () => chain([{ nameConstraints: { permitted: ['example.org'] } }, { nameConstraints: { permitted: ['example.org'] } }]),
+  },
+  {
+    name: 'two intermediates, the upper permits team.example.org',
+    intent: 'reject',
+    build: () => chain([{}, { nameConstraints: { permitted: ['team.example.org'] } }, { nameConstraints: { permitted: ['example.org'] } }]),
+  },
 
   // Extended key usage (RFC 5280 §4.2.1.12), on the leaf and, as OpenSSL's purpose check, on issuers
   { name: 'leaf EKU clientAuth only', intent: 'accept', build: () => chain([{}, {}], { eku: [EKU.clientAuth] }) },
@@ -95,17 +154,45 @@ const cases: Case[] = [
 
   // Key usage (RFC 5280 §4.2.1.3)
   { name: 'leaf KU keyEncipherment only', intent: 'reject', build: () => chain([{}, {}], { keyUsage: KEY_USAGE.keyEncipherment }) },
-  { name: 'leaf KU digitalSignature + keyEncipherment', intent: 'accept', build: () => chain([{}, {}], { keyUsage: KEY_USAGE.digitalSignature | KEY_USAGE.keyEncipherment }) },
-  { name: 'intermediate KU without keyCertSign', intent: 'reject', build: () => chain([{}, { keyUsage: KEY_USAGE.digitalSignature | KEY_USAGE.cRLSign }]) },
+  {
+    name: 'leaf KU digitalSignature + keyEncipherment',
+    intent: 'accept',
+    build: () => chain([{}, {}], { keyUsage: KEY_USAGE.digitalSignature | KEY_USAGE.keyEncipherment }),
+  },
+  {
+    name: 'intermediate KU without keyCertSign',
+    intent: 'reject',
+    build: () => chain([{}, { keyUsage: KEY_USAGE.digitalSignature | KEY_USAGE.cRLSign }]),
+  },
 
   // Validity (RFC 5280 §6.1.3 (a)(2))
-  { name: 'expired intermediate', intent: 'reject', build: () => chain([{}, { notBefore: new Date(Date.now() - 48 * HOUR), notAfter: new Date(Date.now() - HOUR) }]) },
-  { name: 'intermediate not yet valid', intent: 'reject', build: () => chain([{}, { notBefore: new Date(Date.now() + HOUR), notAfter: new Date(Date.now() + 48 * HOUR) }]) },
+  {
+    name: 'expired intermediate',
+    intent: 'reject',
+    build: () => chain([{}, { notBefore: new Date(Date.now() - 48 * HOUR), notAfter: new Date(Date.now() - HOUR) }]),
+  },
+  {
+    name: 'intermediate not yet valid',
+    intent: 'reject',
+    build: () => chain([{}, { notBefore: new Date(Date.now() + HOUR), notAfter: new Date(Date.now() + 48 * HOUR) }]),
+  },
 
   // Critical extensions (RFC 5280 §4.2)
-  { name: 'unknown critical extension on the leaf', intent: 'reject', build: () => chain([{}, {}], { extensions: [unknownExtension(true)] }) },
-  { name: 'unknown non-critical extension on the leaf', intent: 'accept', build: () => chain([{}, {}], { extensions: [unknownExtension(false)] }) },
-  { name: 'unknown critical extension on the intermediate', intent: 'reject', build: () => chain([{}, { extensions: [unknownExtension(true)] }]) },
+  {
+    name: 'unknown critical extension on the leaf',
+    intent: 'reject',
+    build: () => chain([{}, {}], { extensions: [unknownExtension(true)] }),
+  },
+  {
+    name: 'unknown non-critical extension on the leaf',
+    intent: 'accept',
+    build: () => chain([{}, {}], { extensions: [unknownExtension(false)] }),
+  },
+  {
+    name: 'unknown critical extension on the intermediate',
+    intent: 'reject',
+    build: () => chain([{}, { extensions: [unknownExtension(true)] }]),
+  },
   { name: 'unknown critical extension on the root', intent: 'reject', build: () => chain([{ extensions: [unknownExtension(true)] }, {}]) },
 
   // CA and leaf roles (RFC 5280 §4.2.1.9)
@@ -125,7 +212,17 @@ const cases: Case[] = [
  * not the use of its end-entity certificate as a workload identity (workload-creds-02 §6.1).
  */
 const stricter: Case[] = [
-  { name: 'CA certificate (cA true, keyCertSign) as the leaf', intent: 'reject', build: async () => { const root = await ca('root'); return { root, presented: [await ca('ca leaf', { parent: root, uris: [ADMIN], keyUsage: KEY_USAGE.keyCertSign | KEY_USAGE.digitalSignature })] }; } },
+  {
+    name: 'CA certificate (cA true, keyCertSign) as the leaf',
+    intent: 'reject',
+    build: async () => {
+      const root = await ca('root');
+      return {
+        root,
+        presented: [await ca('ca leaf', { parent: root, uris: [ADMIN], keyUsage: KEY_USAGE.keyCertSign | KEY_USAGE.digitalSignature })],
+      };
+    },
+  },
 ];
 
 let dir: string;
@@ -152,7 +249,16 @@ async function opensslVerdict(c: Chain, name: string): Promise<{ ok: boolean; de
     return { ok: true, detail: 'OK' };
   } catch (e) {
     const out = `${(e as { stdout?: string }).stdout ?? ''}${(e as { stderr?: string }).stderr ?? ''}`;
-    return { ok: false, detail: out.split('\n').find((l) => /error \d+/.test(l))?.replace(/^.*?error/, 'error') ?? out.trim().split('\n').pop() ?? '' };
+    return {
+      ok: false,
+      detail:
+        out
+          .split('\n')
+          .find((l) => /error \d+/.test(l))
+          ?.replace(/^.*?error/, 'error') ??
+        out.trim().split('\n').pop() ??
+        '',
+    };
   }
 }
 
@@ -183,7 +289,9 @@ interface Row {
 }
 
 function table(rows: readonly Row[]): string {
-  return rows.map((r) => `${r.agree ? '  ' : '✗ '}${r.name.padEnd(70)} intent=${r.intent.padEnd(6)} openssl=${r.openssl.padEnd(50)} ours=${r.ours}`).join('\n');
+  return rows
+    .map((r) => `${r.agree ? '  ' : '✗ '}${r.name.padEnd(70)} intent=${r.intent.padEnd(6)} openssl=${r.openssl.padEnd(50)} ours=${r.ours}`)
+    .join('\n');
 }
 
 describe('certification path validation agrees with openssl verify', () => {
@@ -194,12 +302,21 @@ describe('certification path validation agrees with openssl verify', () => {
       const built = await c.build();
       const [openssl, ours] = await Promise.all([opensslVerdict(built, c.name), ourVerdict(built)]);
       const intended = c.intent === 'accept';
-      rows.push({ name: c.name, intent: c.intent, openssl: openssl.detail, ours: ours.detail, agree: openssl.ok === ours.ok && openssl.ok === intended });
+      rows.push({
+        name: c.name,
+        intent: c.intent,
+        openssl: openssl.detail,
+        ours: ours.detail,
+        agree: openssl.ok === ours.ok && openssl.ok === intended,
+      });
     }
     // Both verdicts occur, so agreement is not a constant answer.
     expect(rows.filter((r) => r.openssl === 'OK').length).toBeGreaterThanOrEqual(8);
     expect(rows.filter((r) => r.openssl !== 'OK').length).toBeGreaterThanOrEqual(12);
-    expect(rows.every((r) => r.agree), `\n${table(rows)}\n`).toBe(true);
+    expect(
+      rows.every((r) => r.agree),
+      `\n${table(rows)}\n`,
+    ).toBe(true);
   });
 
   it('is stricter than OpenSSL only where a workload certificate is more than a path', async () => {

@@ -44,12 +44,18 @@ const forwarded = ([first, ...rest]: readonly Uint8Array[]): WimseRequest => ({
 /** Both presentations of `chain` are refused with `code`. */
 async function refused(root: TestCert, chain: readonly Uint8Array[], code: string): Promise<void> {
   for (const request of [direct(chain), forwarded(chain)]) {
-    const e = await verifier(root).verify(request).then(
-      () => expect.fail(`expected ${code}`),
-      (err: unknown) => err,
-    );
+    const e = await verifier(root)
+      .verify(request)
+      .then(
+        () => expect.fail(`expected ${code}`),
+        (err: unknown) => err,
+      );
     expect(e).toBeInstanceOf(WimseError);
-    expect({ code: (e as WimseError).code, status: (e as WimseError).status, forwarded: request.remoteAddress !== undefined }).toEqual({ code, status: 400, forwarded: request.remoteAddress !== undefined });
+    expect({ code: (e as WimseError).code, status: (e as WimseError).status, forwarded: request.remoteAddress !== undefined }).toEqual({
+      code,
+      status: 400,
+      forwarded: request.remoteAddress !== undefined,
+    });
   }
 }
 
@@ -166,6 +172,8 @@ describe('many requests with one new chain', () => {
     const v = verifier(root);
     const results = await Promise.allSettled(Array.from({ length: 40 }, (_, i) => v.verify(direct(i % 2 === 0 ? good : bad))));
     expect(results.filter((r) => r.status === 'fulfilled').length).toBe(20);
-    expect(new Set(results.map((r) => (r.status === 'rejected' ? (r.reason as WimseError).code : (r.value.workload as string))))).toEqual(new Set([ADMIN, 'mtls_untrusted']));
+    expect(new Set(results.map((r) => (r.status === 'rejected' ? (r.reason as WimseError).code : (r.value.workload as string))))).toEqual(
+      new Set([ADMIN, 'mtls_untrusted']),
+    );
   });
 });

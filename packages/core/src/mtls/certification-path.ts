@@ -65,7 +65,8 @@ interface Libraries {
   readonly asn1js: typeof Asn1js;
 }
 let libraries: Promise<Libraries> | undefined;
-const load = (): Promise<Libraries> => (libraries ??= Promise.all([import('pkijs'), import('asn1js')]).then(([pkijs, asn1js]) => ({ pkijs, asn1js })));
+const load = (): Promise<Libraries> =>
+  (libraries ??= Promise.all([import('pkijs'), import('asn1js')]).then(([pkijs, asn1js]) => ({ pkijs, asn1js })));
 
 /**
  * Validates `path` (end-entity certificate first, trust anchor last; each certificate's signature
@@ -130,7 +131,12 @@ async function engineRun(
     return Promise.resolve(i >= 0 && i + 1 < path.length ? [path[i + 1]!] : []);
   };
   // The engine takes the end-entity certificate last.
-  const engine = new lib.CertificateChainValidationEngine({ trustedCerts: [anchor], certs: [...below].reverse(), checkDate: at, findIssuer });
+  const engine = new lib.CertificateChainValidationEngine({
+    trustedCerts: [anchor],
+    certs: [...below].reverse(),
+    checkDate: at,
+    findIssuer,
+  });
   const result = await engine.verify({ passedWhenNotRevValues: true, ...params });
   if (!result.result) throw new WimseError('mtls_untrusted', `The certificate chain is not valid: ${result.resultMessage}`);
 }
@@ -158,11 +164,17 @@ function checkExtensions(cert: Pkijs.Certificate, endEntity: boolean): void {
     seen.add(e.extnID);
     if (RECOGNISED_CRITICAL.has(e.extnID)) {
       const value = e.parsedValue as { parsingError?: string } | undefined;
-      if (value === undefined || (typeof value === 'object' && value !== null && 'parsingError' in value && value.parsingError !== undefined)) {
+      if (
+        value === undefined ||
+        (typeof value === 'object' && value !== null && 'parsingError' in value && value.parsingError !== undefined)
+      ) {
         throw new WimseError('mtls_malformed', `A certificate of the chain has a malformed extension ${e.extnID}`);
       }
     } else if (e.critical) {
-      throw new WimseError(endEntity ? 'mtls_usage' : 'mtls_untrusted', `${endEntity ? 'The client certificate' : 'An issuing CA certificate'} has an unrecognised critical extension ${e.extnID}`);
+      throw new WimseError(
+        endEntity ? 'mtls_usage' : 'mtls_untrusted',
+        `${endEntity ? 'The client certificate' : 'An issuing CA certificate'} has an unrecognised critical extension ${e.extnID}`,
+      );
     }
   }
 }
@@ -172,10 +184,12 @@ function checkEndEntityUsage(leaf: Pkijs.Certificate, asn1js: typeof Asn1js): vo
   const value: unknown = extension(leaf, KEY_USAGE)?.parsedValue;
   if (value === undefined) return;
   // PKI.js leaves KeyUsage as the generic ASN.1 value it decoded: it must be the BIT STRING.
-  if (!(value instanceof asn1js.BitString)) throw new WimseError('mtls_malformed', 'The key usage extension of the client certificate is malformed');
+  if (!(value instanceof asn1js.BitString))
+    throw new WimseError('mtls_malformed', 'The key usage extension of the client certificate is malformed');
   const ku = value.valueBlock.valueHexView[0] ?? 0;
   if ((ku & KU_DIGITAL_SIGNATURE) === 0) throw new WimseError('mtls_usage', 'The certificate key usage does not allow digitalSignature');
-  if ((ku & KU_KEY_CERT_SIGN) !== 0) throw new WimseError('mtls_usage', 'A certificate with keyCertSign is a CA certificate, not a workload certificate');
+  if ((ku & KU_KEY_CERT_SIGN) !== 0)
+    throw new WimseError('mtls_usage', 'A certificate with keyCertSign is a CA certificate, not a workload certificate');
 }
 
 // As OpenSSL's purpose check: an intermediate with an extended key usage must allow the role.
@@ -198,7 +212,10 @@ function checkPathLength(certs: readonly Pkijs.Certificate[]): void {
     // A number, or an INTEGER too large for one (no bound in practice).
     const limit = typeof bc?.pathLenConstraint === 'number' ? bc.pathLenConstraint : undefined;
     if (limit !== undefined && below > limit) {
-      throw new WimseError('mtls_untrusted', `The chain exceeds the pathLenConstraint ${limit} of ${k === certs.length - 1 ? 'its trust anchor' : 'an issuing CA'}`);
+      throw new WimseError(
+        'mtls_untrusted',
+        `The chain exceeds the pathLenConstraint ${limit} of ${k === certs.length - 1 ? 'its trust anchor' : 'an issuing CA'}`,
+      );
     }
     if (!cert.subject.isEqual(cert.issuer)) below++;
   }

@@ -97,7 +97,16 @@ describe('rotation of svid.pem / svid_key.pem / bundle.pem under a running serve
     serverFiles = await watchCredentialFiles({ dir: serverDir });
     clientFiles = await watchCredentialFiles({ dir: clientDir });
     const verifier = createVerifier({
-      trustDomains: { 'example.org': { keys: { kty: 'EC', crv: 'P-256', x: 'f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU', y: 'x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0' } } },
+      trustDomains: {
+        'example.org': {
+          keys: {
+            kty: 'EC',
+            crv: 'P-256',
+            x: 'f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU',
+            y: 'x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0',
+          },
+        },
+      },
       audience: 'https://127.0.0.1',
       proofs: ['mtls'],
       mtls: { trustBundles: { 'example.org': () => serverFiles.current.bundle } },
@@ -109,9 +118,16 @@ describe('rotation of svid.pem / svid_key.pem / bundle.pem under a running serve
           await new Promise<void>((r) => (release = r));
         }
         try {
-          const p = await verifier.verify({ method: req.method ?? 'GET', path: req.url ?? '/', headers: req.headersDistinct, peerCertificates: peerChain(req.socket as TLSSocket) });
+          const p = await verifier.verify({
+            method: req.method ?? 'GET',
+            path: req.url ?? '/',
+            headers: req.headersDistinct,
+            peerCertificates: peerChain(req.socket as TLSSocket),
+          });
           res.writeHead(200, { 'content-type': 'application/json' });
-          res.end(JSON.stringify({ workload: p.workload, serial: p.certificate?.serialNumber, anchor: p.certificate?.trustAnchor.subject }));
+          res.end(
+            JSON.stringify({ workload: p.workload, serial: p.certificate?.serialNumber, anchor: p.certificate?.trustAnchor.subject }),
+          );
         } catch (e) {
           const err = e as WimseError;
           res.writeHead(err.status, { 'content-type': 'application/problem+json' });
@@ -158,7 +174,11 @@ describe('rotation of svid.pem / svid_key.pem / bundle.pem under a running serve
     const fresh = createRotatingAgent(clientFiles, { serverWorkload: SERVER });
     const third = await get(fresh.agent, port); // a new connection sees the new server certificate
     fresh.close();
-    expect(third).toMatchObject({ status: 200, serverSerial: newServerCert.cert.serialNumber.toUpperCase(), body: { workload: CLIENT, serial: second.body.serial } });
+    expect(third).toMatchObject({
+      status: 200,
+      serverSerial: newServerCert.cert.serialNumber.toUpperCase(),
+      body: { workload: CLIENT, serial: second.body.serial },
+    });
     expect(first.serverSerial).not.toBe(third.serverSerial);
     release();
     expect(await slow).toMatchObject({ status: 200, body: { workload: CLIENT, serial: first.body.serial } });
@@ -239,7 +259,10 @@ describe('the outbound client’s WIT and key files reload the same way', () => 
     await rotated;
     const s = await signer();
     expect(s.wit).toBe(second.wit);
-    const verifier = createVerifier({ trustDomains: { 'example.org': { keys: { keys: [issuer.publicJwk] } } }, audience: 'https://api.example.org' });
+    const verifier = createVerifier({
+      trustDomains: { 'example.org': { keys: { keys: [issuer.publicJwk] } } },
+      audience: 'https://api.example.org',
+    });
     const headers = await s.wptHeaders({ url: 'https://api.example.org/orders' });
     await expect(verifier.verify({ method: 'GET', path: '/orders', headers })).resolves.toMatchObject({ workload: CLIENT, method: 'wpt' });
     files.close();
@@ -263,7 +286,10 @@ describe('the rotating agent lets OpenSSL validate the server’s certificate pa
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const port = (server.address() as AddressInfo).port;
     // `rejectUnauthorized` is not in the option type; a caller who forces it in is overridden.
-    const agents = [createRotatingAgent(files, { serverWorkload: SERVER }), createRotatingAgent(files, { serverWorkload: SERVER, agent: { rejectUnauthorized: false } as object })];
+    const agents = [
+      createRotatingAgent(files, { serverWorkload: SERVER }),
+      createRotatingAgent(files, { serverWorkload: SERVER, agent: { rejectUnauthorized: false } as object }),
+    ];
     try {
       // OpenSSL's X509_V_ERR_PATH_LENGTH_EXCEEDED, as Node names it.
       for (const a of agents) await expect(get(a.agent, port)).rejects.toMatchObject({ code: 'PATH_LENGTH_EXCEEDED' });

@@ -149,7 +149,11 @@ export function fileWitSigner(files: CredentialFiles): () => Promise<WorkloadSig
   };
 }
 
-async function load(dir: string, names: Required<Pick<CredentialFileNames, 'cert' | 'key' | 'bundle'>> & CredentialFileNames, version: number): Promise<CredentialSnapshot> {
+async function load(
+  dir: string,
+  names: Required<Pick<CredentialFileNames, 'cert' | 'key' | 'bundle'>> & CredentialFileNames,
+  version: number,
+): Promise<CredentialSnapshot> {
   const read = (name: string) => readFile(join(dir, name), 'utf8');
   const [cert, key, bundle, wit, witKey] = await Promise.all([
     read(names.cert),
@@ -163,14 +167,22 @@ async function load(dir: string, names: Required<Pick<CredentialFileNames, 'cert
   // Throws when the key is not the certificate's (a half-written rotation) or anything is unreadable.
   createSecureContext({ cert, key, ca: bundle });
   if (wit !== undefined && witKey !== undefined) checkWitKey(wit.trim(), witKey);
-  return Object.freeze({ cert, key, bundle, version, ...(wit === undefined ? {} : { wit: wit.trim() }), ...(witKey === undefined ? {} : { witKey }) });
+  return Object.freeze({
+    cert,
+    key,
+    bundle,
+    version,
+    ...(wit === undefined ? {} : { wit: wit.trim() }),
+    ...(witKey === undefined ? {} : { witKey }),
+  });
 }
 
 // The WIT's cnf.jwk must be the public half of the key file, or proofs would fail until both rotate.
 function checkWitKey(wit: string, witKey: string): void {
   const cnf = (decodeJwt(wit).cnf as { jwk?: JsonWebKey } | undefined)?.jwk;
   const pub = createPublicKey(createPrivateKey(witKey)).export({ format: 'jwk' });
-  if (cnf === undefined || ['crv', 'x', 'y', 'n', 'e'].some((m) => cnf[m] !== pub[m])) throw new Error('the WIT cnf.jwk is not the public key of the WIT key file');
+  if (cnf === undefined || ['crv', 'x', 'y', 'n', 'e'].some((m) => cnf[m] !== pub[m]))
+    throw new Error('the WIT cnf.jwk is not the public key of the WIT key file');
 }
 
 function same(a: CredentialSnapshot, b: CredentialSnapshot): boolean {

@@ -45,7 +45,8 @@ export function trustedProxyMatcher(proxies: TrustedProxies): (address: string) 
   if (!Array.isArray(proxies)) throw new TypeError('mtls.trustedProxies must be a list of IP addresses or a function');
   const set = new Set<string>();
   for (const p of proxies as readonly unknown[]) {
-    if (typeof p !== 'string' || !/^[0-9a-fA-F.:]+$/.test(p)) throw new TypeError(`mtls.trustedProxies: ${JSON.stringify(p)} is not an IP address`);
+    if (typeof p !== 'string' || !/^[0-9a-fA-F.:]+$/.test(p))
+      throw new TypeError(`mtls.trustedProxies: ${JSON.stringify(p)} is not an IP address`);
     set.add(normalizeAddress(p));
   }
   return (address) => set.has(address);
@@ -73,10 +74,13 @@ function forwardedChain(request: WimseRequest): Uint8Array[] | undefined {
   }
   try {
     const leaf = bytes(parseItem(certField)[0]);
-    const rest = chainFields.length === 0 ? [] : parseList(chainField).map((member) => {
-      if (Array.isArray(member[0])) throw new SyntaxError('inner list');
-      return bytes(member[0]);
-    });
+    const rest =
+      chainFields.length === 0
+        ? []
+        : parseList(chainField).map((member) => {
+            if (Array.isArray(member[0])) throw new SyntaxError('inner list');
+            return bytes(member[0]);
+          });
     if (rest.length + 1 > MAX_CHAIN_LENGTH) throw new SyntaxError('chain too long');
     return [leaf, ...rest];
   } catch (e) {

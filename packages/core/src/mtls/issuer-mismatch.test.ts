@@ -9,7 +9,16 @@ import * as x509 from '@peculiar/x509';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { WimseError } from '../errors.js';
 import { bundle, createCa, issueCert, type TestCert } from '@wimse/test-support/certs';
-import { AUDIENCE, NOW, TRUST_DOMAIN, createIssuer, createWorkload, verifierFor, wptRequest, type Issuer } from '@wimse/test-support/factory';
+import {
+  AUDIENCE,
+  NOW,
+  TRUST_DOMAIN,
+  createIssuer,
+  createWorkload,
+  verifierFor,
+  wptRequest,
+  type Issuer,
+} from '@wimse/test-support/factory';
 import { createVerifier } from '../verifier.js';
 
 const CLIENT = 'spiffe://example.org/client';
@@ -28,7 +37,10 @@ async function rsaCa(name: string): Promise<string> {
     notAfter: new Date(NOW + 86_400_000),
     signingAlgorithm: alg,
     keys,
-    extensions: [new x509.BasicConstraintsExtension(true, undefined, true), new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign, true)],
+    extensions: [
+      new x509.BasicConstraintsExtension(true, undefined, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign, true),
+    ],
   });
   return `${cert.toString('pem')}\n`;
 }
@@ -72,7 +84,9 @@ describe('mutual-tls-02 §3.2 step 3: why a chain fails is in the detail', () =>
   });
   it('the matching CA still verifies', async () => {
     const leaf = await issueCert(ecCa, { uris: [CLIENT], at: NOW });
-    await expect(mtlsVerifier(bundle(ecCa)).verify({ method: 'GET', path: '/', headers: {}, peerCertificates: leaf.chain })).resolves.toMatchObject({ workload: CLIENT });
+    await expect(
+      mtlsVerifier(bundle(ecCa)).verify({ method: 'GET', path: '/', headers: {}, peerCertificates: leaf.chain }),
+    ).resolves.toMatchObject({ workload: CLIENT });
   });
 });
 
@@ -82,7 +96,9 @@ describe('workload-creds §5.1.4 step 10: a WIT iss mismatch names what arrived 
     const w = await createWorkload(issuer, { iss: 'https://rogue.example.org' });
     const e = await refusal(verifierFor(issuer, withIssuer()).verify(await wptRequest(w)));
     expect(e.code).toBe('wit_iss');
-    expect(e.message).toBe('WIT iss "https://rogue.example.org" is not an issuer of trust domain example.org; expected "https://id.example.org"');
+    expect(e.message).toBe(
+      'WIT iss "https://rogue.example.org" is not an issuer of trust domain example.org; expected "https://id.example.org"',
+    );
     expect(e.mismatch).toEqual({ expected: ['https://id.example.org'], received: ['https://rogue.example.org'] });
   });
   it('no iss', async () => {

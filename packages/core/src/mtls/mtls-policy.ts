@@ -66,7 +66,10 @@ export function createMtlsPolicy(
   const proxies = o.trustedProxies === undefined ? undefined : trustedProxyMatcher(o.trustedProxies);
   let intermediaries: WorkloadMatcher | undefined;
   try {
-    intermediaries = o.intermediaries === undefined || o.intermediaries.length === 0 ? undefined : compileWorkloadPatterns(o.intermediaries, shared.identifier);
+    intermediaries =
+      o.intermediaries === undefined || o.intermediaries.length === 0
+        ? undefined
+        : compileWorkloadPatterns(o.intermediaries, shared.identifier);
   } catch (e) {
     throw new TypeError(`mtls.intermediaries: ${(e as Error).message}`);
   }
@@ -115,7 +118,9 @@ const CACHE_ENTRIES = 1000;
 const CACHE_TTL_MS = 300_000;
 
 function chainDigest(chain: readonly Uint8Array[], forwarded: boolean): string {
-  const hash = nodeCrypto()!.createHash('sha256').update(forwarded ? 'f' : 'd');
+  const hash = nodeCrypto()!
+    .createHash('sha256')
+    .update(forwarded ? 'f' : 'd');
   for (const der of chain) hash.update(String(der.length)).update(':').update(der);
   return hash.digest('base64');
 }

@@ -23,7 +23,12 @@ afterAll(async () => {
   await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
 });
 
-const fixed = (s: CredentialSnapshot): CredentialFiles => ({ current: s, onReload: () => () => undefined, reload: async () => false, close: () => undefined });
+const fixed = (s: CredentialSnapshot): CredentialFiles => ({
+  current: s,
+  onReload: () => () => undefined,
+  reload: async () => false,
+  close: () => undefined,
+});
 
 /** An HTTPS server on 127.0.0.1 presenting a certificate of the shared CA with these SANs. */
 async function serverWith(o: { uris?: string[]; ips?: string[] }): Promise<number> {
@@ -59,7 +64,9 @@ describe('mutual-tls-02 §3.2.1: the server must be in the expected trust domain
     expect(await call(await serverWith({ uris: ['spiffe://example.org/server'] }))).toBe(200);
   });
   it('refuses a server of another trust domain whose certificate chains to the same CA', async () => {
-    await expect(call(await serverWith({ uris: ['spiffe://other.example/server'] }))).rejects.toThrow(/not in the expected trust domain example\.org/);
+    await expect(call(await serverWith({ uris: ['spiffe://other.example/server'] }))).rejects.toThrow(
+      /not in the expected trust domain example\.org/,
+    );
   });
   it('refuses a server certificate with no workload identifier', async () => {
     await expect(call(await serverWith({}))).rejects.toThrow(/mtls_san/);
@@ -71,14 +78,20 @@ describe('mutual-tls-02 §3.2.1: the server must be in the expected trust domain
     expect(await call(await serverWith({ uris: ['spiffe://other.example/server'] }), { serverTrustDomain: 'other.example' })).toBe(200);
   });
   it('a serverWorkload string implies its trust domain', async () => {
-    expect(await call(await serverWith({ uris: ['spiffe://other.example/server'] }), { serverWorkload: 'spiffe://other.example/server' })).toBe(200);
+    expect(
+      await call(await serverWith({ uris: ['spiffe://other.example/server'] }), { serverWorkload: 'spiffe://other.example/server' }),
+    ).toBe(200);
   });
   it('a serverWorkload predicate does not lift the trust-domain check', async () => {
-    await expect(call(await serverWith({ uris: ['spiffe://other.example/server'] }), { serverWorkload: () => true })).rejects.toThrow(/not in the expected trust domain/);
+    await expect(call(await serverWith({ uris: ['spiffe://other.example/server'] }), { serverWorkload: () => true })).rejects.toThrow(
+      /not in the expected trust domain/,
+    );
   });
   it('a client whose own certificate names no trust domain must configure one', async () => {
     const anonymous = await issueCert(ca, {});
-    expect(() => createRotatingAgent(fixed({ ...client, cert: anonymous.chainPem, key: anonymous.keyPem }))).toThrow(/serverTrustDomain: required/);
+    expect(() => createRotatingAgent(fixed({ ...client, cert: anonymous.chainPem, key: anonymous.keyPem }))).toThrow(
+      /serverTrustDomain: required/,
+    );
     expect(() => createRotatingAgent(fixed(client), { serverTrustDomain: 'Not A Domain' })).toThrow(TypeError);
   });
 });

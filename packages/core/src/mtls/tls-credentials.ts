@@ -27,7 +27,7 @@ import { checkWorkloadCertificate, workloadIdentifier } from './workload-certifi
  * the verifier against the bundle of the certificate's own trust domain.
  */
 export function serverTlsOptions(s: CredentialSnapshot, extra: SecureContextOptions = {}): SecureContextOptions {
-  return { ...extra, cert: s.cert, key: s.key, ca: extra.ca === undefined ? s.bundle : [s.bundle, ...[extra.ca].flat()] as string[] };
+  return { ...extra, cert: s.cert, key: s.key, ca: extra.ca === undefined ? s.bundle : ([s.bundle, ...[extra.ca].flat()] as string[]) };
 }
 
 /**
@@ -109,7 +109,9 @@ export function createRotatingAgent(files: CredentialFiles, options: RotatingAge
 
 // Idle keep-alive sockets go now; busy ones finish their request first.
 function retire(agent: Agent): void {
-  const busy = () => Object.values(agent.sockets).some((list) => (list?.length ?? 0) > 0) || Object.values(agent.requests).some((list) => (list?.length ?? 0) > 0);
+  const busy = () =>
+    Object.values(agent.sockets).some((list) => (list?.length ?? 0) > 0) ||
+    Object.values(agent.requests).some((list) => (list?.length ?? 0) > 0);
   const finish = () => {
     if (!busy()) {
       agent.off('free', finish);
@@ -138,7 +140,8 @@ function serverIdentityCheck(s: CredentialSnapshot, o: RotatingAgentOptions): (h
       // Synchronous (a TLS callback): the path constraints are OpenSSL's, with `ca` = this very bundle.
       const { id } = checkWorkloadCertificate(chainOf(cert), policy);
       // §3.2.1: TLS clients MUST validate the trust domain portion, even with no workload configured.
-      if (id.trustDomain !== trustDomain) return new Error(`server workload ${id.value} is not in the expected trust domain ${trustDomain}`);
+      if (id.trustDomain !== trustDomain)
+        return new Error(`server workload ${id.value} is not in the expected trust domain ${trustDomain}`);
       return matches(id.value) ? undefined : new Error(`server workload ${id.value} is not the expected one`);
     } catch (e) {
       return new Error(`server certificate is not an acceptable workload certificate (${isWimseError(e) ? e.code : String(e)})`);
@@ -149,20 +152,27 @@ function serverIdentityCheck(s: CredentialSnapshot, o: RotatingAgentOptions): (h
 // Which trust domain a server must belong to: configured, implied by the expected workload, or our own.
 function expectedTrustDomain(s: CredentialSnapshot, o: RotatingAgentOptions): string {
   if (o.serverTrustDomain !== undefined) {
-    if (typeof o.serverTrustDomain !== 'string' || !/^[a-z0-9._-]+$/.test(o.serverTrustDomain)) throw new TypeError(`serverTrustDomain: ${JSON.stringify(o.serverTrustDomain)} is not a trust domain name`);
+    if (typeof o.serverTrustDomain !== 'string' || !/^[a-z0-9._-]+$/.test(o.serverTrustDomain))
+      throw new TypeError(`serverTrustDomain: ${JSON.stringify(o.serverTrustDomain)} is not a trust domain name`);
     return o.serverTrustDomain;
   }
   if (typeof o.serverWorkload === 'string') return parseWorkloadIdentifier(o.serverWorkload, o.identifier).trustDomain;
   try {
     return workloadIdentifier(new X509Certificate(s.cert), o.identifier ?? {}).trustDomain;
   } catch (e) {
-    throw new TypeError(`serverTrustDomain: required, since this workload's certificate names no trust domain (${isWimseError(e) ? e.message : String(e)})`);
+    throw new TypeError(
+      `serverTrustDomain: required, since this workload's certificate names no trust domain (${isWimseError(e) ? e.message : String(e)})`,
+    );
   }
 }
 
 function chainOf(cert: PeerCertificate): Uint8Array[] {
   const chain: Uint8Array[] = [];
-  for (let c: PeerCertificate | undefined = cert; c?.raw !== undefined && chain.length < 10; c = (c as { issuerCertificate?: PeerCertificate }).issuerCertificate) {
+  for (
+    let c: PeerCertificate | undefined = cert;
+    c?.raw !== undefined && chain.length < 10;
+    c = (c as { issuerCertificate?: PeerCertificate }).issuerCertificate
+  ) {
     if (chain.some((d) => Buffer.compare(d, c!.raw) === 0)) break;
     chain.push(c.raw);
   }

@@ -33,6 +33,8 @@ describe('entry points', () => {
   });
 
   it('node.ts is where the Node-only credential code lives', () => {
-    expect(runtimeImports('node.ts').node).toEqual(expect.arrayContaining(['mtls/credential-files.ts → node:fs', 'mtls/tls-credentials.ts → node:tls']));
+    expect(runtimeImports('node.ts').node).toEqual(
+      expect.arrayContaining(['mtls/credential-files.ts → node:fs', 'mtls/tls-credentials.ts → node:tls']),
+    );
   });
 });

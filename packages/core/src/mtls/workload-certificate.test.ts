@@ -177,7 +177,10 @@ describe('step 3: chain to the CA bundle of the identifier’s own trust domain'
 
   it('accepts the other.org identifier from the other.org CA (per-domain bundles)', async () => {
     const cert = await leaf(otherRoot, { uris: ['spiffe://other.org/client'] });
-    await expect(verifier().verify(view(cert.chain))).resolves.toMatchObject({ trustDomain: 'other.org', certificate: { trustAnchor: { subject: 'CN=other.org root' } } });
+    await expect(verifier().verify(view(cert.chain))).resolves.toMatchObject({
+      trustDomain: 'other.org',
+      certificate: { trustAnchor: { subject: 'CN=other.org root' } },
+    });
   });
 
   it('rejects a trust domain without a bundle', async () => {
@@ -193,7 +196,10 @@ describe('step 3: chain to the CA bundle of the identifier’s own trust domain'
   });
 
   it('rejects a chain through an intermediate that is not a CA', async () => {
-    const notCa = await issueCert(root, at({ name: 'not a ca', ca: false, keyUsage: KEY_USAGE.keyCertSign | KEY_USAGE.digitalSignature, uris: [] }));
+    const notCa = await issueCert(
+      root,
+      at({ name: 'not a ca', ca: false, keyUsage: KEY_USAGE.keyCertSign | KEY_USAGE.digitalSignature, uris: [] }),
+    );
     const cert = await leaf(notCa);
     await rejects(verifier().verify(view([cert.der, notCa.der])), 'mtls_untrusted');
   });
@@ -248,7 +254,11 @@ describe('verified chains are remembered, never past their validity', () => {
 
   it('rejects a chain whose intermediate expired after it was first accepted', async () => {
     let now = NOW;
-    const shortInter = await createCa('short intermediate', { parent: root, notBefore: new Date(NOW - DAY), notAfter: new Date(NOW + 60_000) });
+    const shortInter = await createCa('short intermediate', {
+      parent: root,
+      notBefore: new Date(NOW - DAY),
+      notAfter: new Date(NOW + 60_000),
+    });
     const v = verifier({ now: () => now });
     const cert = await leaf(shortInter);
     await expect(v.verify(view(cert.chain))).resolves.toMatchObject({ method: 'mtls' });
@@ -310,17 +320,25 @@ describe('RFC 9440 Client-Cert from trusted proxies only', () => {
   it('accepts a proxy predicate', async () => {
     const cert = await leaf(root);
     const v = verifier({ mtls: { trustBundles: { 'example.org': bundle(root) }, trustedProxies: (a) => a.startsWith('10.') } });
-    await expect(v.verify(view(undefined, { headers: { 'client-cert': sf(cert.der) }, remoteAddress: '10.9.9.9' }))).resolves.toMatchObject({ workload: CLIENT });
+    await expect(v.verify(view(undefined, { headers: { 'client-cert': sf(cert.der) }, remoteAddress: '10.9.9.9' }))).resolves.toMatchObject(
+      { workload: CLIENT },
+    );
   });
 
   it('rejects Client-Cert from a peer that is not a trusted proxy', async () => {
     const cert = await leaf(root);
-    await rejects(proxied().verify(view(undefined, { headers: { 'client-cert': sf(cert.der) }, remoteAddress: '10.0.0.6' })), 'mtls_proxy_untrusted');
+    await rejects(
+      proxied().verify(view(undefined, { headers: { 'client-cert': sf(cert.der) }, remoteAddress: '10.0.0.6' })),
+      'mtls_proxy_untrusted',
+    );
   });
 
   it('rejects Client-Cert next to a direct client certificate from an untrusted peer', async () => {
     const cert = await leaf(root);
-    await rejects(proxied().verify(view(cert.chain, { headers: { 'client-cert': sf(cert.der) }, remoteAddress: '192.0.2.1' })), 'mtls_proxy_untrusted');
+    await rejects(
+      proxied().verify(view(cert.chain, { headers: { 'client-cert': sf(cert.der) }, remoteAddress: '192.0.2.1' })),
+      'mtls_proxy_untrusted',
+    );
   });
 
   it('rejects Client-Cert when the peer address is unknown', async () => {
@@ -333,7 +351,10 @@ describe('RFC 9440 Client-Cert from trusted proxies only', () => {
     const claimed = await leaf(root, { uris: ['spiffe://example.org/admin'] });
     const p = await verifier().verify(view(mine.chain, { headers: { 'client-cert': sf(claimed.der) }, remoteAddress: PROXY }));
     expect(p.workload).toBe(CLIENT);
-    await rejects(verifier().verify(view(undefined, { headers: { 'client-cert': sf(claimed.der) }, remoteAddress: PROXY })), 'mtls_missing');
+    await rejects(
+      verifier().verify(view(undefined, { headers: { 'client-cert': sf(claimed.der) }, remoteAddress: PROXY })),
+      'mtls_missing',
+    );
   });
 
   it('does not take the proxy’s own certificate for the caller’s', async () => {
@@ -387,7 +408,11 @@ describe('mTLS with an application-layer proof (the application layer never over
     const proxy = await leaf(root, { uris: ['spiffe://example.org/proxy'] });
     const v = both({ mtls: { trustBundles: { 'example.org': bundle(root) }, intermediaries: ['spiffe://example.org/proxy'] } });
     const p = await v.verify({ ...(await wptRequest(w)), peerCertificates: proxy.chain });
-    expect(p).toMatchObject({ workload: 'spiffe://example.org/admin', method: 'wpt', certificate: { workload: 'spiffe://example.org/proxy' } });
+    expect(p).toMatchObject({
+      workload: 'spiffe://example.org/admin',
+      method: 'wpt',
+      certificate: { workload: 'spiffe://example.org/proxy' },
+    });
   });
 
   it('rejects a valid WPT when the certificate beside it is invalid (no fallback)', async () => {
@@ -413,8 +438,15 @@ describe('mTLS with an application-layer proof (the application layer never over
   it('without mtls among the proofs, a certificate is ignored', async () => {
     const w = await createWorkload(issuer, { sub: CLIENT });
     const bad = await leaf(strayRoot, { uris: ['spiffe://example.org/admin'] });
-    const v = createVerifier({ trustDomains: { 'example.org': { keys: { keys: [issuer.publicJwk] } } }, audience: AUDIENCE, now: () => NOW });
-    await expect(v.verify({ ...(await wptRequest(w)), peerCertificates: bad.chain })).resolves.toMatchObject({ workload: CLIENT, method: 'wpt' });
+    const v = createVerifier({
+      trustDomains: { 'example.org': { keys: { keys: [issuer.publicJwk] } } },
+      audience: AUDIENCE,
+      now: () => NOW,
+    });
+    await expect(v.verify({ ...(await wptRequest(w)), peerCertificates: bad.chain })).resolves.toMatchObject({
+      workload: CLIENT,
+      method: 'wpt',
+    });
     await rejects(v.verify(view(bad.chain)), 'credentials_missing', 401);
   });
 
@@ -431,8 +463,16 @@ describe('configuration is checked at start-up', () => {
     ['no trust domain', () => ({ mtls: { trustBundles: {} } }), /at least one trust domain/],
     ['an upper-case trust domain key', () => ({ mtls: { trustBundles: { 'Example.org': bundle(root) } } }), /lower-case/],
     ['a bundle without certificates', () => ({ mtls: { trustBundles: { 'example.org': 'not pem' } } }), /no PEM certificate/],
-    ['a trusted proxy that is no address', () => ({ mtls: { trustBundles: { 'example.org': bundle(root) }, trustedProxies: ['proxy.local'] } }), /not an IP address/],
-    ['a bad intermediary pattern', () => ({ mtls: { trustBundles: { 'example.org': bundle(root) }, intermediaries: ['proxy'] } }), /mtls\.intermediaries/],
+    [
+      'a trusted proxy that is no address',
+      () => ({ mtls: { trustBundles: { 'example.org': bundle(root) }, trustedProxies: ['proxy.local'] } }),
+      /not an IP address/,
+    ],
+    [
+      'a bad intermediary pattern',
+      () => ({ mtls: { trustBundles: { 'example.org': bundle(root) }, intermediaries: ['proxy'] } }),
+      /mtls\.intermediaries/,
+    ],
   ])('rejects %s', (_name, options, message) => {
     expect(() => verifier(options())).toThrow(message);
   });

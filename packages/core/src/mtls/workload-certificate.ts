@@ -67,7 +67,11 @@ export interface CertificatePolicy {
  * RFC 5280 §6.1 constraint on the path to the trust domain's anchor.
  * Throws a {@link WimseError} with an `mtls_*` code.
  */
-export async function verifyWorkloadCertificate(chain: readonly Uint8Array[], p: CertificatePolicy, forwarded = false): Promise<VerifiedCertificate> {
+export async function verifyWorkloadCertificate(
+  chain: readonly Uint8Array[],
+  p: CertificatePolicy,
+  forwarded = false,
+): Promise<VerifiedCertificate> {
   const { path, at, ...verified } = checkWorkloadCertificate(chain, p, forwarded);
   // RFC 5280 §6.1: pathLen, name constraints, key usage, critical extensions, … on the path found.
   await validateCertificationPath(path, { at: new Date(at), role: p.role ?? 'client' });
@@ -86,7 +90,8 @@ export function checkWorkloadCertificate(
   forwarded = false,
 ): VerifiedCertificate & { readonly path: readonly X509Certificate[]; readonly at: number } {
   if (chain.length === 0) throw new WimseError('mtls_missing', 'A client certificate is required');
-  if (chain.length > MAX_CHAIN_LENGTH) throw new WimseError('mtls_malformed', `A certificate chain may hold at most ${MAX_CHAIN_LENGTH} certificates`);
+  if (chain.length > MAX_CHAIN_LENGTH)
+    throw new WimseError('mtls_malformed', `A certificate chain may hold at most ${MAX_CHAIN_LENGTH} certificates`);
   const [leaf, ...intermediates] = chain.map(parse);
   if (leaf === undefined) throw new WimseError('mtls_missing');
   // RFC 5280 §4.2.1.9: a CA certificate issues certificates; it does not identify a workload.
@@ -94,7 +99,8 @@ export function checkWorkloadCertificate(
   const id = workloadIdentifier(leaf, p.identifier);
   // mutual-tls-02 §3.2 + workload-creds-02 §3: the anchors come from the identifier's trust domain only.
   const anchors = p.bundleFor(id);
-  if (anchors === undefined) throw new WimseError('mtls_untrusted_domain', `Trust domain ${id.trustDomain} is not trusted for client certificates`);
+  if (anchors === undefined)
+    throw new WimseError('mtls_untrusted_domain', `Trust domain ${id.trustDomain} is not trusted for client certificates`);
   const path = buildPath(leaf, intermediates, anchors);
   if (path === undefined) throw new WimseError('mtls_untrusted', noPathDetail(leaf, intermediates, anchors, id.trustDomain));
   checkPublicKeys([...path.certs, path.anchor]);
@@ -168,10 +174,17 @@ function buildPath(
 
 // Why no path: a CA of the right name whose key does not verify the signature (re-keyed, often to
 // another algorithm) is a different fix from an unknown CA, so the detail tells them apart.
-function noPathDetail(leaf: X509Certificate, intermediates: readonly X509Certificate[], anchors: readonly X509Certificate[], trustDomain: string): string {
+function noPathDetail(
+  leaf: X509Certificate,
+  intermediates: readonly X509Certificate[],
+  anchors: readonly X509Certificate[],
+  trustDomain: string,
+): string {
   for (const subject of [leaf, ...intermediates]) {
     // By name only: OpenSSL's checkIssued also refuses a key of another algorithm or key id.
-    const named = [...anchors, ...intermediates].find((c) => c !== subject && c.ca && subject.issuer === c.subject && !subject.verify(c.publicKey));
+    const named = [...anchors, ...intermediates].find(
+      (c) => c !== subject && c.ca && subject.issuer === c.subject && !subject.verify(c.publicKey),
+    );
     if (named === undefined) continue;
     const which = subject === leaf ? 'The certificate' : 'An intermediate CA certificate';
     return `${which} names ${oneLine(named.subject)} of trust domain ${trustDomain} as its issuer, but its signature does not verify with that CA's ${keyType(named)} key (another algorithm or another key)`;
@@ -226,7 +239,8 @@ function checkExtendedKeyUsage(leaf: X509Certificate, role: 'client' | 'server')
 function checkPublicKeys(certs: readonly X509Certificate[]): void {
   for (const [i, cert] of certs.entries()) {
     const flaw = keyObjectFlaw(cert.publicKey);
-    if (flaw !== undefined) throw new WimseError('mtls_key_invalid', `${i === 0 ? 'The client certificate' : 'An issuing CA certificate'}: ${flaw}`);
+    if (flaw !== undefined)
+      throw new WimseError('mtls_key_invalid', `${i === 0 ? 'The client certificate' : 'An issuing CA certificate'}: ${flaw}`);
   }
 }
 
