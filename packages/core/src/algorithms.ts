@@ -3,7 +3,8 @@
  * algorithms, never `none`, never HMAC; ES256 is mandatory to implement. The algorithm is always
  * taken from configuration or from the verified `cnf.jwk.alg`, never trusted from a token alone.
  */
-import type { JWK } from 'jose';
+import { decodeJwt, decodeProtectedHeader, type JWK, type JWTHeaderParameters, type JWTPayload } from 'jose';
+import { WimseError, type WimseErrorCode } from './errors.js';
 
 /** Every asymmetric JWS algorithm this library can verify. */
 export const SUPPORTED_ALGORITHMS = [
@@ -71,3 +72,20 @@ export function typMatches(typ: unknown, expected: string): boolean {
 
 /** RFC 7515 §7.1 compact serialization: three base64url parts, no padding or whitespace. */
 export const COMPACT_JWS_RE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+
+/**
+ * The unverified header and claims of a compact JWT (RFC 7519 §7.2 steps 1–6), or `malformed`
+ * naming `what`: the shape every token this library verifies is checked against first.
+ */
+export function decodeCompactJwt(
+  token: string,
+  malformed: WimseErrorCode,
+  what: string,
+): { header: JWTHeaderParameters; claims: JWTPayload } {
+  if (!COMPACT_JWS_RE.test(token)) throw new WimseError(malformed, `${what} is not a compact JWS`);
+  try {
+    return { header: decodeProtectedHeader(token) as JWTHeaderParameters, claims: decodeJwt(token) };
+  } catch (cause) {
+    throw new WimseError(malformed, `${what} header or claims are not JSON objects`, { cause });
+  }
+}

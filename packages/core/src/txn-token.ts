@@ -7,19 +7,8 @@
  * Keys come from configuration only (a JWK, JWKS, JWKS URL or resolver, as for WIT issuers), never
  * from `iss`, `jku` or `jwk` in the token; algorithms from an allow-list, never from the token.
  */
-import {
-  SignJWT,
-  decodeJwt,
-  decodeProtectedHeader,
-  type CryptoKey,
-  type JSONWebKeySet,
-  type JWK,
-  type JWTHeaderParameters,
-  type JWTPayload,
-  type JWTVerifyGetKey,
-  type KeyObject,
-} from 'jose';
-import { COMPACT_JWS_RE, DEFAULT_ALGORITHMS, isSupportedAlgorithm, typMatches, type WimseAlgorithm } from './algorithms.js';
+import { SignJWT, type CryptoKey, type JSONWebKeySet, type JWK, type JWTPayload, type JWTVerifyGetKey, type KeyObject } from 'jose';
+import { decodeCompactJwt, DEFAULT_ALGORITHMS, isSupportedAlgorithm, typMatches, type WimseAlgorithm } from './algorithms.js';
 import { WimseError } from './errors.js';
 import { ExpiringMap } from './expiring-map.js';
 import { after, type MaybePromise } from './maybe-async.js';
@@ -228,15 +217,7 @@ export async function verifyTxnToken(token: string, options: TxnTokenVerifierOpt
 
 async function verifyToken(token: string, r: Resolved): Promise<WimseTransaction> {
   // §9: a JWS in compact serialization.
-  if (!COMPACT_JWS_RE.test(token)) throw new WimseError('txn_token_malformed', 'Txn-Token is not a compact JWS');
-  let header: JWTHeaderParameters;
-  let unverified: JWTPayload;
-  try {
-    header = decodeProtectedHeader(token) as JWTHeaderParameters;
-    unverified = decodeJwt(token);
-  } catch (cause) {
-    throw new WimseError('txn_token_malformed', 'Txn-Token header or claims are not JSON objects', { cause });
-  }
+  const { header, claims: unverified } = decodeCompactJwt(token, 'txn_token_malformed', 'Txn-Token');
   // §9.1: explicit typing (RFC 7515 §4.1.9 normalisation, as for wit+jwt).
   if (!typMatches(header.typ, TXN_TOKEN_TYP)) throw new WimseError('txn_token_typ', `Txn-Token typ must be ${TXN_TOKEN_TYP}`);
   if (!r.algorithms.includes(header.alg as WimseAlgorithm))

@@ -4,8 +4,6 @@
  */
 import {
   SignJWT,
-  decodeJwt,
-  decodeProtectedHeader,
   importJWK,
   type CryptoKey,
   type JWK,
@@ -14,7 +12,7 @@ import {
   type JWTVerifyGetKey,
   type KeyObject,
 } from 'jose';
-import { COMPACT_JWS_RE, hasPrivateMembers, isSupportedAlgorithm, keyMismatch, typMatches, type WimseAlgorithm } from './algorithms.js';
+import { decodeCompactJwt, hasPrivateMembers, isSupportedAlgorithm, keyMismatch, typMatches, type WimseAlgorithm } from './algorithms.js';
 import { WimseError, type WimseErrorCode } from './errors.js';
 import { ExpiringMap } from './expiring-map.js';
 import { tokenHashNow } from './hash.js';
@@ -87,15 +85,7 @@ export function createWitVerifier(options: WitVerifierOptions): (token: string) 
 async function verifyWit(token: string, o: WitVerifierOptions): Promise<VerifiedWit> {
   // §5.1.1 / step 1: one compact JWT.
   if (token.length > o.maxLength) throw new WimseError('wit_too_large', `WIT longer than ${o.maxLength} characters`);
-  if (!COMPACT_JWS_RE.test(token)) throw new WimseError('wit_malformed', 'WIT is not a compact JWS');
-  let header: JWTHeaderParameters;
-  let unverified: JWTPayload;
-  try {
-    header = decodeProtectedHeader(token) as JWTHeaderParameters;
-    unverified = decodeJwt(token);
-  } catch (cause) {
-    throw new WimseError('wit_malformed', 'WIT header or claims are not JSON objects', { cause });
-  }
+  const { header, claims: unverified } = decodeCompactJwt(token, 'wit_malformed', 'WIT');
   // Step 2: explicit typing.
   if (!typMatches(header.typ, WIT_TYP)) throw new WimseError('wit_typ', `WIT typ must be ${WIT_TYP}`);
   // Step 3: sub is one valid Workload Identifier; its authority is the trust domain.
