@@ -64,6 +64,21 @@ function verifyingFetch(verifierOptions: Partial<VerifierOptions> & Pick<Verifie
   return Object.assign(impl as typeof fetch, { seen });
 }
 
+/** Answers the listed URLs with a redirect, any other with `next`; records every URL asked for. */
+function redirector(next: typeof fetch, redirects: Record<string, [number, string]>) {
+  const calls: string[] = [];
+  const impl = (async (input: RequestInfo | URL, init?: RequestInit) => {
+    calls.push(String(input));
+    const hop = redirects[String(input)];
+    if (hop === undefined) return next(input, init);
+    expect(init?.redirect).toBe('manual');
+    return new Response(null, { status: hop[0], headers: { location: hop[1] } });
+  }) as typeof fetch;
+  return Object.assign(impl, { calls });
+}
+
+const wptOf = (seen: Seen): string => String(seen.request.headers.authorization).replace(/^WPT /, '');
+
 async function setup(options: Partial<WimseFetchOptions> = {}, sourceOptions: { lifetime?: number } = {}) {
   const issuer = await createIssuer();
   const source = localSource(issuer, sourceOptions);
@@ -160,9 +175,60 @@ describe('createWimseFetch', () => {
 
   it('does not follow redirects unless asked', async () => {
     const { server, wimseFetch } = await setup();
-    await wimseFetch(`${SERVICE}/a`);
-    await wimseFetch(`${SERVICE}/b`, { redirect: 'follow' });
-    expect(server.seen.map((s) => s.init.redirect)).toEqual(['manual', 'follow']);
+    const redirecting = redirector(server, { [`${SERVICE}/a`]: [302, `${SERVICE}/b`] });
+    const res = await createWimseFetch({ witSource: localSource(await createIssuer()), fetch: redirecting })(`${SERVICE}/a`);
+    expect([res.status, res.headers.get('location'), redirecting.calls]).toEqual([302, `${SERVICE}/b`, [`${SERVICE}/a`]]);
+    // The underlying fetch never follows: a proof it sent would go to a target it was not made for.
+    await wimseFetch(`${SERVICE}/c`, { redirect: 'follow' });
+    expect(server.seen.map((s) => s.init.redirect)).toEqual(['manual']);
+  });
+
+  describe("redirect: 'follow' — every hop is a request of its own (Fetch §4.4)", () => {
+    it('a hop to plain http on another host is refused before anything is sent there (TLS only)', async () => {
+      const { server, issuer } = await setup();
+      const redirecting = redirector(server, { [`${SERVICE}/a`]: [302, 'http://svc.example.net/b'] });
+      const wimseFetch = createWimseFetch({ witSource: localSource(issuer), fetch: redirecting });
+      await expect(wimseFetch(`${SERVICE}/a`, { redirect: 'follow' })).rejects.toThrow(/Refusing to send workload credentials over http:/);
+      expect(redirecting.calls).toEqual([`${SERVICE}/a`]);
+    });
+
+    it('each hop carries a proof for its own target, which the target accepts', async () => {
+      const { server, issuer } = await setup();
+      const redirecting = redirector(server, { [`${SERVICE}/a`]: [307, '/b?x=1'] });
+      const wimseFetch = createWimseFetch({ witSource: localSource(issuer), fetch: redirecting });
+      const res = await wimseFetch(`${SERVICE}/a`, {
+        method: 'POST',
+        body: 'hi',
+        headers: { 'content-type': 'text/plain' },
+        redirect: 'follow',
+      });
+      expect(res.status).toBe(200);
+      expect(await res.json()).toMatchObject({ workload: 'spiffe://example.org/client', body: 'hi' });
+      expect(redirecting.calls).toEqual([`${SERVICE}/a`, `${SERVICE}/b?x=1`]);
+      expect(decodeJwt(wptOf(server.seen.at(-1)!)).aud).toBe(`${SERVICE}/b`);
+    });
+
+    it('303 turns a POST into a GET without its body; a hop to another origin drops a bearer Authorization', async () => {
+      const { server, issuer } = await setup();
+      const redirecting = redirector(server, { [`${SERVICE}/a`]: [303, 'https://other.example.org/b'] });
+      const wimseFetch = createWimseFetch({
+        witSource: localSource(issuer),
+        fetch: redirecting,
+        wpt: { version: 'wpt-01' },
+      });
+      await wimseFetch(`${SERVICE}/a`, { method: 'POST', body: 'hi', headers: { authorization: 'Bearer at-1' }, redirect: 'follow' });
+      const last = server.seen.at(-1)!;
+      expect([last.request.method, last.request.body, last.request.headers.authorization]).toEqual(['GET', undefined, undefined]);
+      expect(decodeJwt(String(last.request.headers['workload-proof-token'])).ath).toBeUndefined();
+    });
+
+    it('stops after 20 redirects', async () => {
+      const { server, issuer } = await setup();
+      const redirecting = redirector(server, { [`${SERVICE}/a`]: [302, `${SERVICE}/a`] });
+      const wimseFetch = createWimseFetch({ witSource: localSource(issuer), fetch: redirecting });
+      await expect(wimseFetch(`${SERVICE}/a`, { redirect: 'follow' })).rejects.toThrow(/More than 20 redirects/);
+      expect(redirecting.calls).toHaveLength(21);
+    });
   });
 
   it('renews the WIT and key before expiry, not before', async () => {

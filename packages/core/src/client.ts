@@ -128,8 +128,9 @@ const NULL_BODY_STATUSES = new Set([101, 204, 205, 304]);
 const WIT_REJECTIONS = new Set(['wit_key_unknown', 'wit_signature', 'wit_expired']);
 
 /**
- * Creates a workload's `fetch`. Redirects are not followed unless `init.redirect` says so: a
- * proof is bound to one target, and the WIT should not travel to another.
+ * Creates a workload's `fetch`. Redirects are not followed unless `init.redirect` is `'follow'`:
+ * a proof is bound to one target, so each hop is then a request of its own, with the TLS check and
+ * a proof for its target (and without a bearer `Authorization` on a hop to another origin).
  *
  * @example
  * const wimseFetch = createWimseFetch({
@@ -187,7 +188,9 @@ export function createWimseFetch(options: WimseFetchOptions): WimseFetch {
     }
   }
 
-  const wimseFetch = async (input: RequestInfo | URL, init?: WimseRequestInit): Promise<Response> => {
+  const wimseFetch = (input: RequestInfo | URL, init?: WimseRequestInit): Promise<Response> => run(input, init, 0);
+
+  const run = async (input: RequestInfo | URL, init: WimseRequestInit | undefined, hops: number): Promise<Response> => {
     const { wimse: call = {}, ...rest } = init ?? {};
     const request = new Request(input, rest);
     if (!allowInsecure && !secureTarget(new URL(request.url))) {
@@ -198,7 +201,10 @@ export function createWimseFetch(options: WimseFetchOptions): WimseFetch {
     const expectResponder = call.expectResponder ?? options.expectResponder;
     const body = request.body === null ? undefined : new Uint8Array(await request.arrayBuffer());
     const proof = call.proof ?? defaultProof;
-    const redirect = rest.redirect ?? 'manual';
+    // A proof is bound to one target, and the WIT goes only where TLS (or loopback) allows: a redirect
+    // the caller wants followed is followed here, each hop checked and proven afresh (Fetch §4.4 rules).
+    const follow = rest.redirect === 'follow';
+    const redirect = follow ? 'manual' : (rest.redirect ?? 'manual');
     if (call.signResponse && (proof !== 'http-sig' || responses === undefined)) {
       throw new TypeError('signResponse needs the http-sig proof and a responseTrust to verify the response with');
     }
@@ -261,13 +267,57 @@ export function createWimseFetch(options: WimseFetchOptions): WimseFetch {
 
     const used = await signer();
     const first = await send(used);
+    let response: Response;
     // The WIT rejection comes unsigned (the request never verified), so it is looked at before the response check.
-    if (!retry || !(await rejectsWit(first.response))) return checked(first);
-    await first.response.body?.cancel();
-    // Another call may have renewed meanwhile; renew only if the refused WIT is still the current one.
-    return checked(await send(current?.signer === used ? await renew() : await signer()));
+    if (!retry || !(await rejectsWit(first.response))) response = await checked(first);
+    else {
+      await first.response.body?.cancel();
+      // Another call may have renewed meanwhile; renew only if the refused WIT is still the current one.
+      response = await checked(await send(current?.signer === used ? await renew() : await signer()));
+    }
+    const hop = follow ? await nextHop(response, request, body, call, hops) : undefined;
+    return hop === undefined ? response : run(hop.url, hop.init, hops + 1);
   };
   return Object.assign(wimseFetch, { signer, renew, responder: (response: Response) => responders.get(response) });
+}
+
+const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
+// Fetch §4.4 step 7: more than 20 redirects is a network error.
+const MAX_REDIRECTS = 20;
+
+/** The request a followed redirect makes (Fetch §4.4), or `undefined` when `response` is not a redirect. */
+async function nextHop(
+  response: Response,
+  request: Request,
+  body: Uint8Array<ArrayBuffer> | undefined,
+  call: WimseCallOptions,
+  hops: number,
+): Promise<{ url: URL; init: WimseRequestInit } | undefined> {
+  const location = response.headers.get('location');
+  if (!REDIRECT_STATUSES.has(response.status) || location === null) return undefined;
+  if (hops >= MAX_REDIRECTS) throw new TypeError(`More than ${MAX_REDIRECTS} redirects from ${request.url}`);
+  const url = new URL(location, request.url);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new TypeError(`Redirect to ${url.protocol} is not followed`);
+  await response.body?.cancel();
+  const headers = new Headers(request.headers);
+  let method = request.method;
+  let content = body;
+  if (
+    ((response.status === 301 || response.status === 302) && method === 'POST') ||
+    (response.status === 303 && method !== 'GET' && method !== 'HEAD')
+  ) {
+    method = 'GET';
+    content = undefined;
+    for (const name of ['content-encoding', 'content-language', 'content-location', 'content-type']) headers.delete(name);
+  }
+  let wimse = call;
+  // A bearer credential is for the origin it was given to (Fetch §4.4 step 13).
+  if (url.origin !== new URL(request.url).origin) {
+    headers.delete('authorization');
+    const { accessToken: _dropped, ...others } = call;
+    wimse = others;
+  }
+  return { url, init: { method, headers, body: content ?? null, redirect: 'follow', signal: request.signal, wimse } };
 }
 
 // Loopback needs no TLS: nothing leaves the host.
