@@ -191,6 +191,37 @@ describe.each(targets)('$name', (target) => {
     });
   });
 
+  describe("the framework's own error answers to a request that asked", () => {
+    // Express, Fastify and Hono verify before routing and body parsing, so their 404 and parser 400 are
+    // signed. NestJS routes and parses before any guard runs: nothing verified asked, the answer is
+    // unsigned, and the client refuses it — never an unsigned answer accepted.
+    const verifiedFirst = !target.name.startsWith('nestjs');
+    const expectSigned = async (request: RawRequest, res: RawResponse) => {
+      if (verifiedFirst) {
+        expect(res.headers['content-digest']).toBe(digestOf(res.text));
+        expect(await engine(request, res, [...RESPONSE_FIELDS, 'content-digest'])).toBe(true);
+        expect(await ours(request, res)).toMatchObject({ workload: SERVICE });
+      } else {
+        expect(res.headers['signature-input']).toBeUndefined();
+        expect(await ours(request, res)).toMatchObject({ code: 'sig_response' });
+      }
+    };
+
+    it(`an unknown route's 404 is ${verifiedFirst ? 'signed' : 'unsigned and refused by the client'}`, async () => {
+      const request = await signedRequest('GET', '/no-such-route', true);
+      const res = await send(signing.url, request);
+      expect(res.status).toBe(404);
+      await expectSigned(request, res);
+    });
+
+    it(`the body parser's 400 is ${verifiedFirst ? 'signed' : 'unsigned and refused by the client'}`, async () => {
+      const request = await signedRequest('POST', '/echo', true, '{"n":');
+      const res = await send(signing.url, request);
+      expect(res.status).toBe(400);
+      await expectSigned(request, res);
+    });
+  });
+
   describe('not asked → unsigned', () => {
     it('a signed request without wimse-sign-response', async () => {
       const res = await send(signing.url, await signedRequest('GET', '/whoami', false));
