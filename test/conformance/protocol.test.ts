@@ -4,10 +4,34 @@
  * audience, `compat.wpt01`, `requiredSignatureComponents`, an error hook exposing `error.mismatch`)
  * and `plain` (the suite's default options).
  */
-import { base64url } from 'jose';
+import { KeyObject, sign as nodeSign } from 'node:crypto';
+import { httpbis } from 'http-message-signatures';
+import { base64url, exportJWK, generateKeyPair } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createWimseFetch, signHttpRequest, tokenHash, type WimseAdapterOptions, type WimseFetchOptions } from '@wimse/core';
-import { AUDIENCE, CLIENT, adapterOptions, craftWit, craftWpt, createFixtures, nowSeconds, signJws, type Fixtures } from './fixtures.js';
+import {
+  createResponseVerifier,
+  createWimseFetch,
+  createWorkloadSigner,
+  issueWit,
+  signHttpRequest,
+  tokenHash,
+  type WimseAdapterOptions,
+  type WimseFetchOptions,
+  type WorkloadSigner,
+} from '@wimse/core';
+import {
+  AUDIENCE,
+  CLIENT,
+  KID,
+  TRUST_DOMAIN,
+  adapterOptions,
+  craftWit,
+  craftWpt,
+  createFixtures,
+  nowSeconds,
+  signJws,
+  type Fixtures,
+} from './fixtures.js';
 import { send, type RawRequest, type RawResponse } from './http.js';
 import type { Running, Target } from './targets/contract.js';
 import { express4Target, express5Target } from './targets/express.js';
@@ -19,10 +43,49 @@ const targets: Target[] = [express4Target, express5Target, fastifyTarget, honoTa
 const ALIAS = 'https://orders.internal.example';
 const DEPLOYMENT = 'spiffe://example.org/conformance-service';
 
+const SERVICE = `spiffe://${TRUST_DOMAIN}/service`;
+const ISSUER = 'https://id.example.org';
+
 let f: Fixtures;
+let service: WorkloadSigner;
 beforeAll(async () => {
   f = await createFixtures();
+  const pair = await generateKeyPair('ES256', { extractable: true });
+  const cnfJwk = { ...(await exportJWK(pair.publicKey)), alg: 'ES256' };
+  const wit = await issueWit({ sub: SERVICE, cnfJwk, issuerKey: f.issuerKey, alg: 'ES256', kid: KID });
+  service = await createWorkloadSigner({ wit, privateKey: pair.privateKey });
 });
+
+const trust = () => ({ trustDomains: { [TRUST_DOMAIN]: { keys: { keys: [f.issuerJwk] } } } });
+
+/**
+ * GET /whoami?x=1 signed in the http-signature-06 form (`@request-target`, label `wimse`) by the
+ * independent RFC 9421 engine `http-message-signatures`, with the client's key, asking for a signed response.
+ */
+async function signed06(): Promise<RawRequest> {
+  const key = KeyObject.from(f.client.privateKey);
+  const now = nowSeconds();
+  const request = { method: 'GET', url: `${AUDIENCE}/whoami?x=1`, headers: { 'workload-identity-token': f.client.wit } };
+  const out = await httpbis.signMessage(
+    {
+      key: { sign: async (data: Buffer) => nodeSign('sha256', data, { key, dsaEncoding: 'ieee-p1363' }) },
+      name: 'wimse',
+      fields: ['@method', '@request-target', 'workload-identity-token'],
+      params: ['created', 'expires', 'nonce', 'tag', 'wimse-aud', 'wimse-sign-response'],
+      paramValues: {
+        created: new Date(now * 1000),
+        expires: new Date((now + 60) * 1000),
+        nonce: base64url.encode(crypto.getRandomValues(new Uint8Array(16))),
+        tag: 'wimse-workload-to-workload',
+        'wimse-aud': `${AUDIENCE}/whoami`,
+        'wimse-sign-response': true,
+      } as never,
+    },
+    request,
+  );
+  const headers = Object.fromEntries(Object.entries(out.headers).map(([k, v]) => [k.toLowerCase(), String(v)]));
+  return { method: 'GET', path: '/whoami?x=1', headers };
+}
 
 function extendedOptions(): WimseAdapterOptions {
   return {
@@ -83,13 +146,64 @@ function clientFor(server: Running, o: Partial<WimseFetchOptions> = {}) {
 describe.each(targets)('$name', (target) => {
   let extended: Running;
   let plain: Running;
+  let legacy: Running;
+  let issuerBound: Running;
   beforeAll(async () => {
     extended = await target.start(extendedOptions());
-    plain = await target.start(adapterOptions(f));
+    plain = await target.start({ ...adapterOptions(f), responseSigner: service });
+    legacy = await target.start({ ...adapterOptions(f), compat: { httpSignature06: true }, responseSigner: service });
+    issuerBound = await target.start({
+      ...adapterOptions(f),
+      trustDomains: { [TRUST_DOMAIN]: { keys: { keys: [f.issuerJwk] }, issuer: ISSUER } },
+    });
   });
   afterAll(async () => {
-    await extended.close();
-    await plain.close();
+    await Promise.all([extended, plain, legacy, issuerBound].map((s) => s?.close()));
+  });
+
+  describe('http-signature-06 peers: compat.httpSignature06, opt-in for requests and responses alike', () => {
+    it('an -06 request (signed by http-message-signatures) is accepted with the option and answered in the -06 form', async () => {
+      const request = await signed06();
+      const res = await send(legacy.url, request);
+      expect(res.status, res.text).toBe(200);
+      expect(json(res)).toMatchObject({ workload: CLIENT, method: 'http-sig' });
+      expect(String(res.headers['signature-input'])).toContain('"@request-target";req');
+      const sent = { method: 'GET', url: `${AUDIENCE}/whoami?x=1`, headers: request.headers as Record<string, string> };
+      const received = { status: res.status, headers: res.headers, body: Buffer.from(res.text) };
+      const with06 = createResponseVerifier({ ...trust(), compat: { httpSignature06: true } });
+      expect(await with06.verify(sent, received, { responder: SERVICE })).toMatchObject({ workload: SERVICE });
+      // The client takes an -06 response only when it opted in, as the service takes an -06 request.
+      const without = await createResponseVerifier(trust())
+        .verify(sent, received)
+        .catch((e: unknown) => e);
+      expect(without).toMatchObject({ code: 'sig_response', message: expect.stringContaining('compat.httpSignature06') });
+    });
+    it('without the option the same request is refused with sig_components', async () => {
+      const res = await send(plain.url, await signed06());
+      expect([res.status, json(res).code]).toEqual([400, 'sig_components']);
+    });
+  });
+
+  describe('workload-creds §5.1.4: a WIT iss mismatch says what arrived and what the trust domain allows', () => {
+    const withIss = async (iss: string) => {
+      const wit = await craftWit(f, f.client, { claims: { iss } });
+      return {
+        method: 'GET',
+        path: '/whoami',
+        headers: { 'workload-identity-token': wit, authorization: `WPT ${await craftWpt(f.client, '/whoami', { wit })}` },
+      };
+    };
+    it('another iss: 400 wit_iss naming both', async () => {
+      const res = await send(issuerBound.url, await withIss('https://rogue.example.org'));
+      expect(res.status).toBe(400);
+      expect(json(res)).toMatchObject({
+        code: 'wit_iss',
+        detail: `WIT iss "https://rogue.example.org" is not an issuer of trust domain ${TRUST_DOMAIN}; expected "${ISSUER}"`,
+      });
+    });
+    it('the configured iss is accepted', async () => {
+      expect((await send(issuerBound.url, await withIss(ISSUER))).status).toBe(200);
+    });
   });
 
   describe('RFC 7519 §4.1.3: WPT aud as an array', () => {
