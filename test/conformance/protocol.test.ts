@@ -151,7 +151,13 @@ describe.each(targets)('$name', (target) => {
   beforeAll(async () => {
     extended = await target.start(extendedOptions());
     plain = await target.start({ ...adapterOptions(f), responseSigner: service });
-    legacy = await target.start({ ...adapterOptions(f), compat: { httpSignature06: true }, responseSigner: service });
+    // Older and looser forms, each opt-in: -06 signatures, non-canonical wimse identifiers.
+    legacy = await target.start({
+      ...adapterOptions(f),
+      compat: { httpSignature06: true },
+      identifier: { canonical: false },
+      responseSigner: service,
+    });
     issuerBound = await target.start({
       ...adapterOptions(f),
       trustDomains: { [TRUST_DOMAIN]: { keys: { keys: [f.issuerJwk] }, issuer: ISSUER } },
@@ -181,6 +187,32 @@ describe.each(targets)('$name', (target) => {
     it('without the option the same request is refused with sig_components', async () => {
       const res = await send(plain.url, await signed06());
       expect([res.status, json(res).code]).toEqual([400, 'sig_components']);
+    });
+  });
+
+  describe('identifier-03 §4.1 + RFC 3986 §2: the non-canonical wimse mode still keeps the URI grammar', () => {
+    const withSub = async (sub: string) => {
+      const wit = await craftWit(f, f.client, { claims: { sub } });
+      return {
+        method: 'GET',
+        path: '/whoami',
+        headers: { 'workload-identity-token': wit, authorization: `WPT ${await craftWpt(f.client, '/whoami', { wit })}` },
+      };
+    };
+    it('a WIT sub with malformed percent-encoding (%zz) is refused', async () => {
+      const res = await send(legacy.url, await withSub('wimse://example.org/orders%zz'));
+      expect(res.status).toBe(400);
+      expect(json(res)).toMatchObject({ code: 'wit_sub_invalid', detail: expect.stringContaining('malformed percent-encoding') });
+    });
+    it('a WIT sub with a character outside the URI grammar is refused', async () => {
+      const res = await send(legacy.url, await withSub('wimse://example.org/or{ders}'));
+      expect(res.status).toBe(400);
+      expect(json(res)).toMatchObject({ code: 'wit_sub_invalid', detail: expect.stringContaining('outside the URI grammar') });
+    });
+    it('a well-formed non-canonical one (%41, which the canonical rules refuse) is accepted', async () => {
+      const sub = 'wimse://example.org/%41rders';
+      expect(json(await send(legacy.url, await withSub(sub)))).toMatchObject({ workload: sub });
+      expect(json(await send(plain.url, await withSub(sub)))).toMatchObject({ code: 'wit_sub_invalid' });
     });
   });
 
