@@ -280,7 +280,8 @@ describe('wimse request', () => {
               body: Buffer.concat(chunks).toString(),
             });
             const headers: Record<string, string> = { 'content-type': 'application/json' };
-            if (p.signature?.signResponse) {
+            // `/always…`: signed by local policy, asked or not.
+            if (p.signature !== undefined && (p.signature.signResponse || view.path.startsWith('/always'))) {
               Object.assign(
                 headers,
                 await signHttpResponse({
@@ -361,6 +362,16 @@ describe('wimse request', () => {
     expect(r.out()).toContain('wimse-sign-response');
     expect(r.err()).toContain('response signed by spiffe://example.org/server');
     expect(r.code).toBe(0);
+  });
+
+  it('verifies a signed response it did not ask for against --jwks, and refuses one it has no keys for', async () => {
+    const base_ = ['request', `${base}/always`, '--proof', 'http-sig', '--wit', 'svc.wit', '--key', 'svc.jwk'];
+    const verified = await cli([...base_, '--jwks', 'issuer.jwks.json'], files);
+    expect([verified.code, verified.err()]).toEqual([0, expect.stringContaining('response signed by spiffe://example.org/server')]);
+    const wrongResponder = await cli([...base_, '--jwks', 'issuer.jwks.json', '--expect-responder', 'spiffe://example.org/orders'], files);
+    expect([wrongResponder.code, wrongResponder.err()]).toEqual([1, expect.stringContaining('FAILED sig_response_workload')]);
+    const noKeys = await cli(base_, files);
+    expect([noKeys.code, noKeys.err()]).toEqual([1, expect.stringContaining('FAILED sig_response')]);
   });
 
   it('fails when the signed response cannot be verified (responder outside the trusted domain)', async () => {

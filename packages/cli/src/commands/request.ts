@@ -17,13 +17,14 @@ import { parsed } from '../args.js';
 import { describeError, HELP_OPTION, help, publicJwk, readJson, readJwk, readToken, UsageError, type CliIo } from '../io.js';
 
 export const REQUEST_USAGE = `wimse request <url> [-X <method>] [-H 'name: value']... [-d <body> | --data-file <file>]
-               [--proof wpt|http-sig] [--txn-token <token>] [--sign-response --jwks <file | url> [--trust-domain <td>]]
+               [--proof wpt|http-sig] [--txn-token <token>] [[--sign-response] --jwks <file | url> [--trust-domain <td>]]
                [--wpt01 [--access-token <token>]] [--wpt-typ wpt+jwt|application/wpt+jwt]
                (--wit <token | file> --key <private.jwk> | --identity <url> --workload <name>)
                [--expect-responder <workload pattern>] [--allow-insecure] [-i] [-v] [-f | --fail-with-body]
   Sends a request authenticated as a workload and prints the response body (-i: with status and
-  headers, -v: also the request headers sent). With --sign-response the response must be signed,
-  whatever its status, and is verified against --jwks (and --expect-responder). Credentials go only
+  headers, -v: also the request headers sent). A signed response is verified against --jwks (and
+  --expect-responder), and refused without it; with --sign-response the response must be signed,
+  whatever its status. Credentials go only
   over https or to loopback unless --allow-insecure. --wpt01 sends the WPT the way
   draft-ietf-wimse-wpt-01 peers expect it (Workload-Proof-Token field; an --access-token goes in
   Authorization: Bearer, bound by ath). As curl: a 4xx or 5xx answer exits 0 unless -f/--fail
@@ -100,9 +101,11 @@ export async function request(argv: string[], io: CliIo): Promise<number> {
     return io.fetch(input, init);
   }) as typeof fetch;
   const credentials = await credentialsFor(values, io);
-  const responseTrust = values['sign-response']
-    ? { trustDomains: { [values['trust-domain'] ?? trustDomainOf(credentials.wit)]: { keys: await jwksFor(io, values.jwks!) } } }
-    : undefined;
+  // http-signature-07 §3.5: any signed response is verified, asked for or not.
+  const responseTrust =
+    values.jwks !== undefined
+      ? { trustDomains: { [values['trust-domain'] ?? trustDomainOf(credentials.wit)]: { keys: await jwksFor(io, values.jwks!) } } }
+      : undefined;
   const wimseFetch = createWimseFetch({
     credentials: () => credentials,
     fetch: wire,
