@@ -9,8 +9,10 @@
  *
  * Fails closed (wpt-02 §2 step 9; http-signature-07 §3): when Redis is unreachable, slow, full,
  * or configured to evict keys, a check throws `replay_unavailable` (503 + Retry-After) within a
- * bounded time, and at most `maxInFlight` checks wait on Redis at once, so an outage never piles
- * up requests or memory. The client reconnects by itself; checks succeed again once it has.
+ * bounded time, and at most `maxInFlight` checks wait on Redis at once — and at most `maxInFlight`
+ * commands sent by the store wait for Redis's answer, those whose check already gave up included —
+ * so an outage never piles up requests or memory, in the store or in the client's command queue.
+ * The client reconnects by itself; checks succeed again once it has.
  */
 import { createHash } from 'node:crypto';
 import { createClient } from '@redis/client';
@@ -38,8 +40,6 @@ export interface RedisConnection {
   connect(): Promise<unknown>;
   set(key: string, value: string, options: SetNxPxat): Promise<unknown>;
   on(event: string, listener: () => void): unknown;
-  /** node-redis ≥ 5: the same client with a per-command timeout, so a timed-out command leaves its queue. */
-  withCommandOptions?(options: { timeout: number }): { set: RedisConnection['set'] };
   /** Single node. */
   info?(section: string): Promise<unknown>;
   /** Cluster: the shards' masters, each reachable with {@link RedisConnection.nodeClient}. */
@@ -61,7 +61,11 @@ export interface RedisReplayStoreOptions {
   prefix?: string;
   /** Longest wait for Redis per check, in ms. Default 250. */
   timeoutMs?: number;
-  /** Most checks waiting on Redis at once; beyond it a check is refused at once. Default 1024. */
+  /**
+   * Most checks waiting on Redis at once, and most of the store's commands Redis has not answered
+   * yet (a check that timed out leaves its command in the client's queue until Redis answers or the
+   * connection drops); beyond either a check is refused at once. Default 1024.
+   */
   maxInFlight?: number;
   /** Seconds sent in `Retry-After` when Redis cannot answer. Default 1. */
   retryAfterSeconds?: number;
@@ -99,6 +103,8 @@ export class RedisReplayStore implements ReplayStore {
   readonly #requireNoEviction: boolean;
   readonly #recheckMs: number;
   #inFlight = 0;
+  /** SETs sent and not yet answered (or failed) by the client, whether or not their check still waits. */
+  #unanswered = 0;
   #verifiedAt = 0;
   /** Resolves once the client is connected and every node was checked; undefined: not started. */
   #verification: Promise<void> | undefined;
@@ -135,12 +141,9 @@ export class RedisReplayStore implements ReplayStore {
       this.#owned = undefined;
       this.#client = client as RedisConnection;
     }
-    // The client's own timeout only clears its queue; the store's (below) answers first.
-    const timed =
-      typeof this.#client.withCommandOptions === 'function'
-        ? this.#client.withCommandOptions({ timeout: this.#timeoutMs * 2 })
-        : this.#client;
-    this.#set = timed.set.bind(timed);
+    // No client-side command timeout: it would settle a command Redis has not answered while the
+    // command stays in the client's queue, hiding it from the bound on unanswered commands.
+    this.#set = this.#client.set.bind(this.#client);
     // After every (re)connection — a node restarted may come back with another policy — check again.
     const recheck = () => {
       this.#verified = false;
@@ -193,6 +196,7 @@ export class RedisReplayStore implements ReplayStore {
 
   async checkAndStore(key: ReplayKey, expiresAt: number): Promise<boolean> {
     if (this.#inFlight >= this.#maxInFlight) throw this.#refuse(`${this.#inFlight} replay checks already wait on Redis`);
+    if (this.#unanswered >= this.#maxInFlight) throw this.#refuse(`${this.#unanswered} replay commands are still unanswered by Redis`);
     if (this.#verified && !this.#client.isReady) throw this.#refuse('Redis is not connected');
     // A policy changed with CONFIG SET, no reconnection: noticed within evictionRecheckMs.
     if (this.#verified && this.#requireNoEviction && Date.now() - this.#verifiedAt >= this.#recheckMs) this.#recheckInBackground();
@@ -215,10 +219,7 @@ export class RedisReplayStore implements ReplayStore {
     });
     try {
       if (!this.#verified) await Promise.race([this.#verify(), timeout]);
-      const reply = await Promise.race([
-        this.#set(this.#prefix + keyName(key), '1', { condition: 'NX', expiration: { type: 'PXAT', value: Math.ceil(expiresAt) } }),
-        timeout,
-      ]);
+      const reply = await Promise.race([this.#send(this.#prefix + keyName(key), Math.ceil(expiresAt)), timeout]);
       if (reply === 'OK') return true;
       if (reply === null) return false;
       throw new Error(`unexpected SET reply ${JSON.stringify(reply)}`);
@@ -228,6 +229,22 @@ export class RedisReplayStore implements ReplayStore {
       clearTimeout(timer);
       this.#inFlight--;
     }
+  }
+
+  // One SET NX PXAT, counted as unanswered until the client settles it (a reply, or the connection's failure).
+  #send(name: string, expiresAt: number): Promise<unknown> {
+    let sent: Promise<unknown>;
+    try {
+      sent = this.#set(name, '1', { condition: 'NX', expiration: { type: 'PXAT', value: expiresAt } });
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    this.#unanswered++;
+    const settled = () => {
+      this.#unanswered--;
+    };
+    sent.then(settled, settled);
+    return sent;
   }
 
   #refuse(detail: string, cause?: unknown): WimseError {

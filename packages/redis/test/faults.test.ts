@@ -92,6 +92,51 @@ describe.runIf(hasRedis)('Redis stopped mid-run, then back', () => {
   });
 });
 
+describe.runIf(hasRedis)('Redis stopped mid-run under a client given to the store', () => {
+  it("refuses at once while it is down (nothing waits in the client's offline queue), keeps memory flat, recovers by itself, refuses a replay after it", async () => {
+    const redis = await redisWith(['--appendonly', 'yes', '--appendfsync', 'always']);
+    // The client's defaults: offline queue on, its own reconnection strategy.
+    const client = createClient({ url: redis.url });
+    client.on('error', () => {});
+    await client.connect();
+    const s = redisReplayStore({ client, timeoutMs: 200 });
+    try {
+      expect(await s.checkAndStore(key('before'), inAMinute())).toBe(true);
+      await redis.stop();
+      const gc = collectGarbage();
+      gc();
+      const heapBefore = process.memoryUsage().heapUsed;
+      const outcomes = new Map<string, number>();
+      let slowest = 0;
+      for (let i = 0; i < 1000; i += 50) {
+        const batch = await Promise.all(
+          Array.from({ length: 50 }, (_, j) => refusal(s.checkAndStore(key((i + j) % 2 === 0 ? `during${i + j}` : 'before'), inAMinute()))),
+        );
+        for (const r of batch) {
+          outcomes.set(`${r.status} ${r.code}`, (outcomes.get(`${r.status} ${r.code}`) ?? 0) + 1);
+          slowest = Math.max(slowest, r.ms);
+        }
+      }
+      gc();
+      const growth = process.memoryUsage().heapUsed - heapBefore;
+      console.log(
+        `outage, given client: 1000 checks, slowest refusal ${slowest.toFixed(1)} ms (timeout 200 ms), heapUsed growth ${(growth / 1024).toFixed(0)} KiB`,
+      );
+      expect(outcomes).toEqual(new Map([['503 replay_unavailable', 1000]]));
+      expect(s.inFlight).toBe(0);
+      expect(growth).toBeLessThan(2 * 1024 * 1024);
+
+      await redis.restart();
+      await waitFor(async () => (await s.checkAndStore(key('after-restart'), inAMinute()).catch(() => undefined)) === true);
+      expect(await s.checkAndStore(key('before'), inAMinute())).toBe(false);
+      // None of the refused checks reached Redis later from a queue: a value refused during the outage is new now.
+      expect(await s.checkAndStore(key('during0'), inAMinute())).toBe(true);
+    } finally {
+      client.destroy();
+    }
+  });
+});
+
 describe.runIf(hasRedis)('Redis hung (SIGSTOP)', () => {
   it('refuses each check once the timeout passes, then recovers without a restart', async () => {
     const redis = await redisWith();
@@ -109,6 +154,26 @@ describe.runIf(hasRedis)('Redis hung (SIGSTOP)', () => {
     }
     expect(await s.checkAndStore(key('seen'), inAMinute())).toBe(false);
     expect(await s.checkAndStore(key('fresh'), inAMinute())).toBe(true);
+  });
+
+  it('refuses within the default timeout, 250 ms, when none is configured', async () => {
+    const redis = await redisWith();
+    const s = redisReplayStore({ url: redis.url });
+    stores.push(s);
+    await s.connect();
+    redis.pause();
+    try {
+      const r = await refusal(s.checkAndStore(key('default'), inAMinute()));
+      expect({ code: r.code, status: r.status, retryAfter: r.retryAfter }).toEqual({
+        code: 'replay_unavailable',
+        status: 503,
+        retryAfter: '1',
+      });
+      expect(r.detail).toMatch(/did not answer within 250 ms/);
+      console.log(`hung Redis, default options: refused after ${r.ms.toFixed(0)} ms`);
+    } finally {
+      redis.resume();
+    }
   });
 
   it('is not fooled by a busy process: a reply that arrived while the event loop was blocked past the timeout counts', async () => {
@@ -143,6 +208,46 @@ describe.runIf(hasRedis)('Redis hung (SIGSTOP)', () => {
     }
     expect(most).toBe(100);
     expect(s.inFlight).toBe(0);
+  });
+});
+
+describe.runIf(hasRedis)('Redis hung (SIGSTOP) under a client given to the store', () => {
+  it('keeps at most maxInFlight commands unanswered in the client, however long Redis hangs, and recovers when it answers', async () => {
+    const redis = await redisWith();
+    // The client's defaults: no queue limit, no command timeout of its own.
+    const client = createClient({ url: redis.url });
+    client.on('error', () => {});
+    await client.connect();
+    // node-redis's command queue (written and unwritten commands), read through its internal accessor.
+    const queued = () => (client as unknown as { _getQueue(): { pendingCount: number } })._getQueue().pendingCount;
+    const s = redisReplayStore({ client, timeoutMs: 100, maxInFlight: 100 });
+    try {
+      await s.connect();
+      redis.pause();
+      const codes = new Set<string>();
+      let most = 0;
+      // Ten waves of 200 checks, each wave outliving the timeout: 2000 checks over a hang of a second or more.
+      for (let wave = 0; wave < 10; wave++) {
+        const outcomes = await Promise.all(
+          Array.from({ length: 200 }, (_, i) =>
+            s.checkAndStore(key(`hang${wave}-${i}`), inAMinute()).then(
+              () => 'accepted',
+              (e: unknown) => (e instanceof WimseError ? e.code : 'other'),
+            ),
+          ),
+        );
+        for (const c of outcomes) codes.add(c);
+        most = Math.max(most, queued());
+      }
+      console.log(`hung Redis, given client: 2000 checks refused, at most ${most} commands queued in the client (maxInFlight 100)`);
+      expect(codes).toEqual(new Set(['replay_unavailable']));
+      expect(most).toBeLessThanOrEqual(100);
+    } finally {
+      redis.resume();
+    }
+    await waitFor(async () => (await s.checkAndStore(key('after-hang'), inAMinute()).catch(() => undefined)) === true);
+    expect(queued()).toBe(0);
+    client.destroy();
   });
 });
 

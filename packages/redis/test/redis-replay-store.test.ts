@@ -38,6 +38,31 @@ describe.runIf(hasRedis)('single-node Redis', () => {
       expect(await redis.command('PEXPIRETIME', name)).toBe(String(expiresAt));
     });
 
+    it('sends exactly one command per check, SET <prefix><kind>:<digest> 1 NX PXAT <expiresAt>, as Redis MONITOR sees it', async () => {
+      const s = store({ url: redis.url, prefix: 'mon:' });
+      await s.connect();
+      const monitor = createClient({ url: redis.url });
+      monitor.on('error', () => {});
+      await monitor.connect();
+      const seen: string[] = [];
+      await monitor.monitor((line) => seen.push(String(line)));
+      const expiresAt = Date.now() + 90_000;
+      expect(await s.checkAndStore(key('m1'), expiresAt)).toBe(true);
+      expect(await s.checkAndStore(key('m1'), expiresAt)).toBe(false);
+      // A marker from another connection: once MONITOR shows it, it has shown the checks before it.
+      await redis.command('ECHO', 'audit-marker');
+      const deadline = Date.now() + 5000;
+      while (!seen.some((l) => l.includes('audit-marker')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      await monitor.destroy();
+      // MONITOR lines: `<time> [<db> <client address>] "CMD" "arg" …`; the store's connection is the one that sent SET.
+      const parsed = seen.map((l) => /^\S+ \[\d+ (\S+)\] (.*)$/.exec(l)!).map(([, from, command]) => ({ from, command: command! }));
+      const storeConnection = parsed.find((p) => p.command.startsWith('"SET"'))?.from;
+      const name = `mon:wpt:${createHash('sha256').update(`wpt\n${A}\nm1`).digest('base64url')}`;
+      // SET options may come in any order (node-redis writes the expiration first).
+      const set = `"SET" "${name}" "1" "PXAT" "${expiresAt}" "NX"`;
+      expect(parsed.filter((p) => p.from === storeConnection).map((p) => p.command)).toEqual([set, set]);
+    });
+
     it('accepts a value again once Redis has expired it', async () => {
       const s = store();
       expect(await s.checkAndStore(key('short'), Date.now() + 30)).toBe(true);
