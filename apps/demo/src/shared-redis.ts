@@ -16,7 +16,8 @@ export interface SharedRedis {
 /** A usable Redis, or undefined when there is neither REDIS_URL nor redis-server. */
 export async function sharedRedis(env: NodeJS.ProcessEnv = process.env): Promise<SharedRedis | undefined> {
   if (env.REDIS_URL) return { url: env.REDIS_URL, source: 'REDIS_URL', stop: async () => {} };
-  const version = spawnSync('redis-server', ['--version'], { encoding: 'utf8' });
+  // Looked up on env's PATH, so the caller decides where a redis-server may come from.
+  const version = spawnSync('redis-server', ['--version'], { encoding: 'utf8', env });
   if (version.error !== undefined || version.status !== 0) return undefined;
   const port = (await freePorts()).identity;
   const child = spawn(
@@ -35,7 +36,7 @@ export async function sharedRedis(env: NodeJS.ProcessEnv = process.env): Promise
       '--maxmemory-policy',
       'noeviction',
     ],
-    { stdio: 'ignore' },
+    { stdio: 'ignore', env },
   );
   const stop = () =>
     new Promise<void>((resolve) => {

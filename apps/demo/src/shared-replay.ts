@@ -11,9 +11,13 @@ import { freePorts, startInstance, type Stack } from './stack.js';
 export const SHARED_REPLAY_HINT =
   'Shared replay protection across instances: not shown; set REDIS_URL=redis://… or install redis-server (apt-get install redis-server) to see two instances on one Redis.';
 
-/** The rows, or undefined when there is no Redis (see {@link SHARED_REPLAY_HINT}). */
-export async function runSharedReplay(stack: Stack, log?: (line: string) => void): Promise<Row[] | undefined> {
-  const redis = await sharedRedis();
+/** The rows, or undefined when `env` has neither REDIS_URL nor redis-server on its PATH (see {@link SHARED_REPLAY_HINT}). */
+export async function runSharedReplay(
+  stack: Stack,
+  log?: (line: string) => void,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<Row[] | undefined> {
+  const redis = await sharedRedis(env);
   if (redis === undefined) return undefined;
   const stops: (() => Promise<void>)[] = [redis.stop];
   const rows: Row[] = [];

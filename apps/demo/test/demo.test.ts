@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openMtlsClient, type MtlsClient } from '../src/mtls-client.js';
 import { runMtlsRotation, runScenario, workloadFetch, type Row } from '../src/scenario.js';
 import { SERVICES, freeMtlsPorts, freePorts, startStack, type Stack } from '../src/stack.js';
-import { runSharedReplay } from '../src/shared-replay.js';
+import { SHARED_REPLAY_HINT, runSharedReplay } from '../src/shared-replay.js';
 import { recordRedisRun, redisForTests } from '../../../test/support/redis-server.mjs';
 
 let stack: Stack;
@@ -328,4 +328,16 @@ describe.runIf(redisVersion !== undefined)('pnpm demo rows: one service, two ins
       ['accepted by instance 2, replayed to instance 1', 'HTTP-Sig', '200, then 400 sig_replay'],
     ]);
   }, 60_000);
+});
+
+describe('pnpm demo without a Redis', () => {
+  it('has no shared-replay rows when there is neither REDIS_URL nor redis-server on the PATH', async () => {
+    expect(await runSharedReplay(stack, undefined, { PATH: '/nonexistent' })).toBeUndefined();
+  });
+
+  it('prints one line instead, saying how to see them: REDIS_URL or redis-server', () => {
+    expect(SHARED_REPLAY_HINT).not.toMatch(/\n/);
+    expect(SHARED_REPLAY_HINT).toMatch(/REDIS_URL=redis:\/\//);
+    expect(SHARED_REPLAY_HINT).toMatch(/install redis-server/);
+  });
 });
