@@ -1,4 +1,5 @@
 /** The environment handling of the demo contract, shared by the four demo services (@wimse/demo-kit). */
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_RELAY_TARGETS, configFromEnv } from '../../demo-kit/src/config.js';
@@ -69,6 +70,23 @@ describe('configFromEnv (the demo contract)', () => {
       keys: 'https://tts.corp.test/.well-known/jwks.json',
       remote: { cacheMaxAgeMs: 0, cooldownMs: 500 },
     });
+  });
+
+  it('REDIS_URL: a Redis replay store shared by every instance of the audience; without it the per-process default', async () => {
+    expect(configFromEnv({}, { workload: 'express-demo', port: 3001 }).wimse.replayStore).toBeUndefined();
+    // Nothing listens on port 1: the store is made at once, and refuses proofs (503) until Redis answers.
+    const c = configFromEnv(
+      { REDIS_URL: 'redis://127.0.0.1:1', WIMSE_AUDIENCE: 'https://api.corp.test' },
+      { workload: 'express-demo', port: 3001 },
+    );
+    const store = c.wimse.replayStore as unknown as { prefix: string; close(): Promise<void> };
+    try {
+      expect(store.constructor.name).toBe('RedisReplayStore');
+      const digest = createHash('sha256').update('https://api.corp.test').digest('hex').slice(0, 16);
+      expect(store.prefix).toBe(`wimse:replay:${digest}:`);
+    } finally {
+      await store.close();
+    }
   });
 
   it('reads WIMSE_JWKS from a file path', () => {
