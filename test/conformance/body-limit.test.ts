@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AUDIENCE, CLIENT, adapterOptions, createFixtures, type Fixtures } from './fixtures.js';
-import { flood, sendH2 } from './http.js';
+import { flood, send, sendH2, type RawRequest } from './http.js';
 import type { Running, Target } from './targets/contract.js';
 import { express4Target, express5Target } from './targets/express.js';
 import { fastifyTarget } from './targets/fastify.js';
@@ -42,6 +42,47 @@ describe.each(targets)('$name: chunked flood under a Signature-Input, maxBodyByt
   it('still answers on a new connection afterwards', async () => {
     const res = await flood(server.url, { method: 'GET', path: '/health', headers: {} }, 0);
     expect(res.status).toBe(200);
+  });
+});
+
+// Issue 9 §4: "Fastify and NestJS accept maxBodyBytes and ignore it". A limit other than the default
+// (1 MiB, also Fastify's own bodyLimit) shows each adapter applies the configured one: exactly the
+// limit passes, one byte more is refused, however framed and whoever read the bytes (Nest on
+// Express parses JSON itself, keeping them as rawBody).
+describe.each(targets)('$name: maxBodyBytes 1000 (not the default)', (target) => {
+  const LIMIT = 1000;
+  let server: Running;
+  beforeAll(async () => {
+    server = await target.start({ ...adapterOptions(fixtures), maxBodyBytes: LIMIT });
+  });
+  afterAll(() => server.close());
+
+  async function signedPost(contentType: string, body: string, chunked = false): Promise<RawRequest> {
+    const headers = { 'content-type': contentType };
+    const added = await fixtures.client.signer.httpSigHeaders({ method: 'POST', url: `${AUDIENCE}/echo`, headers, body });
+    return { method: 'POST', path: '/echo', headers: { ...headers, ...added }, body, chunked };
+  }
+  const json = (size: number) => JSON.stringify({ pad: 'x'.repeat(size - 10) });
+
+  it.each([
+    ['application/octet-stream', 'x'.repeat(LIMIT)],
+    ['text/plain', 'x'.repeat(LIMIT)],
+    ['application/json', json(LIMIT)],
+  ])('a signed %s body of exactly the limit is verified (200)', async (type, body) => {
+    expect(body).toHaveLength(LIMIT);
+    const res = await send(server.url, await signedPost(type, body));
+    expect([res.status, (JSON.parse(res.text) as { workload?: string }).workload]).toEqual([200, CLIENT]);
+  });
+
+  it.each([
+    ['application/octet-stream', 'x'.repeat(LIMIT + 1), false],
+    ['application/octet-stream', 'x'.repeat(LIMIT + 1), true],
+    ['text/plain', 'x'.repeat(LIMIT + 1), true],
+    ['application/json', json(LIMIT + 1), false],
+  ])('a signed %s body one byte over the limit (chunked: %s) is refused: 413 body_too_large', async (type, body, chunked) => {
+    expect(body).toHaveLength(LIMIT + 1);
+    const res = await send(server.url, await signedPost(type, body, chunked));
+    expect([res.status, (JSON.parse(res.text) as { code?: string }).code]).toEqual([413, 'body_too_large']);
   });
 });
 

@@ -25,7 +25,8 @@ type Mode =
   | 'no-keys'
   | 'private-key'
   | 'redirect'
-  | 'padded';
+  | 'padded'
+  | 'held';
 
 const MB = 1024 * 1024;
 const HUGE = 50 * MB;
@@ -41,6 +42,8 @@ let padTo = 0;
 /** Bytes the server handed to the socket for the last huge body, and whether the client hung up. */
 let huge: { sent: number; closed: Promise<void> } | undefined;
 const hanging = new Set<ServerResponse>();
+/** In mode `held`: told of each request with a function that sends the keys published when it arrived. */
+let onHeld: ((send: () => void) => void) | undefined;
 
 let k1: Issuer;
 let k2: Issuer;
@@ -79,6 +82,10 @@ function handle(req: IncomingMessage, res: ServerResponse): void {
       hanging.add(res);
       res.writeHead(200, { 'content-type': 'application/json' });
       res.write('{"keys":[');
+      return;
+    case 'held':
+      hanging.add(res);
+      onHeld?.(() => void res.writeHead(200, { 'content-type': 'application/json' }).end(json));
       return;
     case 'huge':
     case 'huge-declared':
@@ -123,6 +130,7 @@ beforeEach(() => {
   clock = NOW;
   events = [];
   huge = undefined;
+  onHeld = undefined;
   for (const res of hanging) res.destroy();
   hanging.clear();
 });
@@ -430,6 +438,32 @@ describe('unknown kid: refetch at once, 503 while pending or failing, 400 once a
     expect(await outcome(v.verifyWit(fresh))).toBe('503 trust_unavailable retry-after=10');
     clock = NOW + 10_001;
     expect(await outcome(v.verifyWit(fresh))).toBe('ok');
+    expect(hits).toBe(3);
+  });
+
+  it('a key published after a refetch in flight began is pending (503), not unknown, until a set fetched after it', async () => {
+    const v = verifier({ cooldownMs: 10_000 });
+    await v.verifyWit(await witOf(k1));
+    mode = 'held';
+    const held = new Promise<() => void>((resolve) => (onHeld = resolve));
+    clock = NOW + 1000;
+    // Another caller's unknown kid starts a refetch; the server has the request, with k1 alone published.
+    const probe = outcome(v.verifyWit(withHeader(await witOf(k1), { kid: 'probe' })));
+    const send = await held;
+    published = [k1.publicJwk, k2.publicJwk];
+    clock = NOW + 1010;
+    const rotated = await witOf(k2);
+    const joined = outcome(v.verifyWit(rotated));
+    await new Promise((r) => setTimeout(r, 50)); // lets it reach the refetch in flight and join it
+    send();
+    expect(await probe).toBe('400 wit_key_unknown');
+    // That set was asked for before k2 was: it cannot tell k2 is unknown. The cooldown ends at NOW + 11 000.
+    expect(await joined).toBe('503 trust_unavailable retry-after=10');
+    mode = 'ok';
+    clock = NOW + 6010;
+    expect(await outcome(v.verifyWit(rotated))).toBe('503 trust_unavailable retry-after=5');
+    clock = NOW + 11_000;
+    expect(await outcome(v.verifyWit(rotated))).toBe('ok');
     expect(hits).toBe(3);
   });
 

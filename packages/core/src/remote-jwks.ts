@@ -226,9 +226,23 @@ export function createRemoteJwks(s: RemoteJwksSettings): JWTVerifyGetKey {
     try {
       return await fresh.select(...args);
     } catch (e) {
-      if (isNoMatchingKey(e)) throw remember(id, fresh, e);
-      throw e;
+      if (!isNoMatchingKey(e)) throw e;
+      // A fetch already in flight when the kid was first asked for may predate the key: no verdict yet.
+      if (fresh.startedAt < firstAskedAt(id, asked)) throw pending(id, asked);
+      throw remember(id, fresh, e);
     }
+  }
+
+  function firstAskedAt(id: string | undefined, asked: number): number {
+    const first = id === undefined ? undefined : firstAsked.get(id, s.now());
+    return first === undefined ? asked : Math.min(first, asked);
+  }
+
+  // Still pending: the next refetch the cooldown allows decides (remembered so that it does).
+  function pending(id: string | undefined, asked: number): WimseError {
+    const now = s.now();
+    if (id !== undefined && firstAsked.get(id, now) === undefined) firstAsked.set(id, asked, now + s.cooldownMs + s.cacheMaxAgeMs, now);
+    return unavailable(kidRefreshAt + s.cooldownMs, 'are being refreshed for a new key');
   }
 
   // A set fetched after the kid was first asked for lacks it: answer so until the next set.
