@@ -1,10 +1,11 @@
 // The server child of `pnpm bench:http` (pinned to one core by the parent). argv[2] = target name.
-// Over IPC it receives { trustDomains, audience }, starts the plain and the authenticated server,
-// and answers the parent's questions:
+// Over IPC it receives { trustDomains, audience }, starts the plain server, the plain server whose
+// route verifies one ES256 signature ("framework + one signature verification"), and the
+// authenticated server, and answers the parent's questions:
 //   { type: 'cpu' }           → { cpu } process.cpuUsage() user+system µs so far
 //   { type: 'rawVerify', n }  → { us } CPU µs of one node:crypto ES256 verify (n verifications of a
 //                               WPT-sized signing input with a cached KeyObject), measured here, now
-import { createSign, generateKeyPairSync, verify } from 'node:crypto';
+import { createSign, generateKeyPairSync, randomBytes, verify } from 'node:crypto';
 import { TARGETS } from './servers.mjs';
 
 const target = TARGETS[process.argv[2]];
@@ -27,14 +28,27 @@ function rawVerifyUs(n) {
   return (cpuNow() - start) / n;
 }
 
+// The route's one verification: like a proof, a different signature over a different WPT-sized
+// input each request (a cycle of 4096), with a KeyObject imported once.
+const POOL = Array.from({ length: 4096 }, () => {
+  const data = Buffer.from(randomBytes(300).toString('base64url'));
+  return { data, sig: createSign('sha256').update(data).sign({ key: privateKey, dsaEncoding: 'ieee-p1363' }) };
+});
+let turn = 0;
+function verifyOne() {
+  const { data, sig } = POOL[turn++ & 4095];
+  if (!verify('sha256', data, { key: rawKey, dsaEncoding: 'ieee-p1363' }, sig)) throw new Error('verify failed');
+}
+
 process.once('message', async ({ trustDomains, audience }) => {
   const plain = await target(undefined);
+  const verifying = await target(undefined, verifyOne);
   const auth = await target({ trustDomains, audience });
   process.on('message', (m) => {
     if (m.type === 'cpu') process.send({ cpu: cpuNow() });
     else if (m.type === 'rawVerify') process.send({ us: rawVerifyUs(m.n) });
-    else if (m.type === 'close') Promise.all([plain.close(), auth.close()]).finally(() => process.exit(0));
+    else if (m.type === 'close') Promise.all([plain.close(), verifying.close(), auth.close()]).finally(() => process.exit(0));
   });
-  process.send({ ready: true, plainPort: plain.port, authPort: auth.port });
+  process.send({ ready: true, plainPort: plain.port, verifyPort: verifying.port, authPort: auth.port });
 });
 process.on('disconnect', () => process.exit(0));

@@ -1,5 +1,6 @@
 // The servers `pnpm bench:http` measures: for each target, the plain framework (GET /bench, no
-// authentication) and the same framework with our adapter in front of the same route. Plain
+// authentication), the plain framework whose route does one signature verification (`work`), and
+// the same framework with our adapter in front of the same route. Plain
 // JavaScript importing the built packages, so the child runs on bare Node (no TypeScript loader);
 // NestJS decorators are applied by hand, as the TypeScript compiler would.
 import 'reflect-metadata';
@@ -29,35 +30,41 @@ function listen(server) {
   });
 }
 
+const noWork = () => {};
+
 function expressFactory(factory) {
-  return (options) => {
+  return (options, work = noWork) => {
     const app = factory();
     app.set('etag', false);
     if (options !== undefined) app.use(expressWimse(options));
-    app.get(PATH, options === undefined ? (_req, res) => void res.json(plainBody()) : (req, res) => void res.json(authBody(req.wimse)));
+    app.get(
+      PATH,
+      options === undefined ? (_req, res) => void res.json((work(), plainBody())) : (req, res) => void res.json(authBody(req.wimse)),
+    );
     return listen(createServer(app));
   };
 }
 
-async function fastify(options) {
+async function fastify(options, work = noWork) {
   const app = Fastify();
   if (options !== undefined) await app.register(wimsePlugin, options);
-  app.get(PATH, options === undefined ? async () => plainBody() : async (request) => authBody(request.wimse));
+  app.get(PATH, options === undefined ? async () => (work(), plainBody()) : async (request) => authBody(request.wimse));
   await app.listen({ port: 0, host: '127.0.0.1' });
   return { port: app.server.address().port, close: () => app.close() };
 }
 
-function hono(options) {
+function hono(options, work = noWork) {
   const app = new Hono();
   if (options !== undefined) app.use(honoWimse(options));
-  app.get(PATH, options === undefined ? (c) => c.json(plainBody()) : (c) => c.json(authBody(c.get('wimse'))));
+  app.get(PATH, options === undefined ? (c) => c.json((work(), plainBody())) : (c) => c.json(authBody(c.get('wimse'))));
   return listen(createAdaptorServer({ fetch: app.fetch }));
 }
 
 // @Controller() class { @Get('bench') bench(@Workload() w) {} }, decorated by hand.
-function nestModule(options) {
+function nestModule(options, work) {
   class BenchController {
     bench(workload) {
+      if (options === undefined) work();
       return options === undefined ? plainBody() : authBody(workload);
     }
   }
@@ -82,12 +89,16 @@ async function nestStarted(app) {
   return { port: app.getHttpServer().address().port, close: () => app.close() };
 }
 
-/** Target name → start(options | undefined) → { port, close }; `undefined` options = the plain framework. */
+/**
+ * Target name → start(options | undefined, work?) → { port, close }; `undefined` options = the plain
+ * framework, whose route calls `work()` before answering.
+ */
 export const TARGETS = {
   express4: expressFactory(express4),
   express5: expressFactory(express),
   fastify,
   hono,
-  'nestjs-express': async (options) => nestStarted(await NestFactory.create(nestModule(options), { logger: false })),
-  'nestjs-fastify': async (options) => nestStarted(await NestFactory.create(nestModule(options), new FastifyAdapter(), { logger: false })),
+  'nestjs-express': async (options, work = noWork) => nestStarted(await NestFactory.create(nestModule(options, work), { logger: false })),
+  'nestjs-fastify': async (options, work = noWork) =>
+    nestStarted(await NestFactory.create(nestModule(options, work), new FastifyAdapter(), { logger: false })),
 };

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 const script = fileURLToPath(new URL('./run.mjs', import.meta.url));
 
 describe('bench:http --smoke', () => {
-  it('runs every target on the plain, WPT and signature paths and every response is accepted', async () => {
+  it('runs every target on the plain, plain + one verify, WPT and signature paths and every response is accepted', async () => {
     const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
       execFile(process.execPath, [script, '--smoke'], { timeout: 170_000 }, (error, stdout, stderr) =>
         resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : null, stdout, stderr }),
