@@ -66,3 +66,24 @@ describe.each(['RS256', 'PS256'] as const)('%s signature length', (alg) => {
     }
   });
 });
+
+// The Node path encodes each base into one reused buffer (grown for longer bases, bypassed for very
+// long ones): every length and any prior call must give what node:crypto says over the base's own UTF-8.
+describe('the bytes verified are exactly the base, whatever came before', () => {
+  it('short, growing, oversized and non-ASCII bases verify, and a shorter base after a longer one does not inherit its bytes', async () => {
+    const { sign, generateKeyPairSync } = await import('node:crypto');
+    const { publicKey, privateKey: priv } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const key: DualKey = { nodeKey: publicKey };
+    // node:crypto's own signature over the UTF-8 bytes, the independent reference.
+    const sigOf = (base: string) => new Uint8Array(sign('sha256', Buffer.from(base, 'utf8'), { key: priv, dsaEncoding: 'ieee-p1363' }));
+    const bases = [BASE, 'x'.repeat(5000), 'y'.repeat(30_000), `${BASE}\nnon-ascii: é ü €`, BASE.slice(0, 10), ''];
+    for (const base of bases) {
+      expect(verifyBase(base, sigOf(base), key, 'ES256')).toBe(true);
+      expect(verifyBase(`${base}!`, sigOf(base), key, 'ES256')).toBe(false);
+    }
+    // After a long base, a prefix of it must not verify under the long base's signature.
+    const long = 'z'.repeat(3000);
+    expect(verifyBase(long, sigOf(long), key, 'ES256')).toBe(true);
+    expect(verifyBase(long.slice(0, 2000), sigOf(long), key, 'ES256')).toBe(false);
+  });
+});

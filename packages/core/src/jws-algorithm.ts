@@ -57,18 +57,41 @@ export async function signBase(base: string, key: DualKey, alg: WimseAlgorithm):
  */
 export function verifyBase(base: string, signature: Uint8Array, key: DualKey, alg: WimseAlgorithm): MaybePromise<boolean> {
   const p = PARAMS[alg];
-  const data = ascii.encode(base);
   try {
     const node = key.nodeKey === undefined ? undefined : nodeSignatures();
     // RFC 8017 §8.1.2, §8.2.2 step 1: an RSA signature is exactly k octets. OpenSSL (behind both
     // paths on Node) also accepts one with its leading zero octet dropped: refuse that malleability.
     if ((alg[0] === 'R' || alg[0] === 'P') && signature.length * 8 !== rsaModulusBits(key)) return false;
-    if (node !== undefined) return node.verify(p.hash, data, { key: key.nodeKey!, ...p.options }, signature);
+    if (node !== undefined) return node.verify(p.hash, scratchBytes(base), nodeOptions(key.nodeKey!, alg), signature);
     if (key.key === undefined) return false;
-    return crypto.subtle.verify(p.web, key.key, signature as Uint8Array<ArrayBuffer>, data).catch(cannotVerify);
+    return crypto.subtle.verify(p.web, key.key, signature as Uint8Array<ArrayBuffer>, ascii.encode(base)).catch(cannotVerify);
   } catch {
     return cannotVerify();
   }
+}
+
+// The per-request path allocates neither the bytes of the base nor the options object. node:crypto
+// verifies synchronously, reading the bytes before it returns, so one buffer serves every call;
+// Web Crypto (asynchronous) always gets bytes of its own.
+let scratch = new Uint8Array(4096);
+const MAX_SCRATCH = 64 * 1024;
+
+function scratchBytes(base: string): Uint8Array {
+  // UTF-8 takes at most 3 bytes per UTF-16 code unit.
+  if (base.length * 3 > scratch.length) {
+    if (base.length * 3 > MAX_SCRATCH) return ascii.encode(base);
+    scratch = new Uint8Array(base.length * 3);
+  }
+  return scratch.subarray(0, ascii.encodeInto(base, scratch).written);
+}
+
+type NodeVerifyOptions = import('node:crypto').VerifyKeyObjectInput;
+const optionsByKey = new WeakMap<NodeKeyObject, Partial<Record<WimseAlgorithm, NodeVerifyOptions>>>();
+
+function nodeOptions(nodeKey: NodeKeyObject, alg: WimseAlgorithm): NodeVerifyOptions {
+  let byAlg = optionsByKey.get(nodeKey);
+  if (byAlg === undefined) optionsByKey.set(nodeKey, (byAlg = {}));
+  return (byAlg[alg] ??= Object.freeze({ key: nodeKey, ...PARAMS[alg].options }) as NodeVerifyOptions);
 }
 
 // A key that does not fit, or a signature of the wrong shape, cannot verify.

@@ -60,23 +60,28 @@ export function checkReplay(
   replayCode: 'wpt_replay' | 'sig_replay' | 'sig_response_replay',
   log?: OperatorLog,
 ): void | Promise<void> {
-  const settle = (fresh: boolean): void => {
-    if (fresh !== true) throw new WimseError(replayCode, 'This proof was already used');
-  };
-  const failed = (cause: unknown): never => {
-    const error =
-      cause instanceof WimseError ? cause : new WimseError('replay_unavailable', 'Replay store failed', { cause, retryAfter: 1 });
-    if (error.code === 'replay_unavailable' || error.code === 'replay_quota_exceeded') report(store, key, error.code, cause, log);
-    throw error;
-  };
   let result: boolean | Promise<boolean>;
   try {
     result = store.checkAndStore(key, expiresAt);
   } catch (cause) {
-    return failed(cause);
+    return storeFailed(store, key, cause, log);
   }
-  // A synchronous store (the in-memory default) answers without a microtask on the hot path.
-  return typeof result === 'boolean' ? settle(result) : Promise.resolve(result).then(settle, failed);
+  // A synchronous store (the in-memory default) answers without a microtask (or a closure) on the hot path.
+  if (typeof result === 'boolean') return settle(result, replayCode);
+  return Promise.resolve(result).then(
+    (fresh) => settle(fresh, replayCode),
+    (cause: unknown) => storeFailed(store, key, cause, log),
+  );
+}
+
+function settle(fresh: boolean, replayCode: 'wpt_replay' | 'sig_replay' | 'sig_response_replay'): void {
+  if (fresh !== true) throw new WimseError(replayCode, 'This proof was already used');
+}
+
+function storeFailed(store: ReplayStore, key: ReplayKey, cause: unknown, log: OperatorLog | undefined): never {
+  const error = cause instanceof WimseError ? cause : new WimseError('replay_unavailable', 'Replay store failed', { cause, retryAfter: 1 });
+  if (error.code === 'replay_unavailable' || error.code === 'replay_quota_exceeded') report(store, key, error.code, cause, log);
+  throw error;
 }
 
 // Who is told of a store failure: `wimse:replay` subscribers and the operator log. Never the id.

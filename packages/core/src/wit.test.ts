@@ -3,6 +3,7 @@ import { SUPPORTED_ALGORITHMS, type WimseAlgorithm } from './algorithms.js';
 import { createVerifier } from './verifier.js';
 import { tokenHash } from './hash.js';
 import { createIssuer, createWorkload, keyPair, NOW, verifierFor, wptRequest } from '@wimse/test-support/factory';
+import { decodePart, withPayload } from '@wimse/test-support/tokens';
 import { parseRawRequest, vector } from './test-support/vectors.js';
 import { issueWit } from './wit.js';
 
@@ -107,5 +108,20 @@ describe('issueWit refuses what a verifier would reject', () => {
         ...override,
       } as Parameters<typeof issueWit>[0]),
     ).rejects.toThrow(TypeError);
+  });
+});
+
+// The WIT cache is keyed by the signature part (wit.ts): only the very same token may hit.
+describe('a cached WIT answers for that token only', () => {
+  it('a token with the cached signature part but another payload is verified, and refused', async () => {
+    const issuer = await createIssuer('ES256', 'k1');
+    const workload = await createWorkload(issuer);
+    const verifier = verifierFor(issuer);
+    expect((await verifier.verifyWit(workload.wit)).id.value).toBe(workload.sub);
+    const claims = decodePart(workload.wit, 1);
+    const forged = withPayload(workload.wit, { ...claims, sub: 'spiffe://example.org/other' });
+    await expect(verifier.verifyWit(forged)).rejects.toMatchObject({ code: 'wit_signature' });
+    // The genuine token still hits afterwards.
+    expect((await verifier.verifyWit(workload.wit)).id.value).toBe(workload.sub);
   });
 });

@@ -70,13 +70,16 @@ export interface WitVerifierOptions {
  * as a promise.
  */
 export function createWitVerifier(options: WitVerifierOptions): (token: string) => MaybePromise<VerifiedWit> {
+  // Keyed by the token's signature part: a lookup hashes ~90 characters instead of the whole token
+  // (a fresh string per request); a hit counts only for the very same token.
   const cache = new ExpiringMap<string, VerifiedWit>(options.cache.maxEntries);
   return (token) => {
     const now = options.now();
-    const hit = cache.get(token, now);
-    if (hit !== undefined) return hit;
+    const key = token.slice(token.lastIndexOf('.') + 1);
+    const hit = cache.get(key, now);
+    if (hit !== undefined && hit.token === token) return hit;
     return verifyWit(token, options).then((wit) => {
-      if (options.cache.ttlMs > 0) cache.set(token, wit, Math.min(wit.claims.exp * 1000, now + options.cache.ttlMs), now);
+      if (options.cache.ttlMs > 0) cache.set(key, wit, Math.min(wit.claims.exp * 1000, now + options.cache.ttlMs), now);
       return wit;
     });
   };

@@ -12,8 +12,14 @@ import { checkAudience, type Audience } from '../audience.js';
 import type { ContextTokens } from '../wpt.js';
 import { signatureBase } from './signature-base.js';
 import { verifyBase } from '../jws-algorithm.js';
-import { after, type MaybePromise } from '../maybe-async.js';
-import { checkSignatureTimes, requestParams, type CoveredComponent, type PresentedSignature } from './signature-params.js';
+import type { MaybePromise } from '../maybe-async.js';
+import {
+  checkSignatureTimes,
+  requestParams,
+  type CoveredComponent,
+  type PresentedSignature,
+  type RequestSignatureParams,
+} from './signature-params.js';
 
 /** What a verified request signature tells the server, e.g. to sign its response. */
 export interface HttpSignatureInfo {
@@ -66,7 +72,7 @@ export function verifyRequestSignature(
   presented: PresentedSignature,
   wit: VerifiedWit,
   p: HttpSignaturePolicy,
-): MaybePromise<{ signature: HttpSignatureInfo; context: ContextTokens }> {
+): MaybePromise<Verified> {
   // Step 3: parameters and covered components.
   const params = requestParams(presented.params);
   const components = presented.components;
@@ -101,33 +107,62 @@ export function verifyRequestSignature(
     throw new WimseError('digest_missing', 'A request with content must carry Content-Digest');
   }
   const digested = digest.length > 0 ? verifyContentDigest(digest, request.body ?? EMPTY) : undefined;
-  return after(digested, () => {
-    // Step 7: the signature base, verified with cnf.jwk under cnf.jwk.alg.
-    const base = signatureBase(components, presented.signatureParams, request);
-    return after(verifyBase(base, presented.signature, wit.proofKey, wit.proofKey.alg), (valid) => {
-      if (!valid) throw new WimseError('sig_invalid', 'HTTP signature does not verify with the WIT cnf key');
-      // Step 8, last so a rejected request never burns a nonce.
-      const replay = checkReplay(
-        p.replayStore,
-        { workload: wit.id.value, kind: 'sig', id: params.nonce },
-        (params.expires + p.clockTolerance) * 1000,
-        'sig_replay',
-        p.log,
-      );
-      return after(replay, () => {
-        // Step 9: what the response needs.
-        const signature: HttpSignatureInfo = Object.freeze({
-          nonce: params.nonce,
-          signResponse: params.signResponse,
-          created: params.created,
-          expires: params.expires,
-          label: presented.label,
-          legacy,
-        });
-        return { signature, context };
-      });
-    });
+  // Each step goes on in the same tick when the one before answered synchronously (no closure then).
+  if (digested instanceof Promise) return digested.then(() => verifySignature(request, presented, wit, p, params, legacy, context));
+  return verifySignature(request, presented, wit, p, params, legacy, context);
+}
+
+type Verified = { signature: HttpSignatureInfo; context: ContextTokens };
+
+// Step 7: the signature base, verified with cnf.jwk under cnf.jwk.alg.
+function verifySignature(
+  request: WimseRequest,
+  presented: PresentedSignature,
+  wit: VerifiedWit,
+  p: HttpSignaturePolicy,
+  params: RequestSignatureParams,
+  legacy: boolean,
+  context: ContextTokens,
+): MaybePromise<Verified> {
+  const base = signatureBase(presented.components, presented.signatureParams, request);
+  const valid = verifyBase(base, presented.signature, wit.proofKey, wit.proofKey.alg);
+  if (valid instanceof Promise) return valid.then((v) => replayChecked(v, presented, wit, p, params, legacy, context));
+  return replayChecked(valid, presented, wit, p, params, legacy, context);
+}
+
+function replayChecked(
+  valid: boolean,
+  presented: PresentedSignature,
+  wit: VerifiedWit,
+  p: HttpSignaturePolicy,
+  params: RequestSignatureParams,
+  legacy: boolean,
+  context: ContextTokens,
+): MaybePromise<Verified> {
+  if (!valid) throw new WimseError('sig_invalid', 'HTTP signature does not verify with the WIT cnf key');
+  // Step 8, last so a rejected request never burns a nonce.
+  const replay = checkReplay(
+    p.replayStore,
+    { workload: wit.id.value, kind: 'sig', id: params.nonce },
+    (params.expires + p.clockTolerance) * 1000,
+    'sig_replay',
+    p.log,
+  );
+  if (replay instanceof Promise) return replay.then(() => verified(presented, params, legacy, context));
+  return verified(presented, params, legacy, context);
+}
+
+// Step 9: what the response needs.
+function verified(presented: PresentedSignature, params: RequestSignatureParams, legacy: boolean, context: ContextTokens): Verified {
+  const signature: HttpSignatureInfo = Object.freeze({
+    nonce: params.nonce,
+    signResponse: params.signResponse,
+    created: params.created,
+    expires: params.expires,
+    label: presented.label,
+    legacy,
   });
+  return { signature, context };
 }
 
 // A plain component (no `;req`) among those covered.

@@ -5,7 +5,7 @@
 import {
   isInnerList,
   parseDictionary,
-  serializeInnerList,
+  serializeParameters,
   type BareItem,
   type Dictionary,
   type InnerList,
@@ -14,6 +14,7 @@ import {
 } from 'structured-headers';
 import { WimseError } from '../errors.js';
 import { fieldValues, type RequestHeaders } from '../request.js';
+import { componentIdentifier } from './signature-base.js';
 
 /** http-signature-07 §3: the `tag` that marks the WIMSE signature of a message. */
 export const WIMSE_SIGNATURE_TAG = 'wimse-workload-to-workload';
@@ -67,7 +68,9 @@ export function findWimseSignature(headers: RequestHeaders): PresentedSignature 
   }
   if (label === undefined || member === undefined) return undefined;
   if (!isInnerList(member)) throw new WimseError('sig_malformed', `Signature-Input ${label} must be an inner list of components`);
-  const components = member[0].map(([name, params]) => coveredComponent(name, params));
+  const items = member[0];
+  const components: CoveredComponent[] = new Array(items.length);
+  for (let i = 0; i < items.length; i++) components[i] = coveredComponent(items[i]![0], items[i]![1]);
   if (coversTwice(components)) throw new WimseError('sig_malformed', 'Signature-Input covers a component twice');
   // RFC 9421 §4.3: the Signature member with the same label carries the bytes.
   const sigMember = dictionaryField(headers, 'signature')?.get(label);
@@ -75,7 +78,21 @@ export function findWimseSignature(headers: RequestHeaders): PresentedSignature 
   const bytes = sigMember[0];
   if (isInnerList(sigMember) || !(bytes instanceof ArrayBuffer))
     throw new WimseError('sig_malformed', `Signature ${label} must be a byte sequence`);
-  return { label, components, params: member[1], signatureParams: serializeInnerList(member), signature: new Uint8Array(bytes) };
+  const params = member[1];
+  return { label, components, params, signatureParams: serializedMember(components, params), signature: new Uint8Array(bytes) };
+}
+
+/**
+ * RFC 9421 §3.2 step 4: the received member re-serialized (§2.3), i.e. `serializeInnerList(member)`,
+ * with each item's serialization taken from {@link componentIdentifier} (the same `serializeItem`
+ * result, cached per component: every request covers the same few). Never the received bytes,
+ * which may differ from the serialization.
+ */
+function serializedMember(components: readonly CoveredComponent[], params: Parameters): string {
+  let items = '';
+  for (let i = 0; i < components.length; i++)
+    items += i === 0 ? componentIdentifier(components[i]!) : ` ${componentIdentifier(components[i]!)}`;
+  return `(${items})${serializeParameters(params)}`;
 }
 
 // A handful of components, compared pairwise; a long list (only a hostile one) through a Set.
@@ -99,6 +116,10 @@ function dictionaryField(headers: RequestHeaders, name: string): Dictionary | un
 
 function coveredComponent(name: BareItem, params: Parameters): CoveredComponent {
   if (typeof name !== 'string') throw new WimseError('sig_malformed', 'Component identifiers must be strings');
+  // Every request covers the same few components: each checked once (bounded, names come from requests).
+  const plain = params.size === 0;
+  const known = plain ? plainComponents.get(name) : undefined;
+  if (known !== undefined) return known;
   const derived = name.startsWith('@');
   if (!FIELD_NAME_RE.test(derived ? name.slice(1) : name)) {
     throw new WimseError('sig_malformed', `Component identifier ${JSON.stringify(name)} is not a lower-case field or component name`);
@@ -106,8 +127,13 @@ function coveredComponent(name: BareItem, params: Parameters): CoveredComponent 
   for (const [key, value] of params) {
     if (key !== 'req' || value !== true) throw new WimseError('sig_components', `Component parameter ${key} is not supported`);
   }
-  return { name, req: params.has('req') };
+  const component: CoveredComponent = Object.freeze({ name, req: params.has('req') });
+  if (plain && plainComponents.size < MAX_PLAIN_COMPONENTS) plainComponents.set(name, component);
+  return component;
 }
+
+const MAX_PLAIN_COMPONENTS = 256;
+const plainComponents = new Map<string, CoveredComponent>();
 
 /** The parameters every WIMSE signature carries (http-signature-07 §3.2). */
 export interface CommonSignatureParams {
