@@ -10,6 +10,7 @@ import {
 } from './adapter.js';
 import { createAuthorizer, type WorkloadPolicy } from './authorization.js';
 import { WimseError } from './errors.js';
+import { createWorkloadSigner } from './signer.js';
 import type { WimseRequest } from './request.js';
 import {
   AUDIENCE,
@@ -54,6 +55,21 @@ describe('handle', () => {
     expect(outcome.response.status).toBe(401);
     expect(outcome.response.headers).toEqual({ 'www-authenticate': 'WPT', 'content-type': 'application/problem+json' });
     expect(JSON.parse(outcome.response.body)).toEqual(outcome.error.problem);
+  });
+});
+
+describe('signsResponses', () => {
+  // An adapter leaves its response hook out when false: no outcome may then carry a signature to make.
+  it('false without a responseSigner or with signResponses never: a request asking is refused 501, with nothing to sign', async () => {
+    const signer = await createWorkloadSigner({ wit: client.wit, privateKey: client.privateKey });
+    const path = '/orders';
+    const headers = await signer.httpSigHeaders({ method: 'GET', url: AUDIENCE + path, signResponse: true, now: NOW });
+    const cases = [handlerWith(), handlerWith({ responseSigner: signer, signResponses: 'never' })];
+    expect([...cases.map((h) => h.signsResponses), handlerWith({ responseSigner: signer }).signsResponses]).toEqual([false, false, true]);
+    for (const h of cases) {
+      const outcome = await h.handle({ method: 'GET', path, headers });
+      expect([outcome.ok ? 'accepted' : outcome.response.status, outcome.responseSignature]).toEqual([501, undefined]);
+    }
   });
 });
 
@@ -122,6 +138,14 @@ describe('needsBody', () => {
     expect(handlerWith().needsBody({ ...signedPost, 'content-length': '0' })).toBe(false);
     expect(handlerWith().needsBody({ 'content-length': '12', authorization: 'WPT x' })).toBe(false);
     expect(handlerWith({ proofs: ['wpt'] }).needsBody(signedPost)).toBe(false);
+  });
+
+  it('readsBodies: false only when signatures are not accepted (needsBody is then always false)', () => {
+    expect([
+      handlerWith().readsBodies,
+      handlerWith({ proofs: ['wpt'] }).readsBodies,
+      handlerWith({ proofs: ['http-sig'] }).readsBodies,
+    ]).toEqual([true, false, true]);
   });
 
   it('without any length, only when a Content-Digest announces a body (HTTP/2 frames bodies itself, RFC 9113 §8.1)', () => {

@@ -105,6 +105,13 @@ export interface WimseHandler {
   readonly maxBodyBytes: number;
   /** True when this request's proof may cover its content, so the adapter must supply the raw body. */
   needsBody(headers: RequestHeaders): boolean;
+  /** False when {@link needsBody} is always false (HTTP signatures not accepted): an adapter may leave out its body hook. */
+  readonly readsBodies: boolean;
+  /**
+   * False when no outcome ever carries a `responseSignature` (no `responseSigner`, or `signResponses: 'never'`;
+   * a request asking for one is then refused in {@link handle}): an adapter may leave out its response hook.
+   */
+  readonly signsResponses: boolean;
   /** Compiles route rules once (unknown keys and bad patterns throw `TypeError` at start-up). */
   route(rules?: WimseRouteRules): WimseRoute;
   /**
@@ -302,12 +309,16 @@ export function createWimseHandler(options: WimseAdapterOptions): WimseHandler {
     return { ok: true, principal, responseSignature };
   }
 
+  // http-signature-07 §3: only a signature can cover content; a WPT never does.
+  const readsBodies = verifier.proofs.has('http-sig');
+
   return {
     verifier,
     maxBodyBytes,
+    readsBodies,
+    signsResponses: signing.enabled,
     needsBody(headers) {
-      // http-signature-07 §3: only a signature can cover content; a WPT never does.
-      if (!verifier.proofs.has('http-sig') || fieldValues(headers, 'signature-input').length === 0) return false;
+      if (!readsBodies || fieldValues(headers, 'signature-input').length === 0) return false;
       if (fieldValues(headers, 'transfer-encoding').length > 0) return true;
       const length = fieldValues(headers, 'content-length')[0];
       // Without a length, HTTP/1.1 has no body (RFC 9112 §6.3), but HTTP/2 may (RFC 9113 §8.1): a Content-Digest says there is one.

@@ -67,6 +67,16 @@ describe('which responses are signed (http-signature-07 §3.5)', () => {
     expect(pending?.asked).toBe(false);
   });
 
+  // An adapter leaves its response hook out when `enabled` is false: a request that asks must then be refused, never served unsigned.
+  it('enabled only with a signer and a mode other than never; when not, a request that asks is refused', async () => {
+    const { issuer, client, server } = await setup();
+    const { view, principal } = await signedRequest(issuer, client);
+    const never = createResponseSigning({ responseSigner: server, signResponses: 'never' });
+    const none = createResponseSigning({});
+    expect([createResponseSigning({ responseSigner: server }).enabled, never.enabled, none.enabled]).toEqual([true, false, false]);
+    for (const disabled of [never, none]) await expect(disabled.prepare(view, principal)).rejects.toMatchObject({ status: 501 });
+  });
+
   it('asked without a signer: 501 response_signing_unsupported', async () => {
     const { issuer, client } = await setup();
     const { view, principal } = await signedRequest(issuer, client);

@@ -77,6 +77,8 @@ export interface ResponseSignature {
 
 /** Compiled {@link ResponseSigningOptions}. */
 export interface ResponseSigning {
+  /** False when no response is ever signed (no `responseSigner`, or `'never'`): a request that asks is refused in {@link prepare}. */
+  readonly enabled: boolean;
   /**
    * The signature the response to `request` needs, `undefined` when it is sent as it is (answered
    * synchronously: the common case costs no microtask). Rejects with a `WimseError` when it must be
@@ -124,7 +126,10 @@ export function createResponseSigning(options: ResponseSigningOptions = {}): Res
     }
   };
 
+  const enabled = mode !== 'never' && source !== undefined;
+
   return {
+    enabled,
     prepare(request, principal) {
       const info = principal?.signature;
       if (info === undefined) return undefined;
@@ -135,7 +140,7 @@ export function createResponseSigning(options: ResponseSigningOptions = {}): Res
   };
 
   async function pending(request: WimseRequest, info: HttpSignatureInfo, asked: boolean): Promise<ResponseSignature> {
-    if (mode === 'never' || source === undefined) {
+    if (!enabled) {
       throw new WimseError(
         'response_signing_unsupported',
         'The request asked for a signed response (wimse-sign-response) and this service does not sign responses',

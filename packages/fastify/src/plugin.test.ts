@@ -69,6 +69,38 @@ describe('wimsePlugin', () => {
     expect([res.statusCode, res.json<{ code: string }>().code]).toEqual([413, 'FST_ERR_CTP_BODY_TOO_LARGE']);
   });
 
+  // A refusal sent from preParsing goes through the async onSend that signs it: the request ends
+  // there, though Fastify's reply.sent is still false while that hook runs.
+  it('a refusal of a signed body that asked for a signed response: signed, and nothing after it runs', async () => {
+    await build({ responseSigner: client });
+    let ran = 0;
+    app.addHook('preParsing', (_request, _reply, payload, done) => (ran++, done(null, payload)));
+    app.post('/admin', { config: { wimse: { allow: 'spiffe://example.org/admin' } } }, async () => (ran++, 'hi'));
+    const body = '{"n":1}';
+    const headers = {
+      'content-type': 'application/json',
+      ...(await client.httpSigHeaders({
+        method: 'POST',
+        url: `${AUDIENCE}/admin`,
+        headers: { 'content-type': 'application/json' },
+        body,
+        signResponse: true,
+      })),
+    };
+    const res = await app.inject({ method: 'POST', url: '/admin', headers, payload: body });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect([res.statusCode, res.json<{ code: string }>().code, typeof res.headers.signature, ran]).toEqual([403, 'forbidden', 'string', 0]);
+  });
+
+  // Without HTTP signatures no body is ever verified, so the plugin adds no preParsing hook at all.
+  it("proofs: ['wpt']: a WPT request's body reaches the app's parser untouched", async () => {
+    await build({ proofs: ['wpt'] });
+    app.post('/echo', async (request) => ({ workload: request.wimse?.workload, body: request.body }));
+    const headers = { 'content-type': 'application/json', ...(await client.wptHeaders({ url: `${AUDIENCE}/echo` })) };
+    const res = await app.inject({ method: 'POST', url: '/echo', headers, payload: '{"n":1}' });
+    expect(res.json()).toEqual({ workload: 'spiffe://example.org/client', body: { n: 1 } });
+  });
+
   it('authenticates WPT requests in onRequest, before the body is parsed', async () => {
     await build();
     app.post('/echo', async (request) => request.body);

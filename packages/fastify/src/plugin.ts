@@ -5,7 +5,7 @@
  * own content-type parsers then read the same bytes. No protocol rule lives here.
  */
 import { Readable } from 'node:stream';
-import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest, RequestPayload } from 'fastify';
 import fp from 'fastify-plugin';
 import type { RequestHeaders, WimseAdapterOptions, WimseErrorResponse, WimsePrincipal, WimseRequest, WimseRouteRules } from '@wimse/core';
 import {
@@ -15,7 +15,6 @@ import {
   headersFromRaw,
   readBody,
   type ResponseSignature,
-  type WimseHandler,
   type WimseOutcome,
   type WimseRoute,
 } from '@wimse/core/adapter';
@@ -40,6 +39,26 @@ declare module 'fastify' {
   }
 }
 
+// Per-request state, as request decorations (set in the request's constructor: no WeakMap per request).
+// A request whose body a signature may cover, verified in preParsing once the body is read:
+const kAwaitingBody = Symbol('wimse.awaitingBody');
+// A request whose response must be signed (http-signature-07 §3.5), with the view to answer errors for:
+const kResponseSignature = Symbol('wimse.responseSignature');
+
+interface AwaitingBody {
+  readonly route: WimseRoute | undefined;
+  readonly headers: RequestHeaders;
+}
+interface PendingSignature {
+  readonly signature: ResponseSignature;
+  readonly view: WimseRequest;
+}
+interface WimseState {
+  [kAwaitingBody]: AwaitingBody | undefined;
+  [kResponseSignature]: PendingSignature | undefined;
+}
+const state = (request: FastifyRequest): WimseState => request as unknown as WimseState;
+
 const plugin: FastifyPluginAsync<WimseFastifyOptions> = async (app, options) => {
   const handler = createWimseHandler(options);
   // Route rules compiled once per route config (in onRoute, so a bad pattern fails at start-up).
@@ -50,47 +69,89 @@ const plugin: FastifyPluginAsync<WimseFastifyOptions> = async (app, options) => 
     if (route === undefined) routes.set(config, (route = handler.route(config)));
     return route;
   };
-  // Requests whose body a signature may cover: verified in preParsing, once the body is read.
-  const withBody = new WeakSet<FastifyRequest>();
-  // Requests whose response must be signed (http-signature-07 §3.5), with the view to answer errors for.
-  const signatures: Signatures = new WeakMap();
 
   app.decorateRequest('wimse', undefined);
+  app.decorateRequest(kAwaitingBody, undefined);
+  app.decorateRequest(kResponseSignature, undefined);
   app.addHook('onRoute', (route) => void compile(route.config?.wimse));
+
+  // Sets request.wimse and returns true, or sends the refusal (or a bug's 500) and returns false:
+  // the hook chain then ends without done(), as reply.sent may still be false while an onSend hook
+  // signs the refusal.
+  const settle = (outcome: WimseOutcome, request: FastifyRequest, reply: FastifyReply, view: WimseRequest): boolean => {
+    try {
+      if (outcome.responseSignature !== undefined) {
+        // Never sent unsigned: without the onSend hook below, a signature to make is a bug (500).
+        if (!handler.signsResponses) throw new Error('a response signature without a response signing hook');
+        state(request)[kResponseSignature] = { signature: outcome.responseSignature, view };
+      }
+    } catch (e) {
+      sendError(reply, handler.fail(e, view).response);
+      return false;
+    }
+    if (outcome.ok) {
+      request.wimse = outcome.principal;
+      return true;
+    }
+    sendError(reply, outcome.response);
+    return false;
+  };
+
   // A callback hook: when nothing had to wait (a cached WIT), the route runs in the same tick.
   app.addHook('onRequest', (request, reply, done) => {
+    let view: WimseRequest;
     let outcome: WimseOutcome | Promise<WimseOutcome>;
     try {
       const route = compile(request.routeOptions.config.wimse);
       if (route?.public === true) return done();
       const headers = headersOf(request);
       if (handler.needsBody(headers)) {
-        withBody.add(request);
+        state(request)[kAwaitingBody] = { route, headers };
         return done();
       }
-      outcome = authenticate(handler, route, request, headers, undefined, signatures);
+      view = viewOf(request, headers, undefined);
+      outcome = handler.handle(view, route);
     } catch (e) {
       // A bug on our side: the reported 500 internal_error problem, not Fastify's error page.
       return void sendError(reply, handler.fail(e).response);
     }
-    const go = (o: WimseOutcome): void => {
-      // Answered (a refusal): the hook chain ends here, without done().
-      if (settle(o, request, reply) === undefined) done();
-    };
-    if (outcome instanceof Promise) outcome.then(go, (e: unknown) => void sendError(reply, handler.fail(e).response));
-    else go(outcome);
+    if (!(outcome instanceof Promise)) {
+      if (settle(outcome, request, reply, view)) done();
+      return;
+    }
+    outcome.then(
+      (o) => void (settle(o, request, reply, view) && done()),
+      (e: unknown) => void sendError(reply, handler.fail(e, view).response),
+    );
   });
-  app.addHook('preParsing', async (request, reply, payload) => {
-    if (!withBody.has(request)) return payload;
+
+  if (handler.readsBodies) {
+    // A callback hook too: a request without a body to verify costs no promise.
+    app.addHook('preParsing', (request, reply, payload, done) => {
+      const awaiting = state(request)[kAwaitingBody];
+      if (awaiting === undefined) return done(null, payload);
+      state(request)[kAwaitingBody] = undefined;
+      verifyWithBody(request, reply, payload, awaiting).then(
+        // undefined: answered (refused), the chain ends here.
+        (replay) => void (replay !== undefined && done(null, replay)),
+        // Only sending the error itself can throw here: Fastify's error handling then.
+        (e: unknown) => done(e instanceof Error ? e : new Error(String(e))),
+      );
+    });
+  }
+
+  async function verifyWithBody(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    payload: RequestPayload,
+    { route, headers }: AwaitingBody,
+  ): Promise<Readable | undefined> {
+    let view: WimseRequest | undefined;
     try {
       // The core's bound, before Fastify's parser (and its own bodyLimit) sees anything.
       const body = await readBody(payload, handler.maxBodyBytes, request.headers['content-length']);
-      settle(
-        await authenticate(handler, compile(request.routeOptions.config.wimse), request, headersOf(request), body, signatures),
-        request,
-        reply,
-      );
-      if (reply.sent) return;
+      view = viewOf(request, headers, body);
+      if (!settle(await handler.handle(view, route), request, reply, view)) return undefined;
       // The app's content-type parser reads the same bytes; Fastify checks their count against Content-Length.
       const replay = Readable.from(body.byteLength === 0 ? [] : [Buffer.from(body.buffer, body.byteOffset, body.byteLength)], {
         objectMode: false,
@@ -99,14 +160,26 @@ const plugin: FastifyPluginAsync<WimseFastifyOptions> = async (app, options) => 
       return replay;
     } catch (e) {
       // Bad input (e.g. body_too_large) as itself, a bug as the reported 500 internal_error problem.
-      return void sendError(reply, handler.fail(e).response);
+      sendError(reply, handler.fail(e, view).response);
+      return undefined;
     }
-  });
-  // Every response to such a request, the handler's and the errors alike, is signed over the bytes sent.
-  app.addHook('onSend', async (request, reply, payload: unknown) => {
-    const pending = signatures.get(request);
-    if (pending === undefined) return payload;
-    signatures.delete(request);
+  }
+
+  // Every response to such a request, the handler's and the errors alike, is signed over the bytes
+  // sent. Registered only when a response can be signed: otherwise the send path is Fastify's own.
+  if (handler.signsResponses) {
+    app.addHook('onSend', (request, reply, payload: unknown, done) => {
+      const pending = state(request)[kResponseSignature];
+      if (pending === undefined) return done(null, payload);
+      state(request)[kResponseSignature] = undefined;
+      signed(request, reply, payload, pending).then(
+        (sent) => done(null, sent),
+        (e: unknown) => done(e instanceof Error ? e : new Error(String(e))),
+      );
+    });
+  }
+
+  async function signed(request: FastifyRequest, reply: FastifyReply, payload: unknown, pending: PendingSignature): Promise<unknown> {
     try {
       const body = await payloadBytes(payload, reply, pending.signature);
       reply.headers(await pending.signature.sign({ status: reply.statusCode, headers: reply.getHeaders(), body }));
@@ -118,10 +191,8 @@ const plugin: FastifyPluginAsync<WimseFastifyOptions> = async (app, options) => 
       reply.code(r.status).headers(headersFor(r, request.raw.httpVersionMajor));
       return r.body;
     }
-  });
+  }
 };
-
-type Signatures = WeakMap<FastifyRequest, { signature: ResponseSignature; view: WimseRequest }>;
 
 // The bytes Fastify will send: strings and buffers as they are, streams read up to the limit.
 async function payloadBytes(payload: unknown, reply: FastifyReply, signature: ResponseSignature): Promise<Buffer | undefined> {
@@ -145,37 +216,18 @@ async function payloadBytes(payload: unknown, reply: FastifyReply, signature: Re
 const headersOf = (request: FastifyRequest): RequestHeaders =>
   request.raw.rawHeaders === undefined ? request.headers : headersFromRaw(request.raw.rawHeaders);
 
-function authenticate(
-  handler: WimseHandler,
-  route: WimseRoute | undefined,
-  request: FastifyRequest,
-  headers: RequestHeaders,
-  body: Uint8Array | undefined,
-  signatures: Signatures,
-): WimseOutcome | Promise<WimseOutcome> {
-  const view: WimseRequest = {
+function viewOf(request: FastifyRequest, headers: RequestHeaders, body: Uint8Array | undefined): WimseRequest {
+  // The TCP peer, not request.ip: a forwarded client certificate is believed only from a configured proxy.
+  const connection = connectionOf(request.raw.socket);
+  // Named fields, not a spread: one object shape for every request.
+  return {
     method: request.method,
     path: request.originalUrl,
     headers,
     body,
-    // The TCP peer, not request.ip: a forwarded client certificate is believed only from a configured proxy.
-    ...connectionOf(request.raw.socket),
+    peerCertificates: connection.peerCertificates,
+    remoteAddress: connection.remoteAddress,
   };
-  const outcome = handler.handle(view, route);
-  const remember = (o: WimseOutcome): WimseOutcome => {
-    if (o.responseSignature !== undefined) signatures.set(request, { signature: o.responseSignature, view });
-    return o;
-  };
-  return outcome instanceof Promise ? outcome.then(remember) : remember(outcome);
-}
-
-// Sets `request.wimse`, or sends the refusal (returning the reply, so the caller knows it was answered).
-function settle(outcome: WimseOutcome, request: FastifyRequest, reply: FastifyReply): FastifyReply | undefined {
-  if (outcome.ok) {
-    request.wimse = outcome.principal;
-    return undefined;
-  }
-  return sendError(reply, outcome.response);
 }
 
 function sendError(reply: FastifyReply, response: WimseErrorResponse) {
