@@ -11,6 +11,7 @@ import {
   createScopeCheck,
   type WimseAdapterOptions,
   type WimseErrorResponse,
+  type RequestHeaders,
   type WimsePrincipal,
   type WimseRequest,
   type WimseRouteRules,
@@ -19,6 +20,7 @@ import {
 import {
   connectionOf,
   createWimseHandler,
+  type ConnectionFacts,
   headersFor,
   headersFromRaw,
   headersOf,
@@ -29,6 +31,7 @@ import {
   type WimseOutcome,
   type WimseRoute,
 } from '@wimse/core/adapter';
+import { originForm } from './request-target.js';
 
 /** Options of {@link wimse}: the core verifier's plus `optional`, `allow`, `onError`, `onInternalError`, `maxBodyBytes` and response signing (`responseSigner`, `signResponses`). */
 export type WimseHonoOptions = WimseAdapterOptions;
@@ -41,8 +44,16 @@ export interface WimseEnv {
   };
 }
 
-// What requireWorkload needs from the wimse() that ran before it on the same request.
-const seen = new WeakMap<Context, { handler: WimseHandler; view: WimseRequest }>();
+// What requireWorkload and auth.route() need from the wimse() that ran before it on the same
+// request, kept on the context under a private key: a property, where a WeakMap entry per request
+// costs more (hash, table growth, ephemeron work in every GC).
+const STATE = Symbol('wimse');
+interface WimseState {
+  readonly handler: WimseHandler;
+  readonly view: WimseRequest;
+}
+type Stateful = Context & { [STATE]?: WimseState };
+const stateOf = (c: Context): WimseState | undefined => (c as Stateful)[STATE];
 
 /**
  * The middleware {@link wimse} returns: mount it globally (`app.use('/api/*', auth)`) and/or per
@@ -83,7 +94,7 @@ export function wimse(options: WimseHonoOptions): WimseMiddleware {
         outcome = handled(built, handler, c, route);
       } catch (e) {
         // A bug on our side: the reported 500 internal_error problem, as in every adapter.
-        return Promise.resolve(respond(handler.fail(e, seen.get(c)?.view).response, c));
+        return Promise.resolve(respond(handler.fail(e, stateOf(c)?.view).response, c));
       }
       // Nothing had to wait (a cached WIT): straight on to next(), no extra microtask.
       if (outcome instanceof Promise) return outcome.then((o) => proceed(o, built, handler, c, next));
@@ -93,12 +104,12 @@ export function wimse(options: WimseHonoOptions): WimseMiddleware {
     route(rules: WimseRouteRules): MiddlewareHandler<WimseEnv> {
       const route = handler.route(rules);
       const authenticateHere = route.public ? undefined : run(route);
-      return createMiddleware<WimseEnv>(async (c, next) => {
-        const state = seen.get(c);
+      return createMiddleware<WimseEnv>((c, next) => {
+        const state = stateOf(c);
         // Already authenticated by this wimse() (global mount): never again (the proof would be a replay); only narrow.
         if (state?.handler === handler) {
           const outcome = state.handler.narrow(c.get('wimse'), route, state.view);
-          if (!outcome.ok) return respond(outcome.response, c);
+          if (!outcome.ok) return Promise.resolve(respond(outcome.response, c));
           return next();
         }
         if (authenticateHere === undefined) return next();
@@ -123,7 +134,7 @@ async function viaBody(
     view = ready;
     outcome = await handled(view, handler, c, route);
   } catch (e) {
-    return respond(handler.fail(e, seen.get(c)?.view).response, c);
+    return respond(handler.fail(e, stateOf(c)?.view).response, c);
   }
   return proceed(outcome, view, handler, c, next);
 }
@@ -134,7 +145,7 @@ function handled(
   c: Context<WimseEnv>,
   route: WimseRoute | undefined,
 ): WimseOutcome | Promise<WimseOutcome> {
-  seen.set(c, { handler, view });
+  (c as Stateful)[STATE] = { handler, view };
   return handler.handle(view, route);
 }
 
@@ -184,12 +195,14 @@ export function requireScope(...scopes: string[]) {
 }
 
 function requirement(name: string, check: (principal: WimsePrincipal) => void) {
-  return createMiddleware<WimseEnv>(async (c, next) => {
-    const state = seen.get(c);
-    if (state === undefined) return respond(problemResponse(new WimseError('credentials_missing', `${name}() must follow wimse()`)));
+  // No async function: on to next() in the same tick, as wimse() itself.
+  return createMiddleware<WimseEnv>((c, next) => {
+    const state = stateOf(c);
+    if (state === undefined)
+      return Promise.resolve(respond(problemResponse(new WimseError('credentials_missing', `${name}() must follow wimse()`))));
     const outcome = state.handler.authorize(c.get('wimse'), check, state.view);
-    if (!outcome.ok) return respond(outcome.response, c);
-    await next();
+    if (!outcome.ok) return Promise.resolve(respond(outcome.response, c));
+    return next();
   });
 }
 
@@ -204,24 +217,28 @@ interface NodeBindings {
 function viewOf(c: Context, handler: WimseHandler): WimseRequest | Promise<WimseRequest | WimseError> {
   const incoming = (c.env as NodeBindings | undefined)?.incoming;
   const headers = incoming?.rawHeaders === undefined ? headersOf(c.req.raw.headers) : headersFromRaw(incoming.rawHeaders);
-  const view = (body: Uint8Array | undefined): WimseRequest => ({
-    method: c.req.method,
-    path: pathOf(c.req.url),
-    headers,
-    body,
-    ...connectionOf(incoming?.socket),
-  });
-  if (!handler.needsBody(headers)) return view(undefined);
-  return bodyOf(c, handler.maxBodyBytes).then(view, (e: unknown) => {
-    if (e instanceof WimseError) return e;
-    throw e;
-  });
+  const connection = connectionOf(incoming?.socket);
+  if (!handler.needsBody(headers)) return requestView(c, headers, undefined, connection);
+  return bodyOf(c, handler.maxBodyBytes).then(
+    (body) => requestView(c, headers, body, connection),
+    (e: unknown) => {
+      if (e instanceof WimseError) return e;
+      throw e;
+    },
+  );
 }
 
-// The request target in origin form (path and query) of an absolute request URL.
-function pathOf(url: string): string {
-  const parsed = new URL(url);
-  return parsed.pathname + parsed.search;
+// One object literal, always the same fields in the same order (no spread): the core reads this
+// view many times per request, through one hidden class.
+function requestView(c: Context, headers: RequestHeaders, body: Uint8Array | undefined, connection: ConnectionFacts): WimseRequest {
+  return {
+    method: c.req.method,
+    path: originForm(c.req.url),
+    headers,
+    body,
+    peerCertificates: connection.peerCertificates,
+    remoteAddress: connection.remoteAddress,
+  };
 }
 
 // The core reads the fetch body (bounded); the request then gets a fresh body of the same bytes,
