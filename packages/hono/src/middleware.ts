@@ -25,7 +25,9 @@ import {
   headersFromRaw,
   headersOf,
   problemResponse,
+  readAndRestoreBody,
   readBody,
+  type NodeBodyStream,
   type ResponseSignature,
   type WimseHandler,
   type WimseOutcome,
@@ -210,7 +212,17 @@ function requirement(name: string, check: (principal: WimsePrincipal) => void) {
 // Authorization or WIT field apart (fetch Headers fold them into one), and its socket tells the TLS
 // peer chain and address. Elsewhere only the fetch Request is used.
 interface NodeBindings {
-  incoming?: { rawHeaders?: readonly string[]; socket?: unknown; httpVersionMajor?: number };
+  incoming?: NodeIncoming;
+}
+interface NodeIncoming {
+  rawHeaders?: readonly string[];
+  socket?: unknown;
+  httpVersionMajor?: number;
+  // The stream side, for reading the body without a fetch Request (bodyOf).
+  read?: unknown;
+  readableFlowing?: boolean | null;
+  readableDidRead?: boolean;
+  rawBody?: unknown;
 }
 
 // The request view now, or (when a signature may cover a body) once the body is read.
@@ -245,11 +257,39 @@ function requestView(c: Context, headers: RequestHeaders, body: Uint8Array | und
 // so the app's c.req.json()/text() and later middleware (bodyLimit) read them as usual.
 async function bodyOf(c: Context, limit: number): Promise<Uint8Array> {
   const raw = c.req.raw;
-  if (raw.body === null) return new Uint8Array(0);
   // A set-up mistake, not bad input: say so loudly rather than fail every digest check.
   if (raw.bodyUsed) throw new Error('wimse(): the body was read before wimse(); mount wimse() before middleware that reads it');
+  const incoming = (c.env as NodeBindings | undefined)?.incoming;
+  if (incoming !== undefined && unread(incoming, c.req.method)) return nodeBodyOf(incoming, limit);
+  if (raw.body === null) return new Uint8Array(0);
   const body = await readBody(raw.body, limit, raw.headers.get('content-length'));
   c.req.raw = new Request(raw, { body });
+  return body;
+}
+
+// On @hono/node-server, the Node request's body is read directly (bounded, as Express reads it):
+// touching c.req.raw.body would first turn its light request into a full fetch Request over a
+// Web stream, and the body would then need a second Request. The bytes are left as the request's
+// `rawBody`, which @hono/node-server serves c.req.json()/text()/arrayBuffer() and c.req.raw.body
+// from (as for Cloud Functions, where the platform read the body). Only where it would have a
+// body at all (not GET, HEAD, TRACE), and only a stream nobody has started reading.
+function unread(incoming: NodeIncoming, method: string): boolean {
+  return (
+    method !== 'GET' &&
+    method !== 'HEAD' &&
+    method !== 'TRACE' &&
+    typeof incoming.read === 'function' &&
+    incoming.readableFlowing == null &&
+    incoming.readableDidRead === false &&
+    !('rawBody' in incoming)
+  );
+}
+
+async function nodeBodyOf(incoming: NodeIncoming, limit: number): Promise<Uint8Array> {
+  const body = await readAndRestoreBody(incoming as unknown as NodeBodyStream, limit);
+  // Not read by anyone, yet no longer readable: destroyed, the client gone (as readBody says of a failing stream).
+  if (body === undefined) throw new WimseError('request_invalid', 'Request body could not be read');
+  incoming.rawBody = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
   return body;
 }
 
