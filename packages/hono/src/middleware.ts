@@ -11,6 +11,7 @@ import {
   createScopeCheck,
   type WimseAdapterOptions,
   type WimseErrorResponse,
+  type RequestHeaders,
   type WimsePrincipal,
   type WimseRequest,
   type WimseRouteRules,
@@ -19,16 +20,20 @@ import {
 import {
   connectionOf,
   createWimseHandler,
+  type ConnectionFacts,
   headersFor,
   headersFromRaw,
   headersOf,
   problemResponse,
+  readAndRestoreBody,
   readBody,
+  type NodeBodyStream,
   type ResponseSignature,
   type WimseHandler,
   type WimseOutcome,
   type WimseRoute,
 } from '@wimse/core/adapter';
+import { originForm } from './request-target.js';
 
 /** Options of {@link wimse}: the core verifier's plus `optional`, `allow`, `onError`, `onInternalError`, `maxBodyBytes` and response signing (`responseSigner`, `signResponses`). */
 export type WimseHonoOptions = WimseAdapterOptions;
@@ -41,8 +46,16 @@ export interface WimseEnv {
   };
 }
 
-// What requireWorkload needs from the wimse() that ran before it on the same request.
-const seen = new WeakMap<Context, { handler: WimseHandler; view: WimseRequest }>();
+// What requireWorkload and auth.route() need from the wimse() that ran before it on the same
+// request, kept on the context under a private key: a property, where a WeakMap entry per request
+// costs more (hash, table growth, ephemeron work in every GC).
+const STATE = Symbol('wimse');
+interface WimseState {
+  readonly handler: WimseHandler;
+  readonly view: WimseRequest;
+}
+type Stateful = Context & { [STATE]?: WimseState };
+const stateOf = (c: Context): WimseState | undefined => (c as Stateful)[STATE];
 
 /**
  * The middleware {@link wimse} returns: mount it globally (`app.use('/api/*', auth)`) and/or per
@@ -83,7 +96,7 @@ export function wimse(options: WimseHonoOptions): WimseMiddleware {
         outcome = handled(built, handler, c, route);
       } catch (e) {
         // A bug on our side: the reported 500 internal_error problem, as in every adapter.
-        return Promise.resolve(respond(handler.fail(e, seen.get(c)?.view).response, c));
+        return Promise.resolve(respond(handler.fail(e, stateOf(c)?.view).response, c));
       }
       // Nothing had to wait (a cached WIT): straight on to next(), no extra microtask.
       if (outcome instanceof Promise) return outcome.then((o) => proceed(o, built, handler, c, next));
@@ -93,12 +106,12 @@ export function wimse(options: WimseHonoOptions): WimseMiddleware {
     route(rules: WimseRouteRules): MiddlewareHandler<WimseEnv> {
       const route = handler.route(rules);
       const authenticateHere = route.public ? undefined : run(route);
-      return createMiddleware<WimseEnv>(async (c, next) => {
-        const state = seen.get(c);
+      return createMiddleware<WimseEnv>((c, next) => {
+        const state = stateOf(c);
         // Already authenticated by this wimse() (global mount): never again (the proof would be a replay); only narrow.
         if (state?.handler === handler) {
           const outcome = state.handler.narrow(c.get('wimse'), route, state.view);
-          if (!outcome.ok) return respond(outcome.response, c);
+          if (!outcome.ok) return Promise.resolve(respond(outcome.response, c));
           return next();
         }
         if (authenticateHere === undefined) return next();
@@ -123,7 +136,7 @@ async function viaBody(
     view = ready;
     outcome = await handled(view, handler, c, route);
   } catch (e) {
-    return respond(handler.fail(e, seen.get(c)?.view).response, c);
+    return respond(handler.fail(e, stateOf(c)?.view).response, c);
   }
   return proceed(outcome, view, handler, c, next);
 }
@@ -134,7 +147,7 @@ function handled(
   c: Context<WimseEnv>,
   route: WimseRoute | undefined,
 ): WimseOutcome | Promise<WimseOutcome> {
-  seen.set(c, { handler, view });
+  (c as Stateful)[STATE] = { handler, view };
   return handler.handle(view, route);
 }
 
@@ -184,12 +197,14 @@ export function requireScope(...scopes: string[]) {
 }
 
 function requirement(name: string, check: (principal: WimsePrincipal) => void) {
-  return createMiddleware<WimseEnv>(async (c, next) => {
-    const state = seen.get(c);
-    if (state === undefined) return respond(problemResponse(new WimseError('credentials_missing', `${name}() must follow wimse()`)));
+  // No async function: on to next() in the same tick, as wimse() itself.
+  return createMiddleware<WimseEnv>((c, next) => {
+    const state = stateOf(c);
+    if (state === undefined)
+      return Promise.resolve(respond(problemResponse(new WimseError('credentials_missing', `${name}() must follow wimse()`))));
     const outcome = state.handler.authorize(c.get('wimse'), check, state.view);
-    if (!outcome.ok) return respond(outcome.response, c);
-    await next();
+    if (!outcome.ok) return Promise.resolve(respond(outcome.response, c));
+    return next();
   });
 }
 
@@ -197,42 +212,84 @@ function requirement(name: string, check: (principal: WimsePrincipal) => void) {
 // Authorization or WIT field apart (fetch Headers fold them into one), and its socket tells the TLS
 // peer chain and address. Elsewhere only the fetch Request is used.
 interface NodeBindings {
-  incoming?: { rawHeaders?: readonly string[]; socket?: unknown; httpVersionMajor?: number };
+  incoming?: NodeIncoming;
+}
+interface NodeIncoming {
+  rawHeaders?: readonly string[];
+  socket?: unknown;
+  httpVersionMajor?: number;
+  // The stream side, for reading the body without a fetch Request (bodyOf).
+  read?: unknown;
+  readableFlowing?: boolean | null;
+  readableDidRead?: boolean;
+  rawBody?: unknown;
 }
 
 // The request view now, or (when a signature may cover a body) once the body is read.
 function viewOf(c: Context, handler: WimseHandler): WimseRequest | Promise<WimseRequest | WimseError> {
   const incoming = (c.env as NodeBindings | undefined)?.incoming;
   const headers = incoming?.rawHeaders === undefined ? headersOf(c.req.raw.headers) : headersFromRaw(incoming.rawHeaders);
-  const view = (body: Uint8Array | undefined): WimseRequest => ({
-    method: c.req.method,
-    path: pathOf(c.req.url),
-    headers,
-    body,
-    ...connectionOf(incoming?.socket),
-  });
-  if (!handler.needsBody(headers)) return view(undefined);
-  return bodyOf(c, handler.maxBodyBytes).then(view, (e: unknown) => {
-    if (e instanceof WimseError) return e;
-    throw e;
-  });
+  const connection = connectionOf(incoming?.socket);
+  if (!handler.needsBody(headers)) return requestView(c, headers, undefined, connection);
+  return bodyOf(c, handler.maxBodyBytes).then(
+    (body) => requestView(c, headers, body, connection),
+    (e: unknown) => {
+      if (e instanceof WimseError) return e;
+      throw e;
+    },
+  );
 }
 
-// The request target in origin form (path and query) of an absolute request URL.
-function pathOf(url: string): string {
-  const parsed = new URL(url);
-  return parsed.pathname + parsed.search;
+// One object literal, always the same fields in the same order (no spread): the core reads this
+// view many times per request, through one hidden class.
+function requestView(c: Context, headers: RequestHeaders, body: Uint8Array | undefined, connection: ConnectionFacts): WimseRequest {
+  return {
+    method: c.req.method,
+    path: originForm(c.req.url),
+    headers,
+    body,
+    peerCertificates: connection.peerCertificates,
+    remoteAddress: connection.remoteAddress,
+  };
 }
 
 // The core reads the fetch body (bounded); the request then gets a fresh body of the same bytes,
 // so the app's c.req.json()/text() and later middleware (bodyLimit) read them as usual.
 async function bodyOf(c: Context, limit: number): Promise<Uint8Array> {
   const raw = c.req.raw;
-  if (raw.body === null) return new Uint8Array(0);
   // A set-up mistake, not bad input: say so loudly rather than fail every digest check.
   if (raw.bodyUsed) throw new Error('wimse(): the body was read before wimse(); mount wimse() before middleware that reads it');
+  const incoming = (c.env as NodeBindings | undefined)?.incoming;
+  if (incoming !== undefined && unread(incoming, c.req.method)) return nodeBodyOf(incoming, limit);
+  if (raw.body === null) return new Uint8Array(0);
   const body = await readBody(raw.body, limit, raw.headers.get('content-length'));
   c.req.raw = new Request(raw, { body });
+  return body;
+}
+
+// On @hono/node-server, the Node request's body is read directly (bounded, as Express reads it):
+// touching c.req.raw.body would first turn its light request into a full fetch Request over a
+// Web stream, and the body would then need a second Request. The bytes are left as the request's
+// `rawBody`, which @hono/node-server serves c.req.json()/text()/arrayBuffer() and c.req.raw.body
+// from (as for Cloud Functions, where the platform read the body). Only where it would have a
+// body at all (not GET, HEAD, TRACE), and only a stream nobody has started reading.
+function unread(incoming: NodeIncoming, method: string): boolean {
+  return (
+    method !== 'GET' &&
+    method !== 'HEAD' &&
+    method !== 'TRACE' &&
+    typeof incoming.read === 'function' &&
+    incoming.readableFlowing == null &&
+    incoming.readableDidRead === false &&
+    !('rawBody' in incoming)
+  );
+}
+
+async function nodeBodyOf(incoming: NodeIncoming, limit: number): Promise<Uint8Array> {
+  const body = await readAndRestoreBody(incoming as unknown as NodeBodyStream, limit);
+  // Not read by anyone, yet no longer readable: destroyed, the client gone (as readBody says of a failing stream).
+  if (body === undefined) throw new WimseError('request_invalid', 'Request body could not be read');
+  incoming.rawBody = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
   return body;
 }
 
