@@ -260,7 +260,7 @@ async function bodyOf(c: Context, limit: number): Promise<Uint8Array> {
   // A set-up mistake, not bad input: say so loudly rather than fail every digest check.
   if (raw.bodyUsed) throw new Error('wimse(): the body was read before wimse(); mount wimse() before middleware that reads it');
   const incoming = (c.env as NodeBindings | undefined)?.incoming;
-  if (incoming !== undefined && unread(incoming, c.req.method)) return nodeBodyOf(incoming, limit);
+  if (incoming !== undefined && unread(incoming, c.req.method) && pristine(raw)) return nodeBodyOf(incoming, limit);
   if (raw.body === null) return new Uint8Array(0);
   const body = await readBody(raw.body, limit, raw.headers.get('content-length'));
   c.req.raw = new Request(raw, { body });
@@ -283,6 +283,18 @@ function unread(incoming: NodeIncoming, method: string): boolean {
     incoming.readableDidRead === false &&
     !('rawBody' in incoming)
   );
+}
+
+// @hono/node-server's light request that nothing has yet turned into a fetch Request: that one's
+// body stream would read the Node request too (its first pull may already be scheduled). Known
+// by its own keys; a request not recognised (another server, another version) takes the fetch path.
+function pristine(raw: Request): boolean {
+  let light = false;
+  for (const key of Object.getOwnPropertySymbols(raw)) {
+    if (key.description === 'requestCache') return false;
+    if (key.description === 'incomingKey') light = true;
+  }
+  return light;
 }
 
 async function nodeBodyOf(incoming: NodeIncoming, limit: number): Promise<Uint8Array> {

@@ -11,7 +11,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { WimseAdapterOptions, WorkloadSigner } from '@wimse/core';
 import { adapterFixture } from '@wimse/test-support/factory';
-import { wimse } from './index.js';
+import { wimse, type WimseEnv } from './index.js';
 
 const AUDIENCE = 'https://svc.example.org';
 let options: WimseAdapterOptions;
@@ -23,13 +23,16 @@ const agent = new Agent({ keepAlive: true, maxSockets: 1 });
 
 beforeAll(async () => {
   ({ options, client } = await adapterFixture(AUDIENCE));
-  const app = new Hono();
+  const app = new Hono<WimseEnv>();
   // Before wimse(): a middleware that reads the body first (a set-up mistake).
   app.post('/early', async (c, next) => {
     await c.req.text();
     return next();
   });
-  app.use(wimse({ ...options, maxBodyBytes: 64, onInternalError: (e) => void reported.push(e) }));
+  const auth = wimse({ ...options, maxBodyBytes: 64, onInternalError: (e) => void reported.push(e) });
+  // bodyLimit first (it may wrap the body before wimse() reads it), then this route's authentication.
+  app.post('/limit-first', bodyLimit({ maxSize: 64 }), auth.route({}), async (c) => c.json({ body: await c.req.text() }));
+  app.use(auth);
   app.post('/json', async (c) => c.json({ workload: c.get('wimse')?.workload, body: (await c.req.json()) as unknown }));
   app.post('/limited', bodyLimit({ maxSize: 64 }), async (c) => c.json({ body: await c.req.text() }));
   app.post('/stream', async (c) => c.json({ body: await new Response(c.req.raw.body).text() }));
@@ -81,13 +84,24 @@ describe('a signed body on @hono/node-server', () => {
     expect([res.status, JSON.parse(res.body)]).toEqual([200, { body: 'plain text, signed' }]);
   });
 
+  it('reads it behind an earlier bodyLimit, chunked or with a length', async () => {
+    const chunked = await post('/limit-first', ['plain ', 'text'], 'text/plain');
+    const sized = await post('/limit-first', ['plain text'], 'text/plain');
+    expect([chunked.status, JSON.parse(chunked.body), sized.status, JSON.parse(sized.body)]).toEqual([
+      200,
+      { body: 'plain text' },
+      200,
+      { body: 'plain text' },
+    ]);
+  });
+
   it('hands it to c.req.raw.body as a stream', async () => {
     const res = await post('/stream', ['{"a":', '"b"}']);
     expect([res.status, JSON.parse(res.body)]).toEqual([200, { body: '{"a":"b"}' }]);
   });
 
   it('serves the next requests on the same keep-alive connection', async () => {
-    const replies = [];
+    const replies: Reply[] = [];
     for (let i = 0; i < 3; i++) replies.push(await post('/json', [`{"i":${i}}`]));
     expect(replies.map((r) => [r.status, JSON.parse(r.body).body])).toEqual([
       [200, { i: 0 }],
