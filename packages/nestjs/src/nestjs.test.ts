@@ -168,6 +168,26 @@ describe('WimseGuard outside HTTP', () => {
   });
 });
 
+describe('WimseGuard route rules', () => {
+  // One method, inherited by two controllers: the rules of the controller the request reached apply.
+  class Base {
+    shared() {}
+  }
+  @Public()
+  class PublicController extends Base {}
+  class PrivateController extends Base {}
+  const contextOf = (controller: typeof Base) =>
+    ({ getType: () => 'rpc', getHandler: () => Base.prototype.shared, getClass: () => controller }) as unknown as ExecutionContext;
+
+  it('applies the rules of the controller that inherited the handler, every time', async () => {
+    const guard = new WimseGuard(createWimseHandler(options), new Reflector());
+    for (let i = 0; i < 2; i++) {
+      expect(await guard.canActivate(contextOf(PublicController))).toBe(true);
+      expect(await guard.canActivate(contextOf(PrivateController))).toBe(false);
+    }
+  });
+});
+
 describe('@RequireScope()', () => {
   class Handlers {
     @OptionalWorkload()
