@@ -12,7 +12,7 @@ import {
   type INestApplication,
 } from '@nestjs/common';
 import { NestFactory, Reflector } from '@nestjs/core';
-import { afterEach, beforeAll, describe, expect, expectTypeOf, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, expectTypeOf, it, vi } from 'vitest';
 import type { WimseAdapterOptions, WimsePrincipal, WorkloadSigner } from '@wimse/core';
 import { createWimseHandler } from '@wimse/core/adapter';
 import { adapterFixture } from '@wimse/test-support/factory';
@@ -28,6 +28,7 @@ import {
   workloadOf,
   type WimseHttpRequest,
 } from './index.js';
+import { WimseBodyMiddleware } from './body.js';
 
 const AUDIENCE = 'https://svc.example.org';
 let options: WimseAdapterOptions;
@@ -127,6 +128,27 @@ describe('WimseModule + @UseGuards(WimseGuard)', () => {
     await app!.close();
     const misconfigured = await start(AppModule, false);
     expect((await fetch(`${misconfigured}/guarded/echo`, { method: 'POST', headers: await headers(), body })).status).toBe(500);
+  });
+
+  // Without HTTP signatures no body is ever verified: the module mounts no body middleware at all.
+  it("proofs: ['wpt']: no body middleware, and the body reaches the app's parser untouched", async () => {
+    const use = vi.spyOn(WimseBodyMiddleware.prototype, 'use');
+    try {
+      @Module({ imports: [WimseModule.forRoot({ ...options, proofs: ['wpt'] })], controllers: [GuardedController] })
+      class WptOnlyModule {}
+      const base = await start(WptOnlyModule);
+      const url = `${base}/guarded/echo`;
+      const headers = { 'content-type': 'application/json', ...(await client.wptHeaders({ url: `${AUDIENCE}/guarded/echo` })) };
+      expect(await (await fetch(url, { method: 'POST', headers, body: '{"n":1}' })).json()).toEqual({ n: 1 });
+      expect(use).not.toHaveBeenCalled();
+      await app!.close();
+      // With signatures accepted (the default) it runs on every request.
+      const withSignatures = await start(AppModule);
+      await fetch(`${withSignatures}/open`);
+      expect(use).toHaveBeenCalledTimes(1);
+    } finally {
+      use.mockRestore();
+    }
   });
 
   it('fails at start-up on bad options', async () => {
