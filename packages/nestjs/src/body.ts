@@ -7,7 +7,7 @@
  */
 import { Inject, Injectable, type NestMiddleware } from '@nestjs/common';
 import type { IncomingMessage } from 'node:http';
-import { headersFromRaw, readAndRestoreBody, type WimseHandler } from '@wimse/core/adapter';
+import { readAndRestoreBody, type WimseHandler } from '@wimse/core/adapter';
 import { WIMSE_HANDLER } from './constants.js';
 import { WimseHttpException } from './exception.js';
 
@@ -16,13 +16,15 @@ import { WimseHttpException } from './exception.js';
 export class WimseBodyMiddleware implements NestMiddleware<IncomingMessage & { rawBody?: unknown }> {
   constructor(@Inject(WIMSE_HANDLER) private readonly handler: WimseHandler) {}
 
-  async use(request: IncomingMessage & { rawBody?: unknown }, _response: unknown, next: () => void): Promise<void> {
-    // Bytes a Nest parser kept are used as they are.
-    if (
-      request.rawBody !== undefined ||
-      !this.handler.needsBody(request.rawHeaders === undefined ? request.headers : headersFromRaw(request.rawHeaders))
-    )
-      return next();
+  use(request: IncomingMessage & { rawBody?: unknown }, _response: unknown, next: () => void): void | Promise<void> {
+    // Bytes a Nest parser kept are used as they are. Node's `headers` tells what needsBody asks as
+    // `rawHeaders` would (whether Signature-Input, Transfer-Encoding or Content-Digest occur, the
+    // first Content-Length), and the platform has already built it: no second header view per request.
+    if (request.rawBody !== undefined || !this.handler.needsBody(request.headers)) return next();
+    return this.read(request, next);
+  }
+
+  private async read(request: IncomingMessage & { rawBody?: unknown }, next: () => void): Promise<void> {
     let body: Uint8Array | undefined;
     try {
       body = await readAndRestoreBody(request, this.handler.maxBodyBytes);

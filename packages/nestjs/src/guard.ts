@@ -10,6 +10,8 @@ import { connectionOf, headersFromRaw, signNodeResponse, type WimseHandler, type
 import { ALLOW_KEY, OPTIONAL_KEY, PUBLIC_KEY, SCOPE_KEY, WIMSE_HANDLER } from './constants.js';
 import { WimseHttpException } from './exception.js';
 
+const PUBLIC_ROUTE: WimseRoute = Object.freeze({ public: true, optional: undefined, authorize: undefined, scope: undefined });
+
 /** The parts of an Express request or a Fastify request the guard reads. */
 export interface WimseHttpRequest {
   method: string;
@@ -36,19 +38,14 @@ export class WimseGuard implements CanActivate {
     @Inject(Reflector) protected readonly reflector: Reflector,
   ) {}
 
+  // The rules of each route handler, read once: the decorators' metadata is fixed when the class is defined.
+  private readonly routes = new WeakMap<object, { readonly controller: unknown; readonly route: WimseRoute }>();
+
   canActivate(context: ExecutionContext): boolean | Promise<boolean> {
-    const targets = [context.getHandler(), context.getClass()];
-    if (this.reflector.getAllAndOverride<boolean | undefined>(PUBLIC_KEY, targets) === true) return true;
+    const route = this.routeOf(context);
+    if (route.public) return true;
     // Fail closed: other transports (RPC, WebSocket, GraphQL) carry no HTTP proof this guard can check.
     if (context.getType() !== 'http') return false;
-    const scope = this.reflector.getAllAndOverride<WimseRoute['scope']>(SCOPE_KEY, targets);
-    const route: WimseRoute = {
-      public: false,
-      // A scope route is never optional (as WimseHandler.route compiles it for the other adapters).
-      optional: scope === undefined ? this.reflector.getAllAndOverride<boolean | undefined>(OPTIONAL_KEY, targets) : false,
-      authorize: this.reflector.getAllAndOverride<WimseRoute['authorize']>(ALLOW_KEY, targets),
-      scope,
-    };
     const request = context.switchToHttp().getRequest<WimseHttpRequest & IncomingMessage>();
     let outcome: WimseOutcome | Promise<WimseOutcome>;
     let view: WimseRequest | undefined;
@@ -87,6 +84,29 @@ export class WimseGuard implements CanActivate {
     return true;
   }
 
+  /** The route rules the decorators set on this handler (a method's win over its controller's), cached per handler. */
+  private routeOf(context: ExecutionContext): WimseRoute {
+    const handler = context.getHandler();
+    const controller = context.getClass();
+    const cached = this.routes.get(handler);
+    // The same method may be inherited by two controllers with different rules: the controller is part of the key.
+    if (cached !== undefined && cached.controller === controller) return cached.route;
+    const targets = [handler, controller];
+    const isPublic = this.reflector.getAllAndOverride<boolean | undefined>(PUBLIC_KEY, targets) === true;
+    const scope = isPublic ? undefined : this.reflector.getAllAndOverride<WimseRoute['scope']>(SCOPE_KEY, targets);
+    const route: WimseRoute = isPublic
+      ? PUBLIC_ROUTE
+      : {
+          public: false,
+          // A scope route is never optional (as WimseHandler.route compiles it for the other adapters).
+          optional: scope === undefined ? this.reflector.getAllAndOverride<boolean | undefined>(OPTIONAL_KEY, targets) : false,
+          authorize: this.reflector.getAllAndOverride<WimseRoute['authorize']>(ALLOW_KEY, targets),
+          scope,
+        };
+    if (typeof handler === 'function') this.routes.set(handler, { controller, route });
+    return route;
+  }
+
   /** The core's view of an Express request or a Fastify request. */
   protected viewOf(request: WimseHttpRequest & IncomingMessage): WimseRequest {
     const node = request.raw ?? request;
@@ -100,12 +120,15 @@ export class WimseGuard implements CanActivate {
       if (body === undefined)
         throw new Error('WimseGuard: a body parser consumed the body without keeping it; create the app with { rawBody: true }');
     }
+    const connection = connectionOf(node.socket);
+    // Fields set one by one, not spread: one object, no copy (hot path).
     return {
       method: request.method,
       path: request.originalUrl ?? node.url ?? '/',
       headers,
       body,
-      ...connectionOf(node.socket),
+      peerCertificates: connection.peerCertificates,
+      remoteAddress: connection.remoteAddress,
     };
   }
 }

@@ -1,6 +1,6 @@
-import { Module, type MiddlewareConsumer, type NestModule } from '@nestjs/common';
+import { Inject, Module, type MiddlewareConsumer, type NestModule } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
-import { createWimseHandler } from '@wimse/core/adapter';
+import { createWimseHandler, type WimseHandler } from '@wimse/core/adapter';
 import { WimseBodyMiddleware } from './body.js';
 import { WIMSE_HANDLER, WIMSE_OPTIONS } from './constants.js';
 import { WimseExceptionFilter } from './exception.js';
@@ -25,8 +25,15 @@ export type { WimseModuleOptions };
   exports: [WIMSE_HANDLER, WimseGuard],
 })
 export class WimseModule extends ConfigurableModuleClass implements NestModule {
-  /** Reads signed bodies of any content type, bounded by `maxBodyBytes`, before the route runs. */
+  constructor(@Inject(WIMSE_HANDLER) private readonly handler: WimseHandler) {
+    super();
+  }
+
+  /**
+   * Reads signed bodies of any content type, bounded by `maxBodyBytes`, before the route runs. Without
+   * HTTP signatures no body is ever verified: no middleware then (on Fastify, none for middie to run per request).
+   */
   configure(consumer: MiddlewareConsumer): void {
-    consumer.apply(WimseBodyMiddleware).forRoutes('*');
+    if (this.handler.readsBodies) consumer.apply(WimseBodyMiddleware).forRoutes('*');
   }
 }

@@ -12,7 +12,7 @@ import {
   type INestApplication,
 } from '@nestjs/common';
 import { NestFactory, Reflector } from '@nestjs/core';
-import { afterEach, beforeAll, describe, expect, expectTypeOf, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, expectTypeOf, it, vi } from 'vitest';
 import type { WimseAdapterOptions, WimsePrincipal, WorkloadSigner } from '@wimse/core';
 import { createWimseHandler } from '@wimse/core/adapter';
 import { adapterFixture } from '@wimse/test-support/factory';
@@ -28,6 +28,7 @@ import {
   workloadOf,
   type WimseHttpRequest,
 } from './index.js';
+import { WimseBodyMiddleware } from './body.js';
 
 const AUDIENCE = 'https://svc.example.org';
 let options: WimseAdapterOptions;
@@ -129,6 +130,27 @@ describe('WimseModule + @UseGuards(WimseGuard)', () => {
     expect((await fetch(`${misconfigured}/guarded/echo`, { method: 'POST', headers: await headers(), body })).status).toBe(500);
   });
 
+  // Without HTTP signatures no body is ever verified: the module mounts no body middleware at all.
+  it("proofs: ['wpt']: no body middleware, and the body reaches the app's parser untouched", async () => {
+    const use = vi.spyOn(WimseBodyMiddleware.prototype, 'use');
+    try {
+      @Module({ imports: [WimseModule.forRoot({ ...options, proofs: ['wpt'] })], controllers: [GuardedController] })
+      class WptOnlyModule {}
+      const base = await start(WptOnlyModule);
+      const url = `${base}/guarded/echo`;
+      const headers = { 'content-type': 'application/json', ...(await client.wptHeaders({ url: `${AUDIENCE}/guarded/echo` })) };
+      expect(await (await fetch(url, { method: 'POST', headers, body: '{"n":1}' })).json()).toEqual({ n: 1 });
+      expect(use).not.toHaveBeenCalled();
+      await app!.close();
+      // With signatures accepted (the default) it runs on every request.
+      const withSignatures = await start(AppModule);
+      await fetch(`${withSignatures}/open`);
+      expect(use).toHaveBeenCalledTimes(1);
+    } finally {
+      use.mockRestore();
+    }
+  });
+
   it('fails at start-up on bad options', async () => {
     @Module({ imports: [WimseModule.forRoot({ ...options, audience: 'ftp://x' })], controllers: [GuardedController] })
     class BadModule {}
@@ -165,6 +187,26 @@ describe('WimseGuard outside HTTP', () => {
     const guard = new WimseGuard(createWimseHandler(options), new Reflector());
     expect(await guard.canActivate(contextOf('rpc'))).toBe(false);
     expect(await guard.canActivate(contextOf('open'))).toBe(true);
+  });
+});
+
+describe('WimseGuard route rules', () => {
+  // One method, inherited by two controllers: the rules of the controller the request reached apply.
+  class Base {
+    shared() {}
+  }
+  @Public()
+  class PublicController extends Base {}
+  class PrivateController extends Base {}
+  const contextOf = (controller: typeof Base) =>
+    ({ getType: () => 'rpc', getHandler: () => Base.prototype.shared, getClass: () => controller }) as unknown as ExecutionContext;
+
+  it('applies the rules of the controller that inherited the handler, every time', async () => {
+    const guard = new WimseGuard(createWimseHandler(options), new Reflector());
+    for (let i = 0; i < 2; i++) {
+      expect(await guard.canActivate(contextOf(PublicController))).toBe(true);
+      expect(await guard.canActivate(contextOf(PrivateController))).toBe(false);
+    }
   });
 });
 
