@@ -122,15 +122,27 @@ export function createVerifierCore(options: VerifierOptions): VerifierCore {
     accepted(o, wpt !== undefined ? 'wpt' : 'http-sig');
     // workload-creds §5.1.4 before the proof: the WIT must be valid first.
     if (witToken === undefined) throw new WimseError('wit_missing', 'A WIMSE proof must come with a Workload-Identity-Token');
-    return after(witVerifier(witToken.trim()), (wit) => {
-      if (sig !== undefined) {
-        // http-signature-07 §3: the signature after the WIT, with its cnf key.
-        return after(verifyRequestSignature(request, sig, wit, sigPolicy), (verified) =>
-          principal(wit, 'http-sig', verified.context, verified.signature),
-        );
-      }
-      return after(verifyWpt(request, wpt!, wit, wptPolicy), (context) => principal(wit, 'wpt', context));
-    });
+    // A cached WIT goes on in the same tick, without a closure.
+    const wit = witVerifier(witToken.trim());
+    if (wit instanceof Promise) return wit.then((w) => withWit(request, wpt, sig, w));
+    return withWit(request, wpt, sig, wit);
+  }
+
+  function withWit(
+    request: WimseRequest,
+    wpt: PresentedWpt | undefined,
+    sig: PresentedSignature | undefined,
+    wit: VerifiedWit,
+  ): MaybePromise<WimsePrincipal> {
+    if (sig !== undefined) {
+      // http-signature-07 §3: the signature after the WIT, with its cnf key.
+      const verified = verifyRequestSignature(request, sig, wit, sigPolicy);
+      if (verified instanceof Promise) return verified.then((v) => principal(wit, 'http-sig', v.context, v.signature));
+      return principal(wit, 'http-sig', verified.context, verified.signature);
+    }
+    const context = verifyWpt(request, wpt!, wit, wptPolicy);
+    if (context instanceof Promise) return context.then((c) => principal(wit, 'wpt', c));
+    return principal(wit, 'wpt', context);
   }
 
   // txn-tokens-10 §12.2, after the proof (txn-token.ts); checked here at start-up.

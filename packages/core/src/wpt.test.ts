@@ -1,4 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { AUDIENCE, NOW, createIssuer, createWorkload, verifierFor } from '@wimse/test-support/factory';
+import { signJws } from '@wimse/test-support/tokens';
+import { tokenHash } from './hash.js';
 import { createVerifier } from './verifier.js';
 import type { VerifierOptions } from './options.js';
 import { parseRawRequest, vector } from './test-support/vectors.js';
@@ -112,5 +115,34 @@ describe('s2s-protocol-00 tokens (pre-split) are not accepted', () => {
     await expect(
       verifierAt(v.clock?.suggested_verify_at ?? 1717000000).verify({ method: 'GET', path: '/', headers }),
     ).rejects.toMatchObject({ code: 'wit_typ' });
+  });
+});
+
+// wpt.ts decodes each distinct protected header once and shares it (bounded): every token is still
+// judged by its own header, also once the cache is full.
+describe('protected headers decoded once are judged per token', () => {
+  it('300 distinct headers (past the cache bound) all verify; a header differing from a cached one only in typ, or adding crit, is refused', async () => {
+    const issuer = await createIssuer('ES256', 'k1');
+    const workload = await createWorkload(issuer);
+    const verifier = verifierFor(issuer);
+    const wth = await tokenHash(workload.wit);
+    const wpt = (header: Record<string, unknown>, jti: string) =>
+      signJws(header, { aud: `${AUDIENCE}/orders`, exp: NOW / 1000 + 60, jti, wth }, workload.privateKey);
+    const request = (token: string) => ({
+      method: 'GET',
+      path: '/orders',
+      headers: { 'workload-identity-token': workload.wit, authorization: `WPT ${token}` },
+    });
+    for (let i = 0; i < 300; i++) {
+      const principal = await verifier.verify(request(await wpt({ alg: 'ES256', typ: 'wpt+jwt', n: i }, `j${i}`)));
+      expect(principal.method).toBe('wpt');
+    }
+    // The same header as a verified one, but typ changed: refused by its own header.
+    await expect(verifier.verify(request(await wpt({ alg: 'ES256', typ: 'jwt', n: 0 }, 'x1')))).rejects.toMatchObject({ code: 'wpt_typ' });
+    await expect(
+      verifier.verify(request(await wpt({ alg: 'ES256', typ: 'wpt+jwt', n: 0, crit: ['b64'], b64: true }, 'x2'))),
+    ).rejects.toMatchObject({
+      code: 'wpt_signature',
+    });
   });
 });

@@ -114,7 +114,9 @@ export interface WptPolicy {
  * a refusal is then thrown), else as a promise.
  */
 export function verifyWpt(request: WimseRequest, presented: PresentedWpt, wit: VerifiedWit, p: WptPolicy): MaybePromise<ContextTokens> {
-  return after(verifyWptJws(presented.token, wit.proofKey, p.maxLength), (claims) => checkWptClaims(request, presented, wit, p, claims));
+  const claims = verifyWptJws(presented.token, wit.proofKey, p.maxLength);
+  if (claims instanceof Promise) return claims.then((c) => checkWptClaims(request, presented, wit, p, c));
+  return checkWptClaims(request, presented, wit, p, claims);
 }
 
 function checkWptClaims(
@@ -150,15 +152,40 @@ function checkWptClaims(
   }
   const exp = claims.exp;
   // Steps 10-11: tth and oth bind the context tokens; wpt-01 ath binds the access token.
-  return after(boundContextTokens(request.headers, claims, p.contextTokenHeaders), (context) =>
-    after(presented.legacy ? checkAccessTokenHash(claims, presented.accessToken) : undefined, () =>
-      // Step 9, last so a rejected request never burns a jti.
-      after(
-        checkReplay(p.replayStore, { workload: wit.id.value, kind: 'wpt', id: jti }, (exp + p.clockTolerance) * 1000, 'wpt_replay', p.log),
-        () => (presented.accessToken === undefined ? context : { ...context, accessToken: presented.accessToken }),
+  const bound = boundContextTokens(request.headers, claims, p.contextTokenHeaders);
+  // wpt-02 with no context token (the common case) goes on in the same tick, without closures.
+  if (bound instanceof Promise || presented.legacy) {
+    return after(bound, (context) =>
+      after(presented.legacy ? checkAccessTokenHash(claims, presented.accessToken) : undefined, () =>
+        replayChecked(presented, wit, p, jti, exp, context),
       ),
-    ),
+    );
+  }
+  return replayChecked(presented, wit, p, jti, exp, bound);
+}
+
+// Step 9, last so a rejected request never burns a jti.
+function replayChecked(
+  presented: PresentedWpt,
+  wit: VerifiedWit,
+  p: WptPolicy,
+  jti: string,
+  exp: number,
+  context: ContextTokens,
+): MaybePromise<ContextTokens> {
+  const replay = checkReplay(
+    p.replayStore,
+    { workload: wit.id.value, kind: 'wpt', id: jti },
+    (exp + p.clockTolerance) * 1000,
+    'wpt_replay',
+    p.log,
   );
+  if (replay instanceof Promise) return replay.then(() => withAccessToken(presented, context));
+  return withAccessToken(presented, context);
+}
+
+function withAccessToken(presented: PresentedWpt, context: ContextTokens): ContextTokens {
+  return presented.accessToken === undefined ? context : { ...context, accessToken: presented.accessToken };
 }
 
 function notInFuture(claims: Partial<WptClaims>, claim: 'iat' | 'nbf', now: number, clockTolerance: number): void {
@@ -172,12 +199,7 @@ function notInFuture(claims: Partial<WptClaims>, claim: 'iat' | 'nbf', now: numb
 function verifyWptJws(token: string, key: ProofKey, maxLength: number): MaybePromise<Partial<WptClaims>> {
   if (token.length > maxLength) throw new WimseError('wpt_too_large', `WPT longer than ${maxLength} characters`);
   if (!COMPACT_JWS_RE.test(token)) throw new WimseError('wpt_malformed', 'WPT is not a compact JWS');
-  let header: Record<string, unknown>;
-  try {
-    header = decodeProtectedHeader(token);
-  } catch (cause) {
-    throw new WimseError('wpt_malformed', 'WPT header is not a JSON object', { cause });
-  }
+  const header = wptHeader(token);
   if (header.alg !== key.alg) throw new WimseError('wpt_alg_mismatch', `WPT alg must be ${key.alg}, the WIT cnf.jwk.alg`);
   let verified: MaybePromise<VerifiedJws>;
   try {
@@ -187,6 +209,34 @@ function verifyWptJws(token: string, key: ProofKey, maxLength: number): MaybePro
   }
   if (verified instanceof Promise) return verified.then(wptClaims, (cause: unknown) => Promise.reject(wptSignatureError(cause)));
   return wptClaims(verified);
+}
+
+// A client sends the same protected header (e.g. {"alg":"ES256","typ":"wpt+jwt"}) on every WPT: each
+// distinct one is decoded once (bounded: headers come from requests) and shared, frozen.
+const MAX_HEADERS = 256;
+const decodedHeaders = new Map<string, Readonly<Record<string, unknown>>>();
+
+function wptHeader(token: string): Readonly<Record<string, unknown>> {
+  const encoded = token.slice(0, token.indexOf('.'));
+  const known = decodedHeaders.get(encoded);
+  if (known !== undefined) return known;
+  let header: Record<string, unknown>;
+  try {
+    header = decodeProtectedHeader(token);
+  } catch (cause) {
+    throw new WimseError('wpt_malformed', 'WPT header is not a JSON object', { cause });
+  }
+  if (decodedHeaders.size < MAX_HEADERS) decodedHeaders.set(encoded, deepFreeze(header));
+  return header;
+}
+
+// A shared header must not be changed by one request for the next.
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const member of Object.values(value)) deepFreeze(member);
+  }
+  return value;
 }
 
 // proof-jws.ts rejects invalid tokens with jose errors only; anything else is a bug, not the token's fault.
