@@ -5,7 +5,7 @@
 import {
   isInnerList,
   parseDictionary,
-  serializeParameters,
+  serializeInnerList,
   type BareItem,
   type Dictionary,
   type InnerList,
@@ -14,7 +14,6 @@ import {
 } from 'structured-headers';
 import { WimseError } from '../errors.js';
 import { fieldValues, type RequestHeaders } from '../request.js';
-import { componentIdentifier } from './signature-base.js';
 
 /** http-signature-07 §3: the `tag` that marks the WIMSE signature of a message. */
 export const WIMSE_SIGNATURE_TAG = 'wimse-workload-to-workload';
@@ -79,20 +78,8 @@ export function findWimseSignature(headers: RequestHeaders): PresentedSignature 
   if (isInnerList(sigMember) || !(bytes instanceof ArrayBuffer))
     throw new WimseError('sig_malformed', `Signature ${label} must be a byte sequence`);
   const params = member[1];
-  return { label, components, params, signatureParams: serializedMember(components, params), signature: new Uint8Array(bytes) };
-}
-
-/**
- * RFC 9421 §3.2 step 4: the received member re-serialized (§2.3), i.e. `serializeInnerList(member)`,
- * with each item's serialization taken from {@link componentIdentifier} (the same `serializeItem`
- * result, cached per component: every request covers the same few). Never the received bytes,
- * which may differ from the serialization.
- */
-function serializedMember(components: readonly CoveredComponent[], params: Parameters): string {
-  let items = '';
-  for (let i = 0; i < components.length; i++)
-    items += i === 0 ? componentIdentifier(components[i]!) : ` ${componentIdentifier(components[i]!)}`;
-  return `(${items})${serializeParameters(params)}`;
+  // RFC 9421 §3.2 step 4: `@signature-params` is the received member re-serialized (§2.3), never the received bytes.
+  return { label, components, params, signatureParams: serializeInnerList(member), signature: new Uint8Array(bytes) };
 }
 
 // A handful of components, compared pairwise; a long list (only a hostile one) through a Set.
