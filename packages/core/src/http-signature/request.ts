@@ -108,52 +108,48 @@ export function verifyRequestSignature(
   }
   const digested = digest.length > 0 ? verifyContentDigest(digest, request.body ?? EMPTY) : undefined;
   // Each step goes on in the same tick when the one before answered synchronously (no closure then).
-  if (digested instanceof Promise) return digested.then(() => verifySignature(request, presented, wit, p, params, legacy, context));
-  return verifySignature(request, presented, wit, p, params, legacy, context);
+  const check: SignatureCheck = { request, presented, wit, p, params, legacy, context };
+  if (digested instanceof Promise) return digested.then(() => verifySignature(check));
+  return verifySignature(check);
 }
 
 type Verified = { signature: HttpSignatureInfo; context: ContextTokens };
 
-// Step 7: the signature base, verified with cnf.jwk under cnf.jwk.alg.
-function verifySignature(
-  request: WimseRequest,
-  presented: PresentedSignature,
-  wit: VerifiedWit,
-  p: HttpSignaturePolicy,
-  params: RequestSignatureParams,
-  legacy: boolean,
-  context: ContextTokens,
-): MaybePromise<Verified> {
-  const base = signatureBase(presented.components, presented.signatureParams, request);
-  const valid = verifyBase(base, presented.signature, wit.proofKey, wit.proofKey.alg);
-  if (valid instanceof Promise) return valid.then((v) => replayChecked(v, presented, wit, p, params, legacy, context));
-  return replayChecked(valid, presented, wit, p, params, legacy, context);
+/** What steps 7-9 need of one request: built once, passed on (no closure per step). */
+interface SignatureCheck {
+  readonly request: WimseRequest;
+  readonly presented: PresentedSignature;
+  readonly wit: VerifiedWit;
+  readonly p: HttpSignaturePolicy;
+  readonly params: RequestSignatureParams;
+  readonly legacy: boolean;
+  readonly context: ContextTokens;
 }
 
-function replayChecked(
-  valid: boolean,
-  presented: PresentedSignature,
-  wit: VerifiedWit,
-  p: HttpSignaturePolicy,
-  params: RequestSignatureParams,
-  legacy: boolean,
-  context: ContextTokens,
-): MaybePromise<Verified> {
+// Step 7: the signature base, verified with cnf.jwk under cnf.jwk.alg.
+function verifySignature(c: SignatureCheck): MaybePromise<Verified> {
+  const base = signatureBase(c.presented.components, c.presented.signatureParams, c.request);
+  const valid = verifyBase(base, c.presented.signature, c.wit.proofKey, c.wit.proofKey.alg);
+  if (valid instanceof Promise) return valid.then((v) => replayChecked(v, c));
+  return replayChecked(valid, c);
+}
+
+function replayChecked(valid: boolean, c: SignatureCheck): MaybePromise<Verified> {
   if (!valid) throw new WimseError('sig_invalid', 'HTTP signature does not verify with the WIT cnf key');
   // Step 8, last so a rejected request never burns a nonce.
   const replay = checkReplay(
-    p.replayStore,
-    { workload: wit.id.value, kind: 'sig', id: params.nonce },
-    (params.expires + p.clockTolerance) * 1000,
+    c.p.replayStore,
+    { workload: c.wit.id.value, kind: 'sig', id: c.params.nonce },
+    (c.params.expires + c.p.clockTolerance) * 1000,
     'sig_replay',
-    p.log,
+    c.p.log,
   );
-  if (replay instanceof Promise) return replay.then(() => verified(presented, params, legacy, context));
-  return verified(presented, params, legacy, context);
+  if (replay instanceof Promise) return replay.then(() => verified(c));
+  return verified(c);
 }
 
 // Step 9: what the response needs.
-function verified(presented: PresentedSignature, params: RequestSignatureParams, legacy: boolean, context: ContextTokens): Verified {
+function verified({ presented, params, legacy, context }: SignatureCheck): Verified {
   const signature: HttpSignatureInfo = Object.freeze({
     nonce: params.nonce,
     signResponse: params.signResponse,
