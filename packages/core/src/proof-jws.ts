@@ -30,8 +30,16 @@ export async function verifyProofJws(
   return proofJws(token, key, protectedHeader);
 }
 
-/** {@link verifyProofJws}, answered now on the `node:crypto` path (a throw instead of a rejection there). */
-export function proofJws(token: string, key: ProofKey, protectedHeader: Readonly<Record<string, unknown>>): MaybePromise<VerifiedJws> {
+/**
+ * {@link verifyProofJws}, answered now on the `node:crypto` path (a throw instead of a rejection there).
+ * `compact`: the caller has matched the token against `COMPACT_JWS_RE`, so its segments are base64url.
+ */
+export function proofJws(
+  token: string,
+  key: ProofKey,
+  protectedHeader: Readonly<Record<string, unknown>>,
+  compact = false,
+): MaybePromise<VerifiedJws> {
   if (key.nodeKey === undefined) {
     if (key.key === undefined) throw new TypeError('Proof key not imported');
     return compactVerify(token, key.key, { algorithms: [key.alg] });
@@ -44,12 +52,21 @@ export function proofJws(token: string, key: ProofKey, protectedHeader: Readonly
   const first = token.indexOf('.');
   const second = first === -1 ? -1 : token.indexOf('.', first + 1);
   if (second === -1 || token.includes('.', second + 1)) throw new errors.JWSInvalid('Invalid Compact JWS');
-  const ok = verifyBase(token.slice(0, second), decode(token.slice(second + 1)), key, key.alg);
-  const payload = (valid: boolean): VerifiedJws => {
-    if (!valid) throw new errors.JWSSignatureVerificationFailed();
-    return { protectedHeader, payload: decode(token.slice(first + 1, second)) };
-  };
-  return typeof ok === 'boolean' ? payload(ok) : ok.then(payload);
+  const ok = verifyBase(token.slice(0, second), decode(token.slice(second + 1), compact), key, key.alg);
+  if (typeof ok === 'boolean') return verified(ok, token, first, second, protectedHeader, compact);
+  return ok.then((valid) => verified(valid, token, first, second, protectedHeader, compact));
+}
+
+function verified(
+  valid: boolean,
+  token: string,
+  first: number,
+  second: number,
+  protectedHeader: Readonly<Record<string, unknown>>,
+  compact: boolean,
+): VerifiedJws {
+  if (!valid) throw new errors.JWSSignatureVerificationFailed();
+  return { protectedHeader, payload: decode(token.slice(first + 1, second), compact) };
 }
 
 // Node's own decoder where there is one, for what jose's decode would take the same way: only
@@ -58,8 +75,10 @@ const nodeBuffer = (globalThis as { Buffer?: { from(value: string, encoding: 'ba
 const BASE64URL_RE = /^[A-Za-z0-9_-]*$/;
 
 // RFC 7515 §7.1: a segment that is not base64url makes the JWS invalid (jose's decode throws a TypeError).
-function decode(segment: string): Uint8Array {
-  if (nodeBuffer !== undefined && segment.length % 4 !== 1 && BASE64URL_RE.test(segment)) return nodeBuffer.from(segment, 'base64url');
+// `checked`: the segment is known to hold base64url characters only.
+function decode(segment: string, checked: boolean): Uint8Array {
+  if (nodeBuffer !== undefined && segment.length % 4 !== 1 && (checked || BASE64URL_RE.test(segment)))
+    return nodeBuffer.from(segment, 'base64url');
   try {
     return base64url.decode(segment);
   } catch (cause) {

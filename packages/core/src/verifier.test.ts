@@ -422,6 +422,14 @@ const wptCases: Case[] = [
   },
   { name: 'WPT longer than maxTokenLength', code: 'wpt_too_large', status: 401, request: (v) => withWpt(v, 'a'.repeat(9000)) },
   { name: 'WPT is not a JWT', code: 'wpt_malformed', status: 401, request: (v) => withWpt(v, 'abc') },
+  // A token68 (RFC 9110 §11.4) with padding or `+`, so not a compact JWS: still the WPT scheme's, and malformed.
+  {
+    name: 'WPT is a token68 but not a compact JWS',
+    code: 'wpt_malformed',
+    status: 401,
+    request: (v) => withWpt(v, `${String(v.headers.authorization).slice(4)}==`),
+  },
+  { name: 'WPT segments hold a token68 "+"', code: 'wpt_malformed', status: 401, request: (v) => withWpt(v, 'ab+c.de.fg') },
   {
     name: 'WPT header is not JSON',
     code: 'wpt_malformed',

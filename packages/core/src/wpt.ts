@@ -56,14 +56,17 @@ export interface ContextTokens {
 /** A WPT found in a request. */
 export interface PresentedWpt {
   readonly token: string;
+  /** The token already matched {@link COMPACT_JWS_RE} where it was found (one scan of it, not two). */
+  readonly compact?: boolean;
   /** wpt-01 wire format (`Workload-Proof-Token` field). */
   readonly legacy: boolean;
   /** wpt-01: the bearer token riding in `Authorization`. */
   readonly accessToken?: string;
 }
 
-// RFC 9110 §11.4: credentials = auth-scheme 1*SP token68.
-const WPT_AUTHORIZATION_RE = /^WPT +([A-Za-z0-9._~+/-]+=*)$/i;
+// RFC 9110 §11.4: credentials = auth-scheme 1*SP token68. Group 1: a token68 that is also a compact
+// JWS (step 2's shape, so verifyWptJws need not scan it again); group 2: any other token68.
+const WPT_AUTHORIZATION_RE = /^WPT +(?:([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)|([A-Za-z0-9._~+/-]+=*))$/i;
 const BEARER_RE = /^Bearer +([A-Za-z0-9._~+/-]+=*)$/i;
 const MAX_JTI_LENGTH = 256;
 
@@ -82,7 +85,8 @@ export function presentedWpt(headers: RequestHeaders, wpt01: boolean): Presented
   }
   if (any) {
     if (authorization.length > 1) throw new WimseError('wpt_duplicate', 'Exactly one Authorization field is allowed');
-    return { token: first![1]!, legacy: false };
+    const compact = first![1];
+    return compact === undefined ? { token: first![2]!, legacy: false } : { token: compact, legacy: false, compact: true };
   }
   if (!wpt01) return undefined;
   const legacy = singleField(headers, 'workload-proof-token', 'wpt_duplicate');
@@ -114,7 +118,7 @@ export interface WptPolicy {
  * a refusal is then thrown), else as a promise.
  */
 export function verifyWpt(request: WimseRequest, presented: PresentedWpt, wit: VerifiedWit, p: WptPolicy): MaybePromise<ContextTokens> {
-  const claims = verifyWptJws(presented.token, wit.proofKey, p.maxLength);
+  const claims = verifyWptJws(presented, wit.proofKey, p.maxLength);
   if (claims instanceof Promise) return claims.then((c) => checkWptClaims(request, presented, wit, p, c));
   return checkWptClaims(request, presented, wit, p, claims);
 }
@@ -196,14 +200,15 @@ function notInFuture(claims: Partial<WptClaims>, claim: 'iat' | 'nbf', now: numb
 }
 
 // Steps 2-5: one well-formed JWT, alg string-equal to cnf.jwk.alg, signed by cnf.jwk, typ wpt+jwt.
-function verifyWptJws(token: string, key: ProofKey, maxLength: number): MaybePromise<Partial<WptClaims>> {
+function verifyWptJws({ token, compact }: PresentedWpt, key: ProofKey, maxLength: number): MaybePromise<Partial<WptClaims>> {
   if (token.length > maxLength) throw new WimseError('wpt_too_large', `WPT longer than ${maxLength} characters`);
-  if (!COMPACT_JWS_RE.test(token)) throw new WimseError('wpt_malformed', 'WPT is not a compact JWS');
+  if (compact !== true && !COMPACT_JWS_RE.test(token)) throw new WimseError('wpt_malformed', 'WPT is not a compact JWS');
   const header = wptHeader(token);
   if (header.alg !== key.alg) throw new WimseError('wpt_alg_mismatch', `WPT alg must be ${key.alg}, the WIT cnf.jwk.alg`);
   let verified: MaybePromise<VerifiedJws>;
   try {
-    verified = proofJws(token, key, header);
+    // Its segments are base64url now (COMPACT_JWS_RE): decoded without a second scan.
+    verified = proofJws(token, key, header, true);
   } catch (cause) {
     throw wptSignatureError(cause);
   }
