@@ -93,7 +93,7 @@ async function pool(kind, n) {
 
 let rejected = 0;
 let logged = 0;
-/** One load run of `n` requests; returns server CPU µs per request and req/s. */
+/** One load run of `n` requests; returns server CPU µs and GC pause µs per request, and req/s. */
 async function load(t, kind, n) {
   const credentials = FIELDS[kind] === undefined ? undefined : await pool(FIELDS[kind], n);
   const expected = PORT[kind] === 'authPort' ? AUTH : PLAIN;
@@ -111,7 +111,7 @@ async function load(t, kind, n) {
     // A request built ahead and never sent wastes one credential; an exhausted pool sends none (401, counted).
     ...(credentials === undefined ? {} : { setupRequest: (req) => ({ ...req, headers: credentials[next++] ?? {} }) }),
   };
-  const before = (await t.ask({ type: 'cpu' })).cpu;
+  const before = await t.ask({ type: 'cpu' });
   const start = performance.now();
   // sampleInt: autocannon notices the end of an `amount` run at its next sample tick.
   const r = await autocannon({
@@ -122,12 +122,12 @@ async function load(t, kind, n) {
     amount: n,
     requests: [request],
   });
-  const after = (await t.ask({ type: 'cpu' })).cpu;
+  const after = await t.ask({ type: 'cpu' });
   if (accepted !== n || r.errors > 0) {
     rejected += Math.max(1, n - accepted);
     console.error(`${t.name} ${kind}: ${accepted}/${n} accepted (errors ${r.errors}, timeouts ${r.timeouts}, non-2xx ${r.non2xx})`);
   }
-  return { us: (after - before) / n, rps: (n * 1000) / (last - start) };
+  return { us: (after.cpu - before.cpu) / n, gc: (after.gc - before.gc) / n, rps: (n * 1000) / (last - start) };
 }
 
 const median = (xs) => {
@@ -176,6 +176,7 @@ function print(rounds) {
     'WPT × ideal',
     'sig × ideal',
     'derived W/S',
+    'GC µs P/V/W/S',
   ];
   const rows = names.map((n) => {
     const rs = rounds[n];
@@ -192,6 +193,7 @@ function print(rounds) {
       med((m) => m.verifyWpt.us / m.wpt.us, 2),
       med((m) => m.verifySig.us / m.sig.us, 2),
       `${med((m) => (m.plain.us + m.raw) / m.wpt.us, 2)} / ${med((m) => (m.plain.us + m.raw) / m.sig.us, 2)}`,
+      ['plain', 'verifyWpt', 'wpt', 'sig'].map((k) => med((m) => m[k].gc, 1)).join(' / '),
     ];
   });
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
@@ -207,4 +209,5 @@ function print(rounds) {
   );
   console.log(`× ideal = (+ verify µs) / adapter µs, per round, median; goals: WPT ≥ ${GOAL.wpt}, signature ≥ ${GOAL.sig}`);
   console.log('derived = (plain µs + raw verify µs, timed in a hot loop) / adapter µs: optimistic, see the comment at the top');
+  console.log('GC µs: garbage-collection pause time per request (plain, + verify given WPT requests, WPT, signature)');
 }
