@@ -1,4 +1,5 @@
 // Shared by the benchmarks: the timing loop, one ES256 trust domain with one workload, and formatting.
+import { getHeapSpaceStatistics } from 'node:v8';
 import { exportJWK, generateKeyPair } from 'jose';
 import { createWorkloadSigner, issueWit } from '@wimse/core';
 
@@ -26,3 +27,18 @@ export async function setup() {
 }
 
 export const fmt = (n) => `${Math.round(n).toLocaleString('en-US')}/s`.padStart(12);
+
+const newSpaceUsed = () => getHeapSpaceStatistics().find((s) => s.space_name === 'new_space').space_used_size;
+
+/**
+ * Bytes a synchronous `fn` allocates per call: growth of V8's new space over `n` calls right after
+ * a full GC (too few calls to fill it, so no scavenge runs in between). Needs `--expose-gc`;
+ * `undefined` without it.
+ */
+export function allocatedPerCall(fn, n) {
+  if (typeof globalThis.gc !== 'function') return undefined;
+  globalThis.gc();
+  const before = newSpaceUsed();
+  for (let i = 0; i < n; i++) fn(i);
+  return (newSpaceUsed() - before) / n;
+}

@@ -1,7 +1,7 @@
 // The default replay store (issue 9): heap bytes per live entry and checks per second.
 // Bytes need `--expose-gc` (the `pnpm bench` script passes it); without it only checks/s are printed.
 import { MemoryReplayStore } from '@wimse/core';
-import { fmt, rate } from './harness.mjs';
+import { allocatedPerCall, fmt, rate } from './harness.mjs';
 
 const ENTRIES = Number(process.env.BENCH_REPLAY_ENTRIES ?? 1_000_000);
 const HEAP_GOAL = 128 * 1024 * 1024;
@@ -45,6 +45,16 @@ export default async function run() {
     if (!store.checkAndStore({ workload: WORKLOADS[i & 15], kind: 'sig', id: keys[i % keys.length] }, clock + 60_000))
       throw new Error('fresh id seen');
   }, 2_000_000);
+  // The hit path (issue 12: allocation-free): checks of ids the store holds, all refused as replays.
+  const held = keys.slice(0, 1000);
+  const heldUntil = clock + 60_000;
+  for (const id of held) store.checkAndStore({ workload: WORKLOADS[0], kind: 'wpt', id }, heldUntil);
+  const replayKeys = held.map((id) => ({ workload: WORKLOADS[0], kind: 'wpt', id }));
+  const replayed = (i) => {
+    if (store.checkAndStore(replayKeys[i % replayKeys.length], heldUntil)) throw new Error('a held id was accepted');
+  };
+  for (let i = 0; i < 5000; i++) replayed(i); // optimised before it is measured
+  const hitBytes = allocatedPerCall(replayed, 1000);
   console.log('replay store (MemoryReplayStore, 22-character ids, 16 workloads)');
   if (bytes === undefined) console.log('  heap per live entry                   (run node with --expose-gc)');
   else {
@@ -54,6 +64,8 @@ export default async function run() {
     );
   }
   console.log(`  checkAndStore, fresh ids              ${fmt(checks)}`);
+  if (hitBytes !== undefined)
+    console.log(`  allocated per check of a replayed id  ${`${hitBytes.toFixed(0)} B`.padStart(12)}   (goal: none)`);
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) await run();
