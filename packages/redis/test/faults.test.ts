@@ -43,6 +43,29 @@ async function refusal(p: Promise<boolean>) {
   return { code: e.code, status: e.status, retryAfter: e.headers['retry-after'], ms, detail: e.message };
 }
 
+/**
+ * `total` checks against a store whose Redis is down, `batch` at a time: half new values, half the
+ * replay of the value `before` accepted. Counts the outcomes, the slowest refusal and the heap growth.
+ */
+async function checksDuringOutage(s: RedisReplayStore, total: number, batch: number) {
+  const gc = collectGarbage();
+  gc();
+  const heapBefore = process.memoryUsage().heapUsed;
+  const outcomes = new Map<string, number>();
+  let slowest = 0;
+  for (let i = 0; i < total; i += batch) {
+    const results = await Promise.all(
+      Array.from({ length: batch }, (_, j) => refusal(s.checkAndStore(key((i + j) % 2 === 0 ? `during${i + j}` : 'before'), inAMinute()))),
+    );
+    for (const r of results) {
+      outcomes.set(`${r.status} ${r.code}`, (outcomes.get(`${r.status} ${r.code}`) ?? 0) + 1);
+      slowest = Math.max(slowest, r.ms);
+    }
+  }
+  gc();
+  return { outcomes, slowest, growth: process.memoryUsage().heapUsed - heapBefore };
+}
+
 describe.runIf(hasRedis)('Redis unreachable', () => {
   it('refuses a check with 503 replay_unavailable and Retry-After when nothing listens', async () => {
     const s = storeOn('redis://127.0.0.1:1');
@@ -66,19 +89,8 @@ describe.runIf(hasRedis)('Redis stopped mid-run, then back', () => {
     await s.connect();
     expect(await s.checkAndStore(key('before'), inAMinute())).toBe(true);
     await redis.stop();
-    const gc = collectGarbage();
-    gc();
-    const heapBefore = process.memoryUsage().heapUsed;
-    const outcomes = new Map<string, number>();
-    let slowest = 0;
-    for (let i = 0; i < 2000; i++) {
-      // Half are new values, half the replay of the value accepted before the outage.
-      const r = await refusal(s.checkAndStore(key(i % 2 === 0 ? `during${i}` : 'before'), inAMinute()));
-      outcomes.set(`${r.status} ${r.code}`, (outcomes.get(`${r.status} ${r.code}`) ?? 0) + 1);
-      slowest = Math.max(slowest, r.ms);
-    }
-    gc();
-    const growth = process.memoryUsage().heapUsed - heapBefore;
+    // One at a time.
+    const { outcomes, slowest, growth } = await checksDuringOutage(s, 2000, 1);
     console.log(
       `outage: 2000 checks, slowest refusal ${slowest.toFixed(1)} ms (timeout 200 ms), heapUsed growth ${(growth / 1024).toFixed(0)} KiB, in flight after: ${s.inFlight}`,
     );
@@ -103,22 +115,8 @@ describe.runIf(hasRedis)('Redis stopped mid-run under a client given to the stor
     try {
       expect(await s.checkAndStore(key('before'), inAMinute())).toBe(true);
       await redis.stop();
-      const gc = collectGarbage();
-      gc();
-      const heapBefore = process.memoryUsage().heapUsed;
-      const outcomes = new Map<string, number>();
-      let slowest = 0;
-      for (let i = 0; i < 1000; i += 50) {
-        const batch = await Promise.all(
-          Array.from({ length: 50 }, (_, j) => refusal(s.checkAndStore(key((i + j) % 2 === 0 ? `during${i + j}` : 'before'), inAMinute()))),
-        );
-        for (const r of batch) {
-          outcomes.set(`${r.status} ${r.code}`, (outcomes.get(`${r.status} ${r.code}`) ?? 0) + 1);
-          slowest = Math.max(slowest, r.ms);
-        }
-      }
-      gc();
-      const growth = process.memoryUsage().heapUsed - heapBefore;
+      // 50 at a time, as concurrent requests would.
+      const { outcomes, slowest, growth } = await checksDuringOutage(s, 1000, 50);
       console.log(
         `outage, given client: 1000 checks, slowest refusal ${slowest.toFixed(1)} ms (timeout 200 ms), heapUsed growth ${(growth / 1024).toFixed(0)} KiB`,
       );
